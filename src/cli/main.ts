@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+/**
+ * The `onebit` command. Argument parsing only: every command calls the public API.
+ * Each command lives in ./commands/NAME.ts and exports `register(program)`.
+ */
+import { Command } from "commander";
+import { register as registerBench } from "./commands/bench.js";
+import { readVersion } from "./version.js";
+
+const program = new Command();
+program
+  .name("onebit")
+  .description("Train binary neural networks and run them with XNOR-popcount kernels.")
+  .version(readVersion())
+  .showHelpAfterError();
+
+registerBench(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`onebit: ${message}\n`);
+  if (process.env.ONEBIT_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,100 @@
+/**
+ * Loads the kernel WebAssembly module: the SIMD build where the runtime validates SIMD,
+ * else the scalar build (detected once, with WebAssembly.validate, as tfjs-backend-wasm
+ * does). The module imports its memory, so the caller's Heap owns all tensor data.
+ *
+ * Node reads the .wasm files from build/wasm; a browser fetches them by URL, which the
+ * caller may override (`wasmUrl`), or passes the bytes directly (`wasmBytes`).
+ */
+import { Heap } from "../heap.js";
+
+// (module (func (result v128) (v128.const i32x4 0 0 0 0)))
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
+]);
+
+/** True when this runtime supports WebAssembly fixed-width SIMD. */
+export function simdSupported(): boolean {
+  try {
+    return WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+export type WasmFlavor = "simd" | "scalar";
+
+export interface LoadOptions {
+  /** Force a flavor; default: SIMD when supported. */
+  flavor?: WasmFlavor;
+  /** The module bytes (skips loading from disk or network). */
+  wasmBytes?: BufferSource;
+  /** Where to fetch the module from (browser); default: build/wasm next to the package. */
+  wasmUrl?: string | URL;
+  /** Use this heap (and its memory); default: a new heap. */
+  heap?: Heap;
+  /** Create the memory shared (worker threads). */
+  shared?: boolean;
+}
+
+/** The raw exports of the kernel module: functions of numbers and pointers only. */
+export type KernelExports = Record<string, (...args: number[]) => number>;
+
+export interface KernelModule {
+  readonly flavor: WasmFlavor;
+  readonly heap: Heap;
+  readonly exports: KernelExports;
+  readonly module: WebAssembly.Module;
+}
+
+export function defaultWasmUrl(flavor: WasmFlavor): URL {
+  return new URL(`../../../build/wasm/onebit-${flavor}.wasm`, import.meta.url);
+}
+
+async function readBytes(url: URL): Promise<BufferSource> {
+  if (url.protocol === "file:") {
+    const fs = await import(/* @vite-ignore */ "node:fs/promises");
+    return fs.readFile(url);
+  }
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`onebit: cannot load kernels from ${url}: HTTP ${response.status}`);
+  return response.arrayBuffer();
+}
+
+const moduleCache = new Map<string, Promise<WebAssembly.Module>>();
+
+/** Instantiates the kernel module against a heap's memory. */
+export async function loadKernelModule(options: LoadOptions = {}): Promise<KernelModule> {
+  const flavor: WasmFlavor = options.flavor ?? (simdSupported() ? "simd" : "scalar");
+  if (flavor === "simd" && !simdSupported()) {
+    throw new Error("onebit: the SIMD kernels were requested but this runtime has no WebAssembly SIMD");
+  }
+  let compiled: Promise<WebAssembly.Module>;
+  if (options.wasmBytes) {
+    compiled = WebAssembly.compile(options.wasmBytes);
+  } else {
+    const url = options.wasmUrl ? new URL(options.wasmUrl) : defaultWasmUrl(flavor);
+    const key = url.href;
+    let cached = moduleCache.get(key);
+    if (!cached) {
+      cached = readBytes(url).then((bytes) => WebAssembly.compile(bytes));
+      moduleCache.set(key, cached);
+    }
+    compiled = cached;
+  }
+  const module = await compiled;
+  const heap = options.heap ?? new Heap({ shared: options.shared ?? false });
+  const instance = await WebAssembly.instantiate(module, {
+    env: {
+      memory: heap.memory,
+      abort: (_msg: number, _file: number, line: number, col: number) => {
+        throw new Error(`onebit: kernel abort at ${line}:${col}`);
+      },
+      seed: () => 0,
+    },
+  });
+  const exports = instance.exports as unknown as KernelExports;
+  heap.reserveBase(exports.heapBase());
+  return { flavor, heap, exports, module };
+}
