@@ -14,7 +14,6 @@ export class Random {
   private b = 0;
   private c = 0;
   private d = 0;
-  private spare: number | null = null;
 
   constructor(seed: number) {
     let s = seed >>> 0;
@@ -43,7 +42,6 @@ export class Random {
       throw new Error(`Random.setState: expected 4 uint32 words, got ${JSON.stringify(state)}`);
     }
     [this.a, this.b, this.c, this.d] = state as [number, number, number, number];
-    this.spare = null;
     return this;
   }
 
@@ -73,19 +71,12 @@ export class Random {
     return lo + (hi - lo) * this.next();
   }
 
-  /** Standard normal (Box-Muller). */
+  /** Standard normal (Box-Muller; no cached spare, so the state is the 4 words alone). */
   normal(): number {
-    if (this.spare !== null) {
-      const v = this.spare;
-      this.spare = null;
-      return v;
-    }
     let u = 0;
     while (u === 0) u = this.next();
     const v = this.next();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
 
   /** A random permutation of 0..n-1 (Fisher-Yates). */
