@@ -1,0 +1,13 @@
+/**
+ * The benchmarks behind `onebit bench NAME`. Each module exports
+ * `run(options: BenchOptions): Promise<void>`, printing a table or, with --json, one JSON
+ * object. Modules load lazily so that `onebit bench gemm` does not load onnxruntime.
+ */
+import type { BenchOptions } from "./util.js";
+
+export interface BenchEntry {
+  about: string;
+  load: () => Promise<{ run: (options: BenchOptions) => Promise<void> }>;
+}
+
+export const benches: Record<string, BenchEntry> = {};
