@@ -1,0 +1,63 @@
+/**
+ * Window geometry for convolution and pooling (NHWC), with TensorFlow's (and Larq's)
+ * padding rules:
+ * - 'valid': no padding, outH = floor((h - kh) / strideH) + 1.
+ * - 'same': outH = ceil(h / strideH); the total padding max((outH - 1) * strideH + kh - h, 0)
+ *   is split with the smaller half on top (padTop = floor(total / 2)), the rest below.
+ * Width works the same way.
+ *
+ *     convGeometry(64, 28, 28, 1, 3, 3, 1, 1, "same"); // outH = outW = 28, padTop = padLeft = 1
+ */
+import type { Window2D } from "./types.js";
+
+export type Padding = "valid" | "same";
+
+function axis(size: number, k: number, stride: number, padding: Padding): { out: number; before: number } {
+  if (padding === "valid") {
+    return { out: size >= k ? Math.floor((size - k) / stride) + 1 : 0, before: 0 };
+  }
+  const out = Math.ceil(size / stride);
+  const total = Math.max((out - 1) * stride + k - size, 0);
+  return { out, before: Math.floor(total / 2) };
+}
+
+export function convGeometry(
+  n: number,
+  h: number,
+  w: number,
+  c: number,
+  kh: number,
+  kw: number,
+  strideH: number,
+  strideW: number,
+  padding: Padding,
+): Window2D {
+  for (const [name, v] of Object.entries({ n, h, w, c, kh, kw, strideH, strideW })) {
+    if (!Number.isInteger(v) || v < 1)
+      throw new RangeError(`convGeometry: ${name} must be a positive integer, got ${v}`);
+  }
+  if (padding !== "valid" && padding !== "same") {
+    throw new RangeError(`convGeometry: padding must be 'valid' or 'same', got '${padding}'`);
+  }
+  const y = axis(h, kh, strideH, padding);
+  const x = axis(w, kw, strideW, padding);
+  if (y.out < 1 || x.out < 1) {
+    throw new RangeError(
+      `convGeometry: a ${kh}x${kw} '${padding}' window does not fit a ${h}x${w} image (output ${y.out}x${x.out})`,
+    );
+  }
+  return {
+    n,
+    h,
+    w,
+    c,
+    kh,
+    kw,
+    strideH,
+    strideW,
+    padTop: y.before,
+    padLeft: x.before,
+    outH: y.out,
+    outW: x.out,
+  };
+}
