@@ -1,4 +1,10 @@
-// Binary kernels (bit packing, XNOR/XOR-popcount GEMM and convolution, bit max-pool).
+// Binary kernels (bit packing, XNOR/XOR-popcount GEMM and convolution, output
+// transforms, bit max-pool). The contract is src/kernels/bits.ts.
+export * from "./pack";
+export * from "./gemm";
+export * from "./transform";
+export * from "./window";
+
 export function binaryKernelsVersion(): i32 {
   return 1;
 }

@@ -1,0 +1,93 @@
+/**
+ * The binary kernel interface (the bit contract is src/kernels/bits.ts): packing, the
+ * XOR-popcount GEMM and convolution, the output transforms and max-pool on packed bits.
+ * Same conventions as the float kernels (src/kernels/types.ts): arguments are byte
+ * offsets ("ptr") into the Heap's memory and element counts; TypeScript does the shape
+ * arithmetic; kernels never allocate (scratch buffers are passed in); outputs are
+ * overwritten. Packed rows hold ceil(channels / 32) uint32 words with tail bits 0.
+ */
+import type { Heap } from "./heap.js";
+import type { BackendName, Window2D } from "./types.js";
+
+/**
+ * What a binary convolution reads outside the image. -1 and +1 are free (pad bits 0 or
+ * 1); 0 counts only the in-bounds bits (a per-position correction, as in Larq Compute
+ * Engine's zero_padding_correction).
+ */
+export type PadValue = -1 | 0 | 1;
+
+/**
+ * Threshold value meaning "always true": x >= ALWAYS_ON for every int32 x. With flip 0
+ * the channel is constant 1, with flip 1 constant 0.
+ */
+export const ALWAYS_ON = -2147483648;
+
+export interface BinaryKernels {
+  readonly name: BackendName;
+  readonly heap: Heap;
+
+  /** bits [rows, ceil(c/32)] from float32 x [rows, c]: bit = 1 iff x >= 0 (NaN gives 0). */
+  pack(rows: number, c: number, x: number, bits: number): void;
+
+  /** float32 out [rows, c] = +1 where the bit is 1, -1 where it is 0. */
+  unpack(rows: number, c: number, bits: number, out: number): void;
+
+  /**
+   * Binary GEMM: int32 out [m, n], out[i, j] = k - 2 * popcount(a[i] XOR b[j]), with
+   * a [m, words] and b [n, words] packed rows. k is the number of real bits per row; the
+   * other bits of the words must be equal in a and b (0 in both under the contract).
+   */
+  bgemm(m: number, n: number, words: number, k: number, a: number, b: number, out: number): void;
+
+  /**
+   * Im2col on packed words: cols [n*outH*outW, kh*kw*ceil(c/32)] (tap-major, as weights
+   * OHWI), from x [n, h, w, ceil(c/32)]. Taps outside the image read the padding word:
+   * pad -1 and 0 write 0 bits, pad +1 writes 1 in the c real bits (tail bits stay 0).
+   */
+  im2col(g: Window2D, padValue: PadValue, x: number, cols: number): void;
+
+  /**
+   * Binary convolution: int32 out [n, outH, outW, outC] of packed x [n, h, w, ceil(c/32)]
+   * with packed weights [outC, kh, kw, ceil(c/32)]:
+   *   out = sum over in-bounds taps of dot(x tap, w tap) + sum over padding taps of
+   *         padValue * sum_c w[o, tap, c].
+   * cols is scratch of bconv2dScratchWords(g) uint32 words (unused for a 1x1 stride-1 conv
+   * without padding, where x already is the im2col matrix; it may then be 0).
+   */
+  conv2d(
+    g: Window2D,
+    padValue: PadValue,
+    outC: number,
+    x: number,
+    weights: number,
+    cols: number,
+    out: number,
+  ): void;
+
+  /**
+   * Output transform to bits: out [rows, ceil(c/32)], bit (r, j) = (x[r, j] >= thr[j]) XOR
+   * flip bit j, with int32 x [rows, c], int32 thr [c] and packed flip [ceil(c/32)] (tail
+   * bits 0). Constant channels: thr = ALWAYS_ON gives 1 XOR flip for every x; a threshold
+   * above every reachable x (e.g. k + 1 for |x| <= k) gives 0 XOR flip.
+   */
+  thresholdPack(rows: number, c: number, x: number, thr: number, flip: number, out: number): void;
+
+  /** Output transform to float: float32 out [rows, c] = f32(x[r, j]) * scale[j] + bias[j] (no FMA). */
+  affine(rows: number, c: number, x: number, scale: number, bias: number, out: number): void;
+
+  /**
+   * Max-pool on packed bits: y [n, outH, outW, ceil(c/32)] = OR of x over the in-bounds
+   * taps of each window (max over {-1, +1}). Padding taps are ignored, as in float max-pool.
+   */
+  maxPool(g: Window2D, x: number, y: number): void;
+}
+
+/** Scratch words for BinaryKernels.conv2d's im2col matrix. */
+export function bconv2dScratchWords(g: Window2D): number {
+  return g.n * g.outH * g.outW * g.kh * g.kw * ((g.c + 31) >>> 5);
+}
+
+/** True when the convolution's input already is its im2col matrix (1x1, stride 1, no padding). */
+export function isPointwise(g: Window2D): boolean {
+  return g.kh === 1 && g.kw === 1 && g.strideH === 1 && g.strideW === 1 && g.padTop === 0 && g.padLeft === 0;
+}

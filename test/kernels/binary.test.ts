@@ -1,0 +1,303 @@
+/**
+ * Binary kernels (ref, wasm-simd, wasm-scalar) against float computations on +/-1 data,
+ * and against each other bit for bit.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  ALWAYS_ON,
+  type BinaryKernels,
+  bconv2dScratchWords,
+  type PadValue,
+} from "../../src/kernels/binaryTypes.js";
+import { packFlags, packSigns, tailBitsClear, unpackSigns, wordsPerPixel } from "../../src/kernels/bits.js";
+import { convGeometry, type Padding } from "../../src/kernels/geometry.js";
+import { Heap } from "../../src/kernels/heap.js";
+import { createRefBinaryKernels } from "../../src/kernels/ref/binary.js";
+import type { Window2D } from "../../src/kernels/types.js";
+import { createWasmBinaryKernels } from "../../src/kernels/wasm/binary.js";
+import { type KernelModule, loadKernelModule } from "../../src/kernels/wasm/module.js";
+import { Random } from "../../src/util/random.js";
+
+let backends: BinaryKernels[] = [];
+let modules: KernelModule[] = [];
+
+beforeAll(async () => {
+  modules = [await loadKernelModule({ flavor: "simd" }), await loadKernelModule({ flavor: "scalar" })];
+  backends = [createRefBinaryKernels(new Heap()), ...modules.map(createWasmBinaryKernels)];
+});
+
+type Typed = Float32Array | Int32Array | Uint32Array;
+
+/** Copies data into a fresh block of the kernels' heap, filling the slack with garbage. */
+function put(k: BinaryKernels, data: Typed): number {
+  const ptr = k.heap.alloc(data.byteLength);
+  k.heap.u8().fill(0xa5, ptr, ptr + data.byteLength + 64);
+  new Uint8Array(k.heap.memory.buffer, ptr, data.byteLength).set(
+    new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  );
+  return ptr;
+}
+
+/** A block of `words` 32-bit words, filled with garbage so that unwritten output shows. */
+function scratch(k: BinaryKernels, words: number): number {
+  const ptr = k.heap.alloc(words * 4);
+  k.heap.u8().fill(0x5a, ptr, ptr + words * 4);
+  return ptr;
+}
+
+/** Runs fn on every backend and returns each backend's output (as raw 32-bit words). */
+function onAll(outWords: number, fn: (k: BinaryKernels, out: number) => void): Uint32Array[] {
+  return backends.map((k) => {
+    const out = scratch(k, outWords);
+    fn(k, out);
+    return k.heap.u32At(out, outWords).slice();
+  });
+}
+
+function expectAllEqual(results: Uint32Array[], label: string): Uint32Array {
+  for (let i = 1; i < results.length; i++) {
+    expect(results[i], `${label}: ${backends[i]!.name} vs ${backends[0]!.name}`).toEqual(results[0]);
+  }
+  return results[0]!;
+}
+
+const signs = (rng: Random, n: number) => Float32Array.from({ length: n }, () => (rng.next() < 0.5 ? -1 : 1));
+const i32 = (u: Uint32Array) => new Int32Array(u.buffer, u.byteOffset, u.length);
+
+describe("binary kernels", () => {
+  it("pack signs like bits.ts (0, -0 -> 1; NaN -> 0) and unpack them", () => {
+    const rng = new Random(10);
+    for (const c of [1, 3, 31, 32, 33, 63, 64, 65, 100, 130]) {
+      const rows = 3;
+      const x = Float32Array.from({ length: rows * c }, () => rng.uniform(-1, 1));
+      for (let i = 0; i < x.length; i += 7) x[i] = [0, -0, Number.NaN, Infinity, -Infinity][i % 5]!;
+      const words = wordsPerPixel(c);
+      const bits = expectAllEqual(
+        onAll(rows * words, (k, out) => k.pack(rows, c, put(k, x), out)),
+        `pack c=${c}`,
+      );
+      expect(bits).toEqual(packSigns(x, rows, c));
+      expect(tailBitsClear(bits, rows, c)).toBe(true);
+      const back = expectAllEqual(
+        onAll(rows * c, (k, out) => k.unpack(rows, c, put(k, bits), out)),
+        `unpack c=${c}`,
+      );
+      expect(new Float32Array(back.buffer)).toEqual(unpackSigns(bits, rows, c));
+    }
+  });
+
+  it("bgemm equals the float dot of +/-1 values (both wasm paths)", () => {
+    const rng = new Random(11);
+    for (const k of [1, 31, 32, 33, 64, 65, 100, 130, 288]) {
+      for (const [m, n] of [
+        [1, 1],
+        [2, 2],
+        [3, 5],
+        [5, 3],
+        [7, 8],
+      ] as const) {
+        const a = signs(rng, m * k);
+        const b = signs(rng, n * k);
+        const words = wordsPerPixel(k);
+        const A = packSigns(a, m, k);
+        const B = packSigns(b, n, k);
+        const out = expectAllEqual(
+          onAll(m * n, (kern, o) => kern.bgemm(m, n, words, k, put(kern, A), put(kern, B), o)),
+          `bgemm ${m}x${n}x${k}`,
+        );
+        const want = new Int32Array(m * n);
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            for (let p = 0; p < k; p++) want[i * n + j]! += a[i * k + p]! * b[j * k + p]!;
+          }
+        }
+        expect(i32(out)).toEqual(want);
+        for (const mod of modules) {
+          const o = mod.heap.alloc(m * n * 4);
+          const pa = mod.heap.alloc(A.byteLength);
+          const pb = mod.heap.alloc(B.byteLength);
+          mod.heap.u32At(pa, A.length).set(A);
+          mod.heap.u32At(pb, B.length).set(B);
+          mod.exports.bgemmV128!(m, n, words, k, pa, pb, o);
+          expect(mod.heap.i32At(o, m * n), `bgemmV128 ${mod.flavor} ${m}x${n}x${k}`).toEqual(want);
+        }
+      }
+    }
+  });
+
+  it("thresholdPack gives (x >= thr) XOR flip, with constant channels", () => {
+    const rng = new Random(12);
+    const K = 50;
+    for (const c of [1, 5, 32, 33, 70]) {
+      const rows = 4;
+      const x = Int32Array.from({ length: rows * c }, () => rng.int(2 * K + 1) - K);
+      const thr = Int32Array.from({ length: c }, (_, j) =>
+        j % 5 === 0 ? ALWAYS_ON : j % 5 === 1 ? K + 1 : rng.int(2 * K + 1) - K,
+      );
+      const flipFlags = Array.from({ length: c }, () => rng.next() < 0.5);
+      const flip = packFlags(flipFlags, 1, c);
+      const out = expectAllEqual(
+        onAll(rows * wordsPerPixel(c), (k, o) =>
+          k.thresholdPack(rows, c, put(k, x), put(k, thr), put(k, flip), o),
+        ),
+        `threshold c=${c}`,
+      );
+      const want = Array.from(x, (v, i) => v >= thr[i % c]! !== flipFlags[i % c]!);
+      expect(out).toEqual(packFlags(want, rows, c));
+      for (let r = 0; r < rows; r++) {
+        expect(((out[r * wordsPerPixel(c)]! & 1) === 1) !== flipFlags[0]).toBe(true);
+      }
+    }
+  });
+
+  it("affine gives f32(x) * scale + bias, identical on every backend", () => {
+    const rng = new Random(13);
+    for (const c of [1, 3, 4, 7, 33]) {
+      const rows = 3;
+      const x = Int32Array.from({ length: rows * c }, () => rng.int(1001) - 500);
+      const scale = Float32Array.from({ length: c }, () => rng.uniform(-2, 2));
+      const bias = Float32Array.from({ length: c }, () => rng.uniform(-2, 2));
+      const out = expectAllEqual(
+        onAll(rows * c, (k, o) => k.affine(rows, c, put(k, x), put(k, scale), put(k, bias), o)),
+        `affine c=${c}`,
+      );
+      const want = Float32Array.from(x, (v, i) => Math.fround(Math.fround(v) * scale[i % c]!) + bias[i % c]!);
+      expect(new Float32Array(out.buffer)).toEqual(want);
+    }
+  });
+});
+
+/** Naive float convolution of +/-1 data, NHWC x OHWI, reading padValue outside. */
+function floatConv(
+  g: Window2D,
+  outC: number,
+  x: Float32Array,
+  w: Float32Array,
+  padValue: number,
+): Int32Array {
+  const out = new Int32Array(g.n * g.outH * g.outW * outC);
+  for (let b = 0; b < g.n; b++) {
+    for (let oy = 0; oy < g.outH; oy++) {
+      for (let ox = 0; ox < g.outW; ox++) {
+        for (let o = 0; o < outC; o++) {
+          let acc = 0;
+          for (let ky = 0; ky < g.kh; ky++) {
+            for (let kx = 0; kx < g.kw; kx++) {
+              const iy = oy * g.strideH - g.padTop + ky;
+              const ix = ox * g.strideW - g.padLeft + kx;
+              const inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
+              for (let ci = 0; ci < g.c; ci++) {
+                const v = inside ? x[((b * g.h + iy) * g.w + ix) * g.c + ci]! : padValue;
+                acc += v * w[((o * g.kh + ky) * g.kw + kx) * g.c + ci]!;
+              }
+            }
+          }
+          out[((b * g.outH + oy) * g.outW + ox) * outC + o] = acc;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+describe("binary conv2d", () => {
+  const channels = [1, 13, 32, 33, 64, 130];
+  it("equals a float conv on +/-1 data over channels, kernels, strides, paddings and pad values", () => {
+    const rng = new Random(20);
+    let cases = 0;
+    for (const c of channels) {
+      for (const kSize of [1, 3, 5]) {
+        for (const stride of [1, 2]) {
+          for (const padding of ["valid", "same"] as Padding[]) {
+            const [n, h, w, outC] = [2, 7, 5 + (c % 3), 3 + (c % 4)];
+            const g = convGeometry(n, h, w, c, kSize, kSize, stride, stride, padding);
+            const x = signs(rng, n * h * w * c);
+            const wt = signs(rng, outC * kSize * kSize * c);
+            const X = packSigns(x, n * h * w, c);
+            const W = packSigns(wt, outC * kSize * kSize, c);
+            for (const padValue of [-1, 0, 1] as PadValue[]) {
+              const label = `conv c=${c} k=${kSize} s=${stride} ${padding} pad=${padValue}`;
+              const out = expectAllEqual(
+                onAll(n * g.outH * g.outW * outC, (k, o) =>
+                  k.conv2d(g, padValue, outC, put(k, X), put(k, W), scratch(k, bconv2dScratchWords(g)), o),
+                ),
+                label,
+              );
+              expect(i32(out), label).toEqual(floatConv(g, outC, x, wt, padValue));
+              cases++;
+            }
+          }
+        }
+      }
+    }
+    expect(cases).toBe(channels.length * 3 * 2 * 2 * 3);
+  });
+
+  it("im2col on packed words fills padding with 0 bits or the real channel bits", () => {
+    const rng = new Random(21);
+    for (const c of [5, 33]) {
+      const g = convGeometry(1, 3, 3, c, 3, 3, 1, 1, "same");
+      const X = packSigns(signs(rng, 9 * c), 9, c);
+      for (const padValue of [-1, 0, 1] as PadValue[]) {
+        const cols = expectAllEqual(
+          onAll(bconv2dScratchWords(g), (k, o) => k.im2col(g, padValue, put(k, X), o)),
+          `im2col c=${c} pad=${padValue}`,
+        );
+        expect(tailBitsClear(cols, cols.length / wordsPerPixel(c), c)).toBe(true);
+        // Output pixel 0, tap 0 is the top-left padding position.
+        const pad = unpackSigns(cols.subarray(0, wordsPerPixel(c)), 1, c);
+        expect(Array.from(pad)).toEqual(new Array(c).fill(padValue === 1 ? 1 : -1));
+      }
+    }
+  });
+});
+
+/** Float max-pool over the in-bounds taps of +/-1 data. */
+function floatMaxPool(g: Window2D, x: Float32Array): Float32Array {
+  const y = new Float32Array(g.n * g.outH * g.outW * g.c).fill(-Infinity);
+  for (let b = 0; b < g.n; b++) {
+    for (let oy = 0; oy < g.outH; oy++) {
+      for (let ox = 0; ox < g.outW; ox++) {
+        for (let ky = 0; ky < g.kh; ky++) {
+          for (let kx = 0; kx < g.kw; kx++) {
+            const iy = oy * g.strideH - g.padTop + ky;
+            const ix = ox * g.strideW - g.padLeft + kx;
+            if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+            for (let ci = 0; ci < g.c; ci++) {
+              const o = ((b * g.outH + oy) * g.outW + ox) * g.c + ci;
+              y[o] = Math.max(y[o]!, x[((b * g.h + iy) * g.w + ix) * g.c + ci]!);
+            }
+          }
+        }
+      }
+    }
+  }
+  return y;
+}
+
+describe("binary maxPool", () => {
+  it("equals float max-pool on +/-1 data ('valid' and 'same', any kernel and stride)", () => {
+    const rng = new Random(30);
+    for (const c of [1, 31, 33, 70]) {
+      for (const [kSize, stride] of [
+        [2, 2],
+        [3, 2],
+        [3, 1],
+        [2, 3],
+      ] as const) {
+        for (const padding of ["valid", "same"] as Padding[]) {
+          const g = convGeometry(2, 7, 6, c, kSize, kSize, stride, stride, padding);
+          // Mostly -1 so that the OR is not trivially all ones.
+          const x = Float32Array.from({ length: 2 * 7 * 6 * c }, () => (rng.next() < 0.8 ? -1 : 1));
+          const X = packSigns(x, 2 * 7 * 6, c);
+          const rows = g.n * g.outH * g.outW;
+          const y = expectAllEqual(
+            onAll(rows * wordsPerPixel(c), (k, o) => k.maxPool(g, put(k, X), o)),
+            `maxPool c=${c} k=${kSize} s=${stride} ${padding}`,
+          );
+          expect(unpackSigns(y, rows, c)).toEqual(floatMaxPool(g, x));
+        }
+      }
+    }
+  });
+});
