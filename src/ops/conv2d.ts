@@ -1,0 +1,94 @@
+/**
+ * 2-D convolution (cross-correlation, as in every framework), NHWC input x [N, H, W, C],
+ * weights OHWI w [O, kh, kw, C], optional bias [O], output y [N, outH, outW, O].
+ * Positions outside the image read `padValue` (0, -1 or +1: a binary network trains with
+ * the padding it will be deployed with; see DESIGN.md).
+ *
+ * As im2col + sgemm, with cols [P, K] (P = N*outH*outW pixels, K = kh*kw*C):
+ *   forward   y = cols W^T (+ bias)                 (W viewed as [O, K])
+ *   backward  dW += dy^T cols,  dbias += sum_p dy,  dcols = dy W,  dx += col2im(dcols)
+ * Padding positions hold the constant padValue: they contribute to dW and not to dx.
+ *
+ * The cols matrix is scratch: freed right after the forward product and rebuilt in
+ * backward (the heap's free list hands the same block back, so a training loop does not
+ * grow memory). Backward reuses that one block for cols and then dcols.
+ *
+ *     const y = conv2d(x, w, { bias: b, stride: 1, padding: "same", padValue: 0 });
+ */
+import { convGeometry, type Padding } from "../kernels/geometry.js";
+import { formatShape, type Tensor } from "../tensor/tensor.js";
+import { checkRank, contextOf } from "./grad.js";
+
+export interface Conv2dOptions {
+  bias?: Tensor | null;
+  /** One stride for both axes, or [strideH, strideW]. Default 1. */
+  stride?: number | readonly [number, number];
+  /** Default 'valid'. */
+  padding?: Padding;
+  /** Value read outside the image; default 0. */
+  padValue?: number;
+}
+
+export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tensor {
+  const { bias = null, stride = 1, padding = "valid", padValue = 0 } = options;
+  const ctx = contextOf("conv2d", x, w, bias);
+  checkRank("conv2d", "input x [N, H, W, C]", x, 4);
+  checkRank("conv2d", "weights w [O, kh, kw, C]", w, 4);
+  const [n, h, wd, c] = x.shape as [number, number, number, number];
+  const [o, kh, kw, wc] = w.shape as [number, number, number, number];
+  if (wc !== c) {
+    throw new Error(
+      `conv2d: weights ${formatShape(w.shape)} expect ${wc} input channels, input ${formatShape(x.shape)} has ${c}`,
+    );
+  }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== o)) {
+    throw new Error(`conv2d: bias must be [${o}], got ${formatShape(bias.shape)}`);
+  }
+  const [sh, sw] = typeof stride === "number" ? [stride, stride] : stride;
+  const g = convGeometry(n, h, wd, c, kh, kw, sh, sw, padding);
+  const pixels = n * g.outH * g.outW;
+  const k = kh * kw * c;
+  const f = ctx.float;
+  const heap = ctx.heap;
+
+  const out = ctx.empty([n, g.outH, g.outW, o]);
+  const cols = heap.alloc(pixels * k * 4);
+  try {
+    f.im2col(g, x.ptr, padValue, cols);
+    f.sgemm(false, true, pixels, o, k, 1, cols, k, w.ptr, k, 0, out.ptr, o);
+  } finally {
+    heap.free(cols);
+  }
+  if (bias) f.binaryRow("add", pixels, o, out.ptr, bias.ptr, out.ptr);
+
+  if (ctx.needsGrad(x, w, bias)) {
+    out.setBackward(bias ? [x, w, bias] : [x, w], () => {
+      const dy = out.grad!;
+      if (bias?.requiresGrad) {
+        const tmp = ctx.empty([o]);
+        f.sumRows(pixels, o, dy.ptr, tmp.ptr);
+        bias.addGrad(tmp);
+      }
+      if (!w.requiresGrad && !x.requiresGrad) return;
+      const scratch = heap.alloc(pixels * k * 4);
+      try {
+        if (w.requiresGrad) {
+          f.im2col(g, x.ptr, padValue, scratch);
+          w.accumulateGrad((ptr, overwrite) => {
+            f.sgemm(true, false, o, k, pixels, 1, dy.ptr, o, scratch, k, overwrite ? 0 : 1, ptr, k);
+          });
+        }
+        if (x.requiresGrad) {
+          f.sgemm(false, false, pixels, k, o, 1, dy.ptr, o, w.ptr, k, 0, scratch, k);
+          x.accumulateGrad((ptr, overwrite) => {
+            if (overwrite) f.fill(x.size, 0, ptr);
+            f.col2im(g, scratch, ptr);
+          });
+        }
+      } finally {
+        heap.free(scratch);
+      }
+    });
+  }
+  return out;
+}
