@@ -48,6 +48,9 @@ export interface BatchState {
 
 const NO_AUGMENT: AugmentDraw = { dy: 0, dx: 0, flip: false };
 
+// Random.state may hold a signed word (sfc32's xor step); setState wants uint32, so normalize.
+const rngWords = (rng: Random): number[] => rng.state.map((w) => w >>> 0);
+
 export class BatchIterator {
   readonly batchSize: number;
   private readonly rng: Random;
@@ -76,7 +79,7 @@ export class BatchIterator {
     this.preprocessing = { ...preprocessing };
     this.augment = augment && ((augment.shift ?? 0) > 0 || augment.flip) ? { ...augment } : undefined;
     this.fill = augment?.fill ?? preprocessing.offset;
-    this.epochRng = this.rng.state;
+    this.epochRng = rngWords(this.rng);
   }
 
   /** Values per input image (height * width * channels); x needs batchSize times this. */
@@ -97,7 +100,7 @@ export class BatchIterator {
 
   /** Starts an epoch: draws its order (when shuffling) and rewinds to its first item. */
   beginEpoch(): void {
-    this.epochRng = this.rng.state;
+    this.epochRng = rngWords(this.rng);
     this.order = this.drawOrder();
     this.epochCount++;
     this.cursor = 0;
@@ -138,7 +141,12 @@ export class BatchIterator {
 
   /** A snapshot of the position and RNG, for checkpoints. */
   get state(): BatchState {
-    return { epoch: this.epochCount, cursor: this.cursor, epochRng: [...this.epochRng], rng: this.rng.state };
+    return {
+      epoch: this.epochCount,
+      cursor: this.cursor,
+      epochRng: [...this.epochRng],
+      rng: rngWords(this.rng),
+    };
   }
 
   /** Continues from a snapshot taken with `state` (on an iterator built with the same data and options). */
