@@ -1,0 +1,307 @@
+/**
+ * Semantic checks of an EngineModel, shared by the writer (refuse to write a bad model) and
+ * the reader (refuse to run a bad file): the layer chain (layer i consumes what layer i-1
+ * produces, in layout and shape), each layer's output shape following from its input and
+ * parameters, every tensor's dtype, shape and storage length, packed tail bits 0, float
+ * parameters finite, and size limits that keep the runtime's allocations bounded.
+ */
+import { convGeometry } from "../kernels/geometry.js";
+import { ModelFormatError } from "./format-error.js";
+import {
+  type ActivationSpec,
+  type DType,
+  type EngineModel,
+  type Layer,
+  type OutputTransform,
+  shapeSize,
+  storageLength,
+  type Tensor,
+} from "./model.js";
+
+/** Limits on what a model may declare; a file beyond them is rejected before any allocation. */
+export const MODEL_LIMITS = {
+  maxLayers: 4096,
+  maxNameLength: 256,
+  maxClasses: 65536,
+  maxRank: 4,
+  /** Any single dimension (channels, height, kernel size, ...). */
+  maxDim: 1 << 24,
+  /** Elements of one per-sample activation (the runtime allocates batch x this). */
+  maxActivationElements: 1 << 26,
+  /** Bits per binary dot product: keeps x exact in int32 and in float32. */
+  maxDotLength: 1 << 24,
+} as const;
+
+class LayerFault extends Error {}
+
+const fault = (detail: string): never => {
+  throw new LayerFault(detail);
+};
+
+const fmt = (shape: readonly number[]) => `[${shape.join(",")}]`;
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
+const fmtSpec = (s: ActivationSpec) => `${s.layout} ${fmt(s.shape)}`;
+
+function checkShape(what: string, shape: readonly number[]): void {
+  if (!Array.isArray(shape) || shape.length < 1 || shape.length > MODEL_LIMITS.maxRank) {
+    fault(`${what}: expected a shape of rank 1..${MODEL_LIMITS.maxRank}, got ${JSON.stringify(shape)}`);
+  }
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 1 || d > MODEL_LIMITS.maxDim) {
+      fault(`${what}: dimensions must be integers in [1, ${MODEL_LIMITS.maxDim}], got ${fmt(shape)}`);
+    }
+  }
+}
+
+const TYPED: Record<DType, { ctor: abstract new (...args: never[]) => unknown; name: string }> = {
+  f32: { ctor: Float32Array, name: "Float32Array" },
+  i32: { ctor: Int32Array, name: "Int32Array" },
+  bits: { ctor: Uint32Array, name: "Uint32Array" },
+};
+
+/** A tensor of the given dtype and shape, with matching storage and valid contents. */
+function checkTensor(what: string, t: Tensor | undefined, dtype: DType, shape: readonly number[]): void {
+  if (t === undefined) fault(`${what}: missing`);
+  const tensor = t as Tensor;
+  if (tensor.dtype !== dtype) fault(`${what}: expected dtype ${dtype}, got ${tensor.dtype}`);
+  checkShape(what, tensor.shape);
+  if (!sameShape(tensor.shape, shape))
+    fault(`${what}: expected shape ${fmt(shape)}, got ${fmt(tensor.shape)}`);
+  if (!(tensor.data instanceof TYPED[dtype].ctor)) fault(`${what}: data must be a ${TYPED[dtype].name}`);
+  const length = storageLength(dtype, shape);
+  if (tensor.data.length !== length) {
+    fault(`${what}: ${fmt(shape)} ${dtype} needs ${length} elements, data has ${tensor.data.length}`);
+  }
+  if (tensor.dtype === "f32") {
+    const i = tensor.data.findIndex((v) => !Number.isFinite(v));
+    if (i >= 0) fault(`${what}: element ${i} is ${tensor.data[i]}, not finite`);
+  }
+  if (tensor.dtype === "bits") {
+    const c = shape[shape.length - 1]!;
+    const words = Math.ceil(c / 32);
+    const mask = c % 32 === 0 ? 0 : ~((1 << (c % 32)) - 1);
+    for (let w = words - 1; mask !== 0 && w < tensor.data.length; w += words) {
+      if ((tensor.data[w]! & mask) !== 0)
+        fault(`${what}: tail bits beyond channel ${c} in word ${w} are not 0`);
+    }
+  }
+}
+
+/** The first `rank - 1` dimensions of a tensor whose last axis the caller fixes. */
+function leading(what: string, t: Tensor | undefined, rank: number): number[] {
+  if (!Array.isArray(t?.shape) || t.shape.length !== rank) {
+    fault(`${what}: expected a rank-${rank} tensor, got ${Array.isArray(t?.shape) ? fmt(t.shape) : "none"}`);
+  }
+  return t!.shape.slice(0, -1);
+}
+
+function checkPair(what: string, v: readonly number[]): [number, number] {
+  if (!Array.isArray(v) || v.length !== 2 || !v.every((d) => Number.isInteger(d) && d >= 1 && d <= 1 << 16)) {
+    fault(`${what}: expected two integers in [1, 65536], got ${JSON.stringify(v)}`);
+  }
+  return [v[0]!, v[1]!];
+}
+
+function expectInput(
+  spec: ActivationSpec,
+  layout: ActivationSpec["layout"] | "any",
+  rank: number | "any",
+): void {
+  if (layout !== "any" && spec.layout !== layout) fault(`expects ${layout} input, got ${fmtSpec(spec)}`);
+  if (rank !== "any" && spec.shape.length !== rank)
+    fault(`expects a rank-${rank} input, got ${fmtSpec(spec)}`);
+}
+
+/** Output [outH, outW] of a window op over input [h, w, c]; a window that does not fit is a fault. */
+function window(input: ActivationSpec, k: [number, number], strides: [number, number], padding: string) {
+  if (padding !== "valid" && padding !== "same") fault(`padding must be 'valid' or 'same', got ${padding}`);
+  const [h, w, c] = input.shape as [number, number, number];
+  try {
+    return convGeometry(1, h, w, c, k[0], k[1], strides[0], strides[1], padding as "valid" | "same");
+  } catch (e) {
+    return fault((e as Error).message.replace(/^convGeometry: /, ""));
+  }
+}
+
+/** The output a binary layer's transform produces for O channels. */
+function transformOutput(output: OutputTransform, outC: number): ActivationSpec["layout"] {
+  if (output?.kind === "threshold") {
+    checkTensor("output.thresholds", output.thresholds, "i32", [outC]);
+    checkTensor("output.flip", output.flip, "bits", [outC]);
+    return "bits";
+  }
+  if (output?.kind === "affine") {
+    checkTensor("output.scale", output.scale, "f32", [outC]);
+    checkTensor("output.bias", output.bias, "f32", [outC]);
+    return "float";
+  }
+  return fault(`output.kind must be 'threshold' or 'affine', got ${(output as { kind?: unknown })?.kind}`);
+}
+
+/** The activation a layer produces from `input`, after checking its parameters. */
+function inferOutput(layer: Layer, input: ActivationSpec): ActivationSpec {
+  switch (layer.kind) {
+    case "input": {
+      const c = input.shape[input.shape.length - 1]!;
+      for (const key of ["scale", "offset"] as const) {
+        const v = layer[key];
+        if (!Array.isArray(v) || (v.length !== 1 && v.length !== c) || !v.every(Number.isFinite)) {
+          fault(`${key}: expected 1 or ${c} finite numbers`);
+        }
+      }
+      return input;
+    }
+    case "float_conv2d": {
+      expectInput(input, "float", 3);
+      const [outC, kh, kw] = leading("weights", layer.weights, 4);
+      checkTensor("weights", layer.weights, "f32", [outC!, kh!, kw!, input.shape[2]!]);
+      if (layer.bias !== undefined) checkTensor("bias", layer.bias, "f32", [outC!]);
+      if (!Number.isFinite(layer.padValue)) fault(`padValue must be a finite number, got ${layer.padValue}`);
+      const g = window(input, [kh!, kw!], checkPair("strides", layer.strides), layer.padding);
+      return { layout: "float", shape: [g.outH, g.outW, outC!] };
+    }
+    case "float_dense": {
+      expectInput(input, "float", 1);
+      const [outC] = leading("weights", layer.weights, 2) as [number];
+      checkTensor("weights", layer.weights, "f32", [outC, input.shape[0]!]);
+      if (layer.bias !== undefined) checkTensor("bias", layer.bias, "f32", [outC]);
+      return { layout: "float", shape: [outC] };
+    }
+    case "bitpack":
+      expectInput(input, "float", "any");
+      return { layout: "bits", shape: input.shape };
+    case "binary_conv2d": {
+      expectInput(input, "bits", 3);
+      const [outC, kh, kw] = leading("weights", layer.weights, 4);
+      checkTensor("weights", layer.weights, "bits", [outC!, kh!, kw!, input.shape[2]!]);
+      if (layer.padValue !== -1 && layer.padValue !== 0 && layer.padValue !== 1) {
+        fault(`padValue must be -1, 0 or 1, got ${layer.padValue}`);
+      }
+      const k = kh! * kw! * input.shape[2]!;
+      if (k > MODEL_LIMITS.maxDotLength) fault(`dot length K = ${k} exceeds ${MODEL_LIMITS.maxDotLength}`);
+      const g = window(input, [kh!, kw!], checkPair("strides", layer.strides), layer.padding);
+      return { layout: transformOutput(layer.output, outC!), shape: [g.outH, g.outW, outC!] };
+    }
+    case "binary_dense": {
+      expectInput(input, "bits", 1);
+      const [outC] = leading("weights", layer.weights, 2) as [number];
+      checkTensor("weights", layer.weights, "bits", [outC, input.shape[0]!]);
+      if (input.shape[0]! > MODEL_LIMITS.maxDotLength) fault(`dot length K = ${input.shape[0]} is too large`);
+      return { layout: transformOutput(layer.output, outC), shape: [outC] };
+    }
+    case "maxpool":
+    case "avgpool": {
+      expectInput(input, layer.kind === "avgpool" ? "float" : "any", 3);
+      const g = window(
+        input,
+        checkPair("poolSize", layer.poolSize),
+        checkPair("strides", layer.strides),
+        layer.padding,
+      );
+      if (layer.kind === "maxpool" && layer.flip !== undefined) {
+        if (input.layout !== "bits") fault("flip applies to bit input only");
+        checkTensor("flip", layer.flip, "bits", [input.shape[2]!]);
+      }
+      return { layout: input.layout, shape: [g.outH, g.outW, input.shape[2]!] };
+    }
+    case "batchnorm": {
+      expectInput(input, "float", "any");
+      const c = input.shape[input.shape.length - 1]!;
+      for (const key of ["mean", "invStd", "gamma", "beta"] as const)
+        checkTensor(key, layer[key], "f32", [c]);
+      return input;
+    }
+    case "flatten":
+      return { layout: input.layout, shape: [shapeSize(input.shape)] };
+    case "relu":
+    case "softmax":
+      expectInput(input, "float", "any");
+      return input;
+    default:
+      return fault(`unknown layer kind ${JSON.stringify((layer as { kind?: unknown }).kind)}`);
+  }
+}
+
+function checkSpec(what: string, spec: ActivationSpec): void {
+  if (typeof spec !== "object" || spec === null) fault(`${what}: missing`);
+  if (spec.layout !== "bits" && spec.layout !== "float") fault(`${what}.layout must be 'bits' or 'float'`);
+  checkShape(`${what}.shape`, spec.shape);
+  const n = shapeSize(spec.shape);
+  if (n > MODEL_LIMITS.maxActivationElements) {
+    fault(`${what}: ${fmt(spec.shape)} has ${n} elements, more than ${MODEL_LIMITS.maxActivationElements}`);
+  }
+}
+
+function checkLayer(layer: Layer, index: number, previous: ActivationSpec | undefined): void {
+  checkSpec("in", layer.in);
+  if (previous === undefined) {
+    if (layer.kind !== "input") fault("the first layer must be an input layer");
+    if (layer.in.layout !== "float" || layer.in.shape.length > 3) fault("input must be float of rank 1..3");
+  } else {
+    if (layer.kind === "input") fault(`only layer 0 may be an input layer, this is layer ${index}`);
+    if (layer.in.layout !== previous.layout || !sameShape(layer.in.shape, previous.shape)) {
+      fault(`declares input ${fmtSpec(layer.in)} but the previous layer produces ${fmtSpec(previous)}`);
+    }
+  }
+  checkSpec("out", layer.out);
+  const out = inferOutput(layer, layer.in);
+  if (out.layout !== layer.out.layout || !sameShape(out.shape, layer.out.shape)) {
+    fault(`declares output ${fmtSpec(layer.out)} but its input and parameters give ${fmtSpec(out)}`);
+  }
+}
+
+/**
+ * Throws ModelFormatError (naming `file`, the layer and the fault) unless `model` is a
+ * well-formed, consistent chain ending in float scores, one per class name.
+ */
+export function checkModel(model: EngineModel, file?: string): void {
+  const fail = (detail: string, index?: number): never => {
+    const layer = index === undefined ? undefined : model.layers[index];
+    throw new ModelFormatError(
+      detail,
+      file,
+      index === undefined ? undefined : { index, name: layer?.name, kind: layer?.kind },
+    );
+  };
+  if (typeof model.name !== "string" || model.name.length > MODEL_LIMITS.maxNameLength) {
+    fail(`model name must be a string of at most ${MODEL_LIMITS.maxNameLength} characters`);
+  }
+  if (
+    !Array.isArray(model.layers) ||
+    model.layers.length < 1 ||
+    model.layers.length > MODEL_LIMITS.maxLayers
+  ) {
+    fail(`expected 1..${MODEL_LIMITS.maxLayers} layers`);
+  }
+  const names = new Set<string>();
+  let previous: ActivationSpec | undefined;
+  model.layers.forEach((layer, index) => {
+    if (
+      typeof layer.name !== "string" ||
+      layer.name.length < 1 ||
+      layer.name.length > MODEL_LIMITS.maxNameLength
+    ) {
+      fail(`layer name must be 1..${MODEL_LIMITS.maxNameLength} characters`, index);
+    }
+    if (names.has(layer.name)) fail(`duplicate layer name '${layer.name}'`, index);
+    names.add(layer.name);
+    try {
+      checkLayer(layer, index, previous);
+    } catch (e) {
+      if (e instanceof LayerFault) fail(e.message, index);
+      throw e;
+    }
+    previous = layer.out;
+  });
+  const scores = previous!;
+  const classes = model.classNames;
+  if (!Array.isArray(classes) || classes.length < 1 || classes.length > MODEL_LIMITS.maxClasses) {
+    fail(`expected 1..${MODEL_LIMITS.maxClasses} class names`);
+  }
+  if (scores.layout !== "float" || scores.shape.length !== 1 || scores.shape[0] !== classes.length) {
+    fail(
+      `the last layer produces ${fmtSpec(scores)}, expected float [${classes.length}] (one score per class name)`,
+    );
+  }
+}
