@@ -93,6 +93,18 @@ export function createWasmFloatKernels(module: KernelModule): FloatKernels {
     if (scratch === 0) scratch = heap.alloc(e.float_sgemmScratchBytes());
     return scratch;
   };
+  // float64 accumulators of the column reductions (sumRows, meanVarRows, batchNormBackward).
+  let acc = 0;
+  let accBytes = 0;
+  const accumulators = (cols: number, perColumn: number) => {
+    const bytes = cols * perColumn * 8;
+    if (bytes > accBytes) {
+      if (acc !== 0) heap.free(acc);
+      accBytes = Math.max(bytes, 4096);
+      acc = heap.alloc(accBytes);
+    }
+    return acc;
+  };
 
   return {
     name: module.flavor === "simd" ? "wasm-simd" : "wasm-scalar",
@@ -128,16 +140,27 @@ export function createWasmFloatKernels(module: KernelModule): FloatKernels {
     fill: (n, value, out) => void e.float_fill(n, value, out),
     copy: (n, xPtr, out) => void e.float_copy(n, xPtr, out),
     sum: (n, xPtr) => e.float_sum(n, xPtr),
-    sumRows: (rows, cols, xPtr, out) => void e.float_sumRows(rows, cols, xPtr, out),
+    sumRows: (rows, cols, xPtr, out) => void e.float_sumRows(rows, cols, xPtr, out, accumulators(cols, 1)),
     sumCols: (rows, cols, xPtr, out) => void e.float_sumCols(rows, cols, xPtr, out),
     meanVarRows: (rows, cols, xPtr, mean, variance) =>
-      void e.float_meanVarRows(rows, cols, xPtr, mean, variance),
+      void e.float_meanVarRows(rows, cols, xPtr, mean, variance, accumulators(cols, 2)),
     maxAbs: (n, xPtr) => e.float_maxAbs(n, xPtr),
     countNonFinite: (n, xPtr) => e.float_countNonFinite(n, xPtr),
     batchNormForward: (rows, cols, xPtr, mean, invStd, gamma, beta, y, xhat) =>
       void e.float_batchNormForward(rows, cols, xPtr, mean, invStd, gamma, beta, y, xhat),
     batchNormBackward: (rows, cols, dy, xhat, gamma, invStd, dx, dgamma, dbeta) =>
-      void e.float_batchNormBackward(rows, cols, dy, xhat, gamma, invStd, dx, dgamma, dbeta),
+      void e.float_batchNormBackward(
+        rows,
+        cols,
+        dy,
+        xhat,
+        gamma,
+        invStd,
+        dx,
+        dgamma,
+        dbeta,
+        accumulators(cols, 2),
+      ),
     softmaxCrossEntropy(rows, cols, logits, labels, dlogits) {
       const L = heap.i32At(labels, rows);
       for (let r = 0; r < rows; r++) {

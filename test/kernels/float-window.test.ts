@@ -1,0 +1,81 @@
+import { describe, it } from "vitest";
+import { convGeometry, type Padding } from "../../src/kernels/geometry.js";
+import { Random } from "../../src/util/random.js";
+import { compareBackends, randomF32 } from "./float-harness.js";
+
+// [n, h, w, c, kh, kw, stride, padding]
+const WINDOWS: [number, number, number, number, number, number, number, Padding][] = [
+  [1, 1, 1, 1, 1, 1, 1, "valid"],
+  [2, 5, 5, 1, 3, 3, 1, "same"],
+  [1, 6, 7, 3, 3, 3, 2, "same"],
+  [2, 7, 6, 5, 2, 2, 2, "valid"],
+  [1, 8, 8, 4, 3, 3, 1, "valid"],
+  [1, 9, 5, 8, 5, 3, 2, "same"],
+  [1, 4, 4, 13, 4, 4, 3, "same"],
+  [3, 6, 6, 32, 3, 3, 1, "same"],
+];
+
+describe("window kernels: wasm matches ref exactly", () => {
+  for (const [n, h, w, c, kh, kw, s, padding] of WINDOWS) {
+    const g = convGeometry(n, h, w, c, kh, kw, s, s, padding);
+    const xSize = n * h * w * c;
+    const ySize = n * g.outH * g.outW * c;
+    const colSize = n * g.outH * g.outW * kh * kw * c;
+    const label = `${n}x${h}x${w}x${c} k${kh}x${kw} s${s} ${padding}`;
+
+    it(`im2col and col2im, ${label}`, async () => {
+      const rng = new Random(h * 100 + c);
+      for (const padValue of [0, -1, 0.5]) {
+        await compareBackends(
+          `im2col pad ${padValue} ${label}`,
+          { x: randomF32(rng, xSize), cols: randomF32(rng, colSize) },
+          (f, p) => f.im2col(g, p.x!, padValue, p.cols!),
+        );
+      }
+      await compareBackends(
+        `col2im ${label}`,
+        { cols: randomF32(rng, colSize), dx: randomF32(rng, xSize) },
+        (f, p) => f.col2im(g, p.cols!, p.dx!),
+      );
+    });
+
+    it(`pooling forward and backward, ${label}`, async () => {
+      const rng = new Random(w * 100 + c);
+      const x = randomF32(rng, xSize);
+      // Ties: the first maximum in window order must win.
+      for (let i = 0; i < xSize; i += 7) x[i] = 0.5;
+      await compareBackends(
+        `maxPool ${label}`,
+        { x, y: randomF32(rng, ySize), arg: new Int32Array(ySize) },
+        (f, p) => f.maxPool(g, p.x!, p.y!, p.arg!),
+      );
+      const arg = new Int32Array(ySize);
+      for (let i = 0; i < ySize; i++) arg[i] = rng.int(xSize);
+      await compareBackends(
+        `maxPoolBackward ${label}`,
+        { dy: randomF32(rng, ySize), arg, dx: randomF32(rng, xSize) },
+        (f, p) => f.maxPoolBackward(ySize, p.dy!, p.arg!, p.dx!),
+      );
+      await compareBackends(
+        `avgPool ${label}`,
+        { x: randomF32(rng, xSize), y: randomF32(rng, ySize) },
+        (f, p) => f.avgPool(g, p.x!, p.y!),
+        1e-6,
+      );
+      await compareBackends(
+        `avgPoolBackward ${label}`,
+        { dy: randomF32(rng, ySize), dx: randomF32(rng, xSize) },
+        (f, p) => f.avgPoolBackward(g, p.dy!, p.dx!),
+      );
+    });
+  }
+
+  it("max pooling keeps NaN and never picks a padding position", async () => {
+    const g = convGeometry(1, 3, 3, 4, 3, 3, 2, 2, "same");
+    const x = new Float32Array(36).fill(-5);
+    x[0] = Number.NaN;
+    await compareBackends("maxPool NaN", { x, y: new Float32Array(16), arg: new Int32Array(16) }, (f, p) =>
+      f.maxPool(g, p.x!, p.y!, p.arg!),
+    );
+  });
+});
