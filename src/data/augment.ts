@@ -65,6 +65,10 @@ export function copyAugmented(
   fill: number,
 ): void {
   const { height: h, width: w, channels: c } = shape;
+  if (dy === 0 && dx === 0 && !flip) {
+    for (let i = 0, n = h * w * c; i < n; i++) dst[dstAt + i] = src[srcAt + i]! * scale + offset;
+    return;
+  }
   for (let y = 0; y < h; y++) {
     const sy = y - dy;
     for (let x = 0; x < w; x++) {
