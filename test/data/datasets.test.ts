@@ -130,6 +130,33 @@ describe("a folder of IDX files (dataDir)", () => {
     expect(d.train.name).toBe("fashion-mnist/train");
   });
 
+  it("float32 images load as floats with the identity preprocessing; NaN is rejected", async () => {
+    const floats = (count: number): IdxArray => ({
+      dtype: "float32",
+      dims: [count, 2, 2, 3],
+      data: Float32Array.from({ length: count * 12 }, (_, i) => i / 7 - 1),
+    });
+    const dir = idxFolder("floats", 4, (f) => {
+      f[IDX_FILES.trainImages] = floats(4);
+      f[IDX_FILES.testImages] = floats(3);
+    });
+    const d = await loadDataset("mnist", { dataDir: dir });
+    expect(d.train.images).toBeInstanceOf(Float32Array);
+    expect([d.train.height, d.train.width, d.train.channels]).toEqual([2, 2, 3]);
+    expect(d.train.images[8]).toBeCloseTo(8 / 7 - 1, 6);
+    expect(d.preprocessing).toEqual({ scale: 1, offset: 0 });
+
+    const bad = idxFolder("nan", 4, (f) => {
+      const a = floats(4);
+      a.data[30] = Number.NaN;
+      f[IDX_FILES.trainImages] = a;
+      f[IDX_FILES.testImages] = floats(3);
+    });
+    await expect(loadDataset("mnist", { dataDir: bad })).rejects.toThrow(
+      "mnist/train: image 2 holds NaN at value 6",
+    );
+  });
+
   it("rejects an image/label count mismatch, naming both files", async () => {
     const dir = idxFolder("mismatch", 7, (f) => {
       f[IDX_FILES.trainLabels] = { dtype: "uint8", dims: [6], data: new Uint8Array(6) };
