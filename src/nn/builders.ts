@@ -1,0 +1,248 @@
+/**
+ * Model builders: the reference architectures of DESIGN.md, each with a float twin
+ * (`float: true`: no quantizers, ReLU where the binary net has sign).
+ *
+ * Conventions shared by all builders:
+ * - Hidden activations of a binary net are sign(BN(x)), expressed as the next binary
+ *   layer's input quantizer (ste_sign).
+ * - `first` / `last` set the first and last weight layers: 'float' (real weights; the
+ *   first layer also takes the real image), 'bwn' (binary weights) or 'binary' (binary
+ *   weights and binary input). Default 'float' for both, as in XNOR-Net; the PyTorch
+ *   reference (and the Larq tutorial) is first 'bwn', last 'binary'.
+ * - Batch norm: the CNNs use Keras momentum 0.99, eps 1e-3, scale = false (Larq tutorial);
+ *   the MLP uses PyTorch's defaults (momentum 0.9 in Keras' convention, eps 1e-5).
+ *
+ *     const model = buildModel(ctx, { builder: "bnn-mlp", options: { width: 256 } }, rng);
+ */
+import type { Context } from "../tensor/context.js";
+import type { Random } from "../util/random.js";
+import type { ModelConfig } from "./checkpointFormat.js";
+import type { Layer } from "./layer.js";
+import { Activation, BatchNorm, type BatchNormOptions, Dropout, Flatten, MaxPool } from "./layers.js";
+import { Model } from "./model.js";
+import {
+  QuantConv2D,
+  type QuantConv2DOptions,
+  QuantDense,
+  type QuantOptions,
+  type Scaling,
+} from "./quantLayers.js";
+
+export type LayerPrecision = "float" | "bwn" | "binary";
+
+/** Options every builder accepts. */
+export interface CommonOptions {
+  /** Input shape [H, W, C] (set from the data set). Default [28, 28, 1]. */
+  inputShape?: number[];
+  /** Number of classes. Default 10. */
+  classes?: number;
+  /** The float twin. */
+  float?: boolean;
+  first?: LayerPrecision;
+  last?: LayerPrecision;
+  /** Conv padding value for binary convolutions (-1, 0, +1). Default 0. */
+  padValue?: -1 | 0 | 1;
+  /** Input quantizer of binary layers. Default "ste_sign". */
+  activationQuantizer?: string;
+  /** Kernel quantizer of binary layers. Default "ste_sign". */
+  weightQuantizer?: string;
+}
+
+export interface MlpOptions extends CommonOptions {
+  /** Hidden units per layer (BNN paper: 4096). Default 1024 (the PyTorch reference). */
+  width?: number;
+  /** Hidden layers. Default 3. */
+  depth?: number;
+  /** Dropout after each hidden BN (0 = none). Default 0. */
+  dropout?: number;
+}
+
+export interface CnnOptions extends CommonOptions {
+  /** Filter-count multiplier on 32-64-64 and the 64-unit dense layer. Default 1. */
+  widthMultiplier?: number;
+}
+
+interface Builder {
+  about: string;
+  build(b: Stack, o: Record<string, unknown>): void;
+}
+
+/** Tracks the running shape while layers are appended, and the binary/float layer roles. */
+class Stack {
+  readonly layers: Layer[] = [];
+  shape: number[];
+  private weightLayers = 0;
+
+  constructor(
+    readonly ctx: Context,
+    readonly rng: Random,
+    readonly o: Required<Pick<CommonOptions, "float" | "first" | "last" | "padValue">> & CommonOptions,
+    readonly totalWeightLayers: number,
+    readonly scaling: Scaling,
+    /** False for BWN: binary weights, real activations. */
+    readonly binaryActivations: boolean,
+  ) {
+    this.shape = [...(o.inputShape ?? [28, 28, 1])];
+  }
+
+  push(layer: Layer): void {
+    this.shape = layer.outputShape(this.shape);
+    this.layers.push(layer);
+  }
+
+  /** Quantizer hooks of the next weight layer, from its position (first, hidden, last). */
+  private hooks(): QuantOptions {
+    const i = this.weightLayers++;
+    if (this.o.float) return {};
+    const role: LayerPrecision =
+      i === 0 ? this.o.first : i === this.totalWeightLayers - 1 ? this.o.last : "binary";
+    const act = this.o.activationQuantizer ?? "ste_sign";
+    const w = this.o.weightQuantizer ?? "ste_sign";
+    // Hidden activations are binary; only the first layer may see the real image.
+    const binaryInput = this.binaryActivations && (i > 0 || role === "binary");
+    const binaryKernel = role !== "float";
+    return {
+      inputQuantizer: binaryInput ? act : null,
+      kernelQuantizer: binaryKernel ? w : null,
+      scaling: binaryKernel ? this.scaling : "none",
+    };
+  }
+
+  dense(units: number): void {
+    const name = `layers.${this.layers.length} (dense ${units})`;
+    this.push(new QuantDense(this.ctx, this.shape, { units, ...this.hooks() }, this.rng, name));
+  }
+
+  conv(filters: number, extra: Partial<QuantConv2DOptions> = {}): void {
+    const name = `layers.${this.layers.length} (conv ${filters})`;
+    const o = { filters, kernelSize: 3, padValue: this.o.padValue, ...extra, ...this.hooks() };
+    this.push(new QuantConv2D(this.ctx, this.shape, o, this.rng, name));
+  }
+
+  bn(o: BatchNormOptions = {}): void {
+    this.push(new BatchNorm(this.ctx, this.shape, o));
+  }
+
+  /** The float twin's nonlinearity where the binary net binarizes (the next layer's input). */
+  floatActivation(): void {
+    if (this.o.float) this.push(new Activation("relu"));
+  }
+}
+
+const CNN_BN: BatchNormOptions = { scale: false };
+/** PyTorch BatchNorm1d defaults (momentum 0.1 there, 0.9 in Keras' convention), as the reference MLP. */
+const MLP_BN: BatchNormOptions = { momentum: 0.9, eps: 1e-5 };
+
+/** Larq's MNIST tutorial CNN: conv32 -> pool -> BN -> bconv64 -> pool -> BN -> bconv64 -> BN -> bdense64 -> BN -> dense10 -> BN. */
+function larqCnn(b: Stack, o: CnnOptions, binaryActivations: boolean): void {
+  const m = o.widthMultiplier ?? 1;
+  b.conv(32 * m);
+  b.push(new MaxPool(2));
+  b.bn(CNN_BN);
+  if (!binaryActivations) b.push(new Activation("relu"));
+  else b.floatActivation();
+  b.conv(64 * m);
+  b.push(new MaxPool(2));
+  b.bn(CNN_BN);
+  if (!binaryActivations) b.push(new Activation("relu"));
+  else b.floatActivation();
+  b.conv(64 * m);
+  b.bn(CNN_BN);
+  b.push(new Flatten());
+  if (!binaryActivations) b.push(new Activation("relu"));
+  else b.floatActivation();
+  b.dense(64 * m);
+  b.bn(CNN_BN);
+  if (!binaryActivations) b.push(new Activation("relu"));
+  else b.floatActivation();
+  b.dense(b.o.classes ?? 10);
+  b.bn(CNN_BN);
+}
+
+export const builders: Record<string, Builder> = {
+  "bnn-mlp": {
+    about: "Hubara et al. MNIST MLP: 3 x (binary dense N, BN, sign) -> 10, N = width (paper 4096)",
+    build(b, raw) {
+      const o = raw as MlpOptions;
+      b.push(new Flatten());
+      const depth = o.depth ?? 3;
+      for (let i = 0; i < depth; i++) {
+        if (i > 0) b.floatActivation();
+        b.dense(o.width ?? 1024);
+        b.bn(MLP_BN);
+        if (o.dropout) b.push(new Dropout(o.dropout));
+      }
+      b.floatActivation();
+      b.dense(o.classes ?? 10);
+      b.bn(MLP_BN);
+    },
+  },
+  "bnn-cnn": {
+    about:
+      "binary VGG-style CNN (Larq MNIST tutorial): conv32-pool-bconv64-pool-bconv64-bdense64-dense10, BN after each",
+    build: (b, o) => larqCnn(b, o as CnnOptions, true),
+  },
+  "xnor-cnn": {
+    about: "XNOR-Net scaling (alpha and K) and block order BN -> binarize -> binary conv -> pool",
+    build(b, raw) {
+      const o = raw as CnnOptions;
+      const m = o.widthMultiplier ?? 1;
+      b.conv(32 * m);
+      b.push(new MaxPool(2));
+      b.bn(CNN_BN);
+      b.floatActivation();
+      b.conv(64 * m);
+      b.push(new MaxPool(2));
+      b.bn(CNN_BN);
+      b.floatActivation();
+      b.conv(64 * m);
+      b.push(new Flatten());
+      b.bn(CNN_BN);
+      b.floatActivation();
+      b.dense(64 * m);
+      b.bn(CNN_BN);
+      b.floatActivation();
+      b.dense(o.classes ?? 10);
+      b.bn(CNN_BN);
+    },
+  },
+  "bwn-cnn": {
+    about: "binary weights only (BWN): the bnn-cnn topology with real activations (ReLU)",
+    build: (b, o) => larqCnn(b, o as CnnOptions, false),
+  },
+};
+
+const WEIGHT_LAYERS: Record<string, (o: Record<string, unknown>) => number> = {
+  "bnn-mlp": (o) => ((o.depth as number | undefined) ?? 3) + 1,
+  "bnn-cnn": () => 5,
+  "xnor-cnn": () => 5,
+  "bwn-cnn": () => 5,
+};
+
+/** Builds a model from its config; `rng` draws the initial weights. */
+export function buildModel(ctx: Context, config: ModelConfig, rng: Random): Model {
+  const builder = builders[config.builder];
+  if (!builder) {
+    throw new RangeError(
+      `unknown model '${config.builder}'; choose one of: ${Object.keys(builders).join(", ")}`,
+    );
+  }
+  const o = config.options as CommonOptions;
+  for (const key of ["first", "last"] as const) {
+    if (o[key] !== undefined && !["float", "bwn", "binary"].includes(o[key])) {
+      throw new RangeError(`${config.builder}: ${key} must be 'float', 'bwn' or 'binary', got '${o[key]}'`);
+    }
+  }
+  const settings = {
+    ...o,
+    float: o.float ?? false,
+    first: o.first ?? "float",
+    last: o.last ?? "float",
+    padValue: o.padValue ?? 0,
+  };
+  const scaling: Scaling = config.builder === "xnor-cnn" ? "xnor" : "none";
+  const weightLayers = WEIGHT_LAYERS[config.builder]!(config.options);
+  const stack = new Stack(ctx, rng, settings, weightLayers, scaling, config.builder !== "bwn-cnn");
+  builder.build(stack, config.options);
+  return new Model(ctx, config, settings.inputShape ?? [28, 28, 1], stack.layers);
+}

@@ -1,0 +1,61 @@
+/**
+ * Checkpoint files of trainable models (format: ./checkpointFormat.ts), written atomically
+ * (temporary file, then rename). `loadCheckpoint` is what the exporter reads: the model
+ * config plus named float32 tensors ("layers.3.kernel", "layers.4.runningMean", ...).
+ *
+ *     const ck = await loadCheckpoint("runs/mnist/last.ckpt");
+ *     ck.model.builder;                          // "bnn-cnn"
+ *     ck.tensors.get("layers.0.kernel")?.shape;  // [32, 3, 3, 1]
+ */
+import { readFile } from "node:fs/promises";
+import type { Tensor } from "../tensor/tensor.js";
+import { writeFileAtomic } from "../util/atomicWrite.js";
+import { type Checkpoint, decodeCheckpoint, encodeCheckpoint, type NamedTensor } from "./checkpointFormat.js";
+import type { Model } from "./model.js";
+
+export type { Checkpoint, ModelConfig, NamedTensor } from "./checkpointFormat.js";
+
+export async function saveCheckpoint(file: string, ck: Checkpoint): Promise<void> {
+  await writeFileAtomic(file, encodeCheckpoint(ck));
+}
+
+export async function loadCheckpoint(file: string): Promise<Checkpoint> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (e) {
+    throw new Error(`${file}: cannot read checkpoint (${(e as Error).message})`);
+  }
+  return decodeCheckpoint(bytes, file);
+}
+
+/** Copies tensors out of the heap into a name -> {shape, data} map. */
+export function snapshotTensors(tensors: Map<string, Tensor>): Map<string, NamedTensor> {
+  const out = new Map<string, NamedTensor>();
+  for (const [name, t] of tensors) out.set(name, { shape: [...t.shape], data: t.toArray() });
+  return out;
+}
+
+/**
+ * Writes stored tensors into live ones (same names and shapes). Every live tensor must be
+ * present; `source` names the checkpoint in errors.
+ */
+export function restoreTensors(
+  live: Map<string, Tensor>,
+  stored: Map<string, NamedTensor>,
+  source: string,
+): void {
+  for (const [name, t] of live) {
+    const s = stored.get(name);
+    if (!s) throw new Error(`${source}: tensor '${name}' is missing`);
+    if (s.shape.length !== t.shape.length || s.shape.some((d, i) => d !== t.shape[i])) {
+      throw new Error(`${source}: tensor '${name}' has shape [${s.shape}], the model expects [${t.shape}]`);
+    }
+    t.data.set(s.data);
+  }
+}
+
+/** Loads a checkpoint's weights and BN statistics into a model built from the same config. */
+export function loadIntoModel(model: Model, ck: Checkpoint, source = "checkpoint"): void {
+  restoreTensors(model.namedTensors(), ck.tensors, source);
+}

@@ -1,0 +1,38 @@
+/**
+ * The layer contract. A layer owns its parameters (trainable) and buffers (batch-norm
+ * running statistics), names them relative to itself ("kernel", "runningMean"); the model
+ * prefixes "layers.I." to make the stable checkpoint names.
+ */
+import type { Tensor } from "../tensor/tensor.js";
+import type { Random } from "../util/random.js";
+
+/** How a forward pass runs: training mode (batch statistics, dropout, stochastic quantizers). */
+export interface ForwardMode {
+  training: boolean;
+  /** The seeded RNG for dropout and stochastic quantizers. */
+  rng: Random;
+}
+
+export interface LayerParam {
+  /** Name relative to the layer: "kernel", "bias", "gamma", "beta". */
+  name: string;
+  tensor: Tensor;
+  /** Clamp to [-clip, clip] after each optimizer step (binary latent weights); 0 = none. */
+  clip: number;
+  /** Binarized in the forward pass (counted as binary parameters and in the flip ratio). */
+  binary: boolean;
+}
+
+export interface Layer {
+  /** Layer type, e.g. "quant_dense", "batch_norm" (stored in checkpoints). */
+  readonly type: string;
+  /** The layer's JSON-serializable settings (what the exporter and summary read). */
+  readonly config: Record<string, unknown>;
+  /** Output shape for an input shape (without the batch dimension). */
+  outputShape(input: readonly number[]): number[];
+  forward(x: Tensor, mode: ForwardMode): Tensor;
+  params(): LayerParam[];
+  /** Non-trainable state tensors saved in checkpoints ("runningMean", "runningVar"). */
+  buffers(): { name: string; tensor: Tensor }[];
+  dispose(): void;
+}

@@ -1,0 +1,227 @@
+/**
+ * QuantDense and QuantConv2D: the float layers plus quantizer hooks (as Larq's
+ * QuantDense / QuantConv2D):
+ *   y = op(qIn(x), qK(W)) (+ bias), op = x W^T (dense, W [out, in]) or conv (W OHWI).
+ * - `inputQuantizer` binarizes (or k-bit quantizes) the input; unset = real input (BWN).
+ * - `kernelQuantizer` quantizes the latent weights; unset = a float layer.
+ * - `scaling`: 'none'; 'xnor-weights' = XNOR-Net's per-output-channel alpha = mean|W|
+ *   (the kernel quantizer becomes magnitude_aware_sign, with its gradient); 'xnor' = alpha
+ *   and the activation scale K (conv: box-filtered mean |I| over channels, see
+ *   quant/xnorScale.ts; dense: K[n] = mean_i |x[n, i]|), y = (qIn(x) op sign(W)) * K * alpha.
+ * - conv `padValue` (-1, 0, +1): what the padding reads; binary nets train with the value
+ *   they will be deployed with.
+ * Binary latent weights get `kernelClip` (default 1): clamped to [-1, 1] after each step.
+ */
+import { convGeometry, type Padding } from "../kernels/geometry.js";
+import { add, conv2d, matmul } from "../ops/index.js";
+import { quantize, scaleRows } from "../quant/op.js";
+import {
+  getQuantizer,
+  magnitudeAwareSign,
+  type Quantizer,
+  type QuantizerSpec,
+  quantizerSpec,
+} from "../quant/quantizers.js";
+import { xnorActivationScale } from "../quant/xnorScale.js";
+import type { Context } from "../tensor/context.js";
+import type { Tensor } from "../tensor/tensor.js";
+import type { Random } from "../util/random.js";
+import { glorotUniform } from "./init.js";
+import type { ForwardMode, Layer, LayerParam } from "./layer.js";
+
+export type Scaling = "none" | "xnor-weights" | "xnor";
+
+export interface QuantOptions {
+  inputQuantizer?: string | QuantizerSpec | null;
+  kernelQuantizer?: string | QuantizerSpec | null;
+  scaling?: Scaling;
+  /** Default false (binary layers are followed by batch norm). */
+  useBias?: boolean;
+  /** Latent-weight clip; default 1 for a binary kernel, 0 (none) otherwise. */
+  kernelClip?: number;
+}
+
+export interface QuantDenseOptions extends QuantOptions {
+  units: number;
+}
+
+export interface QuantConv2DOptions extends QuantOptions {
+  filters: number;
+  kernelSize: number;
+  stride?: number;
+  padding?: Padding;
+  /** Value read outside the image: -1, 0 or +1. Default 0. */
+  padValue?: -1 | 0 | 1;
+}
+
+/** Resolves hooks shared by both layers; `where` names the layer in errors and warnings. */
+function resolveHooks(o: QuantOptions, where: string) {
+  const input = o.inputQuantizer ? getQuantizer(o.inputQuantizer) : null;
+  let kernel = o.kernelQuantizer ? getQuantizer(o.kernelQuantizer) : null;
+  const scaling = o.scaling ?? "none";
+  if (!["none", "xnor-weights", "xnor"].includes(scaling)) {
+    throw new RangeError(`${where}: scaling must be 'none', 'xnor-weights' or 'xnor', got '${scaling}'`);
+  }
+  if (scaling !== "none") {
+    if (kernel?.bits !== 1) throw new Error(`${where}: scaling '${scaling}' needs a 1-bit kernel quantizer`);
+    kernel = magnitudeAwareSign;
+  }
+  const binaryKernel = kernel?.bits === 1;
+  const clip = o.kernelClip ?? (binaryKernel ? 1 : 0);
+  if (binaryKernel && !(clip > 0)) {
+    console.warn(`${where}: binary kernel without a latent-weight clip; latent weights may drift (starve)`);
+  }
+  const config = {
+    inputQuantizer: input ? quantizerSpec(input) : null,
+    kernelQuantizer: kernel ? quantizerSpec(kernel) : null,
+    scaling,
+    useBias: o.useBias ?? false,
+    kernelClip: clip,
+  };
+  return { input, kernel, scaling, clip, binaryKernel, config };
+}
+
+abstract class QuantLayerBase implements Layer {
+  abstract readonly type: string;
+  abstract readonly config: Record<string, unknown>;
+  protected readonly kernel: Tensor;
+  protected readonly bias: Tensor | null;
+
+  constructor(
+    protected readonly ctx: Context,
+    kernelShape: number[],
+    protected readonly hooks: ReturnType<typeof resolveHooks>,
+    rng: Random,
+  ) {
+    this.kernel = ctx.parameter(glorotUniform(ctx, kernelShape, rng));
+    this.bias = hooks.config.useBias ? ctx.parameter(ctx.zeros([kernelShape[0]!])) : null;
+  }
+
+  abstract outputShape(input: readonly number[]): number[];
+  abstract forward(x: Tensor, mode: ForwardMode): Tensor;
+
+  protected quantizeInput(x: Tensor, mode: ForwardMode): Tensor {
+    const q = this.hooks.input;
+    return q ? quantize(q, x, { channels: 1, training: mode.training, rng: mode.rng }) : x;
+  }
+
+  protected quantizedKernel(mode: ForwardMode): Tensor {
+    const q: Quantizer | null = this.hooks.kernel;
+    const w = this.kernel;
+    return q ? quantize(q, w, { channels: w.shape[0]!, training: mode.training, rng: mode.rng }) : w;
+  }
+
+  params(): LayerParam[] {
+    const p: LayerParam[] = [
+      { name: "kernel", tensor: this.kernel, clip: this.hooks.clip, binary: this.hooks.binaryKernel },
+    ];
+    if (this.bias) p.push({ name: "bias", tensor: this.bias, clip: 0, binary: false });
+    return p;
+  }
+
+  buffers() {
+    return [];
+  }
+
+  dispose(): void {
+    this.kernel.dispose();
+    this.bias?.dispose();
+  }
+}
+
+export class QuantDense extends QuantLayerBase {
+  readonly type = "quant_dense";
+  readonly config: Record<string, unknown>;
+  private readonly inFeatures: number;
+
+  /** Input shape [in] (without batch). Kernel [units, in]. */
+  constructor(
+    ctx: Context,
+    inputShape: readonly number[],
+    o: QuantDenseOptions,
+    rng: Random,
+    name = "QuantDense",
+  ) {
+    if (inputShape.length !== 1) {
+      throw new Error(`${name}: expects a flat input [features], got [${inputShape}] (add a flatten layer)`);
+    }
+    const hooks = resolveHooks(o, name);
+    super(ctx, [o.units, inputShape[0]!], hooks, rng);
+    this.inFeatures = inputShape[0]!;
+    this.config = { units: o.units, inFeatures: this.inFeatures, ...hooks.config };
+  }
+
+  outputShape(): number[] {
+    return [this.config.units as number];
+  }
+
+  forward(x: Tensor, mode: ForwardMode): Tensor {
+    const xq = this.quantizeInput(x, mode);
+    let y = matmul(xq, this.quantizedKernel(mode), { transB: true });
+    if (this.hooks.scaling === "xnor") {
+      const [n, f] = x.shape as [number, number];
+      const xd = x.data;
+      const k = new Float32Array(n);
+      for (let r = 0; r < n; r++) {
+        let s = 0;
+        for (let i = r * f; i < (r + 1) * f; i++) s += Math.abs(xd[i]!);
+        k[r] = s / f;
+      }
+      y = scaleRows(y, k);
+    }
+    return this.bias ? add(y, this.bias) : y;
+  }
+}
+
+export class QuantConv2D extends QuantLayerBase {
+  readonly type = "quant_conv2d";
+  readonly config: Record<string, unknown>;
+  private readonly opts: Required<Pick<QuantConv2DOptions, "stride" | "padding" | "padValue">>;
+
+  /** Input shape [H, W, C] (without batch). Kernel OHWI [filters, k, k, C]. */
+  constructor(
+    ctx: Context,
+    inputShape: readonly number[],
+    o: QuantConv2DOptions,
+    rng: Random,
+    name = "QuantConv2D",
+  ) {
+    if (inputShape.length !== 3) throw new Error(`${name}: expects an input [H, W, C], got [${inputShape}]`);
+    const padValue = o.padValue ?? 0;
+    if (![-1, 0, 1].includes(padValue))
+      throw new RangeError(`${name}: padValue must be -1, 0 or +1, got ${padValue}`);
+    const hooks = resolveHooks(o, name);
+    super(ctx, [o.filters, o.kernelSize, o.kernelSize, inputShape[2]!], hooks, rng);
+    this.opts = { stride: o.stride ?? 1, padding: o.padding ?? "valid", padValue };
+    this.config = {
+      filters: o.filters,
+      kernelSize: o.kernelSize,
+      inChannels: inputShape[2],
+      ...this.opts,
+      ...hooks.config,
+    };
+  }
+
+  outputShape(input: readonly number[]): number[] {
+    const [h, w, c] = input as [number, number, number];
+    const k = this.config.kernelSize as number;
+    const g = convGeometry(1, h, w, c, k, k, this.opts.stride, this.opts.stride, this.opts.padding);
+    return [g.outH, g.outW, this.config.filters as number];
+  }
+
+  forward(x: Tensor, mode: ForwardMode): Tensor {
+    const xq = this.quantizeInput(x, mode);
+    let y = conv2d(xq, this.quantizedKernel(mode), {
+      stride: this.opts.stride,
+      padding: this.opts.padding,
+      padValue: this.opts.padValue,
+    });
+    if (this.hooks.scaling === "xnor") {
+      const [n, h, w, c] = x.shape as [number, number, number, number];
+      const k = this.config.kernelSize as number;
+      const g = convGeometry(n, h, w, c, k, k, this.opts.stride, this.opts.stride, this.opts.padding);
+      y = scaleRows(y, xnorActivationScale(x.data, g));
+    }
+    return this.bias ? add(y, this.bias) : y;
+  }
+}
