@@ -11,3 +11,7 @@ export interface BenchEntry {
 }
 
 export const benches: Record<string, BenchEntry> = {};
+benches["bgemm"] = {
+  about: "binary GEMM GMAC/s, one thread: SIMD vs scalar vs ref",
+  load: () => import("./bgemm.js"),
+};

@@ -11,19 +11,23 @@ import {
 } from "../../src/kernels/binaryTypes.js";
 import { packFlags, packSigns, tailBitsClear, unpackSigns, wordsPerPixel } from "../../src/kernels/bits.js";
 import { convGeometry, type Padding } from "../../src/kernels/geometry.js";
-import { Heap } from "../../src/kernels/heap.js";
-import { createRefBinaryKernels } from "../../src/kernels/ref/binary.js";
+import { createBackend } from "../../src/kernels/index.js";
 import type { Window2D } from "../../src/kernels/types.js";
-import { createWasmBinaryKernels } from "../../src/kernels/wasm/binary.js";
-import { type KernelModule, loadKernelModule } from "../../src/kernels/wasm/module.js";
+import type { KernelModule } from "../../src/kernels/wasm/module.js";
 import { Random } from "../../src/util/random.js";
 
 let backends: BinaryKernels[] = [];
 let modules: KernelModule[] = [];
 
 beforeAll(async () => {
-  modules = [await loadKernelModule({ flavor: "simd" }), await loadKernelModule({ flavor: "scalar" })];
-  backends = [createRefBinaryKernels(new Heap()), ...modules.map(createWasmBinaryKernels)];
+  const all = [
+    await createBackend("ref"),
+    await createBackend("wasm-simd"),
+    await createBackend("wasm-scalar"),
+  ];
+  backends = all.map((b) => b.binary);
+  modules = all.flatMap((b) => (b.module ? [b.module] : []));
+  expect(backends.map((b) => b.name)).toEqual(["ref", "wasm-simd", "wasm-scalar"]);
 });
 
 type Typed = Float32Array | Int32Array | Uint32Array;

@@ -1,0 +1,118 @@
+/**
+ * `onebit bench bgemm`: raw binary GEMM throughput on one thread, in GMAC/s (one bit pair
+ * = one MAC), at the GEMM shapes of 3x3 convolutions at batch 1 (M = output pixels,
+ * N = filters, K = 9 * input channels). Compared in the same run: the default kernel in
+ * the SIMD build (i64.popcnt, 2x2 tile), the same kernel in the scalar build, the v128
+ * i8x16.popcnt variant, the plain TypeScript reference, and the whole binary conv
+ * (im2col on packed words + GEMM) in the SIMD build.
+ */
+import type { BinaryKernels } from "../kernels/binaryTypes.js";
+import { bconv2dScratchWords } from "../kernels/binaryTypes.js";
+import { convGeometry } from "../kernels/geometry.js";
+import { Heap } from "../kernels/heap.js";
+import { createRefBinaryKernels } from "../kernels/ref/binary.js";
+import { createWasmBinaryKernels } from "../kernels/wasm/binary.js";
+import { type KernelModule, loadKernelModule } from "../kernels/wasm/module.js";
+import { Random } from "../util/random.js";
+import { type BenchOptions, environment, median, table, timeRuns } from "./util.js";
+
+/** [h = w, input channels, filters] of the 3x3 'same' conv layers the shapes come from. */
+const LAYERS: readonly [number, number, number][] = [
+  [56, 64, 64],
+  [28, 128, 128],
+  [14, 256, 256],
+  [7, 512, 512],
+];
+
+interface Operands {
+  a: number;
+  b: number;
+  out: number;
+}
+
+function randomWords(heap: Heap, count: number, rng: Random): number {
+  const ptr = heap.alloc(count * 4);
+  const view = heap.u32At(ptr, count);
+  for (let i = 0; i < count; i++) view[i] = rng.nextUint32();
+  return ptr;
+}
+
+/** Random packed operands (no tail bits: K is a multiple of 32 in every shape here). */
+function operands(heap: Heap, m: number, n: number, words: number, seed: number): Operands {
+  const rng = new Random(seed);
+  return {
+    a: randomWords(heap, m * words, rng),
+    b: randomWords(heap, n * words, rng),
+    out: heap.alloc(m * n * 4),
+  };
+}
+
+async function gmacs(fn: () => void, macs: number, runs: number, minMs: number): Promise<number> {
+  const times = await timeRuns(fn, { runs, warmup: 2, minMs });
+  return macs / (median(times) * 1e6);
+}
+
+export async function run(options: BenchOptions): Promise<void> {
+  const runs = Math.max(options.runs ?? 7, 5);
+  const simd = await loadKernelModule({ flavor: "simd" });
+  const scalar = await loadKernelModule({ flavor: "scalar" });
+  const ref = createRefBinaryKernels(new Heap());
+  const simdKernels = createWasmBinaryKernels(simd);
+  const results: Record<string, number>[] = [];
+  for (const [size, c, filters] of LAYERS) {
+    const m = size * size;
+    const n = filters;
+    const k = 9 * c;
+    const words = k / 32;
+    const macs = m * n * k;
+    const time = async (kern: BinaryKernels | KernelModule, variant: "bgemm" | "bgemmV128", minMs = 100) => {
+      const ops = operands(kern.heap, m, n, words, 1);
+      if ("exports" in kern) {
+        const f = kern.exports[variant]!;
+        return gmacs(() => f(m, n, words, k, ops.a, ops.b, ops.out), macs, runs, minMs);
+      }
+      return gmacs(() => kern.bgemm(m, n, words, k, ops.a, ops.b, ops.out), macs, runs, minMs);
+    };
+    const row: Record<string, number> = { m, n, k };
+    row.gmacs_simd = await time(simd, "bgemm");
+    row.gmacs_scalar = await time(scalar, "bgemm");
+    row.gmacs_v128_popcnt = await time(simd, "bgemmV128");
+    row.gmacs_ref = await time(ref, "bgemm", 20);
+    // The whole conv: packed NHWC input, im2col on words, then the GEMM.
+    const g = convGeometry(1, size, size, c, 3, 3, 1, 1, "same");
+    const heap = simd.heap;
+    const x = randomWords(heap, (size * size * c) / 32, new Random(2));
+    const w = randomWords(heap, (filters * k) / 32, new Random(3));
+    const cols = heap.alloc(bconv2dScratchWords(g) * 4);
+    const out = heap.alloc(m * n * 4);
+    const convTimes = await timeRuns(() => simdKernels.conv2d(g, -1, n, x, w, cols, out), {
+      runs,
+      warmup: 2,
+      minMs: 100,
+    });
+    row.conv_ms_simd = median(convTimes);
+    results.push(row);
+  }
+  if (options.json) {
+    console.log(JSON.stringify({ benchmark: "bgemm", environment: environment(), runs, results }));
+    return;
+  }
+  console.log(`binary GEMM, one thread, GMAC/s (median of ${runs} runs); environment:`, environment());
+  console.log(
+    table(
+      ["m", "n", "k", "simd", "scalar", "v128 popcnt", "ref", "simd/ref", "conv ms (simd)", "conv GMAC/s"],
+      results.map((r) => [
+        String(r.m),
+        String(r.n),
+        String(r.k),
+        r.gmacs_simd!,
+        r.gmacs_scalar!,
+        r.gmacs_v128_popcnt!,
+        r.gmacs_ref!,
+        r.gmacs_simd! / r.gmacs_ref!,
+        r.conv_ms_simd!,
+        (r.m! * r.n! * r.k!) / (r.conv_ms_simd! * 1e6),
+      ]),
+    ),
+  );
+}
