@@ -146,13 +146,20 @@ export class Tensor {
         `addGrad: gradient ${formatShape(contribution.shape)} does not match tensor ${formatShape(this.shape)}`,
       );
     }
-    if (this.grad === null) {
+    // An intermediate adopts its first contribution (saves a copy every step). A leaf's
+    // grad outlives the step, so it gets its own block: then the first step allocates
+    // exactly what later steps do, and the heap does not grow after step 1.
+    if (this.grad === null && !this.isLeaf) {
       this.ctx.untrack(contribution);
       this.grad = contribution;
-    } else {
-      this.ctx.float.axpy(this.size, 1, contribution.ptr, this.grad.ptr);
-      contribution.dispose();
+      return;
     }
+    const float = this.ctx.float;
+    this.accumulateGrad((ptr, overwrite) => {
+      if (overwrite) float.copy(this.size, contribution.ptr, ptr);
+      else float.axpy(this.size, 1, contribution.ptr, ptr);
+    });
+    contribution.dispose();
   }
 
   /**
