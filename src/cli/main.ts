@@ -5,6 +5,10 @@
  */
 import { Command } from "commander";
 import { register as registerBench } from "./commands/bench.js";
+import { register as registerEval } from "./commands/eval.js";
+import { register as registerModels } from "./commands/models.js";
+import { register as registerStart } from "./commands/start.js";
+import { register as registerTrain } from "./commands/train.js";
 import { readVersion } from "./version.js";
 
 const program = new Command();
@@ -15,6 +19,10 @@ program
   .showHelpAfterError();
 
 registerBench(program);
+registerTrain(program);
+registerEval(program);
+registerModels(program);
+registerStart(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);

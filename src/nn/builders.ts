@@ -64,6 +64,8 @@ export interface CnnOptions extends CommonOptions {
 
 interface Builder {
   about: string;
+  /** Default batch size (the reference runs': 100 for the MLP, 64 for the CNNs). */
+  batchSize: number;
   build(b: Stack, o: Record<string, unknown>): void;
 }
 
@@ -161,6 +163,7 @@ function larqCnn(b: Stack, o: CnnOptions, binaryActivations: boolean): void {
 
 export const builders: Record<string, Builder> = {
   "bnn-mlp": {
+    batchSize: 100,
     about: "Hubara et al. MNIST MLP: 3 x (binary dense N, BN, sign) -> 10, N = width (paper 4096)",
     build(b, raw) {
       const o = raw as MlpOptions;
@@ -178,11 +181,13 @@ export const builders: Record<string, Builder> = {
     },
   },
   "bnn-cnn": {
+    batchSize: 64,
     about:
       "binary VGG-style CNN (Larq MNIST tutorial): conv32-pool-bconv64-pool-bconv64-bdense64-dense10, BN after each",
     build: (b, o) => larqCnn(b, o as CnnOptions, true),
   },
   "xnor-cnn": {
+    batchSize: 64,
     about: "XNOR-Net scaling (alpha and K) and block order BN -> binarize -> binary conv -> pool",
     build(b, raw) {
       const o = raw as CnnOptions;
@@ -207,6 +212,7 @@ export const builders: Record<string, Builder> = {
     },
   },
   "bwn-cnn": {
+    batchSize: 64,
     about: "binary weights only (BWN): the bnn-cnn topology with real activations (ReLU)",
     build: (b, o) => larqCnn(b, o as CnnOptions, false),
   },
@@ -245,4 +251,15 @@ export function buildModel(ctx: Context, config: ModelConfig, rng: Random): Mode
   const stack = new Stack(ctx, rng, settings, weightLayers, scaling, config.builder !== "bwn-cnn");
   builder.build(stack, config.options);
   return new Model(ctx, config, settings.inputShape ?? [28, 28, 1], stack.layers);
+}
+
+export interface BuilderInfo {
+  name: string;
+  about: string;
+  batchSize: number;
+}
+
+/** The builders `buildModel` knows, with a one-line description each. */
+export function listBuilders(): BuilderInfo[] {
+  return Object.entries(builders).map(([name, b]) => ({ name, about: b.about, batchSize: b.batchSize }));
 }

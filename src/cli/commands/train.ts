@@ -1,0 +1,170 @@
+/**
+ * `onebit train --model NAME --dataset NAME`: trains a model builder on a data set, shows
+ * progress on stderr, writes OUT/last.ckpt each epoch and prints the result on stdout
+ * (one JSON object with --json).
+ */
+import path from "node:path";
+import type { Command } from "commander";
+import { DATASET_NAMES, type DatasetName, loadDataset } from "../../data/index.js";
+import type { BackendKind } from "../../kernels/index.js";
+import { builders, type LayerPrecision } from "../../nn/builders.js";
+import { createContext } from "../../tensor/index.js";
+import {
+  type LossName,
+  type ScheduleKind,
+  scheduleKinds,
+  type TrainResult,
+  train,
+} from "../../train/index.js";
+
+const int = (v: string) => Number.parseInt(v, 10);
+
+export interface TrainCliOptions {
+  model: string;
+  dataset: string;
+  dataDir?: string;
+  epochs: number;
+  batch?: number;
+  lr: number;
+  schedule: string;
+  decay?: number;
+  optimizer: string;
+  loss: string;
+  seed: number;
+  out?: string;
+  resume: boolean;
+  json: boolean;
+  width?: number;
+  float: boolean;
+  first?: string;
+  last?: string;
+  padValue?: number;
+  limitTrain?: number;
+  limitTest?: number;
+  backend: string;
+}
+
+/** Median of a non-empty list. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** The `--json` summary of a run. */
+export function trainSummary(model: string, dataset: string, r: TrainResult) {
+  return {
+    model,
+    dataset,
+    epochs: r.history.length,
+    test_accuracy: r.testAccuracy,
+    best_test_accuracy: r.bestTestAccuracy,
+    epoch_seconds_median: r.epochSeconds.length ? median(r.epochSeconds) : null,
+    samples_per_second: r.samplesPerSecond,
+    params: r.params,
+  };
+}
+
+/** Parses the options, trains, and returns the result (used by `train` and `start`). */
+export async function runTrain(o: TrainCliOptions): Promise<TrainResult> {
+  const builder = builders[o.model];
+  if (!builder)
+    throw new Error(`unknown model '${o.model}'; choose one of: ${Object.keys(builders).join(", ")}`);
+  if (!DATASET_NAMES.includes(o.dataset as DatasetName)) {
+    throw new Error(`unknown dataset '${o.dataset}'; choose one of: ${DATASET_NAMES.join(", ")}`);
+  }
+  if (!scheduleKinds.includes(o.schedule as ScheduleKind)) {
+    throw new Error(`unknown schedule '${o.schedule}'; choose one of: ${scheduleKinds.join(", ")}`);
+  }
+  if (o.optimizer !== "adam" && o.optimizer !== "sgd")
+    throw new Error(`--optimizer must be adam or sgd, got '${o.optimizer}'`);
+  if (o.loss !== "cross-entropy" && o.loss !== "squared-hinge") {
+    throw new Error(`--loss must be cross-entropy or squared-hinge, got '${o.loss}'`);
+  }
+  const options: Record<string, unknown> = { float: o.float };
+  if (o.width !== undefined) options[o.model === "bnn-mlp" ? "width" : "widthMultiplier"] = o.width;
+  if (o.first) options.first = o.first as LayerPrecision;
+  if (o.last) options.last = o.last as LayerPrecision;
+  if (o.padValue !== undefined) options.padValue = o.padValue;
+  const data = await loadDataset(o.dataset as DatasetName, {
+    dataDir: o.dataDir,
+    limitTrain: o.limitTrain,
+    limitTest: o.limitTest,
+  });
+  const ctx = await createContext(o.backend as BackendKind);
+  return train({
+    ctx,
+    data,
+    outDir: o.out ?? path.join("runs", `${o.model}${o.float ? "-float" : ""}-${o.dataset}`),
+    resume: o.resume,
+    config: {
+      model: { builder: o.model, options },
+      epochs: o.epochs,
+      batchSize: o.batch ?? builder.batchSize,
+      lr: o.lr,
+      schedule: o.schedule as ScheduleKind,
+      decay: o.decay,
+      optimizer: o.optimizer,
+      loss: o.loss as LossName,
+      seed: o.seed,
+    },
+  });
+}
+
+/** Declares the options shared by `train` and `start`. */
+export function trainOptions(cmd: Command, defaults: { epochs: number }): Command {
+  return cmd
+    .option("--data-dir <dir>", "folder with the data set's files")
+    .option("--epochs <n>", "total epochs", int, defaults.epochs)
+    .option("--batch <n>", "batch size (default: the model's, 100 MLP / 64 CNN)", int)
+    .option("--lr <x>", "initial learning rate", Number.parseFloat, 1e-3)
+    .option("--schedule <kind>", `learning-rate schedule: ${scheduleKinds.join(", ")}`, "exponential")
+    .option(
+      "--decay <x>",
+      "exponential: factor per epoch (0.9); step: factor per step (0.1)",
+      Number.parseFloat,
+    )
+    .option("--optimizer <name>", "adam or sgd (momentum 0.9)", "adam")
+    .option("--loss <name>", "cross-entropy or squared-hinge", "cross-entropy")
+    .option("--seed <n>", "seed of init, shuffling and dropout", int, 0)
+    .option("--out <dir>", "checkpoint folder (default runs/MODEL-DATASET)")
+    .option("--resume", "continue from OUT/last.ckpt", false)
+    .option("--json", "print one JSON object at the end", false)
+    .option("--width <n>", "bnn-mlp: hidden units (paper 4096); CNNs: filter multiplier", int)
+    .option("--float", "train the float twin", false)
+    .option("--first <p>", "first weight layer: float, bwn or binary (default float)")
+    .option("--last <p>", "last weight layer: float, bwn or binary (default float)")
+    .option("--pad-value <v>", "binary conv padding value: -1, 0 or 1", int)
+    .option("--limit-train <n>", "use the first n training images", int)
+    .option("--limit-test <n>", "use the first n test images", int)
+    .option("--backend <name>", "wasm, wasm-simd, wasm-scalar or ref", "wasm");
+}
+
+export function printResult(o: { json: boolean; model: string; dataset: string }, r: TrainResult): void {
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(trainSummary(o.model, o.dataset, r))}\n`);
+    return;
+  }
+  const s = trainSummary(o.model, o.dataset, r);
+  process.stdout.write(
+    `${o.model} on ${o.dataset}: test accuracy ${(100 * s.test_accuracy).toFixed(2)}% ` +
+      `(best ${(100 * s.best_test_accuracy).toFixed(2)}%) after ${s.epochs} epochs; ` +
+      `${s.epoch_seconds_median?.toFixed(1) ?? "-"} s/epoch (median), ${Math.round(s.samples_per_second)} samples/s; ` +
+      `params ${s.params.binary} binary, ${s.params.float} float${r.checkpoint ? `; checkpoint ${r.checkpoint}` : ""}\n`,
+  );
+}
+
+export function register(program: Command): void {
+  trainOptions(
+    program
+      .command("train")
+      .description("train a model builder on a data set")
+      .requiredOption("--model <name>", `model builder: ${Object.keys(builders).join(", ")}`)
+      .requiredOption("--dataset <name>", DATASET_NAMES.join(", ")),
+    { epochs: 3 },
+  ).action(async (o: TrainCliOptions) => {
+    const r = await runTrain(o);
+    printResult(o, r);
+    r.model.dispose();
+  });
+}
