@@ -129,6 +129,39 @@ describe("binary kernels", () => {
     }
   });
 
+  it("bgemm stays exact past the 8-bit lane budget and across column blocks (large K)", () => {
+    const rng = new Random(14);
+    // K = 4700: 147 words (odd, with a tail), more than 31 v128 steps, and N = 29 spans two
+    // L1 column blocks. Row 0 of A is all +1 and row 0 of B all -1: every lane counts 8 per step.
+    const [m, n, k] = [5, 29, 4700];
+    const words = wordsPerPixel(k);
+    const a = signs(rng, m * k).fill(1, 0, k);
+    const b = signs(rng, n * k).fill(-1, 0, k);
+    const A = packSigns(a, m, k);
+    const B = packSigns(b, n, k);
+    const want = new Int32Array(m * n);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        for (let p = 0; p < k; p++) want[i * n + j]! += a[i * k + p]! * b[j * k + p]!;
+      }
+    }
+    expect(want[0]).toBe(-k);
+    const out = expectAllEqual(
+      onAll(m * n, (kern, o) => kern.bgemm(m, n, words, k, put(kern, A), put(kern, B), o)),
+      "bgemm large K",
+    );
+    expect(i32(out)).toEqual(want);
+    for (const mod of modules) {
+      const o = mod.heap.alloc(m * n * 4);
+      const pa = mod.heap.alloc(A.byteLength);
+      const pb = mod.heap.alloc(B.byteLength);
+      mod.heap.u32At(pa, A.length).set(A);
+      mod.heap.u32At(pb, B.length).set(B);
+      mod.exports.bgemmV128!(m, n, words, k, pa, pb, o);
+      expect(mod.heap.i32At(o, m * n), `bgemmV128 ${mod.flavor} large K`).toEqual(want);
+    }
+  });
+
   it("thresholdPack gives (x >= thr) XOR flip, with constant channels", () => {
     const rng = new Random(12);
     const K = 50;
