@@ -15,3 +15,7 @@ benches["bgemm"] = {
   about: "binary GEMM GMAC/s, one thread: SIMD vs scalar vs ref",
   load: () => import("./bgemm.js"),
 };
+benches["conv-train"] = {
+  about: "float conv forward + dW + dx through the conv2d op and autograd, GFLOP/s, one thread",
+  load: () => import("./convTrain.js"),
+};
