@@ -4,7 +4,7 @@
  * N = filters, K = 9 * input channels). Compared in the same run: the default kernel in
  * the SIMD build (i64.popcnt, 2x2 tile), the same kernel in the scalar build, the v128
  * i8x16.popcnt variant, the plain TypeScript reference, and the whole binary conv
- * (im2col on packed words + GEMM) in the SIMD build.
+ * (im2col on packed words + GEMM) in the SIMD build; then the sign-packing throughput.
  */
 import type { BinaryKernels } from "../kernels/binaryTypes.js";
 import { bconv2dScratchWords } from "../kernels/binaryTypes.js";
@@ -52,6 +52,30 @@ async function gmacs(fn: () => void, macs: number, runs: number, minMs: number):
   return macs / (median(times) * 1e6);
 }
 
+/** Packing float signs into bits (the input of every binary layer), G elements/s. */
+async function packThroughput(simd: KernelModule, scalar: KernelModule, runs: number) {
+  const rows: Record<string, number>[] = [];
+  for (const [size, c] of LAYERS) {
+    const count = size * size;
+    const row: Record<string, number> = { rows: count, c };
+    for (const mod of [simd, scalar]) {
+      const x = mod.heap.alloc(count * c * 4);
+      const view = mod.heap.f32At(x, count * c);
+      const rng = new Random(4);
+      for (let i = 0; i < view.length; i++) view[i] = rng.uniform(-1, 1);
+      const bits = mod.heap.alloc(count * (c / 8));
+      const times = await timeRuns(() => mod.exports.bitPack!(count, c, x, bits), {
+        runs,
+        warmup: 2,
+        minMs: 50,
+      });
+      row[`gelems_${mod.flavor}`] = (count * c) / (median(times) * 1e6);
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
 export async function run(options: BenchOptions): Promise<void> {
   const runs = Math.max(options.runs ?? 7, 5);
   const simd = await loadKernelModule({ flavor: "simd" });
@@ -93,8 +117,9 @@ export async function run(options: BenchOptions): Promise<void> {
     row.conv_ms_simd = median(convTimes);
     results.push(row);
   }
+  const pack = await packThroughput(simd, scalar, runs);
   if (options.json) {
-    console.log(JSON.stringify({ benchmark: "bgemm", environment: environment(), runs, results }));
+    console.log(JSON.stringify({ benchmark: "bgemm", environment: environment(), runs, results, pack }));
     return;
   }
   console.log(`binary GEMM, one thread, GMAC/s (median of ${runs} runs); environment:`, environment());
@@ -112,6 +137,19 @@ export async function run(options: BenchOptions): Promise<void> {
         r.gmacs_simd! / r.gmacs_ref!,
         r.conv_ms_simd!,
         (r.m! * r.n! * r.k!) / (r.conv_ms_simd! * 1e6),
+      ]),
+    ),
+  );
+  console.log(`\npacking float32 signs into bits, G elements/s (median of ${runs} runs)`);
+  console.log(
+    table(
+      ["rows", "c", "simd", "scalar", "simd/scalar"],
+      pack.map((r) => [
+        String(r.rows),
+        String(r.c),
+        r.gelems_simd!,
+        r.gelems_scalar!,
+        r.gelems_simd! / r.gelems_scalar!,
       ]),
     ),
   );
