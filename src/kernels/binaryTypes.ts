@@ -5,6 +5,13 @@
  * offsets ("ptr") into the Heap's memory and element counts; TypeScript does the shape
  * arithmetic; kernels never allocate (scratch buffers are passed in); outputs are
  * overwritten. Packed rows hold ceil(channels / 32) uint32 words with tail bits 0.
+ *
+ *     const { binary, heap } = await createBackend();
+ *     const g = convGeometry(1, 28, 28, 64, 3, 3, 1, 1, "same");
+ *     const x = heap.alloc(28 * 28 * 64 * 4), bits = heap.alloc(28 * 28 * 2 * 4);
+ *     binary.pack(28 * 28, 64, x, bits);                  // float NHWC -> packed bits
+ *     const cols = heap.alloc(bconv2dScratchWords(g) * 4), out = heap.alloc(28 * 28 * 32 * 4);
+ *     binary.conv2d(g, 0, 32, bits, weights, cols, out);  // int32 dot values [1, 28, 28, 32]
  */
 import type { Heap } from "./heap.js";
 import type { BackendName, Window2D } from "./types.js";
