@@ -138,7 +138,7 @@ export function batchNorm(x: Tensor, options: BatchNormOptions): Tensor {
       try {
         const dgamma = channelGrad(gamma);
         const dbeta = channelGrad(beta);
-        if (x.requiresGrad && x.grad === null) {
+        if (x.requiresGrad && x.grad === null && !x.isLeaf) {
           x.accumulateGrad((ptr) =>
             f.batchNormBackward(rows, c, dy.ptr, xhat, gammaPtr, invStd, ptr, dgamma, dbeta),
           );

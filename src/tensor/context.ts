@@ -149,10 +149,15 @@ export class Context {
     return t;
   }
 
-  /** A parameter: a tensor that requires grad, owned by the caller (no scope disposes it). */
+  /**
+   * A parameter: a tensor that requires grad, owned by the caller (no scope disposes it),
+   * with its zero grad allocated now, so that the first training step allocates exactly
+   * what later steps do and the heap does not grow after it.
+   */
   parameter(t: Tensor): Tensor {
     this.keep(t);
     t.requiresGrad = true;
+    t.accumulateGrad(() => {});
     return t;
   }
 }

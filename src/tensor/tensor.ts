@@ -67,7 +67,7 @@ export class Tensor {
     return this.disposed;
   }
 
-  /** True when this tensor was made by an op that recorded a backward closure. */
+  /** False for results of ops that recorded a backward closure; true for parameters, inputs, constants. */
   get isLeaf(): boolean {
     return this.backwardFn === null;
   }
@@ -133,7 +133,14 @@ export class Tensor {
   accumulateGrad(write: (ptr: number, overwrite: boolean) => void): void {
     if (this.grad === null) {
       this.grad = this.ctx.emptyUntracked(this.shape);
-      write(this.grad.ptr, true);
+      if (this.isLeaf) {
+        // A leaf's grad outlives the step: start it at zero and take the accumulate path,
+        // so the first step allocates exactly what later steps do.
+        this.ctx.float.fill(this.size, 0, this.grad.ptr);
+        write(this.grad.ptr, false);
+      } else {
+        write(this.grad.ptr, true);
+      }
     } else {
       write(this.grad.ptr, false);
     }
