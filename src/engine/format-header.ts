@@ -41,8 +41,6 @@ export interface SectionEntry {
 
 export const HEADER_LIMITS = {
   maxSections: 1 << 16,
-  /** Nesting of the free-form metadata object. */
-  maxMetadataDepth: 32,
 } as const;
 
 const dims = array(int(1, MODEL_LIMITS.maxDim), 1, MODEL_LIMITS.maxRank);
@@ -199,7 +197,7 @@ export function parseHeaderModel(
     sections: (v) => v,
     metadata: (v, path, c) => {
       if (!isPlainObject(v)) throw new SchemaError(path, "expected an object");
-      return jsonValue(HEADER_LIMITS.maxMetadataDepth)(v, path, c) as { [key: string]: JsonValue };
+      return jsonValue(MODEL_LIMITS.maxMetadataDepth)(v, path, c) as { [key: string]: JsonValue };
     },
   });
   try {

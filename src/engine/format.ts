@@ -47,8 +47,9 @@ const align = (n: number) => Math.ceil(n / SECTION_ALIGNMENT) * SECTION_ALIGNMEN
 const LITTLE_ENDIAN_HOST = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 /**
- * Serializes a model (checked first with checkModel) into `.onebit` bytes. Each distinct
- * tensor object becomes one section, in the order the header first mentions it.
+ * Serializes a model into `.onebit` bytes, refusing (ModelFormatError) a model that fails
+ * checkModel or whose bytes would not decode. Each distinct tensor object becomes one
+ * section, in the order the header first mentions it.
  */
 export function encodeModel(model: EngineModel): Uint8Array {
   checkModel(model);
@@ -92,6 +93,9 @@ export function encodeModel(model: EngineModel): Uint8Array {
   view.setUint32(12, header.length, true);
   bytes.set(header, PREFIX_BYTES);
   for (const [i, t] of tensors.entries()) writeSection(view, dataStart + relative[i]!, t);
+  // What checkModel cannot see (extra fields, informational fields of the wrong type) the
+  // reader rejects: never hand out a file that would not read back.
+  decodeModel(bytes);
   return bytes;
 }
 

@@ -338,3 +338,106 @@ describe("encodeModel refuses models it could not read back", () => {
     );
   });
 });
+
+describe("more models and limits", () => {
+  const mlp = (hidden: number, fill = 0): EngineModel => {
+    const bits = (o: number, c: number) => ({
+      dtype: "bits" as const,
+      shape: [o, c],
+      data: new Uint32Array(o * Math.ceil(c / 32)).fill(fill),
+    });
+    return {
+      name: "bnn-mlp",
+      classNames: Array.from({ length: 10 }, (_, i) => `digit ${i}`),
+      layers: [
+        {
+          kind: "input",
+          name: "pixels",
+          in: { layout: "float", shape: [784] },
+          out: { layout: "float", shape: [784] },
+          scale: [1 / 255],
+          offset: [0],
+        },
+        {
+          kind: "bitpack",
+          name: "sign",
+          in: { layout: "float", shape: [784] },
+          out: { layout: "bits", shape: [784] },
+        },
+        {
+          kind: "binary_dense",
+          name: "fc1",
+          in: { layout: "bits", shape: [784] },
+          out: { layout: "bits", shape: [hidden] },
+          weights: bits(hidden, 784),
+          output: {
+            kind: "threshold",
+            thresholds: { dtype: "i32", shape: [hidden], data: new Int32Array(hidden).fill(-3) },
+            flip: { dtype: "bits", shape: [hidden], data: new Uint32Array(Math.ceil(hidden / 32)) },
+          },
+        },
+        {
+          kind: "binary_dense",
+          name: "fc2",
+          in: { layout: "bits", shape: [hidden] },
+          out: { layout: "float", shape: [10] },
+          weights: { dtype: "bits", shape: [10, hidden], data: new Uint32Array(10 * Math.ceil(hidden / 32)) },
+          output: {
+            kind: "affine",
+            scale: { dtype: "f32", shape: [10], data: new Float32Array(10).fill(0.5) },
+            bias: { dtype: "f32", shape: [10], data: new Float32Array(10) },
+          },
+        },
+      ],
+      metadata: {},
+    };
+  };
+
+  it("round-trips a binary MLP with a threshold dense layer and bits of odd width", () => {
+    const model = mlp(100);
+    expect(decodeModel(encodeModel(model))).toEqual(model);
+  });
+
+  it("decodes a 4096-wide model quickly", () => {
+    const model = mlp(4096, 0x5555);
+    // 784 is not a multiple of 32: keep the tail bits of fc1's rows clear.
+    const fc1 = model.layers[2]!;
+    if (fc1.kind !== "binary_dense") throw new Error();
+    for (let r = 0; r < 4096; r++) fc1.weights.data[r * 25 + 24]! &= 0xffff;
+    const bytes = encodeModel(model);
+    const start = performance.now();
+    const back = decodeModel(bytes);
+    const ms = performance.now() - start;
+    expect(back).toEqual(model);
+    expect(ms).toBeLessThan(1000);
+  });
+
+  it("encodeModel rejects metadata and fields that would not read back", () => {
+    const nan = mlp(8);
+    nan.metadata = { accuracy: Number.NaN };
+    expect(() => encodeModel(nan)).toThrowErrorMatchingInlineSnapshot(
+      `[ModelFormatError: onebit model: metadata.accuracy: NaN is not a finite number]`,
+    );
+    const extra = mlp(8);
+    (extra.layers[1] as unknown as Record<string, unknown>)["cache"] = 1;
+    expect(() => encodeModel(extra)).toThrowErrorMatchingInlineSnapshot(
+      `[ModelFormatError: onebit model: layer 1 'sign' (bitpack): unknown field "cache"]`,
+    );
+    const classes = mlp(8);
+    classes.classNames[3] = 3 as unknown as string;
+    expect(() => encodeModel(classes)).toThrowErrorMatchingInlineSnapshot(
+      `[ModelFormatError: onebit model: class name 3 must be a string of at most 256 characters]`,
+    );
+  });
+
+  it("refuses windows whose work would make the runtime spin", () => {
+    const good = encodeModel(everyLayerModel());
+    const bytes = editHeader(good, (h) => {
+      h["layers"][9].poolSize = [60000, 60000];
+      h["layers"][9].padding = "same";
+    });
+    expect(errorOf(bytes)).toMatchInlineSnapshot(
+      `"m.onebit: layer 9 'pool3' (maxpool): a 60000x60000 window over [2,2,16] visits 230400000000 taps, more than 68719476736"`,
+    );
+  });
+});
