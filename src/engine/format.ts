@@ -61,8 +61,9 @@ export function encodeModel(model: EngineModel): Uint8Array {
     end = align(end + t.data.byteLength);
   }
   // Offsets are absolute, so the header's length depends on them: grow the data start
-  // until the header fits in front of it (two rounds at most in practice).
-  let dataStart = align(PREFIX_BYTES + 256);
+  // until the header fits in front of it. It only grows, and ends at exactly
+  // align(16 + header length) (usually after two rounds).
+  let dataStart = SECTION_ALIGNMENT;
   let text: string;
   let header: Uint8Array;
   for (;;) {

@@ -7,6 +7,7 @@ import {
   ModelFormatError,
 } from "../../src/engine/format.js";
 import type { EngineModel } from "../../src/engine/model.js";
+import { Random } from "../../src/util/random.js";
 import { everyLayerModel } from "./format-fixture.js";
 
 const decoder = new TextDecoder();
@@ -439,5 +440,72 @@ describe("more models and limits", () => {
     expect(errorOf(bytes)).toMatchInlineSnapshot(
       `"m.onebit: layer 9 'pool3' (maxpool): a 60000x60000 window over [2,2,16] visits 230400000000 taps, more than 68719476736"`,
     );
+  });
+});
+
+describe("decode is total: any damage gives a ModelFormatError or a valid model", () => {
+  const good = encodeModel(everyLayerModel());
+  const rng = new Random(42);
+
+  const decodesOrRejects = (bytes: Uint8Array) => {
+    try {
+      decodeModel(bytes);
+    } catch (e) {
+      if (!(e instanceof ModelFormatError)) throw e;
+    }
+  };
+
+  it("random byte flips anywhere in the file", () => {
+    for (let trial = 0; trial < 3000; trial++) {
+      const bytes = good.slice();
+      for (let n = 1 + rng.int(4); n > 0; n--) {
+        // Half the flips land in the prefix and header, where the structure lives.
+        const at = rng.next() < 0.5 ? rng.int(16 + 3700) : rng.int(bytes.length);
+        bytes[at] = rng.int(256);
+      }
+      decodesOrRejects(bytes);
+    }
+  });
+
+  it("random values grafted anywhere into the header JSON", () => {
+    const pool: unknown[] = [
+      null,
+      true,
+      -1,
+      0,
+      1,
+      2.5,
+      2 ** 31,
+      -(2 ** 53),
+      1e300,
+      "",
+      "bits",
+      "threshold",
+      [],
+      [0],
+      [1, 1],
+      {},
+      { kind: "affine" },
+    ];
+    const nodes = (v: unknown, out: { parent: Header; key: string | number }[] = []) => {
+      if (v !== null && typeof v === "object") {
+        for (const [k, x] of Object.entries(v)) {
+          out.push({ parent: v as Header, key: Array.isArray(v) ? Number(k) : k });
+          nodes(x, out);
+        }
+      }
+      return out;
+    };
+    for (let trial = 0; trial < 1500; trial++) {
+      const bytes = editHeader(good, (h) => {
+        const all = nodes(h);
+        for (let n = 1 + rng.int(2); n > 0; n--) {
+          const { parent, key } = all[rng.int(all.length)]!;
+          if (rng.next() < 0.2) delete parent[key];
+          else parent[key] = structuredClone(pool[rng.int(pool.length)]);
+        }
+      });
+      decodesOrRejects(bytes);
+    }
   });
 });
