@@ -7,12 +7,13 @@
  * which disposes everything created inside except what `fn` returns or `ctx.keep`s.
  * Gradients belong to their tensor, so a parameter's grad outlives the step's scope.
  *
- *     import { createContext, type Tensor } from "./tensor/index.js";
+ *     import { createContext } from "./tensor/index.js";
  *     import { matmul, relu, softmaxCrossEntropy } from "./ops/index.js";
+ *     import { Random } from "./util/random.js";
  *
  *     const ctx = await createContext("wasm");            // or "ref" (the TS oracle)
  *     const rng = new Random(1);
- *     const w = ctx.parameter(ctx.randn([784, 10], rng, 0.05)); // requiresGrad, caller-owned
+ *     const w = ctx.parameter(ctx.randn([784, 10], rng, 0.05)); // requiresGrad, zero grad, caller-owned
  *     const lossValue = ctx.tidy(() => {                  // one training step
  *       const x = ctx.fromArray(images, [64, 784]);
  *       const loss = softmaxCrossEntropy(relu(matmul(x, w)), labels);
@@ -22,6 +23,11 @@
  *     ctx.noGrad(() => ctx.float.axpy(w.size, -0.1, w.grad!.ptr, w.ptr)); // SGD update
  *     w.zeroGrad();                                       // in place: no re-allocation
  *     w.dispose();                                        // frees data and grad
+ *
+ * Backward: `loss.backward()` from a one-element tensor (or `y.backward(seed)`); leaf grads
+ * accumulate until `zeroGrad()`; intermediate grads are freed as soon as they have been
+ * propagated (set `retainGrad` to keep one). Ops record a graph only when an input
+ * requires grad and no `ctx.noGrad` is active.
  *
  * Evaluation: wrap the forward in `ctx.noGrad` and pass `training: false` to batchNorm
  * and dropout. `t.data` is a live Float32Array view (do not keep it across allocations);
