@@ -1,0 +1,120 @@
+import { readFileSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type DataSplits, loadDataset } from "../../src/data/index.js";
+import { loadCheckpoint } from "../../src/nn/checkpoint.js";
+import { createContext } from "../../src/tensor/index.js";
+import { CHECKPOINT_FILE, type TrainConfig, train } from "../../src/train/trainer.js";
+
+let mnist5k: DataSplits;
+let mnist1k: DataSplits;
+beforeAll(async () => {
+  // The full test set: its first items are harder than the rest, so a prefix would mislead.
+  mnist5k = await loadDataset("mnist", { limitTrain: 5000 });
+  mnist1k = await loadDataset("mnist", { limitTrain: 600, limitTest: 200 });
+});
+
+const tmp = () => mkdtemp(path.join(os.tmpdir(), "onebit-train-"));
+
+describe("training a binary MLP", () => {
+  it("reaches > 90% test accuracy on a 5,000-image MNIST slice", async () => {
+    const ctx = await createContext("wasm");
+    const r = await train({
+      ctx,
+      data: mnist5k,
+      config: { model: { builder: "bnn-mlp", options: { width: 256 } }, epochs: 4, batchSize: 100, lr: 1e-2 },
+      progress: "quiet",
+    });
+    expect(r.testAccuracy).toBeGreaterThan(0.9);
+    expect(r.bestTestAccuracy).toBeGreaterThanOrEqual(r.testAccuracy);
+    expect(r.history).toHaveLength(4);
+    // Latent binary weights stay clipped to [-1, 1]; some flip each epoch, fewer later.
+    for (const p of r.model.params().filter((q) => q.binary)) {
+      expect(Math.max(...p.tensor.data.map(Math.abs))).toBeLessThanOrEqual(1);
+    }
+    expect(r.history[0]!.flipRatio).toBeGreaterThan(0);
+    expect(r.history[3]!.flipRatio).toBeLessThan(r.history[0]!.flipRatio);
+    // width 256: 256*256*2 binary hidden weights; float 784*256 + 256*10 + BN gamma/beta.
+    expect(r.params.binary).toBe(2 * 256 * 256);
+    expect(r.params.float).toBe(784 * 256 + 256 * 10 + 2 * (3 * 256 + 10));
+    r.model.dispose();
+  });
+});
+
+describe("checkpoints", () => {
+  const config = (over: Partial<TrainConfig> = {}): TrainConfig => ({
+    model: { builder: "bnn-mlp", options: { width: 32, dropout: 0.1 } },
+    epochs: 3,
+    batchSize: 50,
+    lr: 3e-3,
+    ...over,
+  });
+
+  async function run(
+    outDir: string,
+    over: Partial<TrainConfig> = {},
+    maxEpochsThisRun?: number,
+    resume = false,
+  ) {
+    const ctx = await createContext("wasm");
+    const r = await train({
+      ctx,
+      data: mnist1k,
+      config: config(over),
+      outDir,
+      resume,
+      maxEpochsThisRun,
+      progress: "quiet",
+    });
+    r.model.dispose();
+    return { r, bytes: readFileSync(path.join(outDir, CHECKPOINT_FILE)) };
+  }
+
+  it("same seed and data give byte-identical checkpoints; another seed does not", async () => {
+    const a = await run(await tmp());
+    const b = await run(await tmp());
+    const c = await run(await tmp(), { seed: 1 });
+    expect(Buffer.compare(a.bytes, b.bytes)).toBe(0);
+    expect(Buffer.compare(a.bytes, c.bytes)).not.toBe(0);
+  });
+
+  it("resume equals uninterrupted training (Adam and SGD)", async () => {
+    for (const optimizer of ["adam", "sgd"] as const) {
+      const whole = await run(await tmp(), { optimizer });
+      const dir = await tmp();
+      const first = await run(dir, { optimizer }, 1);
+      expect(first.r.history).toHaveLength(1);
+      const resumed = await run(dir, { optimizer }, undefined, true);
+      expect(resumed.r.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
+      expect(Buffer.compare(whole.bytes, resumed.bytes)).toBe(0);
+    }
+  });
+
+  it("stores config, latent weights, BN statistics, optimizer state and RNG state under stable names", async () => {
+    const dir = await tmp();
+    await run(dir, { epochs: 1 });
+    const ck = await loadCheckpoint(path.join(dir, CHECKPOINT_FILE));
+    expect(ck.model.builder).toBe("bnn-mlp");
+    expect(ck.model.options).toMatchObject({ width: 32, inputShape: [28, 28, 1], classes: 10 });
+    expect(ck.epoch).toBe(1);
+    // layers: 0 flatten, 1 dense, 2 bn, 3 dropout, 4 dense, ...
+    expect(ck.tensors.get("layers.1.kernel")?.shape).toEqual([32, 784]);
+    expect(ck.tensors.get("layers.2.runningVar")?.shape).toEqual([32]);
+    expect(ck.tensors.get("optimizer.m.layers.4.kernel")?.shape).toEqual([32, 32]);
+    expect(ck.state).toHaveProperty("rng");
+    expect(ck.state).toHaveProperty("batches");
+    expect((ck.state.history as unknown[]).length).toBe(1);
+  });
+
+  it("refuses to resume on another data set", async () => {
+    const dir = await tmp();
+    await run(dir, { epochs: 1 });
+    const ctx = await createContext("wasm");
+    const other = { ...mnist1k, name: "fashion-mnist" };
+    await expect(
+      train({ ctx, data: other, config: config(), outDir: dir, resume: true, progress: "quiet" }),
+    ).rejects.toThrow(/trained on 'mnist', cannot resume on 'fashion-mnist'/);
+  });
+});
