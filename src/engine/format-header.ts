@@ -106,7 +106,7 @@ function layerSchema(tensor: TensorRef): Parser<Layer> {
       scaling: optional(str(64)),
     }),
   );
-  const floats = array(finite(), 1, MODEL_LIMITS.maxDim);
+  const floats = array(finite(), 1, 1 << 16);
   const pool = { poolSize: pair(int(1, 1 << 16)), strides, padding };
   const variants: { [K in Layer["kind"]]: Parser<Extract<Layer, { kind: K }>> } = {
     input: object({ kind: literal("input"), ...base, scale: floats, offset: floats }),

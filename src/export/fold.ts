@@ -32,7 +32,7 @@
  * where the training graph's y is within a few ulp of 0.
  */
 
-import type { OutputTransform } from "../engine/model.js";
+import type { BatchNormLayer, F32Tensor, OutputTransform } from "../engine/model.js";
 import { ALWAYS_ON } from "../kernels/binaryTypes.js";
 import { packFlags } from "../kernels/bits.js";
 import { invStdOf } from "../ops/batchNorm.js";
@@ -209,4 +209,32 @@ export function exactAffine(channels: number, p: ChannelParams): { scale: Float3
   if (p.alpha) scale.set(Array.from({ length: channels }, (_, j) => p.alpha![j]!));
   if (p.bias) bias.set(Array.from({ length: channels }, (_, j) => p.bias![j]!));
   return { scale, bias };
+}
+
+/** The engine's affine output transform y = fround(fround(x * scale) + bias). */
+export function affineTransform(t: { scale: Float32Array; bias: Float32Array }): OutputTransform {
+  const f32 = (data: Float32Array): F32Tensor => ({ dtype: "f32", shape: [data.length], data });
+  return { kind: "affine", scale: f32(t.scale), bias: f32(t.bias) };
+}
+
+/**
+ * The tensors of an engine batchnorm layer reproducing the training graph's eval-mode batch
+ * norm exactly: invStd as invStdOf computes it, gamma 1 and beta 0 where absent (exact
+ * no-ops: fround(h * 1) = h, h + 0 = h).
+ */
+export function batchNormTensors(
+  channels: number,
+  bn: NonNullable<ChannelParams["batchNorm"]>,
+): Pick<BatchNormLayer, "mean" | "invStd" | "gamma" | "beta"> {
+  const f32 = (value: (j: number) => number): F32Tensor => ({
+    dtype: "f32",
+    shape: [channels],
+    data: Float32Array.from({ length: channels }, (_, j) => value(j)),
+  });
+  return {
+    mean: f32((j) => bn.runningMean[j]!),
+    invStd: f32((j) => invStdOf(bn.runningVar[j]!, bn.eps)),
+    gamma: f32((j) => (bn.gamma ? bn.gamma[j]! : 1)),
+    beta: f32((j) => (bn.beta ? bn.beta[j]! : 0)),
+  };
 }

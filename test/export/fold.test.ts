@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  batchNormTensors,
   type ChannelParams,
   exactAffine,
   foldAffine,
@@ -225,15 +226,19 @@ describe("affine folds for a float output", () => {
   const bn = p.batchNorm!;
 
   it("exactAffine then the engine's batchnorm order reproduces the graph bit for bit", () => {
-    const { scale, bias } = exactAffine(channels, p);
-    const y = trainingGraph(k, channels, p);
-    for (let r = 0; r <= 2 * k; r++) {
-      for (let j = 0; j < channels; j++) {
-        const z = f(f((r - k) * scale[j]!) + bias[j]!);
-        const h = f(f(z - bn.runningMean[j]!) * invStdOf(bn.runningVar[j]!, bn.eps));
-        const engine = f(f(bn.gamma![j]! * h) + bn.beta![j]!);
-        if (!Object.is(engine, y[r * channels + j]!) && engine !== y[r * channels + j]) {
-          expect.fail(`x=${r - k} channel ${j}: engine ${engine}, graph ${y[r * channels + j]}`);
+    for (const params of [p, { ...p, batchNorm: { ...bn, gamma: undefined, beta: undefined } }]) {
+      const { scale, bias } = exactAffine(channels, params);
+      const { mean, invStd, gamma, beta } = batchNormTensors(channels, params.batchNorm!);
+      const y = trainingGraph(k, channels, params);
+      for (let r = 0; r <= 2 * k; r++) {
+        for (let j = 0; j < channels; j++) {
+          // The engine's documented order: affine output, then the batchnorm layer.
+          const z = f(f((r - k) * scale[j]!) + bias[j]!);
+          const h = f(f(z - mean.data[j]!) * invStd.data[j]!);
+          const engine = f(f(gamma.data[j]! * h) + beta.data[j]!);
+          if (engine !== y[r * channels + j]) {
+            expect.fail(`x=${r - k} channel ${j}: engine ${engine}, graph ${y[r * channels + j]}`);
+          }
         }
       }
     }
