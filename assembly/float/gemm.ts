@@ -12,13 +12,14 @@
 // Rows past m reuse row m-1 (never stored), so loads stay in bounds without branches.
 // beta = 0 never reads C.
 
-const MR: i32 = 4;
+const MR: i32 = 5;
 const NR: i32 = 8;
 const KC: i32 = 384;
 const NC: i32 = 256;
 const PACKED_B_BYTES: i32 = KC * NC * 4;
 const PACKED_A_BYTES: i32 = KC * MR * 4;
-const TILE_BYTES: i32 = MR * NR * 4;
+// The scalar kernel works in blocks of 3 rows, so the tile has room for 6 (MR <= 6).
+const TILE_BYTES: i32 = 6 * NR * 4;
 
 /** Bytes of scratch that float_sgemm needs (packed B block, packed A strip, an edge tile). */
 export function float_sgemmScratchBytes(): i32 {
@@ -73,23 +74,37 @@ function packB(transB: i32, b: usize, ldb: i32, p0: i32, j0: i32, kc: i32, nc: i
   }
 }
 
-/** Packs rows i0..i0+mr of op(A) = A^T (A stored [k, m]) for depths p0..p0+kc: dst[p*4 + r]. */
-function packATransposed(a: usize, lda: i32, i0: i32, mr: i32, p0: i32, kc: i32, dst: usize): void {
-  let src = a + (<usize>p0 * lda + i0) * 4;
-  const stride = <usize>lda * 4;
-  if (mr == MR) {
-    for (let p = 0; p < kc; p++) {
-      if (ASC_FEATURE_SIMD) {
-        v128.store(dst + <usize>p * 16, v128.load(src));
-      } else {
-        for (let r = 0; r < MR; r++) store<f32>(dst + <usize>(p * 4 + r) * 4, load<f32>(src + <usize>r * 4));
+/**
+ * Packs rows i0..i0+mr of op(A), depths p0..p0+kc, into dst[p*MR + r]. Rows past mr repeat
+ * row mr-1 (their results are never stored). op(A)[i, p] = transA ? A[p, i] : A[i, p].
+ */
+function packA(transA: i32, a: usize, lda: i32, i0: i32, mr: i32, p0: i32, kc: i32, dst: usize): void {
+  const ld = <usize>lda * 4;
+  if (transA) {
+    let src = a + (<usize>p0 * lda + i0) * 4;
+    if (mr == MR) {
+      for (let p = 0; p < kc; p++) {
+        const out = dst + <usize>p * MR * 4;
+        if (ASC_FEATURE_SIMD) {
+          v128.store(out, v128.load(src));
+        } else {
+          for (let r = 0; r < 4; r++) store<f32>(out + <usize>r * 4, load<f32>(src + <usize>r * 4));
+        }
+        for (let r = 4; r < MR; r++) store<f32>(out + <usize>r * 4, load<f32>(src + <usize>r * 4));
+        src += ld;
       }
-      src += stride;
+    } else {
+      for (let p = 0; p < kc; p++) {
+        const out = dst + <usize>p * MR * 4;
+        for (let r = 0; r < MR; r++) store<f32>(out + <usize>r * 4, load<f32>(src + <usize>min(r, mr - 1) * 4));
+        src += ld;
+      }
     }
   } else {
-    for (let p = 0; p < kc; p++) {
-      for (let r = 0; r < MR; r++) store<f32>(dst + <usize>(p * 4 + r) * 4, load<f32>(src + <usize>min(r, mr - 1) * 4));
-      src += stride;
+    for (let r = 0; r < MR; r++) {
+      const src = a + (<usize>(i0 + min(r, mr - 1)) * lda + p0) * 4;
+      const out = dst + <usize>r * 4;
+      for (let p = 0; p < kc; p++) store<f32>(out + <usize>p * MR * 4, load<f32>(src + <usize>p * 4));
     }
   }
 }
@@ -123,39 +138,40 @@ function storeTile(tile: usize, c: usize, ldc: i32, mr: i32, nr: i32, alpha: f32
 }
 
 /**
- * The 4x8 f32x4 micro-kernel: acc[r] += splat(A row r at depth p) * panel[p] over kc depths.
- * Row r of op(A) at depth p is at a_r + p * step. mode: 0 C = alpha*acc, 1 C = alpha*acc +
- * beta*C, 2 C += alpha*acc.
+ * The 5x8 f32x4 micro-kernel: acc[r] += splat(ap[p*5 + r]) * bp[p*8 .. p*8+8] over kc depths.
+ * 10 accumulators + 2 B vectors + 1 broadcast + 1 product = 14 of the 15 XMM registers V8
+ * allocates on x64 (6x8 needs 16 and spills). Not unrolled: Binaryen then hoists the
+ * loads of both halves and V8 spills.
+ * mode: 0 C = alpha*acc, 1 C = alpha*acc + beta*C, 2 C += alpha*acc.
  */
-function kernel4x8Simd(
-  kc: i32, a0: usize, a1: usize, a2: usize, a3: usize, step: usize, panel: usize,
-  c: usize, ldc: i32, mr: i32, nr: i32, alpha: f32, beta: f32, mode: i32, tile: usize,
+function kernelSimd(
+  kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, mr: i32, nr: i32, alpha: f32, beta: f32, mode: i32, tile: usize,
 ): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let bp = panel;
-  const end = panel + <usize>kc * 32;
+  let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
+  const end = bp + <usize>kc * 32;
   while (bp < end) {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
-    let av = v128.load32_splat(a0);
+    let av = v128.load32_splat(ap);
     c00 = f32x4.add(c00, f32x4.mul(av, b0));
     c01 = f32x4.add(c01, f32x4.mul(av, b1));
-    av = v128.load32_splat(a1);
+    av = v128.load32_splat(ap, 4);
     c10 = f32x4.add(c10, f32x4.mul(av, b0));
     c11 = f32x4.add(c11, f32x4.mul(av, b1));
-    av = v128.load32_splat(a2);
+    av = v128.load32_splat(ap, 8);
     c20 = f32x4.add(c20, f32x4.mul(av, b0));
     c21 = f32x4.add(c21, f32x4.mul(av, b1));
-    av = v128.load32_splat(a3);
+    av = v128.load32_splat(ap, 12);
     c30 = f32x4.add(c30, f32x4.mul(av, b0));
     c31 = f32x4.add(c31, f32x4.mul(av, b1));
-    a0 += step;
-    a1 += step;
-    a2 += step;
-    a3 += step;
+    av = v128.load32_splat(ap, 16);
+    c40 = f32x4.add(c40, f32x4.mul(av, b0));
+    c41 = f32x4.add(c41, f32x4.mul(av, b1));
+    ap += 20;
     bp += 32;
   }
   if (mr == MR && nr == NR) {
@@ -166,6 +182,7 @@ function kernel4x8Simd(
     storeRow(c + ld, c10, c11, va, vb, mode);
     storeRow(c + 2 * ld, c20, c21, va, vb, mode);
     storeRow(c + 3 * ld, c30, c31, va, vb, mode);
+    storeRow(c + 4 * ld, c40, c41, va, vb, mode);
   } else {
     v128.store(tile, c00);
     v128.store(tile, c01, 16);
@@ -175,42 +192,40 @@ function kernel4x8Simd(
     v128.store(tile, c21, 80);
     v128.store(tile, c30, 96);
     v128.store(tile, c31, 112);
+    v128.store(tile, c40, 128);
+    v128.store(tile, c41, 144);
     storeTile(tile, c, ldc, mr, nr, alpha, beta, mode != 2);
   }
 }
 
-/** Scalar micro-kernel with the same contract, accumulating into the tile buffer. */
-function kernel4x8Scalar(
-  kc: i32, a0: usize, a1: usize, a2: usize, a3: usize, step: usize, panel: usize,
-  c: usize, ldc: i32, mr: i32, nr: i32, alpha: f32, beta: f32, mode: i32, tile: usize,
+/** Scalar micro-kernel with the same contract: 3x4 blocks of locals, summed into the tile. */
+function kernelScalar(
+  kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, mr: i32, nr: i32, alpha: f32, beta: f32, mode: i32, tile: usize,
 ): void {
-  memory.fill(tile, 0, TILE_BYTES);
-  for (let half = 0; half < 2; half++) {
-    // Four columns at a time keeps 16 accumulators in locals.
-    let s00: f32 = 0, s01: f32 = 0, s02: f32 = 0, s03: f32 = 0;
-    let s10: f32 = 0, s11: f32 = 0, s12: f32 = 0, s13: f32 = 0;
-    let s20: f32 = 0, s21: f32 = 0, s22: f32 = 0, s23: f32 = 0;
-    let s30: f32 = 0, s31: f32 = 0, s32: f32 = 0, s33: f32 = 0;
-    let bp = panel + <usize>half * 16;
-    let off: usize = 0;
-    for (let p = 0; p < kc; p++) {
-      const b0 = load<f32>(bp), b1 = load<f32>(bp, 4), b2 = load<f32>(bp, 8), b3 = load<f32>(bp, 12);
-      let av = load<f32>(a0 + off);
-      s00 += av * b0; s01 += av * b1; s02 += av * b2; s03 += av * b3;
-      av = load<f32>(a1 + off);
-      s10 += av * b0; s11 += av * b1; s12 += av * b2; s13 += av * b3;
-      av = load<f32>(a2 + off);
-      s20 += av * b0; s21 += av * b1; s22 += av * b2; s23 += av * b3;
-      av = load<f32>(a3 + off);
-      s30 += av * b0; s31 += av * b1; s32 += av * b2; s33 += av * b3;
-      off += step;
-      bp += 32;
+  for (let r0 = 0; r0 < MR; r0 += 3) {
+    // Rows r0..r0+2; past MR the loads read the next packed depth and are never stored.
+    for (let j0 = 0; j0 < NR; j0 += 4) {
+      let s00: f32 = 0, s01: f32 = 0, s02: f32 = 0, s03: f32 = 0;
+      let s10: f32 = 0, s11: f32 = 0, s12: f32 = 0, s13: f32 = 0;
+      let s20: f32 = 0, s21: f32 = 0, s22: f32 = 0, s23: f32 = 0;
+      let a = ap + <usize>r0 * 4;
+      let b = bp + <usize>j0 * 4;
+      for (let p = 0; p < kc; p++) {
+        const b0 = load<f32>(b), b1 = load<f32>(b, 4), b2 = load<f32>(b, 8), b3 = load<f32>(b, 12);
+        let av = load<f32>(a);
+        s00 += av * b0; s01 += av * b1; s02 += av * b2; s03 += av * b3;
+        av = load<f32>(a, 4);
+        s10 += av * b0; s11 += av * b1; s12 += av * b2; s13 += av * b3;
+        av = load<f32>(a, 8);
+        s20 += av * b0; s21 += av * b1; s22 += av * b2; s23 += av * b3;
+        a += <usize>MR * 4;
+        b += <usize>NR * 4;
+      }
+      const t = tile + <usize>(r0 * NR + j0) * 4;
+      store<f32>(t, s00); store<f32>(t, s01, 4); store<f32>(t, s02, 8); store<f32>(t, s03, 12);
+      store<f32>(t, s10, 32); store<f32>(t, s11, 36); store<f32>(t, s12, 40); store<f32>(t, s13, 44);
+      store<f32>(t, s20, 64); store<f32>(t, s21, 68); store<f32>(t, s22, 72); store<f32>(t, s23, 76);
     }
-    const t = tile + <usize>half * 16;
-    store<f32>(t, s00); store<f32>(t, s01, 4); store<f32>(t, s02, 8); store<f32>(t, s03, 12);
-    store<f32>(t, s10, 32); store<f32>(t, s11, 36); store<f32>(t, s12, 40); store<f32>(t, s13, 44);
-    store<f32>(t, s20, 64); store<f32>(t, s21, 68); store<f32>(t, s22, 72); store<f32>(t, s23, 76);
-    store<f32>(t, s30, 96); store<f32>(t, s31, 100); store<f32>(t, s32, 104); store<f32>(t, s33, 108);
   }
   storeTile(tile, c, ldc, mr, nr, alpha, beta, mode != 2);
 }
@@ -248,32 +263,14 @@ export function float_sgemm(
       const mode = pc > 0 ? 2 : beta == 0 ? 0 : 1;
       for (let i = 0; i < m; i += MR) {
         const mr = min(MR, m - i);
-        let a0: usize, a1: usize, a2: usize, a3: usize, step: usize;
-        if (transA) {
-          packATransposed(a, lda, i, mr, pc, kc, packedA);
-          a0 = packedA;
-          a1 = packedA + 4;
-          a2 = packedA + 8;
-          a3 = packedA + 12;
-          step = 16;
-        } else {
-          const base = a + (<usize>i * lda + pc) * 4;
-          const ld = <usize>lda * 4;
-          a0 = base;
-          a1 = base + <usize>min(1, mr - 1) * ld;
-          a2 = base + <usize>min(2, mr - 1) * ld;
-          a3 = base + <usize>min(3, mr - 1) * ld;
-          step = 4;
-        }
+        packA(transA, a, lda, i, mr, pc, kc, packedA);
         const crow = c + (<usize>i * ldc + jc) * 4;
         for (let j = 0; j < nc; j += NR) {
           const panel = packedB + <usize>(j * kc) * 4;
           const nr = min(NR, nc - j);
-          if (ASC_FEATURE_SIMD) {
-            kernel4x8Simd(kc, a0, a1, a2, a3, step, panel, crow + <usize>j * 4, ldc, mr, nr, alpha, beta, mode, tile);
-          } else {
-            kernel4x8Scalar(kc, a0, a1, a2, a3, step, panel, crow + <usize>j * 4, ldc, mr, nr, alpha, beta, mode, tile);
-          }
+          const cp = crow + <usize>j * 4;
+          if (ASC_FEATURE_SIMD) kernelSimd(kc, packedA, panel, cp, ldc, mr, nr, alpha, beta, mode, tile);
+          else kernelScalar(kc, packedA, panel, cp, ldc, mr, nr, alpha, beta, mode, tile);
         }
       }
     }

@@ -15,6 +15,10 @@ benches["bgemm"] = {
   about: "binary GEMM GMAC/s, one thread: SIMD vs scalar vs ref",
   load: () => import("./bgemm.js"),
 };
+benches["gemm"] = {
+  about: "float sgemm GFLOP/s, one thread, vs tfjs-backend-wasm matMul",
+  load: () => import("./gemm.js"),
+};
 benches["conv-train"] = {
   about: "float conv forward + dW + dx through the conv2d op and autograd, GFLOP/s, one thread",
   load: () => import("./convTrain.js"),
