@@ -122,7 +122,10 @@ export function decodeModel(bytes: Uint8Array, fileName?: string): EngineModel {
   const fail = (detail: string): never => {
     throw new ModelFormatError(detail, fileName);
   };
-  if (!(bytes instanceof Uint8Array)) fail("expected the file's bytes as a Uint8Array");
+  // A Uint8Array from another realm (worker, iframe) fails instanceof but has the tag.
+  if (!(bytes instanceof Uint8Array) && Object.prototype.toString.call(bytes) !== "[object Uint8Array]") {
+    fail("expected the file's bytes as a Uint8Array");
+  }
   if (bytes.length < PREFIX_BYTES)
     fail(`file too short: ${bytes.length} bytes, the fixed prefix alone is ${PREFIX_BYTES}`);
   if (!MAGIC.every((b, i) => bytes[i] === b)) fail("not a .onebit file (wrong magic number)");

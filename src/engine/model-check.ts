@@ -94,7 +94,7 @@ function checkTensor(what: string, t: Tensor | undefined, dtype: DType, shape: r
     const mask = c % 32 === 0 ? 0 : ~((1 << (c % 32)) - 1);
     for (let w = words - 1; mask !== 0 && w < tensor.data.length; w += words) {
       if ((tensor.data[w]! & mask) !== 0)
-        fault(`${what}: tail bits beyond channel ${c} in word ${w} are not 0`);
+        fault(`${what}: tail bits of word ${w} (beyond the ${c} real bits of its row) are not 0`);
     }
   }
 }

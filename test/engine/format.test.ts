@@ -312,7 +312,7 @@ describe("rejects corrupt files with a message naming the fault", () => {
     const tail = good.slice();
     tail[flip.offset + 7] = 0x80; // word 1 holds channel 32 only
     expect(errorOf(tail)).toMatchInlineSnapshot(
-      `"m.onebit: layer 5 'conv1' (binary_conv2d): output.flip: tail bits beyond channel 33 in word 1 are not 0"`,
+      `"m.onebit: layer 5 'conv1' (binary_conv2d): output.flip: tail bits of word 1 (beyond the 33 real bits of its row) are not 0"`,
     );
     const nan = good.slice();
     new DataView(nan.buffer).setFloat32(header["sections"][0].offset + 8, Number.NaN, true);
