@@ -70,6 +70,10 @@ export class Context {
     } finally {
       this.scopes.pop();
     }
+    if (result instanceof Promise) {
+      for (const t of scope) t.dispose();
+      throw new Error("tidy: fn returned a Promise; scopes are synchronous (await outside tidy)");
+    }
     const returned = new Set<Tensor>();
     collectTensors(result, returned);
     for (const t of scope) if (!returned.has(t)) t.dispose();

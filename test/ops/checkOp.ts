@@ -30,7 +30,7 @@ export interface OpCase {
 
 const contexts = new Map<string, Promise<Context>>();
 /** One Context per backend for the whole test file. */
-export function context(kind: "ref" | "wasm"): Promise<Context> {
+export function context(kind: "ref" | "wasm" | "wasm-scalar"): Promise<Context> {
   let c = contexts.get(kind);
   if (!c) {
     c = createContext(kind);

@@ -69,6 +69,17 @@ describe("Tensor and Context", () => {
     expect(ctx.heap.liveBlocks).toBe(before);
   });
 
+  it("tidy refuses an async function and frees what it made", async () => {
+    const ctx = await createContext("ref");
+    const before = ctx.heap.liveBlocks;
+    expect(() =>
+      ctx.tidy(async () => {
+        ctx.ones([3]);
+      }),
+    ).toThrow(/returned a Promise/);
+    expect(ctx.heap.liveBlocks).toBe(before);
+  });
+
   it("backward accumulates over every use of a tensor and over calls; zeroGrad resets", async () => {
     const ctx = await createContext("ref");
     const x = ctx.parameter(ctx.fromArray([1, -2, 3]));
