@@ -31,7 +31,11 @@ function binary(
   const a = asTensor(ctx, x);
   const b = asTensor(ctx, y);
   const out = broadcastBinary(ctx, op, a, b);
-  if (ctx.needsGrad(a, b)) {
+  if (!ctx.needsGrad(a, b)) {
+    // Number operands became [] tensors: free them unless a backward closure reads them.
+    if (a !== x) a.dispose();
+    if (b !== y) b.dispose();
+  } else {
     out.setBackward([a, b], () => {
       const g = out.grad!;
       const [da, db] = derivatives(g, a, b, out);

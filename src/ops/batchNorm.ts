@@ -19,7 +19,7 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { formatShape } from "../tensor/tensor.js";
 import { add, mul, sub } from "./arith.js";
-import { contextOf } from "./grad.js";
+import { composite, contextOf } from "./grad.js";
 
 export interface BatchNormOptions {
   gamma?: Tensor | null;
@@ -67,11 +67,13 @@ export function batchNorm(x: Tensor, options: BatchNormOptions): Tensor {
     }
   }
   if (!training) {
-    const invStd = ctx.fromArray(Array.from(runningVar.data, (v) => invStdOf(v, eps)));
-    let y = mul(sub(x, runningMean), invStd);
-    if (gamma) y = mul(y, gamma);
-    if (beta) y = add(y, beta);
-    return y;
+    return composite(ctx, [x, gamma, beta], () => {
+      const invStd = ctx.fromArray(Array.from(runningVar.data, (v) => invStdOf(v, eps)));
+      let y = mul(sub(x, runningMean), invStd);
+      if (gamma) y = mul(y, gamma);
+      if (beta) y = add(y, beta);
+      return y;
+    });
   }
   const rows = x.size / c;
   const f = ctx.float;

@@ -34,3 +34,16 @@ export function checkRank(op: string, name: string, t: Tensor, rank: number | re
     throw new Error(`${op}: ${name} must have rank ${rank}, got shape ${formatShape(t.shape)}`);
   }
 }
+
+/**
+ * Runs a derived op (composed of other ops). Without a graph to record, its intermediates
+ * are freed at once (in a scope), so it does not leak when called outside `ctx.tidy`; with
+ * a graph, they must live until backward and belong to the caller's scope.
+ */
+export function composite(
+  ctx: Context,
+  inputs: readonly (Tensor | null | undefined)[],
+  fn: () => Tensor,
+): Tensor {
+  return ctx.needsGrad(...inputs) ? fn() : ctx.tidy(fn);
+}

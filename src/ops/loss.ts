@@ -11,7 +11,7 @@
  */
 import { formatShape, type Tensor } from "../tensor/tensor.js";
 import { mul, sub } from "./arith.js";
-import { checkRank } from "./grad.js";
+import { checkRank, composite } from "./grad.js";
 import { mean } from "./reduce.js";
 import { relu, square } from "./unary.js";
 
@@ -56,5 +56,5 @@ export function squaredHinge(y: Tensor, targets: Tensor): Tensor {
       `squaredHinge: predictions ${formatShape(y.shape)} and targets ${formatShape(targets.shape)} differ`,
     );
   }
-  return mean(square(relu(sub(1, mul(targets, y)))));
+  return composite(y.ctx, [y, targets], () => mean(square(relu(sub(1, mul(targets, y))))));
 }

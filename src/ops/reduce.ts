@@ -11,6 +11,7 @@
  */
 import { formatShape, type Tensor } from "../tensor/tensor.js";
 import { mul } from "./arith.js";
+import { composite } from "./grad.js";
 
 function axisSplit(x: Tensor, axis: number): { outer: number; len: number; inner: number; axis: number } {
   const a = axis < 0 ? axis + x.rank : axis;
@@ -77,5 +78,5 @@ export function sum(x: Tensor, axis?: number, keepDims = false): Tensor {
 /** Mean of all elements, or along `axis`. */
 export function mean(x: Tensor, axis?: number, keepDims = false): Tensor {
   const count = axis === undefined ? x.size : axisSplit(x, axis).len;
-  return mul(sum(x, axis, keepDims), 1 / count);
+  return composite(x.ctx, [x], () => mul(sum(x, axis, keepDims), 1 / count));
 }

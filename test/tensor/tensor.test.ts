@@ -7,9 +7,12 @@ import {
   flatten,
   matmul,
   maxPool2d,
+  mean,
   mul,
   relu,
   softmaxCrossEntropy,
+  squaredHinge,
+  sub,
   sum,
 } from "../../src/ops/index.js";
 import { type Context, createContext, type Tensor } from "../../src/tensor/index.js";
@@ -77,6 +80,25 @@ describe("Tensor and Context", () => {
         ctx.ones([3]);
       }),
     ).toThrow(/returned a Promise/);
+    expect(ctx.heap.liveBlocks).toBe(before);
+  });
+
+  it("derived ops and number operands leave only their result when no graph is recorded", async () => {
+    const ctx = await createContext("ref");
+    const x = ctx.fromArray([1, -2, 3, 0.5], [2, 2]);
+    const t = ctx.fromArray([1, -1, -1, 1], [2, 2]);
+    const stats = [ctx.zeros([2]), ctx.ones([2])] as const;
+    const before = ctx.heap.liveBlocks;
+    const results = [
+      add(x, 1),
+      sub(2, x),
+      mean(x),
+      mean(x, 0),
+      squaredHinge(x, t),
+      batchNorm(x, { runningMean: stats[0], runningVar: stats[1], training: false }),
+    ];
+    expect(ctx.heap.liveBlocks).toBe(before + results.length);
+    for (const r of results) r.dispose();
     expect(ctx.heap.liveBlocks).toBe(before);
   });
 
