@@ -1,0 +1,12 @@
+/**
+ * `onebit/engine`: the inference runtime and the `.onebit` format, without any training
+ * code (what a browser bundle imports).
+ *
+ *     import { Engine } from "onebit/engine";
+ *     const engine = await Engine.load(new Uint8Array(await (await fetch("mnist.onebit")).arrayBuffer()));
+ *     engine.predict(pixels).classes[0];
+ */
+export { decodeModel, encodeModel, FORMAT_VERSION, ModelFormatError } from "./format.js";
+export type * from "./model.js";
+export { checkModel } from "./model-check.js";
+export { argmaxRows, Engine, type EngineOptions, type LayerTrace, type Prediction } from "./runtime.js";

@@ -1,0 +1,290 @@
+/**
+ * One executable step per engine layer, for a fixed batch size n: the step owns its output
+ * buffer (and scratch) in the backend's heap and reads its input from the previous step's
+ * output. Shapes and geometry are computed once, when the plan is built; `run()` only
+ * calls kernels. Float layers call the float kernels in the same order as the training
+ * graph's ops (im2col, sgemm, then the bias add; batch norm as sub, mul, mul, add), so
+ * their results are the same float32 values.
+ */
+
+import { bconv2dScratchWords } from "../kernels/binaryTypes.js";
+import { convGeometry } from "../kernels/geometry.js";
+import type { Backend } from "../kernels/index.js";
+import type { Window2D } from "../kernels/types.js";
+import type { ActivationSpec, Layer, MaxPoolLayer } from "./model.js";
+import { shapeSize, storageLength } from "./model.js";
+import type { LayerWeights } from "./runtime-weights.js";
+
+/** A buffer in the heap: byte offset and the number of 4-byte elements it holds. */
+export interface Buffer {
+  ptr: number;
+  length: number;
+}
+
+export interface Step {
+  readonly layer: Layer;
+  /** The layer's output activation for the whole batch. */
+  readonly out: Buffer;
+  /** Binary layers: the int32 dot values [rows, outC] before the output transform. */
+  readonly preActivation?: Buffer;
+  run(): void;
+  /** Frees the step's buffers (not the weights). */
+  free(): void;
+}
+
+/** Storage elements of one sample's activation (bits: words). */
+export function activationLength(spec: ActivationSpec): number {
+  return storageLength(spec.layout === "bits" ? "bits" : "f32", spec.shape);
+}
+
+class Buffers {
+  private readonly owned: number[] = [];
+  constructor(private readonly backend: Backend) {}
+  take(length: number): Buffer {
+    const ptr = this.backend.heap.alloc(Math.max(length, 1) * 4);
+    this.owned.push(ptr);
+    return { ptr, length };
+  }
+  free(): void {
+    for (const p of this.owned) this.backend.heap.free(p);
+    this.owned.length = 0;
+  }
+}
+
+function windowOf(
+  n: number,
+  spec: ActivationSpec,
+  k: [number, number],
+  s: [number, number],
+  padding: "valid" | "same",
+): Window2D {
+  const [h, w, c] = spec.shape as [number, number, number];
+  return convGeometry(n, h, w, c, k[0], k[1], s[0], s[1], padding);
+}
+
+/**
+ * Builds the step for `layer` at batch size n. `input` is the previous step's output
+ * (undefined for the input layer, which the runtime fills itself).
+ */
+export function makeStep(
+  backend: Backend,
+  layer: Layer,
+  weights: LayerWeights,
+  n: number,
+  input: Buffer | undefined,
+): Step {
+  const bufs = new Buffers(backend);
+  const F = backend.float;
+  const B = backend.binary;
+  const outLength = n * activationLength(layer.out);
+  const x = input?.ptr ?? 0;
+  const step = (out: Buffer, run: () => void, preActivation?: Buffer): Step => ({
+    layer,
+    out,
+    preActivation,
+    run,
+    free: () => bufs.free(),
+  });
+  switch (layer.kind) {
+    case "input":
+      return step(bufs.take(outLength), () => {});
+    case "float_conv2d": {
+      const [o, kh, kw] = layer.weights.shape as [number, number, number];
+      const g = windowOf(n, layer.in, [kh, kw], layer.strides, layer.padding);
+      const pixels = n * g.outH * g.outW;
+      const k = kh * kw * g.c;
+      const cols = bufs.take(pixels * k);
+      const out = bufs.take(outLength);
+      return step(out, () => {
+        F.im2col(g, x, layer.padValue, cols.ptr);
+        F.sgemm(false, true, pixels, o, k, 1, cols.ptr, k, weights.weights, k, 0, out.ptr, o);
+        if (weights.bias) F.binaryRow("add", pixels, o, out.ptr, weights.bias, out.ptr);
+      });
+    }
+    case "float_dense": {
+      const [o, k] = layer.weights.shape as [number, number];
+      const out = bufs.take(outLength);
+      return step(out, () => {
+        F.sgemm(false, true, n, o, k, 1, x, k, weights.weights, k, 0, out.ptr, o);
+        if (weights.bias) F.binaryRow("add", n, o, out.ptr, weights.bias, out.ptr);
+      });
+    }
+    case "bitpack": {
+      const c = layer.in.shape[layer.in.shape.length - 1]!;
+      const rows = (n * shapeSize(layer.in.shape)) / c;
+      const out = bufs.take(outLength);
+      return step(out, () => B.pack(rows, c, x, out.ptr));
+    }
+    case "binary_conv2d": {
+      const [o, kh, kw] = layer.weights.shape as [number, number, number];
+      const g = windowOf(n, layer.in, [kh, kw], layer.strides, layer.padding);
+      const rows = n * g.outH * g.outW;
+      const cols = bufs.take(bconv2dScratchWords(g));
+      const pre = bufs.take(rows * o);
+      const out = bufs.take(outLength);
+      const transform = outputTransform(backend, weights, rows, o, pre.ptr, out.ptr);
+      return step(
+        out,
+        () => {
+          B.conv2d(g, layer.padValue, o, x, weights.weights, cols.ptr, pre.ptr);
+          transform();
+        },
+        pre,
+      );
+    }
+    case "binary_dense": {
+      const [o, k] = layer.weights.shape as [number, number];
+      const pre = bufs.take(n * o);
+      const out = bufs.take(outLength);
+      const transform = outputTransform(backend, weights, n, o, pre.ptr, out.ptr);
+      const words = (k + 31) >>> 5;
+      return step(
+        out,
+        () => {
+          B.bgemm(n, o, words, k, x, weights.weights, pre.ptr);
+          transform();
+        },
+        pre,
+      );
+    }
+    case "maxpool":
+      return maxPoolStep(backend, bufs, layer, weights, n, x, outLength, step);
+    case "avgpool": {
+      const g = windowOf(n, layer.in, layer.poolSize, layer.strides, layer.padding);
+      const out = bufs.take(outLength);
+      return step(out, () => F.avgPool(g, x, out.ptr));
+    }
+    case "batchnorm": {
+      const c = layer.in.shape[layer.in.shape.length - 1]!;
+      const rows = (n * shapeSize(layer.in.shape)) / c;
+      const out = bufs.take(outLength);
+      const p = weights.batchNorm!;
+      return step(out, () => {
+        F.binaryRow("sub", rows, c, x, p.mean, out.ptr);
+        F.binaryRow("mul", rows, c, out.ptr, p.invStd, out.ptr);
+        F.binaryRow("mul", rows, c, out.ptr, p.gamma, out.ptr);
+        F.binaryRow("add", rows, c, out.ptr, p.beta, out.ptr);
+      });
+    }
+    case "flatten": {
+      const c = layer.in.shape[layer.in.shape.length - 1]!;
+      // Floats, and bits whose pixels fill whole words, are already laid out flat.
+      if (layer.in.layout === "float" || c % 32 === 0 || layer.in.shape.length === 1) {
+        return step({ ptr: x, length: outLength }, () => {});
+      }
+      const out = bufs.take(outLength);
+      const pixels = n * (shapeSize(layer.in.shape) / c);
+      const perSample = shapeSize(layer.in.shape) / c;
+      return step(out, () => repackBits(backend, pixels, perSample, c, x, out.ptr));
+    }
+    case "relu": {
+      const out = bufs.take(outLength);
+      return step(out, () => F.unary("relu", outLength, x, out.ptr));
+    }
+    case "softmax": {
+      const c = layer.in.shape[layer.in.shape.length - 1]!;
+      const out = bufs.take(outLength);
+      return step(out, () => softmaxRows(backend, outLength / c, c, x, out.ptr));
+    }
+    default:
+      throw new Error(`engine: no step for layer kind '${(layer as { kind: string }).kind}'`);
+  }
+}
+
+function outputTransform(
+  backend: Backend,
+  w: LayerWeights,
+  rows: number,
+  c: number,
+  pre: number,
+  out: number,
+): () => void {
+  const t = w.transform!;
+  if (t.kind === "threshold")
+    return () => backend.binary.thresholdPack(rows, c, pre, t.thresholds, t.flip, out);
+  return () => backend.binary.affine(rows, c, pre, t.scale, t.bias, out);
+}
+
+function maxPoolStep(
+  backend: Backend,
+  bufs: Buffers,
+  layer: MaxPoolLayer,
+  weights: LayerWeights,
+  n: number,
+  x: number,
+  outLength: number,
+  step: (out: Buffer, run: () => void) => Step,
+): Step {
+  const g = windowOf(n, layer.in, layer.poolSize, layer.strides, layer.padding);
+  const out = bufs.take(outLength);
+  if (layer.in.layout === "float") {
+    const argmax = bufs.take(outLength);
+    return step(out, () => backend.float.maxPool(g, x, out.ptr, argmax.ptr));
+  }
+  if (!weights.flip) return step(out, () => backend.binary.maxPool(g, x, out.ptr));
+  // Flipped channels hold NOT(x >= T): the max of x is the AND of their bits, i.e.
+  // y = OR(bits XOR flip) XOR flip.
+  const words = (g.c + 31) >>> 5;
+  const inWords = n * g.h * g.w * words;
+  const flipped = bufs.take(inWords);
+  const flip = weights.flip;
+  return step(out, () => {
+    xorRows(backend, inWords / words, words, x, flip, flipped.ptr);
+    backend.binary.maxPool(g, flipped.ptr, out.ptr);
+    xorRows(backend, outLength / words, words, out.ptr, flip, out.ptr);
+  });
+}
+
+/** out[r, i] = x[r, i] XOR mask[i] over uint32 words. */
+function xorRows(backend: Backend, rows: number, words: number, x: number, mask: number, out: number): void {
+  const u = backend.heap.u32();
+  const X = x >>> 2;
+  const O = out >>> 2;
+  const M = mask >>> 2;
+  for (let r = 0; r < rows; r++) {
+    const base = r * words;
+    for (let i = 0; i < words; i++) u[O + base + i] = u[X + base + i]! ^ u[M + i]!;
+  }
+}
+
+/** Repacks [samples, pixels, c] bits (ceil(c/32) words per pixel) into flat rows of pixels*c bits. */
+function repackBits(
+  backend: Backend,
+  totalPixels: number,
+  pixelsPerSample: number,
+  c: number,
+  x: number,
+  out: number,
+): void {
+  const u = backend.heap.u32();
+  const inWords = (c + 31) >>> 5;
+  const flatBits = pixelsPerSample * c;
+  const outWords = (flatBits + 31) >>> 5;
+  const samples = totalPixels / pixelsPerSample;
+  const O = out >>> 2;
+  u.fill(0, O, O + samples * outWords);
+  for (let s = 0; s < samples; s++) {
+    for (let p = 0; p < pixelsPerSample; p++) {
+      const src = (x >>> 2) + (s * pixelsPerSample + p) * inWords;
+      for (let j = 0; j < c; j++) {
+        if ((u[src + (j >>> 5)]! >>> (j & 31)) & 1) {
+          const bit = p * c + j;
+          u[O + s * outWords + (bit >>> 5)]! |= 1 << (bit & 31);
+        }
+      }
+    }
+  }
+}
+
+/** Row-wise softmax in float64, rounded once per output: exp(x - max) / sum. */
+function softmaxRows(backend: Backend, rows: number, c: number, x: number, out: number): void {
+  const X = backend.heap.f32At(x, rows * c);
+  const Y = backend.heap.f32At(out, rows * c);
+  for (let r = 0; r < rows; r++) {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < c; j++) max = Math.max(max, X[r * c + j]!);
+    let sum = 0;
+    for (let j = 0; j < c; j++) sum += Math.exp(X[r * c + j]! - max);
+    for (let j = 0; j < c; j++) Y[r * c + j] = Math.exp(X[r * c + j]! - max) / sum;
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * The inference runtime: runs an EngineModel (or a `.onebit` file's bytes) on a backend's
+ * kernels. Activations stay packed between binary layers; each binary layer's output
+ * transform (threshold to bits, or affine to floats) runs right after its XOR-popcount
+ * product; max-pool on bits is an OR; the first and last float layers use the float
+ * kernels. Buffers are allocated once per batch size and reused.
+ *
+ * It imports only kernels/ and engine/ and no Node API, so it bundles for browsers.
+ *
+ *     const engine = await Engine.load(bytes);               // wasm kernels (SIMD if supported)
+ *     const { classes, scores } = engine.predict(pixels);    // raw NHWC pixels, 1 or more images
+ */
+import { type Backend, type BackendKind, createBackend } from "../kernels/index.js";
+import { createWasmBinaryKernels } from "../kernels/wasm/binary.js";
+import { createWasmFloatKernels } from "../kernels/wasm/float.js";
+import { loadKernelModule } from "../kernels/wasm/module.js";
+import { decodeModel } from "./format.js";
+import type { EngineModel, InputLayer, Layout } from "./model.js";
+import { shapeSize } from "./model.js";
+import { checkModel } from "./model-check.js";
+import { makeStep, type Step } from "./runtime-steps.js";
+import { ModelWeights } from "./runtime-weights.js";
+
+export interface EngineOptions {
+  /** "wasm" (default: SIMD when supported, else scalar), "wasm-simd", "wasm-scalar" or "ref". */
+  backend?: BackendKind;
+  /** Where the browser fetches the kernel module from. */
+  wasmUrl?: string | URL;
+  /** Images per kernel call; larger inputs run in chunks. Default 64. */
+  maxBatch?: number;
+}
+
+export interface Prediction {
+  /** Class scores, row-major [batch, classes]. */
+  scores: Float32Array;
+  /** argmax per image (the first maximum). */
+  classes: Int32Array;
+  batch: number;
+  numClasses: number;
+}
+
+/** One layer's output for a batch, copied out of the heap. */
+export interface LayerTrace {
+  name: string;
+  kind: string;
+  layout: Layout;
+  /** Per-sample shape. */
+  shape: number[];
+  /** Float32 values, or packed uint32 words for bits ([batch, ...]). */
+  values: Float32Array | Uint32Array;
+  /** Binary layers: the integer dot values [batch * positions, outC] before the transform. */
+  preActivation?: Int32Array;
+}
+
+type Images = Uint8Array | Uint8ClampedArray | Float32Array | ArrayLike<number>;
+
+interface Plan {
+  n: number;
+  steps: Step[];
+}
+
+export class Engine {
+  readonly model: EngineModel;
+  readonly backend: Backend;
+  /** Per-image input shape [h, w, c] (or [n]). */
+  readonly inputShape: readonly number[];
+  readonly classNames: readonly string[];
+  private readonly weights: ModelWeights;
+  private readonly plans = new Map<number, Plan>();
+  private readonly maxBatch: number;
+  private readonly input: InputLayer;
+
+  private constructor(model: EngineModel, backend: Backend, maxBatch: number) {
+    this.model = model;
+    this.backend = backend;
+    this.maxBatch = maxBatch;
+    this.input = model.layers[0] as InputLayer;
+    this.inputShape = this.input.in.shape;
+    this.classNames = model.classNames;
+    this.weights = new ModelWeights(backend, model);
+  }
+
+  /** Loads a model from `.onebit` bytes (validated) or an EngineModel (checked). */
+  static async load(source: Uint8Array | EngineModel, options: EngineOptions = {}): Promise<Engine> {
+    const model = source instanceof Uint8Array ? decodeModel(source) : source;
+    if (!(source instanceof Uint8Array)) checkModel(model);
+    const kind = options.backend ?? "wasm";
+    const backend = await backendFor(kind, options.wasmUrl);
+    const maxBatch = options.maxBatch ?? 64;
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) {
+      throw new RangeError(`Engine.load: maxBatch must be a positive integer, got ${maxBatch}`);
+    }
+    return new Engine(model, backend, maxBatch);
+  }
+
+  /** Values per image. */
+  get imageSize(): number {
+    return shapeSize(this.inputShape);
+  }
+
+  /**
+   * Class scores and argmax for one image or a batch of raw NHWC images (the input layer
+   * maps raw values to the network's range: x = fround(raw * scale[c] + offset[c])).
+   */
+  predict(images: Images): Prediction {
+    const batch = this.batchOf(images);
+    const numClasses = this.classNames.length;
+    const scores = new Float32Array(batch * numClasses);
+    for (let start = 0; start < batch; start += this.maxBatch) {
+      const n = Math.min(this.maxBatch, batch - start);
+      const plan = this.run(images, start, n);
+      const last = plan.steps[plan.steps.length - 1]!;
+      scores.set(this.backend.heap.f32At(last.out.ptr, n * numClasses), start * numClasses);
+    }
+    return { scores, classes: argmaxRows(scores, batch, numClasses), batch, numClasses };
+  }
+
+  /** Every layer's output (and binary layers' integer pre-activations) for up to maxBatch images. */
+  trace(images: Images): LayerTrace[] {
+    const batch = this.batchOf(images);
+    if (batch > this.maxBatch)
+      throw new RangeError(`Engine.trace: at most ${this.maxBatch} images, got ${batch}`);
+    const plan = this.run(images, 0, batch);
+    const heap = this.backend.heap;
+    return plan.steps.map((s) => {
+      const bits = s.layer.out.layout === "bits";
+      const values = bits
+        ? heap.u32At(s.out.ptr, s.out.length).slice()
+        : heap.f32At(s.out.ptr, s.out.length).slice();
+      const pre = s.preActivation
+        ? heap.i32At(s.preActivation.ptr, s.preActivation.length).slice()
+        : undefined;
+      return {
+        name: s.layer.name,
+        kind: s.layer.kind,
+        layout: s.layer.out.layout,
+        shape: [...s.layer.out.shape],
+        values,
+        preActivation: pre,
+      };
+    });
+  }
+
+  /** Frees every buffer and weight in the heap; the engine is unusable afterwards. */
+  dispose(): void {
+    for (const plan of this.plans.values()) for (const s of plan.steps) s.free();
+    this.plans.clear();
+    this.weights.free();
+  }
+
+  private batchOf(images: Images): number {
+    const size = this.imageSize;
+    if (images.length === 0 || images.length % size !== 0) {
+      throw new RangeError(
+        `Engine.predict: ${images.length} values is not a whole number of [${this.inputShape.join(", ")}] images (${size} values each)`,
+      );
+    }
+    return images.length / size;
+  }
+
+  private plan(n: number): Plan {
+    let plan = this.plans.get(n);
+    if (!plan) {
+      const steps: Step[] = [];
+      this.model.layers.forEach((layer, i) => {
+        steps.push(makeStep(this.backend, layer, this.weights.layers[i]!, n, steps[i - 1]?.out));
+      });
+      plan = { n, steps };
+      this.plans.set(n, plan);
+    }
+    return plan;
+  }
+
+  private run(images: Images, start: number, n: number): Plan {
+    const plan = this.plan(n);
+    const size = this.imageSize;
+    const inputStep = plan.steps[0]!;
+    const x = this.backend.heap.f32At(inputStep.out.ptr, n * size);
+    const { scale, offset } = this.input;
+    const c = this.inputShape[this.inputShape.length - 1]!;
+    const base = start * size;
+    // Same float64 expression rounded once as the training data pipeline (data/normalize).
+    for (let i = 0; i < n * size; i++) {
+      const ch = i % c;
+      x[i] =
+        Number(images[base + i]) * scale[scale.length === 1 ? 0 : ch]! +
+        offset[offset.length === 1 ? 0 : ch]!;
+    }
+    for (let i = 1; i < plan.steps.length; i++) plan.steps[i]!.run();
+    return plan;
+  }
+}
+
+/** createBackend, plus a kernel-module URL for browsers (which createBackend does not take). */
+async function backendFor(kind: BackendKind, wasmUrl: string | URL | undefined): Promise<Backend> {
+  if (wasmUrl === undefined || kind === "ref") return createBackend(kind);
+  const flavor = kind === "wasm-scalar" ? "scalar" : kind === "wasm-simd" ? "simd" : undefined;
+  const module = await loadKernelModule({ flavor, wasmUrl });
+  return {
+    name: module.flavor === "simd" ? "wasm-simd" : "wasm-scalar",
+    heap: module.heap,
+    float: createWasmFloatKernels(module),
+    binary: createWasmBinaryKernels(module),
+    module,
+  };
+}
+
+/** Index of the first maximum of each row. */
+export function argmaxRows(scores: Float32Array, rows: number, cols: number): Int32Array {
+  const out = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let j = 1; j < cols; j++) if (scores[r * cols + j]! > scores[r * cols + best]!) best = j;
+    out[r] = best;
+  }
+  return out;
+}

@@ -1,0 +1,144 @@
+import { describe, expect, it } from "vitest";
+import { buildModel } from "../../src/nn/builders.js";
+import type { Layer } from "../../src/nn/layer.js";
+import { BatchNorm, Flatten, MaxPool } from "../../src/nn/layers.js";
+import { Model } from "../../src/nn/model.js";
+import { QuantConv2D, QuantDense, type Scaling } from "../../src/nn/quantLayers.js";
+import { type Context, createContext } from "../../src/tensor/index.js";
+import { Random } from "../../src/util/random.js";
+import { convertAndVerify, randomImages, randomizeBatchNorms, toEngineModel } from "./convert-helpers.js";
+
+/** conv(float) -> pool -> BN -> bconv (same, padValue) -> BN -> pool -> bconv -> BN -> flatten -> bdense -> BN. */
+function customCnn(
+  ctx: Context,
+  o: { padValue: -1 | 0 | 1; scaling?: Scaling; poolAfterBn?: boolean; channels?: number },
+): Model {
+  const rng = new Random(7);
+  const layers: Layer[] = [];
+  let shape = [12, 12, 1];
+  const push = (l: Layer) => {
+    shape = l.outputShape(shape);
+    layers.push(l);
+  };
+  const bin = {
+    inputQuantizer: "ste_sign",
+    kernelQuantizer: "ste_sign",
+    scaling: o.scaling ?? "none",
+  } as const;
+  const c = o.channels ?? 40;
+  push(new QuantConv2D(ctx, shape, { filters: 8, kernelSize: 3, padding: "same" }, rng));
+  push(new MaxPool(2));
+  push(new BatchNorm(ctx, shape));
+  push(
+    new QuantConv2D(
+      ctx,
+      shape,
+      { filters: c, kernelSize: 3, padding: "same", padValue: o.padValue, ...bin },
+      rng,
+    ),
+  );
+  if (o.poolAfterBn) {
+    push(new BatchNorm(ctx, shape));
+    push(new MaxPool(2));
+  } else {
+    push(new MaxPool(2));
+    push(new BatchNorm(ctx, shape));
+  }
+  push(
+    new QuantConv2D(
+      ctx,
+      shape,
+      { filters: 33, kernelSize: 3, stride: 2, padding: "same", padValue: o.padValue, ...bin },
+      rng,
+    ),
+  );
+  push(new BatchNorm(ctx, shape));
+  push(new Flatten());
+  push(new QuantDense(ctx, shape, { units: 10, ...bin }, rng));
+  push(new BatchNorm(ctx, shape));
+  return new Model(ctx, { builder: "custom", options: {} }, [12, 12, 1], layers);
+}
+
+describe("converter + engine vs the training graph (eval mode)", () => {
+  it("bnn-mlp (binary last layer): identical classes, scores and integer pre-activations", async () => {
+    const ctx = await createContext("wasm");
+    const model = buildModel(
+      ctx,
+      { builder: "bnn-mlp", options: { width: 96, depth: 2, last: "bwn" } },
+      new Random(1),
+    );
+    randomizeBatchNorms(model, 2);
+    const { report, engineModel } = await convertAndVerify(model, randomImages(40, 784, 3));
+    expect(engineModel.layers.map((l) => l.kind)).toEqual([
+      "input",
+      "flatten",
+      "float_dense",
+      "batchnorm",
+      "bitpack",
+      "binary_dense",
+      "binary_dense",
+      "batchnorm",
+    ]);
+    expect(report.preActivations.map((p) => p.layer)).toEqual([
+      "layers.3.quant_dense",
+      "layers.5.quant_dense",
+    ]);
+    expect(report.ok, JSON.stringify(report)).toBe(true);
+    expect(report.preActivations.every((p) => p.checked > 0)).toBe(true);
+  });
+
+  it("bnn-cnn (first bwn, last binary): pools on bits", async () => {
+    const ctx = await createContext("wasm");
+    const config = { builder: "bnn-cnn", options: { widthMultiplier: 0.5, first: "bwn", last: "binary" } };
+    const model = buildModel(ctx, config, new Random(4));
+    randomizeBatchNorms(model, 5);
+    const { report, engineModel } = await convertAndVerify(model, randomImages(32, 784, 6));
+    const pools = engineModel.layers.filter((l) => l.kind === "maxpool");
+    expect(pools.map((p) => p.in.layout)).toEqual(["float", "bits"]);
+    // Its batch norms have no gamma (Larq's scale=False): thresholds never flip.
+    expect(pools[1]!.kind === "maxpool" && pools[1]!.flip).toBeUndefined();
+    expect(report.ok, JSON.stringify(report)).toBe(true);
+  });
+
+  for (const padValue of [-1, 0, 1] as const) {
+    it(`binary 'same' convolutions with padValue ${padValue} (40 and 33 channels, stride 2)`, async () => {
+      const ctx = await createContext("wasm");
+      const model = customCnn(ctx, { padValue });
+      randomizeBatchNorms(model, 10 + padValue);
+      const { report, engineModel } = await convertAndVerify(model, randomImages(24, 144, 20 + padValue));
+      const bitPool = engineModel.layers.find((l) => l.kind === "maxpool" && l.in.layout === "bits");
+      expect(bitPool?.kind === "maxpool" && bitPool.flip).toBeTruthy();
+      expect(report.ok, JSON.stringify(report)).toBe(true);
+      expect(report.preActivations).toHaveLength(3);
+    });
+  }
+
+  it("pool after the batch norm (plain OR on sign bits) and the ref backend", async () => {
+    const ctx = await createContext("wasm");
+    const model = customCnn(ctx, { padValue: 0, poolAfterBn: true, channels: 32 });
+    randomizeBatchNorms(model, 30);
+    const { report } = await convertAndVerify(model, randomImages(16, 144, 31), "ref");
+    expect(report.ok, JSON.stringify(report)).toBe(true);
+  });
+
+  it("XNOR weight scaling (alpha per output channel) folds into the thresholds", async () => {
+    const ctx = await createContext("wasm");
+    const model = customCnn(ctx, { padValue: 0, scaling: "xnor-weights" });
+    randomizeBatchNorms(model, 40);
+    const { report, engineModel } = await convertAndVerify(model, randomImages(24, 144, 41));
+    expect(engineModel.layers.filter((l) => l.kind === "binary_conv2d")).toHaveLength(2);
+    expect(report.ok, JSON.stringify(report)).toBe(true);
+  });
+
+  it("xnor-cnn's per-position K (scaling 'xnor') is rejected naming the layer", async () => {
+    const ctx = await createContext("ref");
+    const model = buildModel(ctx, { builder: "xnor-cnn", options: { widthMultiplier: 0.25 } }, new Random(1));
+    expect(() => toEngineModel(model)).toThrow(/layers\.3 \(quant_conv2d\): scaling 'xnor'/);
+  });
+
+  it("binary input into float weights (the builders' default last layer) is rejected naming the layer", async () => {
+    const ctx = await createContext("ref");
+    const model = buildModel(ctx, { builder: "bnn-mlp", options: { width: 32, depth: 1 } }, new Random(1));
+    expect(() => toEngineModel(model)).toThrow(/layers\.3 \(quant_dense\): binary input with float weights/);
+  });
+});
