@@ -15,11 +15,14 @@ import type { QuantContext, Quantizer } from "./quantizers.js";
 export function quantize(q: Quantizer, x: Tensor, qctx: QuantContext): Tensor {
   const ctx = x.ctx;
   const y = ctx.empty(x.shape);
-  q.forward(x.data, y.data, qctx);
+  const op = q.kernelOp;
+  if (op) ctx.float.unary(op, x.size, x.ptr, y.ptr);
+  else q.forward(x.data, y.data, qctx);
   if (ctx.needsGrad(x)) {
     y.setBackward([x], () => {
       const dy = y.grad!;
       x.accumulateGrad((ptr, overwrite) => {
+        if (op) return ctx.float.unaryBackward(op, x.size, x.ptr, dy.ptr, ptr, !overwrite);
         if (overwrite) ctx.float.fill(x.size, 0, ptr);
         q.backward(x.data, dy.data, ctx.heap.f32At(ptr, x.size), qctx);
       });

@@ -33,6 +33,11 @@ export interface Quantizer {
   backward(x: Float32Array, dy: Float32Array, dx: Float32Array, ctx: QuantContext): void;
   /** Options that rebuild it with `getQuantizer` (e.g. {k: 4}); absent when none. */
   readonly options?: Record<string, number>;
+  /**
+   * A float kernel computing exactly this forward (`unary`) and pseudo-gradient
+   * (`unaryBackward`), which the autograd op then uses instead of the array code.
+   */
+  readonly kernelOp?: "sign";
 }
 
 /** sign(x) = +1 for x >= 0, -1 for x < 0 (sign(0) = +1; never 0). */
@@ -56,6 +61,7 @@ function steBackward(x: Float32Array, dy: Float32Array, dx: Float32Array): void 
 export const sign: Quantizer = {
   name: "ste_sign",
   bits: 1,
+  kernelOp: "sign",
   forward: (x, out) => signForward(x, out),
   backward: (x, dy, dx) => steBackward(x, dy, dx),
 };

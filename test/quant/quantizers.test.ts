@@ -139,3 +139,23 @@ describe("registry", () => {
     expect(() => getQuantizer("nope")).toThrow(/unknown quantizer 'nope'/);
   });
 });
+
+describe("kernel fast path", () => {
+  it("the sign kernel's forward and STE backward equal the array code (ref and wasm)", async () => {
+    const { createContext } = await import("../../src/tensor/index.js");
+    const { quantize } = await import("../../src/quant/op.js");
+    const { mul, sum } = await import("../../src/ops/index.js");
+    const plain: Quantizer = { ...sign, kernelOp: undefined };
+    for (const kind of ["ref", "wasm"] as const) {
+      const c = await createContext(kind);
+      const run = (q: Quantizer) => {
+        const x = c.parameter(c.fromArray(xs));
+        const y = quantize(q, x, ctx);
+        sum(mul(y, c.fromArray(dy))).backward();
+        return [y.toArray(), x.grad!.toArray()];
+      };
+      expect(run(sign)).toEqual(run(plain));
+      expect([...run(sign)[1]!]).toEqual(bwd(sign, xs, dy));
+    }
+  });
+});
