@@ -1,14 +1,15 @@
 // sgemm: C = alpha * op(A) * op(B) + beta * C, row-major, op(A) [m, k], op(B) [k, n].
 //
 // Blocking (GotoBLAS order, without packing A where its layout is already usable):
-//   for each column block jc of NC columns and each depth block pc of kc <= KC:
-//     pack op(B)[pc:pc+kc, jc:jc+nc] into panels of NR = 8 columns: panel[p*8 + j]
-//     (zero-padded past n), kept in L2;
-//     for each strip of MR = 4 rows of op(A) (kept in L1: 4 row pointers, or a packed
-//     copy when A is transposed) and each panel: the micro-kernel accumulates
-//     acc[r, 0..8] += op(A)[i+r, p] * panel[p, 0..8] for p < kc in 8 f32x4 registers
-//     (f32x4.mul + f32x4.add: no FMA without relaxed SIMD), then writes
-//     C = alpha * acc + beta * C on the first depth block, C += alpha * acc after it.
+//   for each column block jc of nc <= NC columns and each depth block pc of kc <= KC
+//   (blocks split evenly, so k = 288 is one block, not 256 + 32):
+//     pack op(B)[pc:pc+kc, jc:jc+nc] into panels of NR = 8 columns, panel[p*8 + j]
+//     (zero-padded past n; 4x4 shuffles transpose B^T), kept in L2;
+//     for each strip of MR = 5 rows of op(A) (in place when A is row-major, a packed
+//     depth-major copy when A is transposed), kept in L1, and each panel, the micro-kernel
+//       acc[r, 0..8] += splat(op(A)[i+r, p]) * panel[p, 0..8],  p < kc,
+//     in 10 f32x4 registers (f32x4.mul + f32x4.add: no FMA without relaxed SIMD), then
+//     writes C = alpha * acc + beta * C on the first depth block, C += alpha * acc after.
 // Rows past m reuse row m-1 (never stored), so loads stay in bounds without branches.
 // beta = 0 never reads C.
 
@@ -18,8 +19,7 @@ const KC: i32 = 384;
 const NC: i32 = 256;
 const PACKED_B_BYTES: i32 = KC * NC * 4;
 const PACKED_A_BYTES: i32 = KC * MR * 4;
-// The scalar kernel works in blocks of 3 rows, so the tile has room for 6 (MR <= 6).
-const TILE_BYTES: i32 = 6 * NR * 4;
+const TILE_BYTES: i32 = MR * NR * 4;
 
 /** Bytes of scratch that float_sgemm needs (packed B block, packed A strip, an edge tile). */
 export function float_sgemmScratchBytes(): i32 {
@@ -59,6 +59,21 @@ function packB(transB: i32, b: usize, ldb: i32, p0: i32, j0: i32, kc: i32, nc: i
           src += stride;
         }
       }
+    } else if (ASC_FEATURE_SIMD && nr == NR) {
+      // op(B)[p, j] = B[j, p]: transpose 4x4 blocks of stored rows into the panel.
+      const src = b + (<usize>(j0 + jp) * ldb + p0) * 4;
+      const ld = <usize>ldb * 4;
+      let p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        for (let half = 0; half < 2; half++) {
+          const s0 = src + <usize>half * 4 * ld + <usize>p * 4;
+          transposeStore4(v128.load(s0), v128.load(s0 + ld), v128.load(s0 + 2 * ld), v128.load(s0 + 3 * ld),
+            panel + <usize>(p * NR + half * 4) * 4);
+        }
+      }
+      for (; p < kc; p++) {
+        for (let j = 0; j < NR; j++) store<f32>(panel + <usize>(p * NR + j) * 4, load<f32>(src + <usize>j * ld + <usize>p * 4));
+      }
     } else {
       // op(B)[p, j] = B[j, p]: each panel column is a contiguous run of a stored row.
       for (let j = 0; j < NR; j++) {
@@ -74,38 +89,38 @@ function packB(transB: i32, b: usize, ldb: i32, p0: i32, j0: i32, kc: i32, nc: i
   }
 }
 
+/** Stores the transpose of rows r0..r3 (4 floats each): out + q*32 receives (r0[q], r1[q], r2[q], r3[q]). */
+@inline function transposeStore4(r0: v128, r1: v128, r2: v128, r3: v128, out: usize): void {
+  const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5);
+  const t1 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
+  const t2 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
+  const t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+  v128.store(out, i32x4.shuffle(t0, t1, 0, 1, 4, 5));
+  v128.store(out, i32x4.shuffle(t0, t1, 2, 3, 6, 7), 32);
+  v128.store(out, i32x4.shuffle(t2, t3, 0, 1, 4, 5), 64);
+  v128.store(out, i32x4.shuffle(t2, t3, 2, 3, 6, 7), 96);
+}
+
 /**
- * Packs rows i0..i0+mr of op(A), depths p0..p0+kc, into dst[p*MR + r]. Rows past mr repeat
- * row mr-1 (their results are never stored). op(A)[i, p] = transA ? A[p, i] : A[i, p].
+ * Packs rows i0..i0+mr of op(A) = A^T (A stored [k, m]), depths p0..p0+kc, into
+ * dst[p*MR + r]. Rows past mr repeat row mr-1.
  */
-function packA(transA: i32, a: usize, lda: i32, i0: i32, mr: i32, p0: i32, kc: i32, dst: usize): void {
+function packA(a: usize, lda: i32, i0: i32, mr: i32, p0: i32, kc: i32, dst: usize): void {
   const ld = <usize>lda * 4;
-  if (transA) {
-    let src = a + (<usize>p0 * lda + i0) * 4;
+  let src = a + (<usize>p0 * lda + i0) * 4;
+  for (let p = 0; p < kc; p++) {
+    const out = dst + <usize>p * MR * 4;
     if (mr == MR) {
-      for (let p = 0; p < kc; p++) {
-        const out = dst + <usize>p * MR * 4;
-        if (ASC_FEATURE_SIMD) {
-          v128.store(out, v128.load(src));
-        } else {
-          for (let r = 0; r < 4; r++) store<f32>(out + <usize>r * 4, load<f32>(src + <usize>r * 4));
-        }
-        for (let r = 4; r < MR; r++) store<f32>(out + <usize>r * 4, load<f32>(src + <usize>r * 4));
-        src += ld;
+      if (ASC_FEATURE_SIMD) {
+        v128.store(out, v128.load(src));
+      } else {
+        for (let r = 0; r < 4; r++) store<f32>(out + <usize>r * 4, load<f32>(src + <usize>r * 4));
       }
+      store<f32>(out, load<f32>(src, 16), 16);
     } else {
-      for (let p = 0; p < kc; p++) {
-        const out = dst + <usize>p * MR * 4;
-        for (let r = 0; r < MR; r++) store<f32>(out + <usize>r * 4, load<f32>(src + <usize>min(r, mr - 1) * 4));
-        src += ld;
-      }
+      for (let r = 0; r < MR; r++) store<f32>(out + <usize>r * 4, load<f32>(src + <usize>min(r, mr - 1) * 4));
     }
-  } else {
-    for (let r = 0; r < MR; r++) {
-      const src = a + (<usize>(i0 + min(r, mr - 1)) * lda + p0) * 4;
-      const out = dst + <usize>r * 4;
-      for (let p = 0; p < kc; p++) store<f32>(out + <usize>p * MR * 4, load<f32>(src + <usize>p * 4));
-    }
+    src += ld;
   }
 }
 
@@ -138,14 +153,15 @@ function storeTile(tile: usize, c: usize, ldc: i32, mr: i32, nr: i32, alpha: f32
 }
 
 /**
- * The 5x8 f32x4 micro-kernel: acc[r] += splat(ap[p*5 + r]) * bp[p*8 .. p*8+8] over kc depths.
+ * The 5x8 f32x4 micro-kernel: acc[r] += splat(a_r[p * step]) * bp[p*8 .. p*8+8] over kc depths.
  * 10 accumulators + 2 B vectors + 1 broadcast + 1 product = 14 of the 15 XMM registers V8
  * allocates on x64 (6x8 needs 16 and spills). Not unrolled: Binaryen then hoists the
  * loads of both halves and V8 spills.
  * mode: 0 C = alpha*acc, 1 C = alpha*acc + beta*C, 2 C += alpha*acc.
  */
 function kernelSimd(
-  kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, mr: i32, nr: i32, alpha: f32, beta: f32, mode: i32, tile: usize,
+  kc: i32, a0: usize, a1: usize, a2: usize, a3: usize, a4: usize, step: usize, bp: usize,
+  c: usize, ldc: i32, mr: i32, nr: i32, alpha: f32, beta: f32, mode: i32, tile: usize,
 ): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
@@ -156,22 +172,26 @@ function kernelSimd(
   while (bp < end) {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
-    let av = v128.load32_splat(ap);
+    let av = v128.load32_splat(a0);
     c00 = f32x4.add(c00, f32x4.mul(av, b0));
     c01 = f32x4.add(c01, f32x4.mul(av, b1));
-    av = v128.load32_splat(ap, 4);
+    av = v128.load32_splat(a1);
     c10 = f32x4.add(c10, f32x4.mul(av, b0));
     c11 = f32x4.add(c11, f32x4.mul(av, b1));
-    av = v128.load32_splat(ap, 8);
+    av = v128.load32_splat(a2);
     c20 = f32x4.add(c20, f32x4.mul(av, b0));
     c21 = f32x4.add(c21, f32x4.mul(av, b1));
-    av = v128.load32_splat(ap, 12);
+    av = v128.load32_splat(a3);
     c30 = f32x4.add(c30, f32x4.mul(av, b0));
     c31 = f32x4.add(c31, f32x4.mul(av, b1));
-    av = v128.load32_splat(ap, 16);
+    av = v128.load32_splat(a4);
     c40 = f32x4.add(c40, f32x4.mul(av, b0));
     c41 = f32x4.add(c41, f32x4.mul(av, b1));
-    ap += 20;
+    a0 += step;
+    a1 += step;
+    a2 += step;
+    a3 += step;
+    a4 += step;
     bp += 32;
   }
   if (mr == MR && nr == NR) {
@@ -198,34 +218,25 @@ function kernelSimd(
   }
 }
 
-/** Scalar micro-kernel with the same contract: 3x4 blocks of locals, summed into the tile. */
+/** Scalar micro-kernel with the same contract: one row of 8 accumulators at a time. */
 function kernelScalar(
-  kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, mr: i32, nr: i32, alpha: f32, beta: f32, mode: i32, tile: usize,
+  kc: i32, a0: usize, a1: usize, a2: usize, a3: usize, a4: usize, step: usize, bp: usize,
+  c: usize, ldc: i32, mr: i32, nr: i32, alpha: f32, beta: f32, mode: i32, tile: usize,
 ): void {
-  for (let r0 = 0; r0 < MR; r0 += 3) {
-    // Rows r0..r0+2; past MR the loads read the next packed depth and are never stored.
-    for (let j0 = 0; j0 < NR; j0 += 4) {
-      let s00: f32 = 0, s01: f32 = 0, s02: f32 = 0, s03: f32 = 0;
-      let s10: f32 = 0, s11: f32 = 0, s12: f32 = 0, s13: f32 = 0;
-      let s20: f32 = 0, s21: f32 = 0, s22: f32 = 0, s23: f32 = 0;
-      let a = ap + <usize>r0 * 4;
-      let b = bp + <usize>j0 * 4;
-      for (let p = 0; p < kc; p++) {
-        const b0 = load<f32>(b), b1 = load<f32>(b, 4), b2 = load<f32>(b, 8), b3 = load<f32>(b, 12);
-        let av = load<f32>(a);
-        s00 += av * b0; s01 += av * b1; s02 += av * b2; s03 += av * b3;
-        av = load<f32>(a, 4);
-        s10 += av * b0; s11 += av * b1; s12 += av * b2; s13 += av * b3;
-        av = load<f32>(a, 8);
-        s20 += av * b0; s21 += av * b1; s22 += av * b2; s23 += av * b3;
-        a += <usize>MR * 4;
-        b += <usize>NR * 4;
-      }
-      const t = tile + <usize>(r0 * NR + j0) * 4;
-      store<f32>(t, s00); store<f32>(t, s01, 4); store<f32>(t, s02, 8); store<f32>(t, s03, 12);
-      store<f32>(t, s10, 32); store<f32>(t, s11, 36); store<f32>(t, s12, 40); store<f32>(t, s13, 44);
-      store<f32>(t, s20, 64); store<f32>(t, s21, 68); store<f32>(t, s22, 72); store<f32>(t, s23, 76);
+  for (let r = 0; r < MR; r++) {
+    let a = r == 0 ? a0 : r == 1 ? a1 : r == 2 ? a2 : r == 3 ? a3 : a4;
+    let b = bp;
+    let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0, s4: f32 = 0, s5: f32 = 0, s6: f32 = 0, s7: f32 = 0;
+    for (let p = 0; p < kc; p++) {
+      const av = load<f32>(a);
+      s0 += av * load<f32>(b); s1 += av * load<f32>(b, 4); s2 += av * load<f32>(b, 8); s3 += av * load<f32>(b, 12);
+      s4 += av * load<f32>(b, 16); s5 += av * load<f32>(b, 20); s6 += av * load<f32>(b, 24); s7 += av * load<f32>(b, 28);
+      a += step;
+      b += 32;
     }
+    const t = tile + <usize>(r * NR) * 4;
+    store<f32>(t, s0); store<f32>(t, s1, 4); store<f32>(t, s2, 8); store<f32>(t, s3, 12);
+    store<f32>(t, s4, 16); store<f32>(t, s5, 20); store<f32>(t, s6, 24); store<f32>(t, s7, 28);
   }
   storeTile(tile, c, ldc, mr, nr, alpha, beta, mode != 2);
 }
@@ -263,14 +274,35 @@ export function float_sgemm(
       const mode = pc > 0 ? 2 : beta == 0 ? 0 : 1;
       for (let i = 0; i < m; i += MR) {
         const mr = min(MR, m - i);
-        packA(transA, a, lda, i, mr, pc, kc, packedA);
+        // Rows past mr repeat row mr-1: their results are never stored.
+        let a0: usize, a1: usize, a2: usize, a3: usize, a4: usize, step: usize;
+        if (transA) {
+          // A^T rows are strided in memory: copy the strip into contiguous depth-major order.
+          packA(a, lda, i, mr, pc, kc, packedA);
+          a0 = packedA;
+          a1 = packedA + 4;
+          a2 = packedA + 8;
+          a3 = packedA + 12;
+          a4 = packedA + 16;
+          step = <usize>MR * 4;
+        } else {
+          // A rows are contiguous along depth: read them in place.
+          const base = a + (<usize>i * lda + pc) * 4;
+          const ld = <usize>lda * 4;
+          a0 = base;
+          a1 = base + <usize>min(1, mr - 1) * ld;
+          a2 = base + <usize>min(2, mr - 1) * ld;
+          a3 = base + <usize>min(3, mr - 1) * ld;
+          a4 = base + <usize>min(4, mr - 1) * ld;
+          step = 4;
+        }
         const crow = c + (<usize>i * ldc + jc) * 4;
         for (let j = 0; j < nc; j += NR) {
-          const panel = packedB + <usize>(j * kc) * 4;
+          const bp = packedB + <usize>(j * kc) * 4;
           const nr = min(NR, nc - j);
           const cp = crow + <usize>j * 4;
-          if (ASC_FEATURE_SIMD) kernelSimd(kc, packedA, panel, cp, ldc, mr, nr, alpha, beta, mode, tile);
-          else kernelScalar(kc, packedA, panel, cp, ldc, mr, nr, alpha, beta, mode, tile);
+          if (ASC_FEATURE_SIMD) kernelSimd(kc, a0, a1, a2, a3, a4, step, bp, cp, ldc, mr, nr, alpha, beta, mode, tile);
+          else kernelScalar(kc, a0, a1, a2, a3, a4, step, bp, cp, ldc, mr, nr, alpha, beta, mode, tile);
         }
       }
     }
