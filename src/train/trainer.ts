@@ -113,6 +113,11 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     if (saved.dataset !== data.name) {
       throw new Error(`${ckFile}: trained on '${saved.dataset}', cannot resume on '${data.name}'`);
     }
+    if (ck.model.builder !== run.config.model.builder) {
+      throw new Error(
+        `${ckFile}: holds a '${ck.model.builder}' model, cannot resume it as '${run.config.model.builder}'`,
+      );
+    }
     config = { ...saved.train, epochs: run.config.epochs };
   }
   const seed = config.seed ?? 0;
