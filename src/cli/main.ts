@@ -6,7 +6,9 @@
 import { Command } from "commander";
 import { register as registerBench } from "./commands/bench.js";
 import { register as registerEval } from "./commands/eval.js";
+import { register as registerExport } from "./commands/export.js";
 import { register as registerModels } from "./commands/models.js";
+import { register as registerRun } from "./commands/run.js";
 import { register as registerStart } from "./commands/start.js";
 import { register as registerTrain } from "./commands/train.js";
 import { readVersion } from "./version.js";
@@ -23,6 +25,8 @@ registerTrain(program);
 registerEval(program);
 registerModels(program);
 registerStart(program);
+registerExport(program);
+registerRun(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);

@@ -1,0 +1,74 @@
+/**
+ * Checkpoint -> engine model: rebuild the trained model from its config, load its weights
+ * and batch-norm statistics, and convert it with the data set's class names and
+ * preprocessing (the data set the checkpoint records, unless overridden).
+ *
+ *     const { engineModel } = await exportCheckpoint("runs/bnn-cnn-mnist/last.ckpt");
+ *     await writeFileAtomic("mnist.onebit", encodeModel(engineModel));
+ */
+import { DATASET_NAMES, type DataSplits, type DatasetName, loadDataset } from "../data/index.js";
+import type { EngineModel } from "../engine/model.js";
+import type { BackendKind } from "../kernels/index.js";
+import { buildModel } from "../nn/builders.js";
+import { type Checkpoint, loadCheckpoint, loadIntoModel } from "../nn/checkpoint.js";
+import type { Model } from "../nn/model.js";
+import { createContext } from "../tensor/index.js";
+import { Random } from "../util/random.js";
+import { convertModel } from "./convert.js";
+
+export interface TrainedModel {
+  checkpoint: Checkpoint;
+  model: Model;
+}
+
+/** The model a checkpoint describes, with its weights, on a new context. */
+export async function loadTrainedModel(file: string, backend: BackendKind = "wasm"): Promise<TrainedModel> {
+  const checkpoint = await loadCheckpoint(file);
+  const ctx = await createContext(backend);
+  const model = buildModel(ctx, checkpoint.model, new Random(0));
+  loadIntoModel(model, checkpoint, file);
+  return { checkpoint, model };
+}
+
+export interface DatasetChoice {
+  /** Data set name; default: the one the checkpoint was trained on. */
+  dataset?: string;
+  dataDir?: string;
+  /** Test images to load (default: all). */
+  limitTest?: number;
+}
+
+/** The data set (test split only) a checkpoint was trained on, or the one named. */
+export async function checkpointDataset(
+  ck: Checkpoint,
+  file: string,
+  o: DatasetChoice = {},
+): Promise<DataSplits> {
+  const name = o.dataset ?? (ck.state.dataset as string | undefined);
+  if (!name || !DATASET_NAMES.includes(name as DatasetName)) {
+    throw new Error(
+      `${file}: no known data set (got ${name ?? "nothing"}); pass --dataset ${DATASET_NAMES.join("|")}`,
+    );
+  }
+  return loadDataset(name as DatasetName, { dataDir: o.dataDir, limitTrain: 0, limitTest: o.limitTest });
+}
+
+/** Loads, converts and describes a checkpoint (metadata: data set, epoch, test accuracy). */
+export async function exportCheckpoint(
+  file: string,
+  o: DatasetChoice & { backend?: BackendKind } = {},
+): Promise<TrainedModel & { engineModel: EngineModel; data: DataSplits }> {
+  const trained = await loadTrainedModel(file, o.backend);
+  const data = await checkpointDataset(trained.checkpoint, file, { ...o, limitTest: o.limitTest ?? 1 });
+  const history = trained.checkpoint.state.history as { testAccuracy?: number }[] | undefined;
+  const engineModel = convertModel(trained.model, {
+    classNames: data.classes,
+    preprocessing: data.preprocessing,
+    metadata: {
+      dataset: data.name,
+      epoch: trained.checkpoint.epoch,
+      ...(history?.length ? { testAccuracy: history[history.length - 1]!.testAccuracy ?? null } : {}),
+    },
+  });
+  return { ...trained, engineModel, data };
+}
