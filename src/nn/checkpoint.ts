@@ -13,7 +13,7 @@ import { writeFileAtomic } from "../util/atomicWrite.js";
 import { type Checkpoint, decodeCheckpoint, encodeCheckpoint, type NamedTensor } from "./checkpointFormat.js";
 import type { Model } from "./model.js";
 
-export type { Checkpoint, ModelConfig, NamedTensor } from "./checkpointFormat.js";
+export type { Checkpoint, LayerRecord, ModelConfig, NamedTensor } from "./checkpointFormat.js";
 
 export async function saveCheckpoint(file: string, ck: Checkpoint): Promise<void> {
   await writeFileAtomic(file, encodeCheckpoint(ck));

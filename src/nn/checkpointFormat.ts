@@ -15,7 +15,10 @@
  *   "layers.I.bias"          bias [out] (where the layer has one)
  *   "layers.I.gamma" / ".beta" / ".runningMean" / ".runningVar"   batch norm [channels]
  *   "optimizer.m.NAME" / "optimizer.v.NAME"   Adam moments (SGD: "optimizer.velocity.NAME")
- * where I is the index of the layer in the model's layer list.
+ * where I is the index of the layer in the model's layer list. Batch norm without scale
+ * (Larq's scale = false) or center has no gamma (read as 1) or beta (read as 0).
+ * `layers` lists each layer's type and config (quantizer specs, scaling, padValue, BN eps),
+ * so a reader needs no model code to interpret the tensors.
  *
  * Encoding is deterministic (no timestamps, fixed key order), so the same training run
  * gives byte-identical files.
@@ -42,9 +45,16 @@ export interface TensorEntry {
   length: number;
 }
 
+/** One layer as stored: its type ("quant_dense", "batch_norm", ...) and its config. */
+export interface LayerRecord {
+  type: string;
+  config: Record<string, unknown>;
+}
+
 export interface CheckpointHeader {
   format: "onebit-checkpoint";
   model: ModelConfig;
+  layers: LayerRecord[];
   /** Completed epochs. */
   epoch: number;
   /** Free-form, JSON-serializable training state (history, RNG states, optimizer settings). */
@@ -59,6 +69,8 @@ export interface NamedTensor {
 
 export interface Checkpoint {
   model: ModelConfig;
+  /** The built model's layers, in order (index I of "layers.I.NAME"). */
+  layers: LayerRecord[];
   epoch: number;
   state: Record<string, unknown>;
   /** Tensors by name, in file order. */
@@ -84,6 +96,7 @@ export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
   const header: CheckpointHeader = {
     format: "onebit-checkpoint",
     model: ck.model,
+    layers: ck.layers,
     epoch: ck.epoch,
     state: ck.state,
     tensors: entries,
@@ -152,5 +165,12 @@ export function decodeCheckpoint(bytes: Uint8Array, source = "checkpoint"): Chec
     for (let j = 0; j < e.length; j++) data[j] = view.getFloat32(dataStart + e.offset + 4 * j, true);
     tensors.set(e.name, { shape: [...e.shape], data });
   }
-  return { model: header.model, epoch: header.epoch, state: header.state ?? {}, tensors };
+  if (!Array.isArray(header.layers)) fail("header lacks the layer list");
+  return {
+    model: header.model,
+    layers: header.layers,
+    epoch: header.epoch,
+    state: header.state ?? {},
+    tensors,
+  };
 }

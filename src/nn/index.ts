@@ -12,6 +12,7 @@ export {
 } from "./builders.js";
 export {
   type Checkpoint,
+  type LayerRecord,
   loadCheckpoint,
   loadIntoModel,
   type ModelConfig,

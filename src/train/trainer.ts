@@ -214,7 +214,8 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         optimizer: opt.scalarState(),
       };
       const tensors = snapshotTensors(new Map([...model.namedTensors(), ...opt.stateTensors()]));
-      await saveCheckpoint(ckFile, { model: modelConfig, epoch, state: state as never, tensors });
+      const layers = model.layers.map((l) => ({ type: l.type, config: l.config }));
+      await saveCheckpoint(ckFile, { model: modelConfig, layers, epoch, state: state as never, tensors });
     }
   }
   opt.dispose();

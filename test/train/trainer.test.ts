@@ -99,6 +99,13 @@ describe("checkpoints", () => {
     expect(ck.model.builder).toBe("bnn-mlp");
     expect(ck.model.options).toMatchObject({ width: 32, inputShape: [28, 28, 1], classes: 10 });
     expect(ck.epoch).toBe(1);
+    expect(ck.layers.map((l) => l.type).slice(0, 4)).toEqual([
+      "flatten",
+      "quant_dense",
+      "batch_norm",
+      "dropout",
+    ]);
+    expect(ck.layers[4]!.config).toMatchObject({ inputQuantizer: { name: "ste_sign" }, kernelClip: 1 });
     // layers: 0 flatten, 1 dense, 2 bn, 3 dropout, 4 dense, ...
     expect(ck.tensors.get("layers.1.kernel")?.shape).toEqual([32, 784]);
     expect(ck.tensors.get("layers.2.runningVar")?.shape).toEqual([32]);
