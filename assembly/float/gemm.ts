@@ -13,8 +13,9 @@
 // Rows past m reuse row m-1 (never stored), so loads stay in bounds without branches.
 // beta = 0 never reads C.
 //
-// Ceiling: x86 issues two f32x4 multiplies and two adds per cycle, 16 flop/cycle, so
-// 41.6 GFLOP/s at this machine's 2.6 GHz; the 5x8 kernel measures 40-43 on cached blocks.
+// Ceiling: without FMA each step is a multiply and an add; at two f32x4 multiplies and two
+// adds per cycle that is 16 flop/cycle, 41.6 GFLOP/s at this machine's 2.6 GHz, and the
+// 5x8 kernel measures 40-43 GFLOP/s on cached blocks: it is at the ports' limit.
 // Tried and measured slower or equal under V8 (Node 20): 4x8 (fewer flops per load),
 // 6x8 (needs 16 XMM registers: one spill per step), 3x12 (wastes columns at n = 32/64),
 // 2x unrolling (Binaryen merges the halves: spills), A pre-broadcast in the packed strip

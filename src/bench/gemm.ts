@@ -12,7 +12,9 @@
  * the transposed cases tfjs is also timed on pre-transposed copies (transpose not timed)
  * and the ratio is taken against the faster of the two: the peer at its best.
  */
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import os from "node:os";
 import { dirname, join } from "node:path";
 import { createBackend } from "../kernels/index.js";
 import { Random } from "../util/random.js";
@@ -86,6 +88,18 @@ async function loadTfjsWasm(): Promise<{ tf: Tfjs; flavor: string; threads: numb
     return { tf, flavor, threads: wasm.getThreadsCount(), version: tf.version_core };
   } finally {
     console.warn = warn;
+  }
+}
+
+/** Nominal clock (os.cpus() reports 0 on some virtual machines; /proc/cpuinfo knows). */
+function cpuMhz(): number {
+  const speed = os.cpus()[0]?.speed ?? 0;
+  if (speed > 0) return speed;
+  try {
+    const match = /cpu MHz\s*:\s*([\d.]+)/.exec(readFileSync("/proc/cpuinfo", "utf8"));
+    return match ? Math.round(Number(match[1])) : 0;
+  } catch {
+    return 0;
   }
 }
 
@@ -226,6 +240,7 @@ export async function run(options: BenchOptions): Promise<void> {
 
   const env = {
     ...environment(),
+    cpu_mhz: cpuMhz(),
     onebit: backend.name,
     tfjs_wasm: `${peer.version} ${peer.flavor}, ${peer.threads} thread(s)`,
     runs,
