@@ -23,3 +23,7 @@ benches["conv-train"] = {
   about: "float conv forward + dW + dx through the conv2d op and autograd, GFLOP/s, one thread",
   load: () => import("./convTrain.js"),
 };
+benches["layers"] = {
+  about: "one binary conv/dense layer (pack + XOR-popcount + threshold) vs the float layer in onnxruntime-node and tfjs-wasm",
+  load: () => import("./layers.js"),
+};
