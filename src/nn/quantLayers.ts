@@ -10,7 +10,7 @@
  *   quant/xnorScale.ts; dense: K[n] = mean_i |x[n, i]|), y = (qIn(x) op sign(W)) * K * alpha.
  * - conv `padValue` (-1, 0, +1): what the padding reads; binary nets train with the value
  *   they will be deployed with.
- * Binary latent weights get `kernelClip` (default 1): clamped to [-1, 1] after each step.
+ * Quantized latent weights get `kernelClip` (default 1): clamped to [-1, 1] after each step.
  */
 import { convGeometry, type Padding } from "../kernels/geometry.js";
 import { add, conv2d, matmul } from "../ops/index.js";
@@ -37,7 +37,7 @@ export interface QuantOptions {
   scaling?: Scaling;
   /** Default false (binary layers are followed by batch norm). */
   useBias?: boolean;
-  /** Latent-weight clip; default 1 for a binary kernel, 0 (none) otherwise. */
+  /** Latent-weight clip; default 1 for a quantized kernel (bits < 32), 0 (none) otherwise. */
   kernelClip?: number;
 }
 
@@ -67,7 +67,8 @@ function resolveHooks(o: QuantOptions, where: string) {
     kernel = magnitudeAwareSign;
   }
   const binaryKernel = kernel?.bits === 1;
-  const clip = o.kernelClip ?? (binaryKernel ? 1 : 0);
+  // Quantizers on [-1, 1] (bits < 32) pass no gradient beyond it: keep latent weights inside.
+  const clip = o.kernelClip ?? (kernel && kernel.bits < 32 ? 1 : 0);
   if (binaryKernel && !(clip > 0)) {
     console.warn(`${where}: binary kernel without a latent-weight clip; latent weights may drift (starve)`);
   }

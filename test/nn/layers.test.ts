@@ -87,6 +87,19 @@ describe("QuantDense", () => {
     );
   });
 
+  it("clips k-bit kernels to [-1, 1] too, float kernels not; only 1-bit kernels count as binary", async () => {
+    const ctx = await ctxRef();
+    const q4 = new QuantDense(
+      ctx,
+      [3],
+      { units: 2, kernelQuantizer: { name: "dorefa", options: { k: 4 } } },
+      new Random(0),
+    );
+    expect(q4.params()[0]).toMatchObject({ clip: 1, binary: false });
+    const f = new QuantDense(ctx, [3], { units: 2 }, new Random(0));
+    expect(f.params()[0]).toMatchObject({ clip: 0, binary: false });
+  });
+
   it("names a non-flat input", async () => {
     const ctx = await ctxRef();
     expect(() => new QuantDense(ctx, [4, 4], { units: 2 }, new Random(0), "layers.2")).toThrow(
