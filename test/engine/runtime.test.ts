@@ -247,3 +247,29 @@ describe("Engine", () => {
     engine.dispose();
   });
 });
+
+describe("onebit/engine entry point", () => {
+  it("imports only src/engine and src/kernels, and no Node built-in statically", async () => {
+    const { readFileSync } = await import("node:fs");
+    const path = await import("node:path");
+    const root = path.resolve(__dirname, "../../src");
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, "utf8");
+      for (const m of text.matchAll(/^(?:import|export)[^;]*?from\s+"([^"]+)"/gms)) {
+        const spec = m[1]!;
+        expect(spec.startsWith("node:"), `${file} imports ${spec}`).toBe(false);
+        if (!spec.startsWith(".")) continue;
+        visit(path.resolve(path.dirname(file), spec).replace(/\.js$/, ".ts"));
+      }
+    };
+    visit(path.join(root, "engine/index.ts"));
+    const outside = [...seen]
+      .map((f) => path.relative(root, f))
+      .filter((f) => !/^(engine|kernels)\//.test(f));
+    expect(outside).toEqual([]);
+    expect(seen.size).toBeGreaterThan(5);
+  });
+});
