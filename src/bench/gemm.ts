@@ -76,7 +76,9 @@ async function loadTfjsWasm(): Promise<{ tf: Tfjs; flavor: string; threads: numb
     const tf = tfModule.default ?? tfModule;
     const wasm = wasmModule.default ?? wasmModule;
     const require = createRequire(import.meta.url);
-    const dist = join(dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist") + "/";
+    const pkg = require.resolve("@tensorflow/tfjs-backend-wasm/package.json");
+    // A directory prefix: tfjs appends the binary's file name.
+    const dist = `${join(dirname(pkg), "dist")}/`;
     wasm.setWasmPaths(dist);
     tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
     wasm.setThreadsCount(1);

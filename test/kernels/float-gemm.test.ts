@@ -1,4 +1,5 @@
-import { describe, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { createBackend } from "../../src/kernels/index.js";
 import { Random } from "../../src/util/random.js";
 import { compareBackends, randomF32 } from "./float-harness.js";
 
@@ -13,6 +14,10 @@ const SHAPES: [number, number, number][] = [
   [37, 70, 129],
   [9, 300, 500],
   [70, 9, 800],
+  // im2col shapes: forward cols * W^T, dW = dy^T * cols, dcols = dy * W.
+  [243, 16, 72],
+  [16, 72, 243],
+  [243, 72, 16],
 ];
 
 describe("sgemm: wasm matches ref", () => {
@@ -67,5 +72,25 @@ describe("sgemm: wasm matches ref", () => {
       (f, p) => f.sgemm(false, false, 6, 11, 5, 1, p.a!, 5, p.b!, 11, 0, p.c!, 16),
       1e-5,
     );
+  });
+});
+
+describe("wasm backend", () => {
+  it("'wasm' is the SIMD build where SIMD exists, and sgemm allocates nothing per call", async () => {
+    const backend = await createBackend("wasm");
+    expect(backend.name).toBe("wasm-simd");
+    const { heap, float } = backend;
+    const a = heap.alloc(4 * 600 * 300, true);
+    const c = heap.alloc(4 * 600 * 300);
+    const blocks = heap.liveBlocks;
+    float.sgemm(false, true, 600, 300, 300, 1, a, 300, a, 300, 0, c, 300);
+    float.sumRows(30, 5000, a, c);
+    expect(heap.liveBlocks).toBe(blocks);
+  });
+
+  it("rejects leading dimensions smaller than the matrix", async () => {
+    const { heap, float } = await createBackend("wasm-scalar");
+    const p = heap.alloc(64);
+    expect(() => float.sgemm(false, false, 2, 3, 4, 1, p, 3, p, 3, 0, p, 3)).toThrow(/lda 3 \(need >= 4\)/);
   });
 });

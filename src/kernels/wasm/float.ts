@@ -1,8 +1,8 @@
 /**
  * The WebAssembly float kernels: thin wrappers that do the shape arithmetic and argument
  * checks in TypeScript and pass numbers and pointers to the module's `float_*` exports
- * (assembly/float/). Op names become integer codes here. sgemm's packing scratch is
- * allocated once per kernel set, on first use, from the same heap.
+ * (assembly/float/). Op names become integer codes here. sgemm's packing scratch and the
+ * reductions' float64 accumulators are allocated once per kernel set, from the same heap.
  */
 import type { Heap } from "../heap.js";
 import type { BinaryOp, FloatKernels, UnaryOp, Window2D } from "../types.js";
@@ -88,19 +88,18 @@ export function createWasmFloatKernels(module: KernelModule): FloatKernels {
   }
   const e = x as Record<(typeof REQUIRED)[number], Fn>;
   const heap: Heap = module.heap;
-  let scratch = 0;
-  const sgemmScratch = () => {
-    if (scratch === 0) scratch = heap.alloc(e.float_sgemmScratchBytes());
-    return scratch;
-  };
-  // float64 accumulators of the column reductions (sumRows, meanVarRows, batchNormBackward).
-  let acc = 0;
-  let accBytes = 0;
+  // Scratch lives as long as the kernel set and is taken up front, so that it never shows
+  // up as a block allocated (or leaked) by whatever op first calls sgemm.
+  const scratch = heap.alloc(e.float_sgemmScratchBytes());
+  // float64 accumulators of the column reductions (sumRows, meanVarRows, batchNormBackward):
+  // 16 bytes per column, grown (free + alloc, so the block count stays) for wider rows.
+  let accBytes = 64 * 1024;
+  let acc = heap.alloc(accBytes);
   const accumulators = (cols: number, perColumn: number) => {
     const bytes = cols * perColumn * 8;
     if (bytes > accBytes) {
-      if (acc !== 0) heap.free(acc);
-      accBytes = Math.max(bytes, 4096);
+      heap.free(acc);
+      accBytes = bytes;
       acc = heap.alloc(accBytes);
     }
     return acc;
@@ -112,8 +111,7 @@ export function createWasmFloatKernels(module: KernelModule): FloatKernels {
     sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
       checkGemm(transA, transB, m, n, k, [lda, ldb, ldc]);
       if (m === 0 || n === 0) return;
-      const s = sgemmScratch();
-      e.float_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, s);
+      e.float_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, scratch);
     },
     im2col: (g, xPtr, padValue, cols) => void e.float_im2col(...geometryArgs(g), xPtr, padValue, cols),
     col2im: (g, cols, dx) => void e.float_col2im(...geometryArgs(g), cols, dx),
