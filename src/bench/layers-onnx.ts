@@ -1,7 +1,7 @@
 /**
- * A minimal ONNX model writer for the layer benchmarks: one Conv or MatMul node with its
- * weight as an initializer, serialized as protobuf by hand (the few ModelProto fields
- * needed; field numbers from onnx/onnx.proto). Enough for onnxruntime to load.
+ * A minimal ONNX model writer for the benchmarks' float peers: a float32 graph of nodes
+ * with initializers, serialized as protobuf by hand (the few ModelProto fields needed;
+ * field numbers from onnx/onnx.proto). Enough for onnxruntime to load.
  */
 
 /** Protobuf writer: varints, length-delimited fields and nested messages. */
@@ -36,6 +36,15 @@ class Writer {
     return this.key(field, 0).varint(v);
   }
 
+  /** A float32 field (wire type 5, little-endian). */
+  float(field: number, v: number): this {
+    this.key(field, 5);
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setFloat32(0, v, true);
+    this.parts.push(...b);
+    return this;
+  }
+
   bytes(field: number, data: Uint8Array): this {
     this.key(field, 2).varint(data.length);
     this.flush();
@@ -67,6 +76,8 @@ class Writer {
 }
 
 const FLOAT = 1;
+const ATTR_FLOAT = 1;
+const ATTR_INT = 2;
 const ATTR_INTS = 7;
 
 function valueInfo(w: Writer, field: number, name: string, shape: number[]): void {
@@ -83,12 +94,65 @@ function valueInfo(w: Writer, field: number, name: string, shape: number[]): voi
   });
 }
 
-function intsAttribute(w: Writer, name: string, values: number[]): void {
+/** An attribute: a list of ints, one int ({ int }) or one float ({ float }). */
+export type OnnxAttribute = number[] | { int: number } | { float: number };
+
+function attribute(w: Writer, name: string, value: OnnxAttribute): void {
   w.message(5, (a) => {
     a.string(1, name);
-    for (const v of values) a.int(8, v);
-    a.int(20, ATTR_INTS);
+    if (Array.isArray(value)) {
+      for (const v of value) a.int(8, v);
+      a.int(20, ATTR_INTS);
+    } else if ("int" in value) {
+      a.int(3, value.int);
+      a.int(20, ATTR_INT);
+    } else {
+      a.float(2, value.float);
+      a.int(20, ATTR_FLOAT);
+    }
   });
+}
+
+export interface OnnxGraph {
+  nodes: { op: string; inputs: string[]; outputs: string[]; attributes?: Record<string, OnnxAttribute> }[];
+  initializers: { name: string; shape: number[]; data: Float32Array }[];
+  input: { name: string; shape: number[] };
+  output: { name: string; shape: number[] };
+}
+
+/** A ModelProto (IR 8, opset 13) of a float32 graph with one input and one output. */
+export function onnxGraph(graph: OnnxGraph): Uint8Array {
+  return new Writer()
+    .int(1, 8)
+    .string(2, "onebit-bench")
+    .message(7, (g) => {
+      graph.nodes.forEach((node, i) => {
+        g.message(1, (n) => {
+          for (const x of node.inputs) n.string(1, x);
+          for (const y of node.outputs) n.string(2, y);
+          n.string(3, `node${i}`);
+          n.string(4, node.op);
+          for (const [name, value] of Object.entries(node.attributes ?? {})) attribute(n, name, value);
+        });
+      });
+      g.string(2, "graph");
+      for (const init of graph.initializers) {
+        g.message(5, (t) => {
+          for (const d of init.shape) t.int(1, d);
+          t.int(2, FLOAT);
+          t.string(8, init.name);
+          const d = init.data;
+          t.bytes(9, new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+        });
+      }
+      valueInfo(g, 11, graph.input.name, graph.input.shape);
+      valueInfo(g, 12, graph.output.name, graph.output.shape);
+    })
+    .message(8, (o) => {
+      o.string(1, "");
+      o.int(2, 13);
+    })
+    .finish();
 }
 
 export interface OnnxNode {
@@ -101,34 +165,12 @@ export interface OnnxNode {
   attributes?: Record<string, number[]>;
 }
 
-/** A ModelProto (IR 8, opset 13) computing y = op(x, w). */
+/** A one-node model y = op(x, w). */
 export function onnxModel(node: OnnxNode): Uint8Array {
-  return new Writer()
-    .int(1, 8)
-    .string(2, "onebit-bench")
-    .message(7, (g) => {
-      g.message(1, (n) => {
-        n.string(1, "x");
-        n.string(1, "w");
-        n.string(2, "y");
-        n.string(3, "node");
-        n.string(4, node.op);
-        for (const [name, values] of Object.entries(node.attributes ?? {})) intsAttribute(n, name, values);
-      });
-      g.string(2, "graph");
-      g.message(5, (t) => {
-        for (const d of node.weight.shape) t.int(1, d);
-        t.int(2, FLOAT);
-        t.string(8, "w");
-        const d = node.weight.data;
-        t.bytes(9, new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-      });
-      valueInfo(g, 11, "x", node.input);
-      valueInfo(g, 12, "y", node.output);
-    })
-    .message(8, (o) => {
-      o.string(1, "");
-      o.int(2, 13);
-    })
-    .finish();
+  return onnxGraph({
+    nodes: [{ op: node.op, inputs: ["x", "w"], outputs: ["y"], attributes: node.attributes }],
+    initializers: [{ name: "w", ...node.weight }],
+    input: { name: "x", shape: node.input },
+    output: { name: "y", shape: node.output },
+  });
 }

@@ -176,16 +176,7 @@ export class Engine {
     const size = this.imageSize;
     const inputStep = plan.steps[0]!;
     const x = this.backend.heap.f32At(inputStep.out.ptr, n * size);
-    const { scale, offset } = this.input;
-    const c = this.inputShape[this.inputShape.length - 1]!;
-    const base = start * size;
-    // Same float64 expression rounded once as the training data pipeline (data/normalize).
-    for (let i = 0; i < n * size; i++) {
-      const ch = i % c;
-      x[i] =
-        Number(images[base + i]) * scale[scale.length === 1 ? 0 : ch]! +
-        offset[offset.length === 1 ? 0 : ch]!;
-    }
+    preprocess(images, start * size, n * size, this.input, x);
     for (let i = 1; i < plan.steps.length; i++) plan.steps[i]!.run();
     return plan;
   }
@@ -203,6 +194,32 @@ async function backendFor(kind: BackendKind, wasmUrl: string | URL | undefined):
     binary: createWasmBinaryKernels(module),
     module,
   };
+}
+
+/**
+ * x[i] = raw[base + i] * scale[c] + offset[c], evaluated in float64 and rounded once to
+ * float32: the same expression as the training data pipeline (data/normalize), so the
+ * first layer sees bit-identical inputs.
+ */
+function preprocess(raw: Images, base: number, count: number, input: InputLayer, x: Float32Array): void {
+  const { scale, offset } = input;
+  const c = input.in.shape[input.in.shape.length - 1]!;
+  if (scale.length === 1 && offset.length === 1) {
+    const s = scale[0]!;
+    const o = offset[0]!;
+    if (raw instanceof Uint8Array || raw instanceof Float32Array || raw instanceof Uint8ClampedArray) {
+      const src = raw.subarray(base, base + count);
+      for (let i = 0; i < count; i++) x[i] = src[i]! * s + o;
+    } else {
+      for (let i = 0; i < count; i++) x[i] = Number(raw[base + i]) * s + o;
+    }
+    return;
+  }
+  for (let i = 0; i < count; i++) {
+    const ch = i % c;
+    x[i] =
+      Number(raw[base + i]) * scale[scale.length === 1 ? 0 : ch]! + offset[offset.length === 1 ? 0 : ch]!;
+  }
 }
 
 /** Index of the first maximum of each row. */
