@@ -130,6 +130,17 @@ describe("converter + engine vs the training graph (eval mode)", () => {
     expect(report.ok, JSON.stringify(report)).toBe(true);
   });
 
+  it("bwn-cnn (binary weights, real activations): float layers with +/-1 weights and ReLU, identical scores", async () => {
+    const ctx = await createContext("wasm");
+    const model = buildModel(ctx, { builder: "bwn-cnn", options: { widthMultiplier: 0.5 } }, new Random(8));
+    randomizeBatchNorms(model, 9);
+    const { report, engineModel } = await convertAndVerify(model, randomImages(16, 784, 10));
+    expect(engineModel.layers.filter((l) => l.kind === "relu")).toHaveLength(4);
+    expect(engineModel.layers.some((l) => l.kind.startsWith("binary_"))).toBe(false);
+    expect(report.ok, JSON.stringify(report)).toBe(true);
+    expect(report.scores.maxRelativeError).toBe(0);
+  });
+
   it("xnor-cnn's per-position K (scaling 'xnor') is rejected naming the layer", async () => {
     const ctx = await createContext("ref");
     const model = buildModel(ctx, { builder: "xnor-cnn", options: { widthMultiplier: 0.25 } }, new Random(1));
