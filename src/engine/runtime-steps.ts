@@ -3,7 +3,7 @@
  * buffer (and scratch) in the backend's heap and reads its input from the previous step's
  * output. Shapes and geometry are computed once, when the plan is built; `run()` only
  * calls kernels. Float layers call the float kernels in the same order as the training
- * graph's ops (im2col, sgemm, then the bias add; batch norm as sub, mul, mul, add), so
+ * graph's ops (im2col, sgemm, then the bias add; batch norm as ((x - mean) * invStd) * gamma + beta, step by step), so
  * their results are the same float32 values.
  */
 
@@ -159,12 +159,8 @@ export function makeStep(
       const rows = (n * shapeSize(layer.in.shape)) / c;
       const out = bufs.take(outLength);
       const p = weights.batchNorm!;
-      return step(out, () => {
-        F.binaryRow("sub", rows, c, x, p.mean, out.ptr);
-        F.binaryRow("mul", rows, c, out.ptr, p.invStd, out.ptr);
-        F.binaryRow("mul", rows, c, out.ptr, p.gamma, out.ptr);
-        F.binaryRow("add", rows, c, out.ptr, p.beta, out.ptr);
-      });
+      // One pass with the training graph's float32 steps: ((x - mean) * invStd) * gamma + beta.
+      return step(out, () => F.batchNormForward(rows, c, x, p.mean, p.invStd, p.gamma, p.beta, out.ptr, 0));
     }
     case "flatten": {
       const c = layer.in.shape[layer.in.shape.length - 1]!;
