@@ -3,7 +3,7 @@
 //   batchNormBackward: per column, in float64 and row order (as ref):
 //     sdy = sum_r dy, sdx = sum_r dy * xhat; dgamma += sdx, dbeta += sdy;
 //     dx = gamma * invStd / rows * (rows * dy - sdy - xhat * sdx).
-//     `acc` is caller scratch of 2 * cols float64.
+//     `acc` is caller scratch of 3 * cols float64 (the sums and the per-column scale).
 //   softmaxCrossEntropy: loss = mean_r (log sum_j exp(z_rj - max_r) + max_r - z_r,label),
 //     dlogits = (softmax - onehot) / rows (skipped when dlogits = 0). float64 math.
 //   adam: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2,
@@ -39,10 +39,30 @@ export function float_batchNormBackward(
 ): void {
   const sdy = acc;
   const sdx = acc + <usize>cols * 8;
+  const scale = acc + <usize>cols * 16;
+  const n = <f64>rows;
   memory.fill(acc, 0, <usize>cols * 16);
+  // Pass 1: column sums in float64, rows in order (SIMD lanes are columns: same order).
   for (let r = 0; r < rows; r++) {
     const base = <usize>r * cols * 4;
-    for (let j = 0; j < cols; j++) {
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; j + 4 <= cols; j += 4) {
+        const g = v128.load(dy + base + <usize>j * 4);
+        const h = v128.load(xhat + base + <usize>j * 4);
+        const g0 = f64x2.promote_low_f32x4(g);
+        const g1 = f64x2.promote_low_f32x4(i32x4.shuffle(g, g, 2, 3, 0, 1));
+        const h0 = f64x2.promote_low_f32x4(h);
+        const h1 = f64x2.promote_low_f32x4(i32x4.shuffle(h, h, 2, 3, 0, 1));
+        const a = sdy + <usize>j * 8;
+        const b = sdx + <usize>j * 8;
+        v128.store(a, f64x2.add(v128.load(a), g0));
+        v128.store(a, f64x2.add(v128.load(a, 16), g1), 16);
+        v128.store(b, f64x2.add(v128.load(b), f64x2.mul(g0, h0)));
+        v128.store(b, f64x2.add(v128.load(b, 16), f64x2.mul(g1, h1)), 16);
+      }
+    }
+    for (; j < cols; j++) {
       const g = <f64>load<f32>(dy + base + <usize>j * 4);
       const h = <f64>load<f32>(xhat + base + <usize>j * 4);
       store<f64>(sdy + <usize>j * 8, load<f64>(sdy + <usize>j * 8) + g);
@@ -53,16 +73,36 @@ export function float_batchNormBackward(
     const o = <usize>j * 4;
     store<f32>(dgamma + o, <f32>(<f64>load<f32>(dgamma + o) + load<f64>(sdx + <usize>j * 8)));
     store<f32>(dbeta + o, <f32>(<f64>load<f32>(dbeta + o) + load<f64>(sdy + <usize>j * 8)));
+    store<f64>(scale + <usize>j * 8, (<f64>load<f32>(gamma + o) * <f64>load<f32>(invStd + o)) / n);
   }
-  const n = <f64>rows;
+  // Pass 2: dx = scale * (n*dy - sdy - xhat*sdx), float64 then rounded once.
   for (let r = 0; r < rows; r++) {
     const base = <usize>r * cols * 4;
-    for (let j = 0; j < cols; j++) {
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      const nv = f64x2.splat(n);
+      for (; j + 4 <= cols; j += 4) {
+        const g = v128.load(dy + base + <usize>j * 4);
+        const h = v128.load(xhat + base + <usize>j * 4);
+        const o = <usize>j * 8;
+        const lo = f64x2.mul(v128.load(scale + o), f64x2.sub(
+          f64x2.sub(f64x2.mul(nv, f64x2.promote_low_f32x4(g)), v128.load(sdy + o)),
+          f64x2.mul(f64x2.promote_low_f32x4(h), v128.load(sdx + o))));
+        const g1 = i32x4.shuffle(g, g, 2, 3, 0, 1);
+        const h1 = i32x4.shuffle(h, h, 2, 3, 0, 1);
+        const hi = f64x2.mul(v128.load(scale + o, 16), f64x2.sub(
+          f64x2.sub(f64x2.mul(nv, f64x2.promote_low_f32x4(g1)), v128.load(sdy + o, 16)),
+          f64x2.mul(f64x2.promote_low_f32x4(h1), v128.load(sdx + o, 16))));
+        const out = i32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+        v128.store(dx + base + <usize>j * 4, out);
+      }
+    }
+    for (; j < cols; j++) {
       const o = <usize>j * 4;
-      const scale = (<f64>load<f32>(gamma + o) * <f64>load<f32>(invStd + o)) / n;
       const g = <f64>load<f32>(dy + base + o);
       const h = <f64>load<f32>(xhat + base + o);
-      store<f32>(dx + base + o, <f32>(scale * (n * g - load<f64>(sdy + <usize>j * 8) - h * load<f64>(sdx + <usize>j * 8))));
+      const v = load<f64>(scale + <usize>j * 8) * (n * g - load<f64>(sdy + <usize>j * 8) - h * load<f64>(sdx + <usize>j * 8));
+      store<f32>(dx + base + o, <f32>v);
     }
   }
 }

@@ -67,7 +67,20 @@ export function float_meanVarRows(rows: i32, cols: i32, x: usize, mean: usize, v
   for (let j = 0; j < cols; j++) store<f64>(mu + <usize>j * 8, load<f64>(mu + <usize>j * 8) / <f64>rows);
   for (let r = 0; r < rows; r++) {
     const row = x + <usize>r * cols * 4;
-    for (let j = 0; j < cols; j++) {
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      // Lanes are columns, so each column still sums its rows in order, as in ref.
+      for (; j + 4 <= cols; j += 4) {
+        const v = v128.load(row + <usize>j * 4);
+        const m = mu + <usize>j * 8;
+        const q = sq + <usize>j * 8;
+        const d0 = f64x2.sub(f64x2.promote_low_f32x4(v), v128.load(m));
+        const d1 = f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)), v128.load(m, 16));
+        v128.store(q, f64x2.add(v128.load(q), f64x2.mul(d0, d0)));
+        v128.store(q, f64x2.add(v128.load(q, 16), f64x2.mul(d1, d1)), 16);
+      }
+    }
+    for (; j < cols; j++) {
       const d = <f64>load<f32>(row + <usize>j * 4) - load<f64>(mu + <usize>j * 8);
       const p = sq + <usize>j * 8;
       store<f64>(p, load<f64>(p) + d * d);

@@ -10,6 +10,8 @@ const MATRICES: [number, number][] = [
   [17, 13],
   [64, 32],
   [129, 10],
+  // Wider than the kernels' first float64 accumulator block: exercises its growth.
+  [2, 5001],
 ];
 
 describe("reductions: wasm matches ref", () => {

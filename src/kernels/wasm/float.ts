@@ -92,7 +92,7 @@ export function createWasmFloatKernels(module: KernelModule): FloatKernels {
   // up as a block allocated (or leaked) by whatever op first calls sgemm.
   const scratch = heap.alloc(e.float_sgemmScratchBytes());
   // float64 accumulators of the column reductions (sumRows, meanVarRows, batchNormBackward):
-  // 16 bytes per column, grown (free + alloc, so the block count stays) for wider rows.
+  // up to 24 bytes per column, grown (free + alloc, so the block count stays) for wider rows.
   let accBytes = 64 * 1024;
   let acc = heap.alloc(accBytes);
   const accumulators = (cols: number, perColumn: number) => {
@@ -157,7 +157,7 @@ export function createWasmFloatKernels(module: KernelModule): FloatKernels {
         dx,
         dgamma,
         dbeta,
-        accumulators(cols, 2),
+        accumulators(cols, 3),
       ),
     softmaxCrossEntropy(rows, cols, logits, labels, dlogits) {
       const L = heap.i32At(labels, rows);
