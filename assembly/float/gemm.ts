@@ -11,7 +11,8 @@
 //     in 10 f32x4 registers (f32x4.mul + f32x4.add: no FMA without relaxed SIMD), then
 //     writes C = alpha * acc + beta * C on the first depth block, C += alpha * acc after.
 // Rows past m reuse row m-1 (never stored), so loads stay in bounds without branches.
-// beta = 0 never reads C.
+// beta = 0 never reads C. With fewer than 16 columns and more rows than columns the
+// transposed problem C^T = op(B)^T op(A)^T is computed instead (tiles stored transposed).
 //
 // Ceiling: without FMA each step is a multiply and an add; at two f32x4 multiplies and two
 // adds per cycle that is 16 flop/cycle, 41.6 GFLOP/s at this machine's 2.6 GHz, and the
@@ -133,12 +134,17 @@ function packA(a: usize, lda: i32, i0: i32, mr: i32, p0: i32, kc: i32, dst: usiz
 }
 
 /** Writes an MR x NR tile held at `tile` into C (the first mr rows, nr columns). */
-function storeTile(tile: usize, c: usize, ldc: i32, mr: i32, nr: i32, alpha: f32, beta: f32, first: bool): void {
+function storeTile(
+  tile: usize, c: usize, ldc: i32, ct: i32, mr: i32, nr: i32, alpha: f32, beta: f32, first: bool,
+): void {
+  // Tile element (r, j) goes to C[r, j], or to C[j, r] when computing C^T (ct = 1).
+  const rs: usize = ct ? 4 : <usize>ldc * 4;
+  const cs: usize = ct ? <usize>ldc * 4 : 4;
   for (let r = 0; r < mr; r++) {
-    const row = c + <usize>r * ldc * 4;
+    const row = c + <usize>r * rs;
     for (let j = 0; j < nr; j++) {
       const v = alpha * load<f32>(tile + <usize>(r * NR + j) * 4);
-      const out = row + <usize>j * 4;
+      const out = row + <usize>j * cs;
       if (!first) store<f32>(out, load<f32>(out) + v);
       else if (beta == 0) store<f32>(out, v);
       else store<f32>(out, v + beta * load<f32>(out));
@@ -169,7 +175,7 @@ function storeTile(tile: usize, c: usize, ldc: i32, mr: i32, nr: i32, alpha: f32
  */
 function kernelSimd(
   kc: i32, a0: usize, a1: usize, a2: usize, a3: usize, a4: usize, step: usize, bp: usize,
-  c: usize, ldc: i32, mr: i32, nr: i32, alpha: f32, beta: f32, mode: i32, tile: usize,
+  c: usize, ldc: i32, ct: i32, mr: i32, nr: i32, alpha: f32, beta: f32, mode: i32, tile: usize,
 ): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
@@ -202,7 +208,7 @@ function kernelSimd(
     a4 += step;
     bp += 32;
   }
-  if (mr == MR && nr == NR) {
+  if (!ct && mr == MR && nr == NR) {
     const va = f32x4.splat(alpha);
     const vb = f32x4.splat(beta);
     const ld = <usize>ldc * 4;
@@ -222,14 +228,14 @@ function kernelSimd(
     v128.store(tile, c31, 112);
     v128.store(tile, c40, 128);
     v128.store(tile, c41, 144);
-    storeTile(tile, c, ldc, mr, nr, alpha, beta, mode != 2);
+    storeTile(tile, c, ldc, ct, mr, nr, alpha, beta, mode != 2);
   }
 }
 
 /** Scalar micro-kernel with the same contract: one row of 8 accumulators at a time. */
 function kernelScalar(
   kc: i32, a0: usize, a1: usize, a2: usize, a3: usize, a4: usize, step: usize, bp: usize,
-  c: usize, ldc: i32, mr: i32, nr: i32, alpha: f32, beta: f32, mode: i32, tile: usize,
+  c: usize, ldc: i32, ct: i32, mr: i32, nr: i32, alpha: f32, beta: f32, mode: i32, tile: usize,
 ): void {
   for (let r = 0; r < MR; r++) {
     let a = r == 0 ? a0 : r == 1 ? a1 : r == 2 ? a2 : r == 3 ? a3 : a4;
@@ -246,7 +252,7 @@ function kernelScalar(
     store<f32>(t, s0); store<f32>(t, s1, 4); store<f32>(t, s2, 8); store<f32>(t, s3, 12);
     store<f32>(t, s4, 16); store<f32>(t, s5, 20); store<f32>(t, s6, 24); store<f32>(t, s7, 28);
   }
-  storeTile(tile, c, ldc, mr, nr, alpha, beta, mode != 2);
+  storeTile(tile, c, ldc, ct, mr, nr, alpha, beta, mode != 2);
 }
 
 /** C = beta * C (beta = 0 writes zeros), for k = 0. */
@@ -269,6 +275,21 @@ export function float_sgemm(
     scaleC(m, n, beta, c, ldc);
     return;
   }
+  if (n < 2 * NR && m > n) {
+    // Few columns (e.g. dW of a first conv layer: 32 x 9): compute C^T = op(B)^T op(A)^T
+    // instead, so that the narrow side becomes rows (padded to 5, not 8 or 16) and each
+    // packed A strip serves several panels.
+    gemm(transB ^ 1, transA ^ 1, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc, 1, scratch);
+  } else {
+    gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 0, scratch);
+  }
+}
+
+/** The blocked product; ct = 1 writes the m x n result transposed (C^T). */
+function gemm(
+  transA: i32, transB: i32, m: i32, n: i32, k: i32, alpha: f32,
+  a: usize, lda: i32, b: usize, ldb: i32, beta: f32, c: usize, ldc: i32, ct: i32, scratch: usize,
+): void {
   const packedB = scratch;
   const packedA = scratch + <usize>PACKED_B_BYTES;
   const tile = packedA + <usize>PACKED_A_BYTES;
@@ -304,13 +325,12 @@ export function float_sgemm(
           a4 = base + <usize>min(4, mr - 1) * ld;
           step = 4;
         }
-        const crow = c + (<usize>i * ldc + jc) * 4;
         for (let j = 0; j < nc; j += NR) {
           const bp = packedB + <usize>(j * kc) * 4;
           const nr = min(NR, nc - j);
-          const cp = crow + <usize>j * 4;
-          if (ASC_FEATURE_SIMD) kernelSimd(kc, a0, a1, a2, a3, a4, step, bp, cp, ldc, mr, nr, alpha, beta, mode, tile);
-          else kernelScalar(kc, a0, a1, a2, a3, a4, step, bp, cp, ldc, mr, nr, alpha, beta, mode, tile);
+          const cp = c + (ct ? <usize>(jc + j) * ldc + i : <usize>i * ldc + jc + j) * 4;
+          if (ASC_FEATURE_SIMD) kernelSimd(kc, a0, a1, a2, a3, a4, step, bp, cp, ldc, ct, mr, nr, alpha, beta, mode, tile);
+          else kernelScalar(kc, a0, a1, a2, a3, a4, step, bp, cp, ldc, ct, mr, nr, alpha, beta, mode, tile);
         }
       }
     }
