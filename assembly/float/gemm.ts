@@ -13,6 +13,7 @@
 // Rows past m reuse row m-1 (never stored), so loads stay in bounds without branches.
 // beta = 0 never reads C. With fewer than 16 columns and more rows than columns the
 // transposed problem C^T = op(B)^T op(A)^T is computed instead (tiles stored transposed).
+// A single output row is a matrix-vector product (gemv.ts).
 //
 // Ceiling: without FMA each step is a multiply and an add; at two f32x4 multiplies and two
 // adds per cycle that is 16 flop/cycle, 41.6 GFLOP/s at this machine's 2.6 GHz, and the
@@ -21,6 +22,8 @@
 // 6x8 (needs 16 XMM registers: one spill per step), 3x12 (wastes columns at n = 32/64),
 // 2x unrolling (Binaryen merges the halves: spills), A pre-broadcast in the packed strip
 // (fewer instructions, same speed: the FP ports are the limit), an inlined micro-kernel.
+
+import { gemvCols, gemvColsStream, gemvRows } from "./gemv";
 
 const MR: i32 = 5;
 const NR: i32 = 8;
@@ -290,6 +293,21 @@ function gemm(
   transA: i32, transB: i32, m: i32, n: i32, k: i32, alpha: f32,
   a: usize, lda: i32, b: usize, ldb: i32, beta: f32, c: usize, ldc: i32, ct: i32, scratch: usize,
 ): void {
+  if (m == 1 && k + n + 4 <= PACKED_B_BYTES / 4) {
+    // One output row: a matrix-vector product reading B once, in place. Scratch holds a
+    // contiguous copy of a strided x, then gemvColsStream's accumulator row.
+    let x = a;
+    if (transA && lda != 1) {
+      for (let p = 0; p < k; p++) store<f32>(scratch + <usize>p * 4, load<f32>(a + <usize>p * lda * 4));
+      x = scratch;
+    }
+    const ys: usize = ct ? <usize>ldc * 4 : 4;
+    const acc = scratch + ((<usize>k * 4 + 15) & ~15);
+    if (transB) gemvRows(n, k, alpha, x, b, ldb, beta, c, ys);
+    else if (n >= 64) gemvColsStream(n, k, alpha, x, b, ldb, beta, c, ys, acc);
+    else gemvCols(n, k, alpha, x, b, ldb, beta, c, ys);
+    return;
+  }
   const packedB = scratch;
   const packedA = scratch + <usize>PACKED_B_BYTES;
   const tile = packedA + <usize>PACKED_A_BYTES;

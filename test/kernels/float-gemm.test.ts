@@ -14,6 +14,12 @@ const SHAPES: [number, number, number][] = [
   [37, 70, 129],
   [9, 300, 500],
   [70, 9, 800],
+  // One output row (matrix-vector paths), a single output column (computed as C^T), and a
+  // row too deep for the vector path's scratch (falls back to the blocked kernel).
+  [1, 70, 37],
+  [1, 130, 9],
+  [200, 1, 40],
+  [1, 3, 100_000],
   // im2col shapes: forward cols * W^T, dW = dy^T * cols, dcols = dy * W.
   [243, 16, 72],
   [16, 72, 243],
