@@ -17,7 +17,7 @@ export interface Param {
 }
 
 export interface Optimizer {
-  readonly name: "adam" | "sgd";
+  readonly name: "adam" | "sgd" | "bop";
   /** Applies one update with learning rate lr, reading each parameter's grad. */
   step(lr: number): void;
   /** Named state tensors (moments), for checkpoints, e.g. "optimizer.m.layers.3.kernel". */
@@ -95,6 +95,59 @@ export function sgd(ctx: Context, params: readonly Param[], { momentum = 0.9 } =
     setScalarState() {},
     dispose() {
       for (const x of u.values()) x.dispose();
+    },
+  };
+}
+
+/**
+ * Bop (Helwegen et al. 2019, "Latent Weights Do Not Exist"; Larq `Bop`): binary weights are
+ * kept as +/-1 and flipped by a momentum of their gradients,
+ *   m = (1 - gamma) m + gamma g;  w = -w if |m| > tau and sign(m) = sign(w), else w,
+ * while every non-binary parameter gets Adam with the scheduled learning rate (as Larq's
+ * CaseOptimizer). On creation the binary parameters are set to sign(w) (sign(0) = +1),
+ * which leaves a sign-quantized forward pass unchanged; with magnitude-aware kernels alpha
+ * becomes 1.
+ */
+export function bop(
+  ctx: Context,
+  params: readonly Param[],
+  { gamma = 1e-4, threshold = 1e-8 }: { gamma?: number; threshold?: number } = {},
+): Optimizer {
+  const binary = params.filter((p) => p.binary);
+  const rest = adam(
+    ctx,
+    params.filter((p) => !p.binary),
+  );
+  for (const p of binary) {
+    const d = p.tensor.data;
+    for (let i = 0; i < d.length; i++) d[i] = d[i]! >= 0 ? 1 : -1;
+  }
+  const m = stateFor(ctx, binary, "bop");
+  return {
+    name: "bop",
+    step(lr) {
+      for (const p of binary) {
+        const g = p.tensor.grad;
+        if (!g) continue;
+        const mt = m.get(`optimizer.bop.${p.name}`)!;
+        const n = p.tensor.size;
+        const w = ctx.heap.f32At(p.tensor.ptr, n);
+        const md = ctx.heap.f32At(mt.ptr, n);
+        const gd = ctx.heap.f32At(g.ptr, n);
+        for (let i = 0; i < n; i++) {
+          const mi = (1 - gamma) * md[i]! + gamma * gd[i]!;
+          md[i] = mi;
+          if (Math.abs(mi) > threshold && mi >= 0 === w[i]! >= 0) w[i] = -w[i]!;
+        }
+      }
+      rest.step(lr);
+    },
+    stateTensors: () => new Map([...m, ...rest.stateTensors()]),
+    scalarState: () => rest.scalarState(),
+    setScalarState: (s) => rest.setScalarState(s),
+    dispose() {
+      for (const x of m.values()) x.dispose();
+      rest.dispose();
     },
   };
 }

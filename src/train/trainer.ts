@@ -32,7 +32,7 @@ import { Progress, type ProgressMode } from "../util/progress.js";
 import { Random } from "../util/random.js";
 import { evaluate } from "./evaluate.js";
 import { countCorrect, flipRatio, signSnapshot } from "./metrics.js";
-import { adam, type Optimizer, sgd } from "./optimizers.js";
+import { adam, bop, type Optimizer, type Param, sgd } from "./optimizers.js";
 import { makeSchedule, type ScheduleKind } from "./schedules.js";
 
 export type LossName = "cross-entropy" | "squared-hinge";
@@ -47,7 +47,8 @@ export interface TrainConfig {
   schedule?: ScheduleKind;
   decay?: number;
   stepEpochs?: number;
-  optimizer?: "adam" | "sgd";
+  /** adam (default), sgd (momentum) or bop (binary weights flipped by Bop, Adam for the rest). */
+  optimizer?: "adam" | "sgd" | "bop";
   momentum?: number;
   loss?: LossName;
   seed?: number;
@@ -131,8 +132,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   };
   const model = buildModel(ctx, modelConfig, new Random(seed));
   const params = model.params();
-  const opt: Optimizer =
-    config.optimizer === "sgd" ? sgd(ctx, params, { momentum: config.momentum ?? 0.9 }) : adam(ctx, params);
+  const opt = makeOptimizer(ctx, params, config);
   const batches = new BatchIterator(data.train, {
     batchSize: config.batchSize,
     seed: seed + 1,
@@ -231,6 +231,19 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     params: model.paramCounts(),
     checkpoint: ckFile,
   };
+}
+
+function makeOptimizer(ctx: Context, params: Param[], config: TrainConfig): Optimizer {
+  switch (config.optimizer ?? "adam") {
+    case "adam":
+      return adam(ctx, params);
+    case "sgd":
+      return sgd(ctx, params, { momentum: config.momentum ?? 0.9 });
+    case "bop":
+      return bop(ctx, params);
+    default:
+      throw new RangeError(`unknown optimizer '${config.optimizer}'; choose adam, sgd or bop`);
+  }
 }
 
 /** One optimizer step on a batch; returns the mean loss and the number of correct predictions. */

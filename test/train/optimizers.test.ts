@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadDataset } from "../../src/data/index.js";
 import { createContext } from "../../src/tensor/index.js";
-import { adam, type Param, sgd } from "../../src/train/optimizers.js";
+import { adam, bop, type Param, sgd } from "../../src/train/optimizers.js";
 import { makeSchedule } from "../../src/train/schedules.js";
 import { train } from "../../src/train/trainer.js";
 
@@ -24,6 +24,52 @@ describe("optimizers clip binary latent weights", () => {
       expect([...opt.stateTensors().keys()].every((k) => k.startsWith("optimizer."))).toBe(true);
     });
   }
+});
+
+describe("Bop", () => {
+  it("keeps binary weights at +/-1 and flips where |m| > tau and sign(m) = sign(w)", async () => {
+    const ctx = await createContext("ref");
+    const w = ctx.parameter(ctx.fromArray([0.3, -0.2, 0, -0.7]));
+    const f = ctx.parameter(ctx.fromArray([0.5]));
+    const opt = bop(
+      ctx,
+      [
+        { name: "w", tensor: w, clip: 1, binary: true },
+        { name: "f", tensor: f, clip: 0, binary: false },
+      ],
+      { gamma: 0.5, threshold: 0.4 },
+    );
+    expect([...w.data]).toEqual([1, -1, 1, -1]);
+    // m = 0.5 g = [1, -1, -1, 0.1]: flips w0 (m > tau, same sign), w1 (same sign); not w2
+    // (opposite sign) nor w3 (|m| <= tau).
+    w.grad = ctx.keep(ctx.fromArray([2, -2, -2, 0.2]));
+    f.grad = ctx.keep(ctx.fromArray([1]));
+    opt.step(0.1);
+    expect([...w.data]).toEqual([-1, 1, 1, -1]);
+    expect(f.data[0]).toBeCloseTo(0.4, 5); // Adam's first step moves by lr
+    expect([...opt.stateTensors().keys()]).toEqual(["optimizer.bop.w", "optimizer.m.f", "optimizer.v.f"]);
+  });
+
+  it("trains a binary MLP above chance", async () => {
+    const data = await loadDataset("mnist", { limitTrain: 1000, limitTest: 500 });
+    const ctx = await createContext("wasm");
+    const r = await train({
+      ctx,
+      data,
+      config: {
+        model: { builder: "bnn-mlp", options: { width: 64 } },
+        epochs: 2,
+        batchSize: 50,
+        lr: 1e-2,
+        optimizer: "bop",
+      },
+      progress: "quiet",
+    });
+    expect(r.testAccuracy).toBeGreaterThan(0.5);
+    for (const p of r.model.params().filter((q) => q.binary)) {
+      expect(p.tensor.data.every((v) => v === 1 || v === -1)).toBe(true);
+    }
+  });
 });
 
 describe("learning-rate schedules", () => {

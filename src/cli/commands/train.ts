@@ -13,6 +13,7 @@ import {
   type LossName,
   type ScheduleKind,
   scheduleKinds,
+  type TrainConfig,
   type TrainResult,
   train,
 } from "../../train/index.js";
@@ -76,8 +77,9 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainResult> {
   if (!scheduleKinds.includes(o.schedule as ScheduleKind)) {
     throw new Error(`unknown schedule '${o.schedule}'; choose one of: ${scheduleKinds.join(", ")}`);
   }
-  if (o.optimizer !== "adam" && o.optimizer !== "sgd")
-    throw new Error(`--optimizer must be adam or sgd, got '${o.optimizer}'`);
+  if (!["adam", "sgd", "bop"].includes(o.optimizer)) {
+    throw new Error(`--optimizer must be adam, sgd or bop, got '${o.optimizer}'`);
+  }
   if (o.loss !== "cross-entropy" && o.loss !== "squared-hinge") {
     throw new Error(`--loss must be cross-entropy or squared-hinge, got '${o.loss}'`);
   }
@@ -104,7 +106,7 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainResult> {
       lr: o.lr,
       schedule: o.schedule as ScheduleKind,
       decay: o.decay,
-      optimizer: o.optimizer,
+      optimizer: o.optimizer as TrainConfig["optimizer"],
       loss: o.loss as LossName,
       seed: o.seed,
     },
@@ -124,7 +126,11 @@ export function trainOptions(cmd: Command, defaults: { epochs: number }): Comman
       "exponential: factor per epoch (0.9); step: factor per step (0.1)",
       Number.parseFloat,
     )
-    .option("--optimizer <name>", "adam or sgd (momentum 0.9)", "adam")
+    .option(
+      "--optimizer <name>",
+      "adam, sgd (momentum 0.9) or bop (binary weights; Adam for the rest)",
+      "adam",
+    )
     .option("--loss <name>", "cross-entropy or squared-hinge", "cross-entropy")
     .option("--seed <n>", "seed of init, shuffling and dropout", int, 0)
     .option("--out <dir>", "checkpoint folder (default runs/MODEL-DATASET)")
