@@ -1,5 +1,5 @@
 /**
- * Training: optimizers (Adam, SGD with momentum, latent-weight clip), learning-rate
+ * Training: optimizers (Adam, SGD with momentum, Bop; latent-weight clip), learning-rate
  * schedules, evaluation, metrics and the training loop with checkpoints and resume.
  */
 export { type EvalResult, evaluate } from "./evaluate.js";

@@ -80,8 +80,8 @@ describe("checkpoints", () => {
     expect(Buffer.compare(a.bytes, c.bytes)).not.toBe(0);
   });
 
-  it("resume equals uninterrupted training (Adam and SGD)", async () => {
-    for (const optimizer of ["adam", "sgd"] as const) {
+  it("resume equals uninterrupted training (Adam, SGD and Bop)", async () => {
+    for (const optimizer of ["adam", "sgd", "bop"] as const) {
       const whole = await run(await tmp(), { optimizer });
       const dir = await tmp();
       const first = await run(dir, { optimizer }, 1);
