@@ -31,6 +31,11 @@ export interface Backend {
 
 export type BackendKind = "wasm" | "wasm-simd" | "wasm-scalar" | "ref";
 
+/**
+ * A heap with float (and binary) kernels. "wasm" = the SIMD build when the runtime has
+ * WebAssembly SIMD, else the scalar build; "wasm-simd" / "wasm-scalar" force one; "ref" =
+ * the TypeScript oracle on a new heap (or `options.heap`), with no module.
+ */
 export async function createBackend(
   kind: BackendKind = "wasm",
   options: { heap?: Heap; shared?: boolean } = {},
@@ -43,7 +48,16 @@ export async function createBackend(
     throw new RangeError(`createBackend: unknown backend '${kind}' (wasm, wasm-simd, wasm-scalar or ref)`);
   }
   const flavor = kind === "wasm-scalar" || (kind === "wasm" && !simdSupported()) ? "scalar" : "simd";
-  const module = await loadKernelModule({ flavor, heap: options.heap, shared: options.shared });
+  const shared = options.shared ?? options.heap?.memory.buffer instanceof SharedArrayBuffer;
+  let module: KernelModule;
+  try {
+    module = await loadKernelModule({ flavor, heap: options.heap, shared: options.shared });
+  } catch (err) {
+    if (!shared) throw err;
+    throw new Error(
+      `createBackend: the ${flavor} kernel module does not accept a shared memory (it must be built with shared memory): ${(err as Error).message}`,
+    );
+  }
   const name: BackendName = flavor === "simd" ? "wasm-simd" : "wasm-scalar";
   return {
     name,
