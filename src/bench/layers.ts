@@ -8,7 +8,7 @@
  * covers what the engine does for a binary layer whose input arrives as floats: pack the
  * input signs, XOR-popcount conv or GEMM (zero padding, with its correction), and the
  * threshold output transform to packed bits. gmacs = binary MACs / onebit time.
- * Medians of >= 10 timed runs after warm-up.
+ * Medians of >= 10 timed runs after warm-up, the three timed round-robin.
  */
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -250,8 +250,21 @@ function tfjsLayer(tf: Tfjs, c: Case, x: Float32Array, rng: Random): { run: Time
   };
 }
 
-async function medianMs(fn: Timed, runs: number): Promise<number> {
-  return median(await timeRuns(fn, { runs, warmup: 2, minMs: 20 }));
+/**
+ * Median ms per call of each function, timed round-robin (one timed run of each per round,
+ * `runs` rounds, after two warm-up calls each) so that load changes on a shared machine
+ * hit every peer alike.
+ */
+export async function interleavedMedians(fns: Timed[], runs: number, minMs = 20): Promise<number[]> {
+  for (const fn of fns) for (let i = 0; i < 2; i++) await fn();
+  const times: number[][] = fns.map(() => []);
+  for (let r = 0; r < runs; r++) {
+    for (let f = 0; f < fns.length; f++) {
+      const [t] = await timeRuns(fns[f]!, { runs: 1, warmup: 0, minMs });
+      times[f]!.push(t!);
+    }
+  }
+  return times.map(median);
 }
 
 export async function run(options: BenchOptions): Promise<void> {
@@ -269,9 +282,11 @@ export async function run(options: BenchOptions): Promise<void> {
     const ob = onebitLayer(backend, c, x, rng);
     const ortRun = await ortLayer(ort, c, x, rng);
     const tfRun = tfjsLayer(tf, c, x, rng);
-    const onebitMs = await medianMs(ob.run, runs);
-    const ortMs = await medianMs(ortRun, runs);
-    const tfMs = await medianMs(tfRun.run, runs);
+    const [onebitMs, ortMs, tfMs] = (await interleavedMedians([ob.run, ortRun, tfRun.run], runs)) as [
+      number,
+      number,
+      number,
+    ];
     ob.free();
     tfRun.free();
     const r: LayerResult = {

@@ -14,8 +14,9 @@ import { buildModel } from "../nn/builders.js";
 import type { Model } from "../nn/model.js";
 import { createContext } from "../tensor/index.js";
 import { Random } from "../util/random.js";
+import { interleavedMedians } from "./layers.js";
 import { type OnnxGraph, onnxGraph } from "./layers-onnx.js";
-import { type BenchOptions, environment, median, table, timeRuns } from "./util.js";
+import { type BenchOptions, environment, table } from "./util.js";
 
 const PRE = { scale: 1 / 127.5, offset: -1 };
 const BATCHES = [64, 1];
@@ -183,8 +184,10 @@ export async function run(options: BenchOptions): Promise<void> {
     });
     const feed = { x: new ort.Tensor("float32", floats.subarray(0, batch * size), [batch, 1, 28, 28]) };
     const raw = images.subarray(0, batch * size);
-    const onebitMs = median(await timeRuns(() => engine.predict(raw), { runs, warmup: 3, minMs: 20 }));
-    const ortMs = median(await timeRuns(() => session.run(feed), { runs, warmup: 3, minMs: 20 }));
+    const [onebitMs, ortMs] = (await interleavedMedians(
+      [() => engine.predict(raw), () => session.run(feed)],
+      runs,
+    )) as [number, number];
     results.push({
       model: "bnn-cnn (MNIST)",
       batch,
