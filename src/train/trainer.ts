@@ -14,7 +14,13 @@
  */
 import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
-import { BatchIterator, type BatchState, type DataSplits, imageSize } from "../data/index.js";
+import {
+  type Augmentation,
+  BatchIterator,
+  type BatchState,
+  type DataSplits,
+  imageSize,
+} from "../data/index.js";
 import { buildModel } from "../nn/builders.js";
 import {
   loadCheckpoint,
@@ -52,6 +58,8 @@ export interface TrainConfig {
   momentum?: number;
   loss?: LossName;
   seed?: number;
+  /** Training-time augmentation (random shifts; flips for natural images). Default none. */
+  augment?: Augmentation;
 }
 
 export interface TrainRun {
@@ -137,6 +145,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     batchSize: config.batchSize,
     seed: seed + 1,
     preprocessing: data.preprocessing,
+    augment: config.augment,
   });
   const rng = new Random(seed + 2);
   let history: EpochRecord[] = [];

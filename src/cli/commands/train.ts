@@ -42,6 +42,8 @@ export interface TrainCliOptions {
   padValue?: number;
   limitTrain?: number;
   limitTest?: number;
+  augmentShift?: number;
+  augmentFlip?: boolean;
   backend: string;
 }
 
@@ -109,6 +111,10 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainResult> {
       optimizer: o.optimizer as TrainConfig["optimizer"],
       loss: o.loss as LossName,
       seed: o.seed,
+      augment:
+        o.augmentShift || o.augmentFlip
+          ? { shift: o.augmentShift ?? 0, flip: o.augmentFlip ?? false }
+          : undefined,
     },
   });
 }
@@ -143,6 +149,8 @@ export function trainOptions(cmd: Command, defaults: { epochs: number }): Comman
     .option("--pad-value <v>", "binary conv padding value: -1, 0 or 1", int)
     .option("--limit-train <n>", "use the first n training images", int)
     .option("--limit-test <n>", "use the first n test images", int)
+    .option("--augment-shift <n>", "random shifts of up to n pixels during training", int)
+    .option("--augment-flip", "random left-right flips during training (natural images)")
     .option("--backend <name>", "wasm, wasm-simd, wasm-scalar or ref", "wasm");
 }
 
