@@ -186,7 +186,12 @@ describe("Engine", () => {
     expect(all.numClasses).toBe(7);
     for (const i of [0, 15, 16, 36]) {
       const one = engine.predict(x.subarray(i * 243, (i + 1) * 243));
-      expect(one.scores).toEqual(all.scores.subarray(i * 7, (i + 1) * 7));
+      // The float GEMM's path depends on the row count (a matrix-vector product for one
+      // row, the transposed problem below 16 columns), so floats may differ in the last ulp.
+      const row = all.scores.subarray(i * 7, (i + 1) * 7);
+      one.scores.forEach((v, j) =>
+        expect(Math.abs(v - row[j]!)).toBeLessThanOrEqual(1e-5 * Math.abs(row[j]!)),
+      );
       expect(one.classes[0]).toBe(all.classes[i]);
     }
     const again = await Engine.load(encodeModel(model));
