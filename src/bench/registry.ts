@@ -24,10 +24,15 @@ benches["conv-train"] = {
   load: () => import("./convTrain.js"),
 };
 benches["layers"] = {
-  about: "one binary conv/dense layer (pack + XOR-popcount + threshold) vs the float layer in onnxruntime-node and tfjs-wasm",
+  about:
+    "one binary conv/dense layer (pack + XOR-popcount + threshold) vs the float layer in onnxruntime-node and tfjs-wasm",
   load: () => import("./layers.js"),
 };
 benches["models"] = {
   about: "images/s of the exported MNIST bnn-cnn vs its float twin in onnxruntime-node, batch 64 and 1",
   load: () => import("./models.js"),
+};
+benches["accuracy"] = {
+  about: "full training schedules (hours): test accuracy of the reference models, results in bench/results/",
+  load: () => import("./accuracy.js"),
 };

@@ -1,0 +1,160 @@
+/**
+ * `onebit bench accuracy`: the full training schedules behind issue 3's accuracy figures.
+ * Trains each configuration from scratch with a fixed seed, one after the other, and writes
+ * every result (last and best test accuracy, wall time, seconds per epoch) to
+ * bench/results/accuracy-DATE.json as it goes, so a long run that is stopped keeps what it
+ * finished. This is a benchmark, not a test: the full set takes hours on two cores.
+ *
+ *     onebit bench accuracy                      # the three headline runs
+ *     ONEBIT_ACCURACY=all onebit bench accuracy  # plus xnor-cnn, bwn-cnn and the float twins
+ *     ONEBIT_ACCURACY=mnist-bnn-cnn onebit bench accuracy   # one run by id
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { type DatasetName, loadDataset } from "../data/index.js";
+import { createContext } from "../tensor/index.js";
+import { type TrainConfig, train } from "../train/index.js";
+import { type BenchOptions, environment, median, table } from "./util.js";
+
+/** One training run of the accuracy table, with the figure to beat where the issue sets one. */
+export interface AccuracyRun {
+  id: string;
+  dataset: DatasetName;
+  config: TrainConfig;
+  /** Test accuracy the issue asks for (last epoch), if any. */
+  target?: number;
+}
+
+const cnnSchedule = { epochs: 20, batchSize: 64, lr: 2e-3, schedule: "cosine" as const, seed: 0 };
+const shift = { shift: 2 };
+
+/** The headline runs: the issue's three accuracy targets. */
+export const HEADLINE_RUNS: AccuracyRun[] = [
+  {
+    id: "mnist-bnn-mlp",
+    dataset: "mnist",
+    target: 0.985,
+    config: {
+      model: { builder: "bnn-mlp", options: { width: 1024, dropout: 0.1 } },
+      epochs: 30,
+      batchSize: 100,
+      lr: 3e-3,
+      schedule: "cosine",
+      augment: shift,
+      seed: 0,
+    },
+  },
+  {
+    id: "mnist-bnn-cnn",
+    dataset: "mnist",
+    target: 0.992,
+    config: {
+      model: { builder: "bnn-cnn", options: { widthMultiplier: 2 } },
+      ...cnnSchedule,
+      augment: shift,
+    },
+  },
+  {
+    id: "fashion-bnn-cnn",
+    dataset: "fashion-mnist",
+    target: 0.91,
+    config: { model: { builder: "bnn-cnn", options: { widthMultiplier: 2 } }, ...cnnSchedule },
+  },
+];
+
+/** The side-by-side runs: XNOR-Net, BWN and the float twins on both data sets. */
+export const COMPARISON_RUNS: AccuracyRun[] = (["mnist", "fashion-mnist"] as const).flatMap((dataset) =>
+  [
+    ["xnor-cnn", {}],
+    ["bwn-cnn", {}],
+    ["bnn-cnn", { float: true }],
+  ].map(([builder, extra]) => ({
+    id: `${dataset === "mnist" ? "mnist" : "fashion"}-${builder}${(extra as { float?: boolean }).float ? "-float" : ""}`,
+    dataset,
+    config: {
+      model: { builder: builder as string, options: { widthMultiplier: 2, ...(extra as object) } },
+      ...cnnSchedule,
+      ...(dataset === "mnist" ? { augment: shift } : {}),
+    },
+  })),
+);
+
+export function selectRuns(selector: string | undefined): AccuracyRun[] {
+  const all = [...HEADLINE_RUNS, ...COMPARISON_RUNS];
+  if (!selector || selector === "headline") return HEADLINE_RUNS;
+  if (selector === "all") return all;
+  const ids = selector.split(",");
+  const runs = all.filter((r) => ids.includes(r.id));
+  const unknown = ids.filter((id) => !all.some((r) => r.id === id));
+  if (unknown.length > 0) {
+    throw new Error(
+      `unknown accuracy run(s) ${unknown.join(", ")}; choose from ${all.map((r) => r.id).join(", ")}`,
+    );
+  }
+  return runs;
+}
+
+export async function run(options: BenchOptions): Promise<void> {
+  const runs = selectRuns(process.env.ONEBIT_ACCURACY);
+  const outDir = path.resolve("bench", "results");
+  mkdirSync(outDir, { recursive: true });
+  const file = path.join(outDir, `accuracy-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  const results: Record<string, unknown>[] = [];
+  const env = environment();
+  for (const r of runs) {
+    const data = await loadDataset(r.dataset);
+    const ctx = await createContext("wasm");
+    const t0 = performance.now();
+    const result = await train({
+      ctx,
+      data,
+      config: r.config,
+      outDir: path.join("runs", "bench-accuracy", r.id),
+      progress: process.stderr.isTTY ? "bar" : "lines",
+    });
+    const wall = (performance.now() - t0) / 1000;
+    results.push({
+      id: r.id,
+      dataset: r.dataset,
+      model: r.config.model,
+      epochs: r.config.epochs,
+      schedule: {
+        lr: r.config.lr,
+        kind: r.config.schedule,
+        batch: r.config.batchSize,
+        augment: r.config.augment,
+      },
+      seed: r.config.seed,
+      test_accuracy: result.testAccuracy,
+      best_test_accuracy: result.bestTestAccuracy,
+      target: r.target ?? null,
+      met: r.target === undefined ? null : result.testAccuracy >= r.target,
+      wall_seconds: Math.round(wall),
+      epoch_seconds_median: median(result.epochSeconds),
+      params: result.params,
+      history: result.history,
+    });
+    result.model.dispose();
+    writeFileSync(file, `${JSON.stringify({ environment: env, results }, null, 2)}\n`);
+    process.stderr.write(`accuracy: ${r.id} ${(100 * result.testAccuracy).toFixed(2)}% -> ${file}\n`);
+  }
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ environment: env, results, file })}\n`);
+    return;
+  }
+  const pct = (x: unknown) => (typeof x === "number" ? `${(100 * x).toFixed(2)}%` : "-");
+  process.stdout.write(
+    `${table(
+      ["run", "epochs", "test acc (last)", "best", "target", "s/epoch", "wall s"],
+      results.map((x) => [
+        x.id as string,
+        x.epochs as number,
+        pct(x.test_accuracy),
+        pct(x.best_test_accuracy),
+        pct(x.target),
+        x.epoch_seconds_median as number,
+        x.wall_seconds as number,
+      ]),
+    )}\nresults: ${file}\n`,
+  );
+}
