@@ -67,7 +67,8 @@ export class Engine {
   readonly classNames: readonly string[];
   private readonly weights: ModelWeights;
   private readonly plans = new Map<number, Plan>();
-  private readonly maxBatch: number;
+  /** Images per kernel call (and the most `trace` takes). */
+  readonly maxBatch: number;
   private readonly input: InputLayer;
 
   private constructor(model: EngineModel, backend: Backend, maxBatch: number) {

@@ -39,7 +39,7 @@ export interface VerifyInput {
   count: number;
   /** Raw -> network input, as the trainer applies it. */
   preprocessing: { scale: number; offset: number };
-  /** Images per batch (at most the engine's maxBatch). Default 64. */
+  /** Images per batch, at most the engine's maxBatch. Default 64. */
   batchSize?: number;
 }
 
@@ -54,7 +54,7 @@ function record(m: Mismatch, image: number, index: number, engine: number, train
 export function verifyEngine(model: Model, engine: Engine, input: VerifyInput): VerifyReport {
   const ctx = model.ctx;
   const size = model.inputShape.reduce((a, b) => a * b, 1);
-  const batchSize = input.batchSize ?? 64;
+  const batchSize = Math.min(input.batchSize ?? 64, engine.maxBatch);
   const mode = { training: false, rng: new Random(0) };
   const classes = emptyMismatch();
   const scores = { ...emptyMismatch(), maxRelativeError: 0 };
