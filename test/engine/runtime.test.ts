@@ -144,7 +144,7 @@ function images(count: number, size: number, seed: number): Uint8Array {
 }
 
 describe("Engine", () => {
-  it("runs every layer kind on the ref and wasm backends: bit for bit up to the last float layer", async () => {
+  it("runs every layer kind on the ref and wasm (SIMD, scalar) backends: bit for bit up to the last float layer", async () => {
     // Float GEMM and average pooling round differently in ref and wasm, so the float first
     // layer and the average pool are left out here (the other tests run them) and the last
     // float dense is compared to 1e-5.
@@ -152,8 +152,12 @@ describe("Engine", () => {
     const x = images(5, 243, 2);
     const ref = await Engine.load(model, { backend: "ref" });
     const wasm = await Engine.load(model, { backend: "wasm" });
+    const scalar = await Engine.load(model, { backend: "wasm-scalar" });
     const a = ref.trace(x);
     const b = wasm.trace(x);
+    const s = scalar.trace(x);
+    for (let i = 0; i < a.length; i++) expect(s[i]!.preActivation, a[i]!.name).toEqual(a[i]!.preActivation);
+    scalar.dispose();
     expect(a.map((t) => t.name)).toEqual(model.layers.map((l) => l.name));
     for (let i = 0; i < a.length; i++) {
       if (a[i]!.name === "dense6" || a[i]!.name === "softmax") {
