@@ -48,7 +48,10 @@ export async function createBackend(
     throw new RangeError(`createBackend: unknown backend '${kind}' (wasm, wasm-simd, wasm-scalar or ref)`);
   }
   const flavor = kind === "wasm-scalar" || (kind === "wasm" && !simdSupported()) ? "scalar" : "simd";
-  const shared = options.shared ?? options.heap?.memory.buffer instanceof SharedArrayBuffer;
+  // Pages that are not cross-origin isolated have no SharedArrayBuffer at all.
+  const shared =
+    options.shared ??
+    (typeof SharedArrayBuffer !== "undefined" && options.heap?.memory.buffer instanceof SharedArrayBuffer);
   let module: KernelModule;
   try {
     module = await loadKernelModule({ flavor, heap: options.heap, shared: options.shared });

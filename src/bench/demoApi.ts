@@ -1,0 +1,17 @@
+/**
+ * What the demo page (web/main.ts) exposes as `window.onebitDemo` for the browser test and
+ * `onebit bench browser`: the page's own engine on the page's own test images.
+ */
+export interface DemoApi {
+  /** The engine's backend name ("wasm-simd" or "wasm-scalar"). */
+  backend: string;
+  /** Classes and scores (row-major) of MNIST test images by index, in one predict call. */
+  predictTest(indices: number[]): { classes: number[]; scores: number[] };
+  /** Milliseconds per predict call on the first `batch` test images, one value per timed run. */
+  bench(batch: number, runs: number): number[];
+  /** Runs the test-set panel (as its button does) and resolves with its result. */
+  runTestSet(): Promise<{ accuracy: number; imagesPerSecond: number; classes: number[] }>;
+}
+
+/** The page's window: the API once the demo has started, or the message it failed with. */
+export type DemoWindow = Window & { onebitDemo?: DemoApi; onebitDemoError?: string };

@@ -1,0 +1,113 @@
+/**
+ * The demo page in Debian's Chromium (playwright-core): it loads, a drawn stroke gets a
+ * prediction, and its engine gives exactly the Node engine's scores for 100 fixed MNIST
+ * test images and the same classes for all 10,000 (same .onebit, same images). The bundle
+ * carries no static Node built-in. A screenshot goes to test-artifacts/browser-demo.png.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM, DEMO_MODEL, type OpenDemo, openDemo, ROOT } from "../../src/bench/chromium.js";
+import type { DemoWindow } from "../../src/bench/demoApi.js";
+import { readIdx } from "../../src/data/idx.js";
+import { mnistDataDir } from "../../src/data/mnist.js";
+import { Engine } from "../../src/engine/index.js";
+
+const ARTIFACTS = path.join(ROOT, "test-artifacts");
+const FIXED = Array.from({ length: 100 }, (_, i) => (i * 101 + 7) % 10_000);
+
+// CI installs Debian's chromium (.ci/run); elsewhere ONEBIT_SKIP_BROWSER=1 skips this file.
+describe.skipIf(process.env.ONEBIT_SKIP_BROWSER === "1")("demo page in Chromium", () => {
+  let demo: OpenDemo;
+  let node: Engine;
+  let images: Uint8Array;
+  let labels: Uint8Array;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+    const dir = mnistDataDir();
+    images = readIdx(path.join(dir, "t10k-images-idx3-ubyte")).data as Uint8Array;
+    labels = readIdx(path.join(dir, "t10k-labels-idx1-ubyte")).data as Uint8Array;
+    node = await Engine.load(new Uint8Array(await readFile(DEMO_MODEL)));
+    demo = await openDemo();
+  });
+
+  afterAll(async () => {
+    node?.dispose();
+    await demo?.close();
+  });
+
+  it("bundles the engine without static Node built-ins, with both kernel builds", async () => {
+    const assets = await readdir(path.join(demo.dist, "assets"));
+    const wasm = assets.filter((f) => f.endsWith(".wasm"));
+    expect(wasm.some((f) => /^onebit-simd-(?!shared)/.test(f))).toBe(true);
+    expect(wasm.some((f) => /^onebit-scalar-(?!shared)/.test(f))).toBe(true);
+    for (const file of assets.filter((f) => f.endsWith(".js"))) {
+      const js = await readFile(path.join(demo.dist, "assets", file), "utf8");
+      expect(js, file).not.toMatch(/(^|[;\n}])\s*import[^(]*from\s*["'`]node:/);
+      // Node built-ins appear only in dynamic imports on Node-only branches (file: URLs,
+      // worker_threads), which a page never takes.
+      const mentions = js.match(/node:[\w/]+/g) ?? [];
+      const dynamic = js.match(/import\(\s*[`"']node:[\w/]+[`"']\s*\)/g) ?? [];
+      expect(mentions.length, file).toBe(dynamic.length);
+    }
+    expect(await demo.page.evaluate(() => (window as DemoWindow).onebitDemo!.backend)).toBe("wasm-simd");
+  });
+
+  it("type-checks (web/tsconfig.json)", () => {
+    const tsc = path.join(ROOT, "node_modules/typescript/bin/tsc");
+    const r = spawnSync(process.execPath, [tsc, "-p", path.join(ROOT, "web/tsconfig.json")], {
+      encoding: "utf8",
+    });
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  it("shows a prediction for a stroke drawn with the mouse", async () => {
+    const page = demo.page;
+    const box = (await page.locator("#pad").boundingBox())!;
+    // A "1": one vertical stroke in the middle of the pad.
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.15);
+    await page.mouse.down();
+    for (let t = 0.15; t <= 0.85; t += 0.05)
+      await page.mouse.move(box.x + box.width * 0.52, box.y + box.height * t);
+    await page.mouse.up();
+    await expect.poll(() => page.locator("#prediction").textContent()).toMatch(/^[0-9]$/);
+    expect(await page.locator("#prediction").textContent()).toBe("1");
+    expect(await page.locator("#probs li").count()).toBe(10);
+    await expect.poll(() => page.locator("#latency").textContent()).toMatch(/ms per image/);
+  });
+
+  it("gives the Node engine's scores for 100 fixed test images", async () => {
+    const fromPage = await demo.page.evaluate(
+      (indices) => (window as DemoWindow).onebitDemo!.predictTest(indices),
+      FIXED,
+    );
+    const batch = new Uint8Array(FIXED.length * 784);
+    FIXED.forEach((k, i) => {
+      batch.set(images.subarray(k * 784, (k + 1) * 784), i * 784);
+    });
+    const fromNode = node.predict(batch);
+    expect(fromPage.classes).toEqual(Array.from(fromNode.classes));
+    expect(fromPage.scores).toEqual(Array.from(fromNode.scores));
+    const correct = FIXED.filter((k, i) => fromPage.classes[i] === labels[k]).length;
+    expect(correct).toBeGreaterThanOrEqual(90);
+  });
+
+  it("runs the whole test set in the page with the Node engine's classes, and a screenshot", async () => {
+    const page = demo.page;
+    const result = await page.evaluate(() => (window as DemoWindow).onebitDemo!.runTestSet());
+    const nodeClasses = node.predict(images).classes;
+    expect(result.classes).toEqual(Array.from(nodeClasses));
+    let correct = 0;
+    for (let i = 0; i < labels.length; i++) if (nodeClasses[i] === labels[i]) correct++;
+    expect(result.accuracy).toBe(correct / labels.length);
+    expect(await page.locator("#test-accuracy").textContent()).toBe(`${(100 * result.accuracy).toFixed(2)}%`);
+    expect(result.imagesPerSecond).toBeGreaterThan(0);
+    expect(demo.errors).toEqual([]);
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, "browser-demo.png"), fullPage: true });
+  });
+});

@@ -1,0 +1,186 @@
+/**
+ * The demo page: the packed MNIST bnn-cnn classifies a drawn digit or a test image live
+ * (panel 1) and runs the whole MNIST test set (panel 2). It imports the engine entry point
+ * and nothing else of onebit. `window.onebitDemo` lets the browser test and the browser
+ * benchmark drive the same engine the page uses.
+ *
+ * Query parameters: `?model=URL` (default ./models/mnist-bnn-cnn.onebit), `?wasm=URL` (the
+ * kernel module; default: the bundled SIMD or scalar build), `?backend=wasm-scalar`.
+ */
+import type { DemoApi } from "../src/bench/demoApi.js";
+import { Engine, type EngineOptions } from "../src/engine/index.js";
+import { SIZE, toMnistDigit } from "./digit.js";
+import { fetchIdxU8 } from "./idx.js";
+import { formatBytes, parameterCount, softmax } from "./model-info.js";
+import { DrawingPad } from "./pad.js";
+import { runTestSet } from "./testset.js";
+import { median, timeCalls } from "./timing.js";
+
+declare global {
+  interface Window {
+    onebitDemo?: DemoApi;
+    onebitDemoError?: string;
+  }
+}
+
+const $ = <T extends HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`index.html has no #${id}`);
+  return el as T;
+};
+
+const params = new URLSearchParams(location.search);
+const MODEL_URL = params.get("model") ?? "./models/mnist-bnn-cnn.onebit";
+
+async function fetchBytes(url: string): Promise<Uint8Array> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+function renderProbabilities(list: HTMLElement, names: readonly string[], probs: number[]): void {
+  const best = probs.indexOf(Math.max(...probs));
+  list.replaceChildren(
+    ...probs.map((p, i) => {
+      const row = document.createElement("li");
+      row.className = i === best ? "best" : "";
+      row.innerHTML = `<span class="label"></span><span class="bar"><span></span></span><span class="pct"></span>`;
+      row.querySelector(".label")!.textContent = names[i]!;
+      (row.querySelector(".bar > span") as HTMLElement).style.width = `${(100 * p).toFixed(1)}%`;
+      row.querySelector(".pct")!.textContent = `${(100 * p).toFixed(1)}%`;
+      return row;
+    }),
+  );
+}
+
+function showSeen(canvas: HTMLCanvasElement, pixels: Uint8Array): void {
+  const img = new ImageData(SIZE, SIZE);
+  for (let i = 0; i < SIZE * SIZE; i++) img.data.set([pixels[i]!, pixels[i]!, pixels[i]!, 255], 4 * i);
+  canvas.getContext("2d")!.putImageData(img, 0, 0);
+}
+
+async function main(): Promise<void> {
+  const backend = (params.get("backend") ?? "wasm") as EngineOptions["backend"];
+  const wasmUrl = params.get("wasm") ?? undefined;
+  const [modelBytes, images, labels] = await Promise.all([
+    fetchBytes(MODEL_URL),
+    fetchIdxU8("./data/t10k-images-idx3-ubyte"),
+    fetchIdxU8("./data/t10k-labels-idx1-ubyte"),
+  ]);
+  const engine = await Engine.load(modelBytes, { backend, wasmUrl });
+  const names = engine.classNames;
+  const params32 = parameterCount(engine.model);
+  const floatBytes = 4 * (params32.binary + params32.other);
+  const { testAccuracy, epoch } = engine.model.metadata;
+  const trained =
+    typeof testAccuracy === "number" && typeof epoch === "number"
+      ? ` · trained ${epoch} epoch${epoch === 1 ? "" : "s"}, ${(100 * testAccuracy).toFixed(2)}% test accuracy at export`
+      : "";
+  const binaryLayers = engine.model.layers.filter((l) => l.kind.startsWith("binary_")).length;
+  $("model-info").innerHTML = `<div><b id="model-name"></b> <span id="model-layers"></span></div>
+    <div class="size"><b>${formatBytes(modelBytes.length)}</b> packed <span class="vs">vs</span>
+      ${formatBytes(floatBytes)} as float32
+      <span class="ratio">(${(floatBytes / modelBytes.length).toFixed(1)}&times; smaller)</span></div>
+    <div id="model-params"></div>`;
+  $("model-name").textContent = engine.model.name;
+  $("model-layers").textContent = `· ${engine.model.layers.length} layers (${binaryLayers} binary)${trained}`;
+  $("model-params").textContent =
+    `${params32.binary.toLocaleString("en")} binary + ${params32.other.toLocaleString("en")} float parameters` +
+    ` · kernels: ${engine.backend.name} (WebAssembly${engine.backend.name === "wasm-simd" ? " SIMD" : ""})`;
+
+  const seen = $<HTMLCanvasElement>("seen");
+  const probs = $("probs");
+  let current: Uint8Array | null = null;
+  let latencyTimer = 0;
+
+  const classify = (pixels: Uint8Array, truth?: number) => {
+    current = pixels;
+    showSeen(seen, pixels);
+    const p = engine.predict(pixels);
+    renderProbabilities(probs, names, softmax(p.scores));
+    $("prediction").textContent = names[p.classes[0]!]!;
+    $("truth").textContent = truth === undefined ? "your drawing" : `test image, true label ${names[truth]}`;
+    clearTimeout(latencyTimer);
+    latencyTimer = window.setTimeout(() => {
+      if (!current) return;
+      const pix = current;
+      const ms = median(timeCalls(() => engine.predict(pix), { runs: 5, warmup: 2, minMs: 8 }));
+      $("latency").textContent =
+        `${ms < 1 ? ms.toFixed(3) : ms.toFixed(2)} ms per image (median of 5 timed runs, batch 1)`;
+    }, 120);
+  };
+
+  let frame = 0;
+  const pad = new DrawingPad($<HTMLCanvasElement>("pad"), () => {
+    if (frame) return;
+    frame = requestAnimationFrame(() => {
+      frame = 0;
+      const digit = toMnistDigit(pad.ink(), pad.canvas.width, pad.canvas.height);
+      if (digit) classify(digit);
+    });
+  });
+  $("clear").addEventListener("click", () => {
+    pad.clear();
+    current = null;
+    $("prediction").textContent = "–";
+    $("truth").textContent = "draw a digit";
+    probs.replaceChildren();
+    seen.getContext("2d")!.clearRect(0, 0, SIZE, SIZE);
+  });
+  const count = labels.dims[0]!;
+  const pick = (index: number) => {
+    const pixels = images.data.slice(index * SIZE * SIZE, (index + 1) * SIZE * SIZE);
+    pad.show(pixels, SIZE);
+    classify(pixels, labels.data[index]);
+    $("pick-index").textContent = `#${index}`;
+  };
+  $("random").addEventListener("click", () => pick(Math.floor(Math.random() * count)));
+
+  const runButton = $<HTMLButtonElement>("run-test");
+  const runPanel = async () => {
+    runButton.disabled = true;
+    const progress = $<HTMLProgressElement>("test-progress");
+    progress.max = count;
+    const result = await runTestSet(engine, images, labels, (done, correct) => {
+      progress.value = done;
+      $("test-count").textContent = `${done.toLocaleString("en")} / ${count.toLocaleString("en")}`;
+      $("test-accuracy").textContent = `${((100 * correct) / done).toFixed(2)}%`;
+    });
+    $("test-accuracy").textContent = `${(100 * result.accuracy).toFixed(2)}%`;
+    $("test-errors").textContent = `${(result.count - result.correct).toLocaleString("en")}`;
+    $("test-speed").textContent = `${Math.round(result.imagesPerSecond).toLocaleString("en")}`;
+    $("test-time").textContent =
+      `${(result.engineMs / 1000).toFixed(2)} s engine, ${(result.wallMs / 1000).toFixed(2)} s wall`;
+    runButton.disabled = false;
+    return result;
+  };
+  runButton.addEventListener("click", () => void runPanel());
+
+  window.onebitDemo = {
+    backend: engine.backend.name,
+    predictTest(indices) {
+      const batch = new Uint8Array(indices.length * SIZE * SIZE);
+      for (const [i, k] of indices.entries()) {
+        batch.set(images.data.subarray(k * SIZE * SIZE, (k + 1) * SIZE * SIZE), i * SIZE * SIZE);
+      }
+      const p = engine.predict(batch);
+      return { classes: Array.from(p.classes), scores: Array.from(p.scores) };
+    },
+    bench(batch, runs) {
+      const input = images.data.subarray(0, batch * SIZE * SIZE);
+      return timeCalls(() => engine.predict(input), { runs, warmup: 3, minMs: 20 });
+    },
+    async runTestSet() {
+      const r = await runPanel();
+      return { accuracy: r.accuracy, imagesPerSecond: r.imagesPerSecond, classes: Array.from(r.classes) };
+    },
+  };
+  document.body.classList.add("ready");
+}
+
+main().catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  window.onebitDemoError = message;
+  $("error").textContent = `The demo could not start: ${message}`;
+  $("error").hidden = false;
+});
