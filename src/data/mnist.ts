@@ -101,6 +101,14 @@ export function idxSplit(
       `count mismatch: ${labels.dims[0]} labels, but ${files.images} holds ${count} images`,
     );
   }
+  // validateDataset names the split; a bad label also names its file.
+  const bad = labels.data.findIndex((y) => y < 0 || y >= classes.length);
+  if (bad >= 0) {
+    throw new DataError(
+      files.labels,
+      `${name}: label ${labels.data[bad]} of item ${bad} is outside [0, ${classes.length})`,
+    );
+  }
   const split: Dataset = {
     name,
     images: images.data as Uint8Array | Float32Array,

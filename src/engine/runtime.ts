@@ -156,6 +156,19 @@ export class Engine {
         `Engine.predict: ${images.length} values is not a whole number of [${this.inputShape.join(", ")}] images (${size} values each)`,
       );
     }
+    // Raw bytes are always finite; any other input is scanned before work starts, so NaN,
+    // Inf or a non-number (a wrong dtype such as strings or nested arrays) is an error
+    // naming the image, not silent garbage scores.
+    if (!(images instanceof Uint8Array || images instanceof Uint8ClampedArray)) {
+      for (let i = 0; i < images.length; i++) {
+        const v = images[i];
+        if (typeof v !== "number" || !Number.isFinite(v)) {
+          throw new RangeError(
+            `Engine.predict: image ${Math.floor(i / size)} holds ${typeof v === "number" ? v : `a ${typeof v}`} at value ${i % size}; inputs must be finite numbers`,
+          );
+        }
+      }
+    }
     return images.length / size;
   }
 
