@@ -50,6 +50,8 @@ export default defineConfig({
   root: here,
   base: "./",
   plugins: [mnistTestSet()],
+  // The kernel thread pool starts module workers (src/kernels/threads).
+  worker: { format: "es" },
   build: { outDir: path.join(here, "dist"), emptyOutDir: true, target: "es2022", reportCompressedSize: true },
   server: { host: "127.0.0.1", fs: { allow: [path.join(here, "..")] } },
   preview: { host: "127.0.0.1" },

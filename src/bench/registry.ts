@@ -36,3 +36,7 @@ benches["accuracy"] = {
   about: "full training schedules (hours): test accuracy of the reference models, results in bench/results/",
   load: () => import("./accuracy.js"),
 };
+benches["browser"] = {
+  about: "images/s of the demo's MNIST bnn-cnn in Chromium vs in Node, batch 64 and 1, same run",
+  load: () => import("./browser.js"),
+};
