@@ -1,0 +1,238 @@
+/**
+ * Model summary, as Larq's `models.summary` plus what it cannot report: the deployed size.
+ * Per layer: type, output shape, parameters, bits per weight and per input activation,
+ * memory as float32 and as deployed, multiply-accumulates split into binary (1-bit weight x
+ * 1-bit input: XNOR-popcount) and float (everything else). Totals, the float-32 equivalent
+ * and compression ratio = float32 bytes / deployed bytes.
+ *
+ * - From a checkpoint: the layer list and tensors, and the `.onebit` model the exporter
+ *   makes of it (deployed bytes per layer: the engine tensors named after it; a batch norm
+ *   folded into a binary layer's thresholds deploys as 0 bytes; file bytes: the encoding).
+ * - From a `.onebit` file: its engine layers and the real file size.
+ *
+ *     const s = summarizeEngineModel(decodeModel(bytes), bytes.length);
+ *     s.totals.compression; // e.g. 26.3
+ */
+
+import { BYTE_TO_SIGNED } from "../data/index.js";
+import { encodeModel } from "../engine/format.js";
+import type { Layer as EngineLayer, EngineModel } from "../engine/model.js";
+import { exportCheckpoint } from "../export/checkpoint.js";
+import { convertModel } from "../export/convert.js";
+import type { Checkpoint, LayerRecord } from "../nn/checkpointFormat.js";
+import { createContext } from "../tensor/index.js";
+import {
+  buildVariant,
+  checkpointInputShape,
+  layerFromRecord,
+  variantRecords,
+  WEIGHT_TYPES,
+} from "./variant.js";
+
+export interface LayerSummary {
+  name: string;
+  type: string;
+  outputShape: number[];
+  params: number;
+  /** Bits per weight (1 binary, k, 32 float); null for layers without weights. */
+  weightBits: number | null;
+  /** Bits per input activation of a weight layer; null otherwise. */
+  inputBits: number | null;
+  float32Bytes: number;
+  /** Bytes of the deployed tensors; null when the model could not be converted. */
+  deployedBytes: number | null;
+  macs: { binary: number; float: number };
+  note?: string;
+}
+
+export interface ModelSummary {
+  source: string;
+  kind: "checkpoint" | "onebit";
+  model: string;
+  inputShape: number[];
+  layers: LayerSummary[];
+  totals: {
+    params: number;
+    binaryParams: number;
+    float32Bytes: number;
+    deployedBytes: number | null;
+    /** Size of the `.onebit` file (the real one, or the encoding of the converted checkpoint). */
+    fileBytes: number | null;
+    macs: { binary: number; float: number };
+    /** float32Bytes / fileBytes (or / deployedBytes when there is no file). */
+    compression: number | null;
+  };
+  note?: string;
+}
+
+const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+
+function totalsOf(layers: LayerSummary[], fileBytes: number | null): ModelSummary["totals"] {
+  const sum = (f: (l: LayerSummary) => number) => layers.reduce((a, l) => a + f(l), 0);
+  const deployed = layers.some((l) => l.deployedBytes === null) ? null : sum((l) => l.deployedBytes!);
+  const float32Bytes = sum((l) => l.float32Bytes);
+  const denominator = fileBytes ?? deployed;
+  return {
+    params: sum((l) => l.params),
+    binaryParams: sum((l) => (l.weightBits === 1 ? l.params : 0)),
+    float32Bytes,
+    deployedBytes: deployed,
+    fileBytes,
+    macs: { binary: sum((l) => l.macs.binary), float: sum((l) => l.macs.float) },
+    compression: denominator ? float32Bytes / denominator : null,
+  };
+}
+
+/** Multiply-accumulates of a weight layer per image: output elements x dot length. */
+function macsOf(
+  type: string,
+  kernelShape: readonly number[],
+  outputShape: readonly number[],
+  binary: boolean,
+) {
+  const n = type.includes("dense")
+    ? prod(outputShape) * kernelShape[1]!
+    : prod(outputShape) * prod(kernelShape.slice(1));
+  return binary ? { binary: n, float: 0 } : { binary: 0, float: n };
+}
+
+/**
+ * Summary of the checkpoint in `file`, with the `.onebit` model `onebit export` makes of it
+ * (the data set it records supplies class names; without it, classes "0".."N-1").
+ */
+export async function summarizeCheckpoint(ck: Checkpoint, file: string): Promise<ModelSummary> {
+  const ctx = await createContext("wasm");
+  const inputShape = checkpointInputShape(ck);
+  let engine: EngineModel | null = null;
+  let note: string | undefined;
+  const model = buildVariant(ctx, ck, variantRecords(ck.layers, []), file);
+  try {
+    const exported = await exportCheckpoint(file);
+    exported.model.dispose();
+    engine = exported.engineModel;
+  } catch {
+    try {
+      engine = convertModel(model, { classNames: classNames(ck), preprocessing: BYTE_TO_SIGNED });
+    } catch (e) {
+      note = `not convertible to .onebit: ${(e as Error).message}`;
+    }
+  }
+  const fileBytes = engine ? encodeModel(engine).length : null;
+  const layers: LayerSummary[] = [];
+  let shape = inputShape;
+  ck.layers.forEach((r, i) => {
+    const live = layerFromRecord(ctx, r, shape, `${file}: layers.${i}`);
+    shape = live.outputShape(shape);
+    live.dispose();
+    layers.push(checkpointLayer(ck, r, i, shape, engine));
+  });
+  model.dispose();
+  return {
+    source: file,
+    kind: "checkpoint",
+    model: ck.model.builder,
+    inputShape,
+    layers,
+    totals: totalsOf(layers, fileBytes),
+    note,
+  };
+}
+
+function classNames(ck: Checkpoint): string[] {
+  const classes = (ck.model.options.classes as number | undefined) ?? 10;
+  return Array.from({ length: classes }, (_, i) => String(i));
+}
+
+function checkpointLayer(
+  ck: Checkpoint,
+  r: LayerRecord,
+  i: number,
+  out: number[],
+  engine: EngineModel | null,
+): LayerSummary {
+  const prefix = `layers.${i}.`;
+  let params = 0;
+  for (const [name, t] of ck.tensors) if (name.startsWith(prefix)) params += t.data.length;
+  const bits = (q: unknown) => (q ? quantBits(q) : 32);
+  const isWeight = WEIGHT_TYPES.has(r.type);
+  const weightBits = isWeight ? bits(r.config.kernelQuantizer) : params > 0 ? 32 : null;
+  const inputBits = isWeight ? bits(r.config.inputQuantizer) : null;
+  const kernel = ck.tensors.get(`${prefix}kernel`);
+  const macs =
+    isWeight && kernel
+      ? macsOf(r.type, kernel.shape, out, weightBits === 1 && inputBits === 1)
+      : { binary: 0, float: 0 };
+  let deployedBytes: number | null = null;
+  let note: string | undefined;
+  if (engine) {
+    const mine = engine.layers.filter((l) => l.name.startsWith(prefix));
+    deployedBytes = mine.reduce((a, l) => a + tensorBytes(l), 0);
+    if (params > 0 && mine.length === 0) note = "folded into the previous layer's output transform";
+  }
+  return {
+    name: `layers.${i}`,
+    type: r.type,
+    outputShape: out,
+    params,
+    weightBits,
+    inputBits,
+    float32Bytes: 4 * params,
+    deployedBytes,
+    macs,
+    note,
+  };
+}
+
+function quantBits(q: unknown): number {
+  const spec = q as { name: string; options?: { k?: number } };
+  if (spec.name === "dorefa") return spec.options?.k ?? 1;
+  return 1;
+}
+
+type AnyTensor = { dtype: string; shape: number[]; data: ArrayLike<number> & { byteLength: number } };
+const isTensor = (v: unknown): v is AnyTensor =>
+  typeof v === "object" && v !== null && "dtype" in v && "data" in v && "shape" in v;
+
+/** The tensors an engine layer holds (weights, thresholds, flips, scales, BN vectors), at any depth. */
+function tensorsOf(v: unknown, out: AnyTensor[] = []): AnyTensor[] {
+  if (isTensor(v)) out.push(v);
+  else if (typeof v === "object" && v !== null && !ArrayBuffer.isView(v)) {
+    for (const [k, x] of Object.entries(v)) if (k !== "in" && k !== "out") tensorsOf(x, out);
+  }
+  return out;
+}
+
+const tensorBytes = (l: EngineLayer): number => tensorsOf(l).reduce((a, t) => a + t.data.byteLength, 0);
+
+/** Summary of a decoded `.onebit` model; `fileBytes` is the file's size. */
+export function summarizeEngineModel(m: EngineModel, fileBytes: number, source = m.name): ModelSummary {
+  const layers = m.layers.map((l): LayerSummary => {
+    const tensors = tensorsOf(l);
+    const params = tensors.reduce((a, t) => a + prod(t.shape), 0);
+    const w = "weights" in l ? (l.weights as AnyTensor) : undefined;
+    const weightBits = w ? (w.dtype === "bits" ? 1 : 32) : params > 0 ? 32 : null;
+    const inputBits = w ? (l.in.layout === "bits" ? 1 : 32) : null;
+    const macs = w
+      ? macsOf(l.kind, w.shape, l.out.shape, weightBits === 1 && inputBits === 1)
+      : { binary: 0, float: 0 };
+    return {
+      name: l.name,
+      type: l.kind,
+      outputShape: [...l.out.shape],
+      params,
+      weightBits,
+      inputBits,
+      float32Bytes: 4 * params,
+      deployedBytes: tensorBytes(l),
+      macs,
+    };
+  });
+  return {
+    source,
+    kind: "onebit",
+    model: m.name,
+    inputShape: [...m.layers[0]!.in.shape],
+    layers,
+    totals: totalsOf(layers, fileBytes),
+  };
+}

@@ -1,0 +1,209 @@
+/**
+ * Model variants for the sensitivity analysis: a checkpoint's layer list (type + config,
+ * stored in every checkpoint) with one or more weight layers set to another precision,
+ * rebuilt into a live model with the checkpoint's tensors.
+ *
+ * Precision p of a weight layer (bits, 32 = full precision):
+ * - p = 1: input and kernel quantizer ste_sign; p in 2..31: dorefa(p) on both (DESIGN.md).
+ *   Kernels are first scaled to max |W| = 1 so that dorefa's [-1, 1] grid covers them (the
+ *   batch norm after every weight layer absorbs the positive scale); sign ignores it.
+ *   In a float twin the layer's input passes a ReLU, which stands where the binary net
+ *   binarizes (sign(ReLU(z)) would be the constant +1): the quantizer replaces that ReLU.
+ * - p = 32: no quantizers (the layer reads the real-valued batch-norm output), scaling none.
+ *
+ *     const v = variantRecords(ck.layers, [{ layer: 3, bits: 1 }]);
+ *     const model = buildVariant(ctx, ck, v);
+ */
+import type { Checkpoint, LayerRecord, NamedTensor } from "../nn/checkpointFormat.js";
+import type { Layer } from "../nn/layer.js";
+import { Activation, BatchNorm, Dropout, Flatten, MaxPool } from "../nn/layers.js";
+import { Model } from "../nn/model.js";
+import { QuantConv2D, QuantDense } from "../nn/quantLayers.js";
+import { getQuantizer, type QuantizerSpec } from "../quant/quantizers.js";
+import type { Context } from "../tensor/context.js";
+import { Random } from "../util/random.js";
+
+export const WEIGHT_TYPES: ReadonlySet<string> = new Set(["quant_conv2d", "quant_dense"]);
+
+/** A weight layer of a model, as the analysis names it. */
+export interface WeightLayer {
+  /** Index in the model's layer list ("layers.I"). */
+  index: number;
+  /** "conv1", "conv2", "dense1", ...: the type's ordinal in the model. */
+  name: string;
+  type: string;
+  /** Bits of the kernel quantizer (32 when none). */
+  weightBits: number;
+  /** Bits of the input quantizer (32 when none). */
+  inputBits: number;
+}
+
+/** One precision change: layer index and its new bit width (32 = full precision). */
+export interface PrecisionEdit {
+  layer: number;
+  bits: number;
+}
+
+/** A layer record of the variant and where its tensors come from. */
+export interface VariantRecord extends LayerRecord {
+  /** Index of the checkpoint layer whose tensors it loads; null for a new stateless layer. */
+  source: number | null;
+  /** Scale kernel (and bias) by 1 / max |kernel| when loading. */
+  normalizeKernel?: boolean;
+}
+
+const bitsOf = (spec: unknown): number => (spec ? getQuantizer(spec as QuantizerSpec).bits : 32);
+
+/** The weight layers of a layer list, named conv1.., dense1.. in order. */
+export function weightLayers(records: readonly LayerRecord[]): WeightLayer[] {
+  const counts: Record<string, number> = {};
+  const out: WeightLayer[] = [];
+  records.forEach((r, index) => {
+    if (!WEIGHT_TYPES.has(r.type)) return;
+    const short = r.type === "quant_conv2d" ? "conv" : "dense";
+    counts[short] = (counts[short] ?? 0) + 1;
+    out.push({
+      index,
+      name: `${short}${counts[short]}`,
+      type: r.type,
+      weightBits: bitsOf(r.config.kernelQuantizer),
+      inputBits: bitsOf(r.config.inputQuantizer),
+    });
+  });
+  return out;
+}
+
+/** Resolves layer names ("conv2", "dense1" or "layers.3") to weight layers; errors list the known names. */
+export function resolveLayers(
+  layers: readonly WeightLayer[],
+  names: readonly string[],
+  source: string,
+): WeightLayer[] {
+  return names.map((n) => {
+    const found = layers.find((l) => l.name === n || `layers.${l.index}` === n);
+    if (!found) {
+      throw new RangeError(
+        `${source}: unknown layer '${n}'; its weight layers are ${layers.map((l) => `${l.name} (layers.${l.index})`).join(", ")}`,
+      );
+    }
+    return found;
+  });
+}
+
+function quantSpec(bits: number): QuantizerSpec {
+  return bits === 1 ? { name: "ste_sign" } : { name: "dorefa", options: { k: bits } };
+}
+
+/** The checkpoint's layer list with `edits` applied (see the module doc for the rules). */
+export function variantRecords(
+  records: readonly LayerRecord[],
+  edits: readonly PrecisionEdit[],
+): VariantRecord[] {
+  const byLayer = new Map(edits.map((e) => [e.layer, e.bits]));
+  const out: VariantRecord[] = [];
+  records.forEach((r, index) => {
+    const bits = byLayer.get(index);
+    if (bits === undefined) {
+      out.push({ type: r.type, config: { ...r.config }, source: index });
+      return;
+    }
+    if (!WEIGHT_TYPES.has(r.type)) throw new RangeError(`layers.${index} (${r.type}) is not a weight layer`);
+    if (!Number.isInteger(bits) || bits < 1 || bits > 32) {
+      throw new RangeError(`layers.${index}: bit width must be 1..32, got ${bits}`);
+    }
+    const config = { ...r.config };
+    if (bits === 32) {
+      Object.assign(config, { inputQuantizer: null, kernelQuantizer: null, scaling: "none", kernelClip: 0 });
+      out.push({ type: r.type, config, source: index });
+      return;
+    }
+    const prev = out[out.length - 1];
+    if (prev?.type === "activation" && prev.config.fn === "relu") out.pop();
+    const q = quantSpec(bits);
+    Object.assign(config, { inputQuantizer: q, kernelQuantizer: q, scaling: "none", kernelClip: 1 });
+    out.push({ type: r.type, config, source: index, normalizeKernel: bits > 1 });
+  });
+  return out;
+}
+
+/** One live layer from its record, for an input of shape `input` (without batch). */
+export function layerFromRecord(
+  ctx: Context,
+  r: LayerRecord,
+  input: readonly number[],
+  label: string,
+): Layer {
+  const c = r.config as Record<string, never>;
+  const rng = new Random(0);
+  switch (r.type) {
+    case "quant_dense":
+      return new QuantDense(ctx, input, { ...c, units: c.units }, rng, label);
+    case "quant_conv2d":
+      return new QuantConv2D(ctx, input, { ...c, filters: c.filters, kernelSize: c.kernelSize }, rng, label);
+    case "batch_norm":
+      return new BatchNorm(ctx, input, c);
+    case "max_pool":
+      return new MaxPool(c.size, c.stride, c.padding);
+    case "flatten":
+      return new Flatten();
+    case "dropout":
+      return new Dropout(c.rate);
+    case "activation":
+      return new Activation(c.fn);
+    default:
+      throw new RangeError(`${label}: unknown layer type '${r.type}'`);
+  }
+}
+
+/** The model input shape a checkpoint was built for. */
+export function checkpointInputShape(ck: Checkpoint): number[] {
+  return [...((ck.model.options.inputShape as number[] | undefined) ?? [28, 28, 1])];
+}
+
+/** Builds the variant and loads the checkpoint's tensors into it; `source` names the checkpoint in errors. */
+export function buildVariant(
+  ctx: Context,
+  ck: Checkpoint,
+  records: readonly VariantRecord[],
+  source = "checkpoint",
+): Model {
+  const inputShape = checkpointInputShape(ck);
+  const layers: Layer[] = [];
+  let shape = inputShape;
+  records.forEach((r, i) => {
+    const layer = layerFromRecord(ctx, r, shape, `${source}: layers.${r.source ?? `new ${i}`} (${r.type})`);
+    shape = layer.outputShape(shape);
+    layers.push(layer);
+  });
+  const model = new Model(ctx, ck.model, inputShape, layers);
+  records.forEach((r, i) => {
+    if (r.source === null) return;
+    const layer = layers[i]!;
+    const tensors = [...layer.params(), ...layer.buffers()];
+    const kernel = r.normalizeKernel ? ck.tensors.get(`layers.${r.source}.kernel`) : undefined;
+    const scale = kernel ? 1 / maxAbs(kernel) : 1;
+    for (const t of tensors) {
+      const name = `layers.${r.source}.${t.name}`;
+      const stored = ck.tensors.get(name);
+      if (!stored) throw new Error(`${source}: tensor '${name}' is missing`);
+      checkShape(stored, t.tensor.shape, name, source);
+      const data = t.tensor.data;
+      data.set(stored.data);
+      if (scale !== 1 && (t.name === "kernel" || t.name === "bias"))
+        for (let j = 0; j < data.length; j++) data[j]! *= scale;
+    }
+  });
+  return model;
+}
+
+function maxAbs(t: NamedTensor): number {
+  let m = 0;
+  for (const v of t.data) m = Math.max(m, Math.abs(v));
+  return m > 0 ? m : 1;
+}
+
+function checkShape(stored: NamedTensor, shape: readonly number[], name: string, source: string): void {
+  if (stored.shape.length !== shape.length || stored.shape.some((d, i) => d !== shape[i])) {
+    throw new Error(`${source}: tensor '${name}' has shape [${stored.shape}], the layer expects [${shape}]`);
+  }
+}
