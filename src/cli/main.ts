@@ -9,7 +9,9 @@ import { register as registerEval } from "./commands/eval.js";
 import { register as registerExport } from "./commands/export.js";
 import { register as registerModels } from "./commands/models.js";
 import { register as registerRun } from "./commands/run.js";
+import { register as registerSensitivity } from "./commands/sensitivity.js";
 import { register as registerStart } from "./commands/start.js";
+import { register as registerSummary } from "./commands/summary.js";
 import { register as registerTrain } from "./commands/train.js";
 import { readVersion } from "./version.js";
 
@@ -27,6 +29,8 @@ registerModels(program);
 registerStart(program);
 registerExport(program);
 registerRun(program);
+registerSummary(program);
+registerSensitivity(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
