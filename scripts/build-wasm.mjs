@@ -1,7 +1,14 @@
-// Compiles the AssemblyScript kernels (assembly/index.ts) into two WebAssembly modules:
-// a SIMD build and a scalar fallback. Kernels branch on the compile-time constant
-// ASC_FEATURE_SIMD. Both import their memory ('env.memory') so that tensors can live in
-// one WebAssembly.Memory owned by TypeScript (and, later, shared with worker threads).
+// Compiles the AssemblyScript kernels (assembly/index.ts) into four WebAssembly modules:
+// a SIMD build and a scalar fallback, each with a private memory and with a shared one.
+// Kernels branch on the compile-time constant ASC_FEATURE_SIMD. Every build imports its
+// memory ('env.memory') so that tensors live in one WebAssembly.Memory owned by
+// TypeScript. The -shared builds declare that memory shared (threads feature, maximum
+// 65536 pages = 4 GiB) so that worker threads can each instantiate the module on it
+// (src/kernels/threads); the private builds are the single-thread fallback for runtimes
+// without SharedArrayBuffer (a browser page that is not cross-origin isolated).
+// The modules have no globals and no start function; their only static data are the
+// math tables of exp/log (active data segments, rewritten with the same bytes by each
+// instance: harmless on a shared memory).
 // Outputs are written to a temporary name and renamed, so concurrent builds never leave
 // a half-written module behind.
 import { execFileSync } from "node:child_process";
@@ -24,9 +31,12 @@ const common = [
   "--initialMemory",
   "1",
 ];
+const shared = ["--sharedMemory", "--maximumMemory", "65536", "--enable", "threads"];
 const variants = [
   { name: "onebit-simd", flags: ["--enable", "simd"] },
   { name: "onebit-scalar", flags: [] },
+  { name: "onebit-simd-shared", flags: ["--enable", "simd", ...shared] },
+  { name: "onebit-scalar-shared", flags: shared },
 ];
 
 for (const v of variants) {

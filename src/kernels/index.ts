@@ -6,15 +6,21 @@
  *     const backend = await createBackend();          // wasm-simd on Node 20
  *     const a = backend.heap.alloc(4 * 64 * 64);
  *     backend.float.fill(64 * 64, 1, a);
+ *
+ * `threads: N > 1` runs the kernels on N threads (this one plus N - 1 workers) over a
+ * shared memory, with results identical to one thread; where shared memory is unavailable
+ * (a browser page that is not cross-origin isolated) it falls back to one thread and says
+ * why in `backend.threadNote`.
  */
 import type { BinaryKernels } from "./binaryTypes.js";
 import { Heap } from "./heap.js";
 import { createRefBinaryKernels } from "./ref/binary.js";
 import { createRefFloatKernels } from "./ref/float.js";
+import { KernelPool } from "./threads/pool.js";
 import type { BackendName, FloatKernels } from "./types.js";
 import { createWasmBinaryKernels } from "./wasm/binary.js";
 import { createWasmFloatKernels } from "./wasm/float.js";
-import { type KernelModule, loadKernelModule, simdSupported } from "./wasm/module.js";
+import { isSharedMemory, type KernelModule, loadKernelModule, simdSupported } from "./wasm/module.js";
 
 export type { BinaryKernels, PadValue } from "./binaryTypes.js";
 export { convGeometry, type Padding } from "./geometry.js";
@@ -27,9 +33,48 @@ export interface Backend {
   readonly float: FloatKernels;
   readonly binary: BinaryKernels;
   readonly module?: KernelModule;
+  /** Threads the kernels run on (absent or 1: this thread only). */
+  readonly threads?: number;
+  /** Why fewer threads than requested run, if so. */
+  readonly threadNote?: string;
+  /** Stops the worker threads (if any). The kernels must not be used afterwards. */
+  close?(): Promise<void>;
 }
 
 export type BackendKind = "wasm" | "wasm-simd" | "wasm-scalar" | "ref";
+
+export interface BackendOptions {
+  /** Use this heap (its memory decides shared or not). */
+  heap?: Heap;
+  /** Create the heap's memory shared (implied by threads > 1). */
+  shared?: boolean;
+  /** Threads for the kernels, this one included; default 1. */
+  threads?: number;
+  /** Where a browser fetches the kernel module (the -shared build when threads > 1). */
+  wasmUrl?: string | URL;
+}
+
+/** Why shared memory (and so threads) is unavailable here, or undefined when it is available. */
+export function sharedMemoryUnavailable(): string | undefined {
+  if (typeof SharedArrayBuffer === "undefined") {
+    return "SharedArrayBuffer is unavailable (a browser page must be cross-origin isolated: serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)";
+  }
+  const g = globalThis as { crossOriginIsolated?: boolean; window?: unknown };
+  if (g.window !== undefined && g.crossOriginIsolated === false) {
+    return "this page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)";
+  }
+  return undefined;
+}
+
+/** The number of cores (Node: os.availableParallelism; browsers: navigator.hardwareConcurrency). */
+export async function availableThreads(): Promise<number> {
+  if (typeof process !== "undefined" && typeof process.versions?.node === "string") {
+    const os = await import(/* @vite-ignore */ "node:os");
+    return typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
+  }
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  return Math.max(1, nav?.hardwareConcurrency ?? 1);
+}
 
 /**
  * A heap with float (and binary) kernels. "wasm" = the SIMD build when the runtime has
@@ -38,35 +83,55 @@ export type BackendKind = "wasm" | "wasm-simd" | "wasm-scalar" | "ref";
  */
 export async function createBackend(
   kind: BackendKind = "wasm",
-  options: { heap?: Heap; shared?: boolean } = {},
+  options: BackendOptions = {},
 ): Promise<Backend> {
+  const requested = options.threads ?? 1;
+  if (!Number.isInteger(requested) || requested < 1) {
+    throw new RangeError(`createBackend: threads must be a positive integer, got ${requested}`);
+  }
+  const unavailable = requested > 1 ? sharedMemoryUnavailable() : undefined;
+  let threadNote = unavailable
+    ? `onebit: running on 1 thread instead of ${requested}: ${unavailable}`
+    : undefined;
   if (kind === "ref") {
     const heap = options.heap ?? new Heap({ shared: options.shared ?? false });
-    return { name: "ref", heap, float: createRefFloatKernels(heap), binary: createRefBinaryKernels(heap) };
+    if (requested > 1) threadNote = "onebit: the ref backend runs on 1 thread";
+    const float = createRefFloatKernels(heap);
+    return {
+      name: "ref",
+      heap,
+      float,
+      binary: createRefBinaryKernels(heap),
+      threads: 1,
+      threadNote,
+      close: async () => {},
+    };
   }
   if (kind !== "wasm" && kind !== "wasm-simd" && kind !== "wasm-scalar") {
     throw new RangeError(`createBackend: unknown backend '${kind}' (wasm, wasm-simd, wasm-scalar or ref)`);
   }
   const flavor = kind === "wasm-scalar" || (kind === "wasm" && !simdSupported()) ? "scalar" : "simd";
-  // Pages that are not cross-origin isolated have no SharedArrayBuffer at all.
-  const shared =
-    options.shared ??
-    (typeof SharedArrayBuffer !== "undefined" && options.heap?.memory.buffer instanceof SharedArrayBuffer);
-  let module: KernelModule;
-  try {
-    module = await loadKernelModule({ flavor, heap: options.heap, shared: options.shared });
-  } catch (err) {
-    if (!shared) throw err;
-    throw new Error(
-      `createBackend: the ${flavor} kernel module does not accept a shared memory (it must be built with shared memory): ${(err as Error).message}`,
-    );
+  let threads = unavailable ? 1 : requested;
+  if (threads > 1 && options.heap && !isSharedMemory(options.heap.memory)) {
+    threadNote = `onebit: running on 1 thread instead of ${requested}: the given heap's memory is not shared`;
+    threads = 1;
   }
+  // A shared heap takes the -shared kernel build (loadKernelModule picks it).
+  const shared = options.heap
+    ? isSharedMemory(options.heap.memory)
+    : threads > 1 || (options.shared ?? false);
+  const heap = options.heap ?? new Heap({ shared });
+  const module = await loadKernelModule({ flavor, heap, wasmUrl: options.wasmUrl });
+  const pool = threads > 1 ? await KernelPool.create(module, threads) : undefined;
   const name: BackendName = flavor === "simd" ? "wasm-simd" : "wasm-scalar";
   return {
     name,
     heap: module.heap,
-    float: createWasmFloatKernels(module),
-    binary: createWasmBinaryKernels(module),
+    float: createWasmFloatKernels(module, pool),
+    binary: createWasmBinaryKernels(module, pool),
     module,
+    threads,
+    threadNote,
+    close: async () => pool?.close(),
   };
 }

@@ -2,9 +2,16 @@
  * The binary kernels in WebAssembly (assembly/binary): thin wrappers that check shapes,
  * do the geometry in TypeScript and pass pointers. The convolution is im2col on packed
  * words, then the binary GEMM, then (for zero padding) the border correction.
+ *
+ * With a thread pool, large jobs are split: the GEMM over output rows (or columns for a
+ * single row), the convolution over images (each thread runs im2col, GEMM and correction
+ * for its own images in one dispatch), packing and the output transforms over rows. The
+ * results are integers or per-element float steps: identical for any thread count.
  */
 import { type BinaryKernels, isPointwise, type PadValue } from "../binaryTypes.js";
 import { wordsPerPixel } from "../bits.js";
+import type { Call, KernelPool } from "../threads/pool.js";
+import { COST, partsFor, splitRange } from "../threads/split.js";
 import type { BackendName, Window2D } from "../types.js";
 import type { KernelModule } from "./module.js";
 
@@ -33,14 +40,41 @@ function checkPoolWindows(g: Window2D): void {
 const geometryArgs = (g: Window2D) =>
   [g.n, g.h, g.w, g.c, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW] as const;
 
-/** Binary kernels over a loaded kernel module (its heap is the kernels' heap). */
-export function createWasmBinaryKernels(mod: KernelModule): BinaryKernels {
+/** Binary kernels over a loaded kernel module (its heap is the kernels' heap), split across `pool` when given. */
+export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): BinaryKernels {
   const e = mod.exports;
   const name: BackendName = mod.flavor === "simd" ? "wasm-simd" : "wasm-scalar";
+  const threads = pool?.threads ?? 1;
+  const slow = mod.flavor === "simd" ? 1 : COST.scalarFactor;
+  /** Parts of [0, total) for a job of `micros` (one thread), or undefined to run it whole. */
+  const partition = (micros: number, total: number, unit = 1): [number, number][] | undefined => {
+    if (!pool) return undefined;
+    const ranges = splitRange(total, partsFor(threads, micros * slow), unit);
+    return ranges.length >= 2 ? ranges : undefined;
+  };
+  const overRows = (rows: number, bytesPerRow: number, call: (start: number, count: number) => Call) => {
+    const ranges = partition((rows * bytesPerRow) / COST.bytes, rows);
+    if (!ranges) return false;
+    pool!.run(ranges.map(([s0, s1]) => [call(s0, s1 - s0)]));
+    return true;
+  };
+  const bgemmCalls = (m: number, n: number, words: number, k: number, a: number, b: number, out: number) => {
+    const micros = (m * n * k) / COST.bgemmMacs;
+    // Output rows are independent; a single row (batch 1) splits over its columns instead.
+    const ranges = m === 1 ? partition(micros, n, 4) : partition(micros, m, 4);
+    if (!ranges) return undefined;
+    return ranges.map(([s0, s1]): Call[] =>
+      m === 1
+        ? [["bgemm", 1, s1 - s0, words, k, a, b + s0 * words * 4, out + s0 * 4]]
+        : [["bgemm", s1 - s0, n, words, k, a + s0 * words * 4, b, out + s0 * n * 4]],
+    );
+  };
   const bgemm = (m: number, n: number, words: number, k: number, a: number, b: number, out: number) => {
     checkCounts("bgemm", { m, n, words, k });
     if (k > words * 32) throw new RangeError(`bgemm: k = ${k} bits do not fit in ${words} words`);
-    e.bgemm!(m, n, words, k, a, b, out);
+    const parts = bgemmCalls(m, n, words, k, a, b, out);
+    if (parts) pool!.run(parts);
+    else e.bgemm!(m, n, words, k, a, b, out);
   };
   const im2col = (g: Window2D, padValue: PadValue, x: number, cols: number) => {
     checkPad(padValue);
@@ -51,6 +85,8 @@ export function createWasmBinaryKernels(mod: KernelModule): BinaryKernels {
     heap: mod.heap,
     pack(rows, c, x, bits) {
       checkCounts("pack", { rows, c });
+      const words = (c + 31) >>> 5;
+      if (overRows(rows, c * 4, (s, len) => ["bitPack", len, c, x + s * c * 4, bits + s * words * 4])) return;
       e.bitPack!(rows, c, x, bits);
     },
     unpack(rows, c, bits, out) {
@@ -63,24 +99,75 @@ export function createWasmBinaryKernels(mod: KernelModule): BinaryKernels {
       checkPad(padValue);
       checkCounts("conv2d", { outC });
       const taps = g.kh * g.kw;
-      const rows = g.n * g.outH * g.outW;
+      const words = taps * wordsPerPixel(g.c);
+      const pixels = g.outH * g.outW;
       const pointwise = isPointwise(g);
-      if (!pointwise) im2col(g, padValue, x, cols);
-      bgemm(rows, outC, taps * wordsPerPixel(g.c), taps * g.c, pointwise ? x : cols, weights, out);
       const padded =
         g.padTop > 0 ||
         g.padLeft > 0 ||
         (g.outH - 1) * g.strideH - g.padTop + g.kh > g.h ||
         (g.outW - 1) * g.strideW - g.padLeft + g.kw > g.w;
-      if (padValue === 0 && padded) e.bitZeroPadCorrection!(...geometryArgs(g), outC, weights, out);
+      const correct = padValue === 0 && padded;
+      // Each thread runs the whole convolution for its images: its im2col rows are the
+      // rows its GEMM reads, so the three steps need no barrier between them.
+      const images =
+        g.n >= 2 ? partition((g.n * pixels * outC * taps * g.c) / COST.bgemmMacs, g.n) : undefined;
+      if (images) {
+        const inImage = g.h * g.w * wordsPerPixel(g.c) * 4;
+        pool!.run(
+          images.map(([s0, s1]): Call[] => {
+            const sub = geometryArgs({ ...g, n: s1 - s0 });
+            const xs = x + s0 * inImage;
+            const cs = cols + s0 * pixels * words * 4;
+            const os = out + s0 * pixels * outC * 4;
+            const calls: Call[] = [];
+            if (!pointwise) calls.push(["bitIm2col", ...sub, padValue === 1 ? 1 : 0, xs, cs]);
+            calls.push([
+              "bgemm",
+              (s1 - s0) * pixels,
+              outC,
+              words,
+              taps * g.c,
+              pointwise ? xs : cs,
+              weights,
+              os,
+            ]);
+            if (correct) calls.push(["bitZeroPadCorrection", ...sub, outC, weights, os]);
+            return calls;
+          }),
+        );
+        return;
+      }
+      if (!pointwise) im2col(g, padValue, x, cols);
+      bgemm(g.n * pixels, outC, words, taps * g.c, pointwise ? x : cols, weights, out);
+      if (correct) e.bitZeroPadCorrection!(...geometryArgs(g), outC, weights, out);
     },
     thresholdPack(rows, c, x, thr, flip, out) {
       checkCounts("thresholdPack", { rows, c });
-      e.bitThreshold!(rows, c, x, thr, flip, out);
+      const words = (c + 31) >>> 5;
+      const split = overRows(rows, c * 4, (s, len) => [
+        "bitThreshold",
+        len,
+        c,
+        x + s * c * 4,
+        thr,
+        flip,
+        out + s * words * 4,
+      ]);
+      if (!split) e.bitThreshold!(rows, c, x, thr, flip, out);
     },
     affine(rows, c, x, scale, bias, out) {
       checkCounts("affine", { rows, c });
-      e.bitAffine!(rows, c, x, scale, bias, out);
+      const split = overRows(rows, c * 8, (s, len) => [
+        "bitAffine",
+        len,
+        c,
+        x + s * c * 4,
+        scale,
+        bias,
+        out + s * c * 4,
+      ]);
+      if (!split) e.bitAffine!(rows, c, x, scale, bias, out);
     },
     maxPool(g, x, y) {
       checkPoolWindows(g);

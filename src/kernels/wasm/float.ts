@@ -3,8 +3,17 @@
  * checks in TypeScript and pass numbers and pointers to the module's `float_*` exports
  * (assembly/float/). Op names become integer codes here. sgemm's packing scratch and the
  * reductions' float64 accumulators are allocated once per kernel set, from the same heap.
+ *
+ * With a thread pool (src/kernels/threads), large jobs are split into parts that each
+ * thread computes whole: sgemm over blocks of output rows or columns (never over k),
+ * im2col / col2im / average pooling over images, elementwise kernels over aligned spans,
+ * batch norm and row broadcasts over rows. Every output element is computed by one thread
+ * in the same order as without the pool, so results are bit-identical for any thread
+ * count. Reductions run on the calling thread. Each thread has its own sgemm scratch.
  */
 import type { Heap } from "../heap.js";
+import type { Call, KernelPool } from "../threads/pool.js";
+import { COST, partsFor, splitRange } from "../threads/split.js";
 import type { BinaryOp, FloatKernels, UnaryOp, Window2D } from "../types.js";
 import type { KernelModule } from "./module.js";
 
@@ -77,8 +86,14 @@ function checkGemm(transA: boolean, transB: boolean, m: number, n: number, k: nu
   if (!(m >= 0 && n >= 0 && k >= 0)) throw new RangeError(`sgemm: bad sizes m ${m}, n ${n}, k ${k}`);
 }
 
-/** The float kernels of a loaded kernel module. */
-export function createWasmFloatKernels(module: KernelModule): FloatKernels {
+/** sgemm's register tile (assembly/float/gemm.ts): row blocks are multiples of MR, column blocks of NR. */
+const MR = 5;
+const NR = 8;
+/** Elementwise spans start at multiples of 16 floats (64 bytes): every SIMD loop lines up as on one thread. */
+const SPAN = 16;
+
+/** The float kernels of a loaded kernel module, split across `pool`'s threads when given. */
+export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool): FloatKernels {
   const x = module.exports;
   const missing = REQUIRED.filter((name) => typeof x[name] !== "function");
   if (missing.length > 0) {
@@ -91,6 +106,76 @@ export function createWasmFloatKernels(module: KernelModule): FloatKernels {
   // Scratch lives as long as the kernel set and is taken up front, so that it never shows
   // up as a block allocated (or leaked) by whatever op first calls sgemm.
   const scratch = heap.alloc(e.float_sgemmScratchBytes());
+  const threads = pool?.threads ?? 1;
+  const scratches = [scratch];
+  for (let t = 1; t < threads; t++) scratches.push(heap.alloc(e.float_sgemmScratchBytes()));
+  const slow = module.flavor === "simd" ? 1 : COST.scalarFactor;
+
+  /**
+   * Runs `call` over parts of [0, total) (starts aligned to `unit`) on the pool when the
+   * job (`micros`, one-thread estimate) is worth it; false when the caller should run it whole.
+   */
+  const spread = (
+    micros: number,
+    total: number,
+    unit: number,
+    call: (start: number, end: number, thread: number) => Call,
+  ): boolean => {
+    if (!pool) return false;
+    const parts = partsFor(threads, micros * slow);
+    if (parts < 2) return false;
+    const ranges = splitRange(total, parts, unit);
+    if (ranges.length < 2) return false;
+    pool.run(ranges.map(([start, end], t) => [call(start, end, t)]));
+    return true;
+  };
+  const streamed = (elements: number, bytesPerElement: number) => (elements * bytesPerElement) / COST.bytes;
+  const elementwise = (n: number, bytesPerElement: number, call: (start: number, count: number) => Call) =>
+    spread(streamed(n, bytesPerElement), n, SPAN, (s, end) => call(s, end - s));
+  /** Window ops over images: g restricted to images [s, end), with per-image strides in bytes. */
+  const overImages = (g: Window2D, bytes: number, call: (sub: number[], start: number) => Call): boolean =>
+    g.n >= 2 && spread(streamed(bytes, 1), g.n, 1, (s, end) => call(geometryArgs({ ...g, n: end - s }), s));
+  const imageBytes = (g: Window2D) => g.h * g.w * g.c * 4;
+  const colsBytes = (g: Window2D) => g.outH * g.outW * g.kh * g.kw * g.c * 4;
+  const outBytes = (g: Window2D) => g.outH * g.outW * g.c * 4;
+
+  /** sgemm split over blocks of output rows (or columns when wider): k is never split. */
+  const sgemmParallel = (
+    tA: number,
+    tB: number,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    beta: number,
+    c: number,
+    ldc: number,
+  ): boolean => {
+    // A single row or column takes the matrix-vector path, whose order differs: keep it whole.
+    if (!pool || m < 2 * MR || n < 2) return false;
+    const parts = partsFor(threads, ((m * n * k) / COST.sgemmMacs) * slow);
+    if (parts < 2) return false;
+    const byRows = m >= n || n < 2 * NR;
+    const ranges = splitRange(byRows ? m : n, parts, byRows ? MR : NR);
+    if (ranges.length < 2 || ranges.some(([s0, s1]) => s1 - s0 < 2)) return false;
+    pool.run(
+      ranges.map(([s0, s1], t): Call[] => {
+        const aOff = byRows ? a + (tA ? s0 : s0 * lda) * 4 : a;
+        const bOff = byRows ? b : b + (tB ? s0 * ldb : s0) * 4;
+        const cOff = c + (byRows ? s0 * ldc : s0) * 4;
+        const mm = byRows ? s1 - s0 : m;
+        const nn = byRows ? n : s1 - s0;
+        return [
+          ["float_sgemm", tA, tB, mm, nn, k, alpha, aOff, lda, bOff, ldb, beta, cOff, ldc, scratches[t]!],
+        ];
+      }),
+    );
+    return true;
+  };
   // float64 accumulators of the column reductions (sumRows, meanVarRows, batchNormBackward):
   // up to 24 bytes per column, grown (free + alloc, so the block count stays) for wider rows.
   let accBytes = 64 * 1024;
@@ -111,32 +196,104 @@ export function createWasmFloatKernels(module: KernelModule): FloatKernels {
     sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
       checkGemm(transA, transB, m, n, k, [lda, ldb, ldc]);
       if (m === 0 || n === 0) return;
-      e.float_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, scratch);
+      const tA = transA ? 1 : 0;
+      const tB = transB ? 1 : 0;
+      if (sgemmParallel(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
+      e.float_sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, scratch);
     },
-    im2col: (g, xPtr, padValue, cols) => void e.float_im2col(...geometryArgs(g), xPtr, padValue, cols),
-    col2im: (g, cols, dx) => void e.float_col2im(...geometryArgs(g), cols, dx),
+    im2col(g, xPtr, padValue, cols) {
+      const split = overImages(g, 2 * g.n * colsBytes(g), (sub, i) => [
+        "float_im2col",
+        ...sub,
+        xPtr + i * imageBytes(g),
+        padValue,
+        cols + i * colsBytes(g),
+      ]);
+      if (!split) e.float_im2col(...geometryArgs(g), xPtr, padValue, cols);
+    },
+    col2im(g, cols, dx) {
+      const split = overImages(g, 2 * g.n * colsBytes(g), (sub, i) => [
+        "float_col2im",
+        ...sub,
+        cols + i * colsBytes(g),
+        dx + i * imageBytes(g),
+      ]);
+      if (!split) e.float_col2im(...geometryArgs(g), cols, dx);
+    },
     maxPool: (g, xPtr, y, argmax) => void e.float_maxPool(...geometryArgs(g), xPtr, y, argmax),
     maxPoolBackward: (count, dy, argmax, dx) => void e.float_maxPoolBackward(count, dy, argmax, dx),
-    avgPool: (g, xPtr, y) => void e.float_avgPool(...geometryArgs(g), xPtr, y),
-    avgPoolBackward: (g, dy, dx) => void e.float_avgPoolBackward(...geometryArgs(g), dy, dx),
-    binary: (op, n, a, b, out) => void e.float_binary(code(BINARY_OP_CODES, op, "binary"), n, a, b, out),
-    binaryRow: (op, rows, cols, a, v, out) =>
-      void e.float_binaryRow(code(BINARY_OP_CODES, op, "binaryRow"), rows, cols, a, v, out),
-    binaryScalar: (op, n, a, s, out) =>
-      void e.float_binaryScalar(code(BINARY_OP_CODES, op, "binaryScalar"), n, a, s, out),
-    unary: (op, n, xPtr, out) => void e.float_unary(code(UNARY_OP_CODES, op, "unary"), n, xPtr, out),
-    unaryBackward: (op, n, xPtr, dy, dx, accumulate) =>
-      void e.float_unaryBackward(
-        code(UNARY_OP_CODES, op, "unaryBackward"),
-        n,
-        xPtr,
-        dy,
-        dx,
-        accumulate ? 1 : 0,
-      ),
-    axpy: (n, alpha, xPtr, y) => void e.float_axpy(n, alpha, xPtr, y),
-    fill: (n, value, out) => void e.float_fill(n, value, out),
-    copy: (n, xPtr, out) => void e.float_copy(n, xPtr, out),
+    avgPool(g, xPtr, y) {
+      const split = overImages(g, g.n * (colsBytes(g) + outBytes(g)), (sub, i) => [
+        "float_avgPool",
+        ...sub,
+        xPtr + i * imageBytes(g),
+        y + i * outBytes(g),
+      ]);
+      if (!split) e.float_avgPool(...geometryArgs(g), xPtr, y);
+    },
+    avgPoolBackward(g, dy, dx) {
+      const split = overImages(g, g.n * (colsBytes(g) + outBytes(g)), (sub, i) => [
+        "float_avgPoolBackward",
+        ...sub,
+        dy + i * outBytes(g),
+        dx + i * imageBytes(g),
+      ]);
+      if (!split) e.float_avgPoolBackward(...geometryArgs(g), dy, dx);
+    },
+    binary(op, n, a, b, out) {
+      const c = code(BINARY_OP_CODES, op, "binary");
+      if (elementwise(n, 12, (s, len) => ["float_binary", c, len, a + s * 4, b + s * 4, out + s * 4])) return;
+      e.float_binary(c, n, a, b, out);
+    },
+    binaryRow(op, rows, cols, a, v, out) {
+      const c = code(BINARY_OP_CODES, op, "binaryRow");
+      const split = spread(streamed(rows * cols, 8), rows, 1, (s, end) => [
+        "float_binaryRow",
+        c,
+        end - s,
+        cols,
+        a + s * cols * 4,
+        v,
+        out + s * cols * 4,
+      ]);
+      if (!split) e.float_binaryRow(c, rows, cols, a, v, out);
+    },
+    binaryScalar(op, n, a, s, out) {
+      const c = code(BINARY_OP_CODES, op, "binaryScalar");
+      if (elementwise(n, 8, (i, len) => ["float_binaryScalar", c, len, a + i * 4, s, out + i * 4])) return;
+      e.float_binaryScalar(c, n, a, s, out);
+    },
+    unary(op, n, xPtr, out) {
+      const c = code(UNARY_OP_CODES, op, "unary");
+      if (elementwise(n, 8, (s, len) => ["float_unary", c, len, xPtr + s * 4, out + s * 4])) return;
+      e.float_unary(c, n, xPtr, out);
+    },
+    unaryBackward(op, n, xPtr, dy, dx, accumulate) {
+      const c = code(UNARY_OP_CODES, op, "unaryBackward");
+      const acc = accumulate ? 1 : 0;
+      const split = elementwise(n, 16, (s, len) => [
+        "float_unaryBackward",
+        c,
+        len,
+        xPtr + s * 4,
+        dy + s * 4,
+        dx + s * 4,
+        acc,
+      ]);
+      if (!split) e.float_unaryBackward(c, n, xPtr, dy, dx, acc);
+    },
+    axpy(n, alpha, xPtr, y) {
+      if (elementwise(n, 12, (s, len) => ["float_axpy", len, alpha, xPtr + s * 4, y + s * 4])) return;
+      e.float_axpy(n, alpha, xPtr, y);
+    },
+    fill(n, value, out) {
+      if (elementwise(n, 4, (s, len) => ["float_fill", len, value, out + s * 4])) return;
+      e.float_fill(n, value, out);
+    },
+    copy(n, xPtr, out) {
+      if (elementwise(n, 8, (s, len) => ["float_copy", len, xPtr + s * 4, out + s * 4])) return;
+      e.float_copy(n, xPtr, out);
+    },
     sum: (n, xPtr) => e.float_sum(n, xPtr),
     sumRows: (rows, cols, xPtr, out) => void e.float_sumRows(rows, cols, xPtr, out, accumulators(cols, 1)),
     sumCols: (rows, cols, xPtr, out) => void e.float_sumCols(rows, cols, xPtr, out),
@@ -144,8 +301,21 @@ export function createWasmFloatKernels(module: KernelModule): FloatKernels {
       void e.float_meanVarRows(rows, cols, xPtr, mean, variance, accumulators(cols, 2)),
     maxAbs: (n, xPtr) => e.float_maxAbs(n, xPtr),
     countNonFinite: (n, xPtr) => e.float_countNonFinite(n, xPtr),
-    batchNormForward: (rows, cols, xPtr, mean, invStd, gamma, beta, y, xhat) =>
-      void e.float_batchNormForward(rows, cols, xPtr, mean, invStd, gamma, beta, y, xhat),
+    batchNormForward(rows, cols, xPtr, mean, invStd, gamma, beta, y, xhat) {
+      const split = spread(streamed(rows * cols, xhat ? 12 : 8), rows, 1, (s, end) => [
+        "float_batchNormForward",
+        end - s,
+        cols,
+        xPtr + s * cols * 4,
+        mean,
+        invStd,
+        gamma,
+        beta,
+        y + s * cols * 4,
+        xhat ? xhat + s * cols * 4 : 0,
+      ]);
+      if (!split) e.float_batchNormForward(rows, cols, xPtr, mean, invStd, gamma, beta, y, xhat);
+    },
     batchNormBackward: (rows, cols, dy, xhat, gamma, invStd, dx, dgamma, dbeta) =>
       void e.float_batchNormBackward(
         rows,
@@ -173,7 +343,21 @@ export function createWasmFloatKernels(module: KernelModule): FloatKernels {
       // Bias corrections in float64 here; the kernel gets lr / (1 - b1^t) and 1 / (1 - b2^t).
       const lrT = lr / (1 - beta1 ** step);
       const invC2 = 1 / (1 - beta2 ** step);
-      e.float_adam(n, p, g, m, v, lrT, beta1, beta2, eps, invC2, clip);
+      const split = elementwise(n, 28, (s, len) => [
+        "float_adam",
+        len,
+        p + s * 4,
+        g + s * 4,
+        m + s * 4,
+        v + s * 4,
+        lrT,
+        beta1,
+        beta2,
+        eps,
+        invC2,
+        clip,
+      ]);
+      if (!split) e.float_adam(n, p, g, m, v, lrT, beta1, beta2, eps, invC2, clip);
     },
   };
 }

@@ -1,7 +1,9 @@
 /**
  * Loads the kernel WebAssembly module: the SIMD build where the runtime validates SIMD,
  * else the scalar build (detected once, with WebAssembly.validate, as tfjs-backend-wasm
- * does). The module imports its memory, so the caller's Heap owns all tensor data.
+ * does). The module imports its memory, so the caller's Heap owns all tensor data. A
+ * shared memory (worker threads, src/kernels/threads) takes the `-shared` build, which
+ * declares its imported memory shared; a private memory takes the plain build.
  *
  * Node reads the .wasm files from build/wasm; a browser fetches them by URL, which the
  * caller may override (`wasmUrl`), or passes the bytes directly (`wasmBytes`).
@@ -34,7 +36,7 @@ export interface LoadOptions {
   wasmUrl?: string | URL;
   /** Use this heap (and its memory); default: a new heap. */
   heap?: Heap;
-  /** Create the memory shared (worker threads). */
+  /** Create the memory shared (worker threads); implied by a heap whose memory is shared. */
   shared?: boolean;
 }
 
@@ -43,13 +45,22 @@ export type KernelExports = Record<string, (...args: number[]) => number>;
 
 export interface KernelModule {
   readonly flavor: WasmFlavor;
+  /** True for the shared-memory build (its memory is a SharedArrayBuffer). */
+  readonly shared: boolean;
   readonly heap: Heap;
   readonly exports: KernelExports;
   readonly module: WebAssembly.Module;
 }
 
-export function defaultWasmUrl(flavor: WasmFlavor): URL {
-  return new URL(`../../../build/wasm/onebit-${flavor}.wasm`, import.meta.url);
+/** build/wasm/onebit-{simd,scalar}[-shared].wasm next to the package. */
+export function defaultWasmUrl(flavor: WasmFlavor, shared = false): URL {
+  const variant = shared ? `${flavor}-shared` : flavor;
+  return new URL(`../../../build/wasm/onebit-${variant}.wasm`, import.meta.url);
+}
+
+/** True when the memory is backed by a SharedArrayBuffer. */
+export function isSharedMemory(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
 }
 
 async function readBytes(url: URL): Promise<BufferSource> {
@@ -70,11 +81,17 @@ export async function loadKernelModule(options: LoadOptions = {}): Promise<Kerne
   if (flavor === "simd" && !simdSupported()) {
     throw new Error("onebit: the SIMD kernels were requested but this runtime has no WebAssembly SIMD");
   }
+  const shared = options.heap ? isSharedMemory(options.heap.memory) : (options.shared ?? false);
+  if (shared && typeof SharedArrayBuffer === "undefined") {
+    throw new Error(
+      "onebit: a shared memory was requested but SharedArrayBuffer is unavailable (a browser page must be cross-origin isolated: COOP same-origin + COEP require-corp)",
+    );
+  }
   let compiled: Promise<WebAssembly.Module>;
   if (options.wasmBytes) {
     compiled = WebAssembly.compile(options.wasmBytes);
   } else {
-    const url = options.wasmUrl ? new URL(options.wasmUrl) : defaultWasmUrl(flavor);
+    const url = options.wasmUrl ? new URL(options.wasmUrl) : defaultWasmUrl(flavor, shared);
     const key = url.href;
     let cached = moduleCache.get(key);
     if (!cached) {
@@ -84,7 +101,7 @@ export async function loadKernelModule(options: LoadOptions = {}): Promise<Kerne
     compiled = cached;
   }
   const module = await compiled;
-  const heap = options.heap ?? new Heap({ shared: options.shared ?? false });
+  const heap = options.heap ?? new Heap({ shared });
   const instance = await WebAssembly.instantiate(module, {
     env: {
       memory: heap.memory,
@@ -96,5 +113,5 @@ export async function loadKernelModule(options: LoadOptions = {}): Promise<Kerne
   });
   const exports = instance.exports as unknown as KernelExports;
   heap.reserveBase(exports.heapBase());
-  return { flavor, heap, exports, module };
+  return { flavor, shared, heap, exports, module };
 }

@@ -1,0 +1,229 @@
+/**
+ * Kernels on 2 threads give bit-identical results to 1 thread: sgemm over a grid of
+ * shapes and transposes, the binary GEMM and convolution, elementwise kernels, a conv
+ * layer's forward and both gradients, and full training steps of bnn-cnn (conv) and
+ * bnn-mlp (dense) with Adam. Every shape is large enough that the work is really split
+ * (checked by counting pool dispatches).
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { type Backend, createBackend } from "../../src/kernels/index.js";
+import { KernelPool } from "../../src/kernels/threads/pool.js";
+import { splitRange } from "../../src/kernels/threads/split.js";
+import { buildModel } from "../../src/nn/builders.js";
+import type { ModelConfig } from "../../src/nn/checkpointFormat.js";
+import { conv2d, mean, softmaxCrossEntropy, square } from "../../src/ops/index.js";
+import { Context } from "../../src/tensor/context.js";
+import { adam } from "../../src/train/optimizers.js";
+import { Random } from "../../src/util/random.js";
+
+let one: Backend;
+let two: Backend;
+const dispatches = vi.spyOn(KernelPool.prototype, "run");
+
+beforeAll(async () => {
+  one = await createBackend("wasm", { threads: 1 });
+  two = await createBackend("wasm", { threads: 2 });
+});
+afterAll(async () => {
+  await two?.close?.();
+});
+
+/** Copies `values` into a new block of each backend's heap; returns the two pointers. */
+function place(values: Float32Array | Uint32Array): [number, number] {
+  return [one, two].map((b) => {
+    const p = b.heap.alloc(values.byteLength);
+    b.heap.u8().set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), p);
+    return p;
+  }) as [number, number];
+}
+
+function randomFloats(n: number, rng: Random): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.normal();
+  return a;
+}
+
+function randomWords(n: number, rng: Random): Uint32Array {
+  const a = new Uint32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.int(0x10000) * 0x10000 + rng.int(0x10000);
+  return a;
+}
+
+function bytesOf(b: Backend, ptr: number, bytes: number): Uint8Array {
+  return b.heap.u8().slice(ptr, ptr + bytes);
+}
+
+/** Runs `job` on both backends and expects identical bytes at the output, and a split on 2 threads. */
+function same(outBytes: number, job: (b: Backend, i: 0 | 1) => number): void {
+  const out1 = job(one, 0);
+  const before = dispatches.mock.calls.length;
+  const out2 = job(two, 1);
+  expect(dispatches.mock.calls.length, "the 2-thread run dispatched work to the pool").toBeGreaterThan(
+    before,
+  );
+  expect(Buffer.from(bytesOf(two, out2, outBytes)).equals(Buffer.from(bytesOf(one, out1, outBytes)))).toBe(
+    true,
+  );
+}
+
+describe("splitRange", () => {
+  it("covers the range with aligned starts", () => {
+    expect(splitRange(100, 2, 16)).toEqual([
+      [0, 48],
+      [48, 100],
+    ]);
+    expect(splitRange(10, 4, 8)).toEqual([
+      [0, 8],
+      [8, 10],
+    ]);
+    expect(splitRange(7, 3, 1)).toEqual([
+      [0, 2],
+      [2, 4],
+      [4, 7],
+    ]);
+  });
+});
+
+describe("threads: 1 vs 2 bit for bit", () => {
+  it("starts a pool on a shared memory", () => {
+    expect(one.threads).toBe(1);
+    expect(two.threads).toBe(2);
+    expect(two.heap.memory.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(two.module?.shared).toBe(true);
+  });
+
+  const shapes: [boolean, boolean, number, number, number, number, number][] = [
+    // transA, transB, m, n, k, alpha, beta
+    [false, false, 256, 256, 256, 1, 0],
+    [false, true, 203, 157, 517, 1, 0],
+    [true, false, 517, 157, 203, 0.5, 1],
+    [true, true, 333, 301, 160, 1, 0.25],
+    [false, true, 25088, 9, 144, 1, 0], // narrow output: the C^T path
+    [true, false, 144, 32, 4000, 1, 0], // a conv's dW (long k)
+    [false, false, 12, 3000, 600, 1, 0], // few rows: split over columns
+  ];
+  it.each(shapes)("sgemm transA %s transB %s %i x %i x %i", (tA, tB, m, n, k, alpha, beta) => {
+    const rng = new Random(m * 7 + n);
+    const a = place(randomFloats(m * k, rng));
+    const b = place(randomFloats(k * n, rng));
+    const c = place(randomFloats(m * n, rng));
+    same(m * n * 4, (be, i) => {
+      be.float.sgemm(tA, tB, m, n, k, alpha, a[i], tA ? m : k, b[i], tB ? k : n, beta, c[i], n);
+      return c[i];
+    });
+  });
+
+  it("elementwise kernels and Adam", () => {
+    const n = 1_000_003;
+    const rng = new Random(3);
+    const x = place(randomFloats(n, rng));
+    const y = place(randomFloats(n, rng));
+    const m = place(new Float32Array(n));
+    const v = place(new Float32Array(n));
+    same(n * 4, (be, i) => {
+      be.float.unary("exp", n, x[i], y[i]);
+      be.float.binary("mul", n, x[i], y[i], y[i]);
+      be.float.axpy(n, 0.25, x[i], y[i]);
+      be.float.adam(n, x[i], y[i], m[i], v[i], 1e-3, 0.9, 0.999, 1e-7, 3, 1);
+      return x[i];
+    });
+  });
+
+  it("binary GEMM, batch and single row", () => {
+    const rng = new Random(5);
+    const [m, n, words] = [512, 256, 36];
+    const a = place(randomWords(m * words, rng));
+    const b = place(randomWords(n * words, rng));
+    const out = place(new Uint32Array(m * n));
+    same(m * n * 4, (be, i) => {
+      be.binary.bgemm(m, n, words, words * 32 - 5, a[i], b[i], out[i]);
+      return out[i];
+    });
+    const big = place(randomWords(32768 * 256, rng));
+    const row = place(randomWords(256, rng));
+    const wide = place(new Uint32Array(32768));
+    same(32768 * 4, (be, i) => {
+      be.binary.bgemm(1, 32768, 256, 8192, row[i], big[i], wide[i]);
+      return wide[i];
+    });
+  });
+
+  it("binary convolution with zero padding (im2col, GEMM and border correction per image)", () => {
+    const rng = new Random(9);
+    const g = {
+      n: 32,
+      h: 14,
+      w: 14,
+      c: 64,
+      kh: 3,
+      kw: 3,
+      strideH: 1,
+      strideW: 1,
+      padTop: 1,
+      padLeft: 1,
+      outH: 14,
+      outW: 14,
+    };
+    const outC = 64;
+    const x = place(randomWords(g.n * g.h * g.w * 2, rng));
+    const w = place(randomWords(outC * 9 * 2, rng));
+    const cols = place(new Uint32Array(g.n * 14 * 14 * 9 * 2));
+    const out = place(new Uint32Array(g.n * 14 * 14 * outC));
+    same(g.n * 14 * 14 * outC * 4, (be, i) => {
+      be.binary.conv2d(g, 0, outC, x[i], w[i], cols[i], out[i]);
+      return out[i];
+    });
+  });
+
+  it("a conv layer's forward, dx and dW", () => {
+    const results = [one, two].map((be) => {
+      const ctx = new Context(be);
+      const rng = new Random(11);
+      return ctx.tidy(() => {
+        const x = ctx.parameter(ctx.randn([32, 28, 28, 16], rng, 1));
+        const w = ctx.parameter(ctx.randn([32, 3, 3, 16], rng, 0.3));
+        const y = conv2d(x, w, { padding: "same" });
+        mean(square(y)).backward();
+        const out = [y.toArray(), x.grad!.toArray(), w.grad!.toArray()];
+        return out.map((t) => Buffer.from(t.buffer));
+      });
+    });
+    for (let i = 0; i < 3; i++) expect(results[1]![i]!.equals(results[0]![i]!), `output ${i}`).toBe(true);
+  });
+
+  const models: [string, ModelConfig, number, number[]][] = [
+    ["bnn-cnn", { builder: "bnn-cnn", options: {} }, 64, [28, 28, 1]],
+    ["bnn-mlp", { builder: "bnn-mlp", options: { width: 1024 } }, 100, [28, 28, 1]],
+  ];
+  it.each(models)("two training steps of %s", (_name, config, batch, shape) => {
+    const size = shape.reduce((p, d) => p * d, 1);
+    const data = new Random(1);
+    const x = randomFloats(batch * size, data);
+    const labels = Int32Array.from({ length: batch }, () => data.int(10));
+    const before = dispatches.mock.calls.length;
+    const params = [one, two].map((be) => {
+      const ctx = new Context(be);
+      const model = buildModel(ctx, config, new Random(2));
+      const opt = adam(ctx, model.params());
+      for (let step = 0; step < 2; step++) {
+        ctx.tidy(() => {
+          const logits = model.forward(ctx.fromArray(x, [batch, ...shape]), {
+            training: true,
+            rng: new Random(4),
+          });
+          const loss = softmaxCrossEntropy(logits, labels);
+          for (const p of model.params()) p.tensor.zeroGrad();
+          loss.backward();
+          ctx.noGrad(() => opt.step(1e-3));
+        });
+      }
+      const values = model.params().map((p) => Buffer.from(p.tensor.toArray().buffer));
+      opt.dispose();
+      model.dispose();
+      return values;
+    });
+    expect(dispatches.mock.calls.length).toBeGreaterThan(before);
+    expect(params[1]!.length).toBe(params[0]!.length);
+    for (const [i, p] of params[0]!.entries()) expect(params[1]![i]!.equals(p), `parameter ${i}`).toBe(true);
+  });
+});
