@@ -1,0 +1,237 @@
+/**
+ * Engine model -> a standard ONNX graph (opset 13) computing what the engine computes:
+ *
+ *   input  "image" float32 [N, h, w, c]: the raw values the engine takes (pixels 0..255),
+ *          transposed to NCHW and preprocessed in the graph as Add(Mul(raw, scale), offset);
+ *   bitpack          Where(x >= 0, 1, -1)                     (sign(0) = +1)
+ *   binary layers    Conv / Gemm on +/-1 values with +/-1 weights (exact integer sums),
+ *                    pad value -1/+1 as an explicit Pad;
+ *     threshold      Where(x >= T, s, -s), s = -1 on flipped channels
+ *     affine         Add(Mul(x, scale), bias)
+ *   bit max-pool with flips   Mul(s) -> MaxPool -> Mul(s)    (AND-pooling of flipped channels)
+ *   batchnorm        Add(Mul(Mul(Sub(x, mean), invStd), gamma), beta): the engine's float32 steps
+ *   float conv/dense, max/avg pool, flatten (in NHWC order), relu, softmax: the ONNX op
+ *   output "scores" float32 [N, classes].
+ * Elementwise steps round like the engine's, so binary layers and their transforms agree
+ * bit for bit; float conv/dense/softmax agree up to summation order.
+ *
+ *     const bytes = exportOnnx(engineModel);   // write as MODEL.onnx
+ */
+import type { EngineModel, Layer, Padding } from "../engine/model.js";
+import { unpackSigns } from "../kernels/bits.js";
+import { convGeometry } from "../kernels/geometry.js";
+import {
+  AttributeType,
+  encodeOnnx,
+  type OnnxAttribute,
+  type OnnxNode,
+  type OnnxTensor,
+} from "./onnx-proto.js";
+import { floatTensor, int64Tensor } from "./onnx-tensor.js";
+
+type Attr = number | number[] | { f: number };
+
+class Builder {
+  readonly nodes: OnnxNode[] = [];
+  readonly inits: OnnxTensor[] = [];
+  private count = 0;
+
+  init(name: string, shape: number[], data: ArrayLike<number>): string {
+    this.inits.push(floatTensor(name, shape, data));
+    return name;
+  }
+
+  ints(name: string, values: number[]): string {
+    this.inits.push(int64Tensor(name, values));
+    return name;
+  }
+
+  node(op: string, inputs: string[], label: string, attrs: Record<string, Attr> = {}): string {
+    const out = `${label}/${op}_${this.count++}`;
+    const attribute: OnnxAttribute[] = Object.entries(attrs).map(([name, v]) =>
+      Array.isArray(v)
+        ? { name, type: AttributeType.INTS, ints: v }
+        : typeof v === "number"
+          ? { name, type: AttributeType.INT, i: v }
+          : { name, type: AttributeType.FLOAT, f: v.f },
+    );
+    this.nodes.push({ input: inputs, output: [out], name: out, opType: op, attribute });
+    return out;
+  }
+}
+
+/** ONNX pads [top, left, bottom, right] of an engine window. */
+function padsOf(shape: number[], k: [number, number], s: [number, number], padding: Padding): number[] {
+  const [h, w, c] = shape as [number, number, number];
+  const g = convGeometry(1, h, w, c, k[0], k[1], s[0], s[1], padding);
+  const bottom = Math.max((g.outH - 1) * s[0] + k[0] - h, 0) - g.padTop;
+  const right = Math.max((g.outW - 1) * s[1] + k[1] - w, 0) - g.padLeft;
+  return padding === "valid" ? [0, 0, 0, 0] : [g.padTop, g.padLeft, bottom, right];
+}
+
+/** OHWI (or [O, I]) -> OIHW. */
+function toOihw(w: Float32Array, [o, kh, kw, c]: number[]): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let a = 0; a < o!; a++)
+    for (let y = 0; y < kh!; y++)
+      for (let x = 0; x < kw!; x++)
+        for (let i = 0; i < c!; i++)
+          out[((a * c! + i) * kh! + y) * kw! + x] = w[((a * kh! + y) * kw! + x) * c! + i]!;
+  return out;
+}
+
+/** Converts an engine model into ONNX ModelProto bytes (see the module doc). */
+export function exportOnnx(model: EngineModel, producer = "onebit"): Uint8Array {
+  const b = new Builder();
+  const inShape = model.layers[0]!.in.shape;
+  let cur = "image";
+  // NHWC (the engine's order) or NCHW (what ONNX Conv/Pool need); vectors are "vec".
+  let order: "nhwc" | "nchw" | "vec" = inShape.length === 3 ? "nhwc" : "vec";
+  const nchw = (label: string) => {
+    if (order === "nhwc") cur = b.node("Transpose", [cur], label, { perm: [0, 3, 1, 2] });
+    if (order !== "vec") order = "nchw";
+  };
+  const nhwc = (label: string) => {
+    if (order === "nchw") cur = b.node("Transpose", [cur], label, { perm: [0, 2, 3, 1] });
+    if (order !== "vec") order = "nhwc";
+  };
+  /** A per-channel constant shaped to broadcast against the current activation. */
+  const channelConst = (name: string, data: ArrayLike<number>) =>
+    b.init(name, order === "nchw" ? [data.length, 1, 1] : [data.length], data);
+  const one = b.init("const/one", [], [1]);
+  const minusOne = b.init("const/minus_one", [], [-1]);
+  const zero = b.init("const/zero", [], [0]);
+
+  model.layers.forEach((layer: Layer, li) => {
+    const L = `l${li}_${layer.name.replace(/[^\w.-]/g, "_")}`;
+    switch (layer.kind) {
+      case "input": {
+        // Transpose first, so importers see the NHWC -> NCHW transpose on the input.
+        nchw(L);
+        const c = inShape[inShape.length - 1]!;
+        const perChannel = (v: number[]) => (v.length === 1 ? new Array<number>(c).fill(v[0]!) : v);
+        cur = b.node("Mul", [cur, channelConst(`${L}/scale`, perChannel(layer.scale))], L);
+        cur = b.node("Add", [cur, channelConst(`${L}/offset`, perChannel(layer.offset))], L);
+        return;
+      }
+      case "bitpack":
+        cur = b.node("Where", [b.node("GreaterOrEqual", [cur, zero], L), one, minusOne], L);
+        return;
+      case "float_conv2d":
+      case "binary_conv2d": {
+        nchw(L);
+        const [o, kh, kw, c] = layer.weights.shape as [number, number, number, number];
+        const w =
+          layer.kind === "float_conv2d"
+            ? layer.weights.data
+            : unpackSigns(layer.weights.data, o * kh * kw, c);
+        let pads = padsOf(layer.in.shape, [kh, kw], layer.strides, layer.padding);
+        if (layer.padValue !== 0 && pads.some((p) => p > 0)) {
+          const [t, l, bo, r] = pads as [number, number, number, number];
+          const padsName = b.ints(`${L}/pads`, [0, 0, t, l, 0, 0, bo, r]);
+          cur = b.node("Pad", [cur, padsName, b.init(`${L}/pad_value`, [], [layer.padValue])], L, {});
+          pads = [0, 0, 0, 0];
+        }
+        const inputs = [cur, b.init(`${L}/weights`, [o, c, kh, kw], toOihw(w, [o, kh, kw, c]))];
+        if (layer.kind === "float_conv2d" && layer.bias)
+          inputs.push(b.init(`${L}/bias`, [o], layer.bias.data));
+        cur = b.node("Conv", inputs, L, { kernel_shape: [kh, kw], strides: [...layer.strides], pads });
+        break;
+      }
+      case "float_dense":
+      case "binary_dense": {
+        const [o, k] = layer.weights.shape as [number, number];
+        const w = layer.kind === "float_dense" ? layer.weights.data : unpackSigns(layer.weights.data, o, k);
+        const inputs = [cur, b.init(`${L}/weights`, [o, k], w)];
+        if (layer.kind === "float_dense" && layer.bias)
+          inputs.push(b.init(`${L}/bias`, [o], layer.bias.data));
+        cur = b.node("Gemm", inputs, L, { transB: 1 });
+        break;
+      }
+      case "maxpool":
+      case "avgpool": {
+        nchw(L);
+        const pads = padsOf(layer.in.shape, layer.poolSize, layer.strides, layer.padding);
+        const attrs: Record<string, Attr> = {
+          kernel_shape: [...layer.poolSize],
+          strides: [...layer.strides],
+          pads,
+        };
+        const flip =
+          layer.kind === "maxpool" && layer.flip ? unpackSigns(layer.flip.data, 1, layer.in.shape[2]!) : null;
+        // unpackSigns gives +1 for flip bits: s = -1 there.
+        const s = flip
+          ? channelConst(
+              `${L}/flip_sign`,
+              flip.map((v) => -v),
+            )
+          : null;
+        if (s) cur = b.node("Mul", [cur, s], L);
+        cur = b.node(layer.kind === "maxpool" ? "MaxPool" : "AveragePool", [cur], L, attrs);
+        if (s) cur = b.node("Mul", [cur, s], L);
+        return;
+      }
+      case "batchnorm": {
+        cur = b.node("Sub", [cur, channelConst(`${L}/mean`, layer.mean.data)], L);
+        cur = b.node("Mul", [cur, channelConst(`${L}/inv_std`, layer.invStd.data)], L);
+        cur = b.node("Mul", [cur, channelConst(`${L}/gamma`, layer.gamma.data)], L);
+        cur = b.node("Add", [cur, channelConst(`${L}/beta`, layer.beta.data)], L);
+        return;
+      }
+      case "flatten":
+        nhwc(L);
+        cur = b.node("Flatten", [cur], L, { axis: 1 });
+        order = "vec";
+        return;
+      case "relu":
+        cur = b.node("Relu", [cur], L);
+        return;
+      case "softmax":
+        cur = b.node("Softmax", [cur], L, { axis: -1 });
+        return;
+      default:
+        throw new Error(`exportOnnx: layer kind '${(layer as { kind: string }).kind}' has no ONNX form`);
+    }
+    // Output transform of binary layers.
+    if (layer.kind === "binary_conv2d" || layer.kind === "binary_dense") {
+      const t = layer.output;
+      if (t.kind === "threshold") {
+        const c = t.thresholds.data.length;
+        const flips = unpackSigns(t.flip.data, 1, c);
+        const ge = b.node("GreaterOrEqual", [cur, channelConst(`${L}/thresholds`, t.thresholds.data)], L);
+        const pos = channelConst(
+          `${L}/on`,
+          flips.map((v) => -v),
+        );
+        const neg = channelConst(`${L}/off`, flips);
+        cur = b.node("Where", [ge, pos, neg], L);
+      } else {
+        cur = b.node("Mul", [cur, channelConst(`${L}/scale`, t.scale.data)], L);
+        cur = b.node("Add", [cur, channelConst(`${L}/bias`, t.bias.data)], L);
+      }
+    }
+  });
+  if ((order as string) === "nchw") nhwc("output");
+  const last = b.nodes[b.nodes.length - 1]!;
+  last.output = ["scores"];
+  const classes = model.classNames.length;
+  const tensorType = (dims: (number | string)[]) => ({
+    tensorType: {
+      elemType: 1,
+      shape: { dim: dims.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) },
+    },
+  });
+  return encodeOnnx({
+    irVersion: 8,
+    opsetImport: [{ domain: "", version: 13 }],
+    producerName: producer,
+    graph: {
+      name: model.name,
+      node: b.nodes,
+      initializer: b.inits,
+      input: [{ name: "image", type: tensorType(["N", ...inShape]) }],
+      output: [{ name: "scores", type: tensorType(["N", classes]) }],
+    },
+    metadataProps: [{ key: "class_names", value: JSON.stringify(model.classNames) }],
+  });
+}

@@ -1,0 +1,656 @@
+/**
+ * ONNX graph (after import-patterns) -> engine layers. The graph must be a chain: every
+ * node that computes on the activation reads it once, besides constants. Nodes on
+ * constants only are evaluated (import-const). The walker keeps the activation in one of
+ * three states:
+ * - float: the engine holds the ONNX values (float layers, batch norms as multiply-adds);
+ * - bits: the ONNX values are +/-1 and the engine holds them packed;
+ * - pending: a binary layer's integer dot is waiting for what follows (import-fold).
+ * A Conv or Gemm/MatMul on bits with weights +/-alpha per output channel is a binary
+ * layer; on floats it is a float layer (+/-1 weights included). Anything the engine
+ * cannot express is an OnnxError naming the node; no partial model is returned.
+ */
+import type { BinaryPadValue } from "../engine/model.js";
+import { packFlags, packSigns, unpackSigns } from "../kernels/bits.js";
+import { evalConst, reshapeTarget, transpose } from "./import-const.js";
+import { type Emitter, f32 } from "./import-emit.js";
+import { foldPending, type Pending, type PoolSpec, type Step } from "./import-fold.js";
+import type { ImportGraph, Node } from "./import-graph.js";
+import {
+  type Activation,
+  engineShape,
+  flattenOrder,
+  isImage,
+  NCHW,
+  nodePads,
+  paddingOf,
+  perChannel,
+} from "./import-layout.js";
+import { OnnxError } from "./onnx-proto.js";
+import type { Const } from "./onnx-tensor.js";
+
+/** Ops the importer converts (besides those it evaluates on constants). */
+export const SUPPORTED_OPS = [
+  "Conv",
+  "Gemm",
+  "MatMul",
+  "BatchNormalization",
+  "Sign",
+  "Where (x >= 0, 1, -1 and Greater/Less variants)",
+  "Add",
+  "Sub",
+  "Mul",
+  "Div",
+  "Neg",
+  "MaxPool",
+  "AveragePool",
+  "GlobalAveragePool",
+  "Flatten",
+  "Reshape",
+  "Squeeze",
+  "Transpose",
+  "Relu",
+  "Clip",
+  "Pad",
+  "Softmax",
+  "Identity",
+  "Dropout",
+  "Cast",
+  "Shape",
+];
+
+type Mode = "float" | "bits" | "pending";
+
+export interface ConvertResult {
+  emitter: Emitter;
+  warnings: string[];
+}
+
+const PER_CHANNEL_OPS = new Set(["Add", "Sub", "Mul", "Div", "Neg", "BatchNormalization"]);
+
+export class Walker {
+  private mode: Mode = "float";
+  private pending?: Pending;
+  private pad?: { pads: number[]; value: number; node: Node };
+  /**
+   * Bits only: channels (features for vectors, engine order) whose ONNX value is the
+   * negation of the engine's bit, from a Mul by -1 on binarized values. The next binary
+   * layer absorbs it into its weights; a bit max-pool pools those channels by AND.
+   */
+  private negate?: Uint8Array;
+  readonly warnings: string[] = [];
+  readonly values = new Map<string, Const>();
+
+  constructor(
+    private readonly graph: ImportGraph,
+    readonly e: Emitter,
+    private act: Activation,
+  ) {
+    for (const [k, v] of graph.constants) this.values.set(k, v);
+  }
+
+  private where(node: Node): string {
+    return `${this.graph.file}: ${node.label}`;
+  }
+
+  private fail(node: Node, message: string): never {
+    throw new OnnxError(`${this.where(node)}: ${message}`);
+  }
+
+  private name(node: Node): string {
+    return `${node.name || node.op}#${node.index}`;
+  }
+
+  run(): Activation {
+    for (const node of this.graph.nodes) this.visit(node);
+    if (this.act.name !== this.graph.output) {
+      throw new OnnxError(
+        `${this.graph.file}: the graph output '${this.graph.output}' is not the end of the activation chain ('${this.act.name}')`,
+      );
+    }
+    if (this.mode === "pending") this.flush();
+    if (this.mode === "bits") {
+      throw new OnnxError(
+        `${this.graph.file}: the model ends in binary (+/-1) values; the engine needs float scores`,
+      );
+    }
+    return this.act;
+  }
+
+  private visit(node: Node): void {
+    const inputs = node.inputs.map((i) => (i === "" ? undefined : this.values.get(i)));
+    const live = node.inputs.filter((i, k) => i !== "" && !inputs[k]);
+    if (live.length === 0) {
+      const c = evalConst(node, inputs, this.graph.opset);
+      if (!c) this.fail(node, `op '${node.op}' on constants is not supported`);
+      this.values.set(node.outputs[0]!, c);
+      return;
+    }
+    if (live.some((n) => n !== this.act.name) || live.length > 1) {
+      this.fail(
+        node,
+        `reads '${live.join("', '")}' but the activation chain is at '${this.act.name}': ` +
+          "onebit imports sequential models (no branches, residual connections or multiple inputs)",
+      );
+    }
+    if (node.op === "Shape") {
+      this.values.set(node.outputs[0]!, {
+        kind: "int",
+        shape: [this.act.dims.length + 1],
+        data: Float64Array.from([Number.NaN, ...this.act.dims]),
+      });
+      return;
+    }
+    if (this.pad && !["Binarize", "Conv"].includes(node.op)) {
+      this.fail(node, `a Pad (${this.pad.node.label}) must be followed by a Conv`);
+    }
+    const next = (dims: number[] = this.act.dims, extra: Partial<Activation> = {}) => {
+      this.act = { name: node.outputs[0]!, dims, axes: this.act.axes, order: this.act.order, ...extra };
+    };
+    const konst = (i: number) => inputs[i];
+    switch (node.op) {
+      case "Identity":
+      case "Dropout":
+        next();
+        return;
+      case "Cast":
+        if (![1, 10, 11].includes(node.int("to", 1)))
+          this.fail(node, "casts activations to a non-float type");
+        next();
+        return;
+      case "Binarize":
+        this.binarize(node);
+        next();
+        return;
+      case "Conv":
+      case "Gemm":
+      case "MatMul":
+        this.weightLayer(node, inputs);
+        return;
+      case "Relu":
+      case "Clip":
+        this.monotone(node, inputs);
+        next();
+        return;
+      case "MaxPool":
+      case "AveragePool":
+      case "GlobalAveragePool":
+        this.pool(node);
+        return;
+      case "Flatten":
+        if (node.int("axis", 1) !== 1) this.fail(node, "only Flatten(axis = 1) is supported");
+        this.flatten(node);
+        return;
+      case "Reshape":
+      case "Squeeze":
+        this.reshape(node, konst(1));
+        return;
+      case "Transpose": {
+        const perm = node.ints("perm") ?? [];
+        if (perm[0] !== 0 || perm.length !== this.act.dims.length + 1)
+          this.fail(node, `perm [${perm}] must keep the batch axis first`);
+        const p = perm.slice(1).map((d) => d - 1);
+        next(
+          p.map((d) => this.act.dims[d]!),
+          { axes: p.map((d) => this.act.axes[d]!) },
+        );
+        return;
+      }
+      case "Pad":
+        this.padNode(node, inputs);
+        next(this.paddedDims());
+        return;
+      case "Softmax": {
+        const axis = node.int("axis", this.graph.opset >= 13 ? -1 : 1);
+        if (this.mode === "pending") this.flush();
+        if (isImage(this.act) || (axis !== -1 && axis !== 1) || this.mode !== "float")
+          this.fail(node, "Softmax is supported over the features of a float vector");
+        this.e.push({ kind: "softmax", name: this.name(node) });
+        next();
+        return;
+      }
+      default:
+        if (PER_CHANNEL_OPS.has(node.op)) {
+          this.perChannelOp(node, inputs);
+          next();
+          return;
+        }
+        this.fail(node, `op '${node.op}' is not supported. Supported ops: ${SUPPORTED_OPS.join(", ")}`);
+    }
+  }
+
+  private paddedDims(): number[] {
+    const p = this.pad!.pads;
+    const d = [...this.act.dims];
+    d[1] = d[1]! + p[0]! + p[2]!;
+    d[2] = d[2]! + p[1]! + p[3]!;
+    return d;
+  }
+
+  private padNode(node: Node, inputs: (Const | undefined)[]): void {
+    if (!isImage(this.act) || this.act.axes.join() !== NCHW.join())
+      this.fail(node, "Pad is supported on NCHW images");
+    if (node.string("mode", "constant") !== "constant") this.fail(node, "only constant padding is supported");
+    const pads = this.graph.opset >= 11 ? Array.from(inputs[1]?.data ?? []) : (node.ints("pads") ?? []);
+    const value = this.graph.opset >= 11 ? (inputs[2]?.data[0] ?? 0) : node.float("value", 0);
+    // [N, C, H, W] begins then ends: only H and W may be padded.
+    if (pads.length !== 8 || pads[0] || pads[1] || pads[4] || pads[5] || pads.some((p) => p < 0))
+      this.fail(node, `pads [${pads}] must pad only height and width, by non-negative amounts`);
+    if (this.mode === "pending") this.flush();
+    if (this.mode === "bits" && ![-1, 0, 1].includes(value))
+      this.fail(node, `pad value ${value} on binary activations must be -1, 0 or +1`);
+    if (this.negate && value !== 0) this.fail(node, "a +/-1 pad value on sign-flipped binary channels");
+    this.pad = { pads: [pads[2]!, pads[3]!, pads[6]!, pads[7]!], value, node };
+  }
+
+  private binarize(node: Node): void {
+    const zero = node.int("zero", 0);
+    if (this.pad && this.mode === "float") {
+      const v = this.pad.value;
+      this.pad.value = v > 0 ? 1 : v < 0 ? -1 : zero;
+    }
+    if (this.mode === "bits") return;
+    if (this.mode === "pending") {
+      const p = this.pending!;
+      const fold = foldPending(p, zero, this.name(node));
+      this.e.push({ ...p.draft, output: fold.output });
+      for (const d of fold.after) this.e.push(d);
+      if (fold.ternaryChannels > 0) {
+        this.warnings.push(
+          `${this.where(node)}: Sign gives 0 at an integer pre-activation in ${fold.ternaryChannels} channel(s); ` +
+            "onebit's sign(0) is +1, so images that hit it exactly may score differently",
+        );
+      }
+      this.pending = undefined;
+      this.mode = "bits";
+      return;
+    }
+    if (zero !== 1) {
+      this.warnings.push(
+        `${this.where(node)}: the graph binarizes exactly 0 to ${zero}, onebit's bitpack to +1 (differs only on exact zeros)`,
+      );
+    }
+    this.e.push({ kind: "bitpack", name: this.name(node) });
+    this.mode = "bits";
+  }
+
+  private monotone(node: Node, inputs: (Const | undefined)[]): void {
+    if (this.mode === "bits") this.fail(node, `${node.op} on binary (+/-1) activations`);
+    if (node.op === "Relu") {
+      if (this.mode === "pending") this.pending!.steps.push({ kind: "relu", node });
+      else this.e.push({ kind: "relu", name: this.name(node) });
+      return;
+    }
+    const lo = this.graph.opset >= 11 ? (inputs[1]?.data[0] ?? -Infinity) : node.float("min", -Infinity);
+    const hi = this.graph.opset >= 11 ? (inputs[2]?.data[0] ?? Infinity) : node.float("max", Infinity);
+    if (this.mode === "pending") {
+      this.pending!.steps.push({ kind: "clip", lo, hi, node });
+      return;
+    }
+    this.fail(node, "Clip on float activations has no engine layer unless a binarization follows it");
+  }
+
+  private perChannelOp(node: Node, inputs: (Const | undefined)[]): void {
+    const shape = engineShape(this.act);
+    const channels = shape[shape.length - 1]!;
+    const per = (c: Const | undefined, what: string) => {
+      const v = c ? perChannel(c, this.act) : undefined;
+      if (!v) this.fail(node, `${what} must be a constant per channel (got [${c?.shape ?? "activation"}])`);
+      return v;
+    };
+    let a: Float64Array = new Float64Array(channels).fill(1);
+    let b: Float64Array = new Float64Array(channels);
+    const actFirst = node.inputs[0] === this.act.name;
+    const other = inputs[actFirst ? 1 : 0];
+    switch (node.op) {
+      case "Add":
+        b = per(other, "the addend");
+        break;
+      case "Sub":
+        if (actFirst) b = per(other, "the subtrahend").map((v) => -v);
+        else {
+          a.fill(-1);
+          b = per(other, "the minuend");
+        }
+        break;
+      case "Mul":
+        a = per(other, "the factor");
+        break;
+      case "Div":
+        if (!actFirst) this.fail(node, "division by the activation");
+        a = per(other, "the divisor").map((v) => Math.fround(1 / v));
+        break;
+      case "Neg":
+        a.fill(-1);
+        break;
+      case "BatchNormalization": {
+        const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => per(inputs[i], `input ${i}`));
+        const eps = node.float("epsilon", 1e-5);
+        const fr = Math.fround;
+        // onnxruntime's CPU kernel: s = scale / sqrt(var + eps), y = x * s + (B - mean * s).
+        a = a.map((_, j) => fr(fr(1 / fr(Math.sqrt(fr(variance[j]! + fr(eps))))) * scale[j]!));
+        b = b.map((_, j) => fr(bias[j]! - fr(mean[j]! * a[j]!)));
+        break;
+      }
+    }
+    if (this.mode === "bits") {
+      if (
+        !(node.op === "Mul" || node.op === "Neg") ||
+        !a.every((v) => v === 1 || v === -1) ||
+        b.some((v) => v !== 0)
+      )
+        this.fail(
+          node,
+          `${node.op} on binary (+/-1) activations: only a multiplication by +/-1 per channel is supported`,
+        );
+      this.negateBits(a);
+      return;
+    }
+    if (this.mode === "pending") {
+      // Per-feature constants after flattening an image are not per output channel: no fold.
+      if (a.length === this.pending!.outC) {
+        this.pending!.steps.push({ kind: "affine", a, b, node });
+        return;
+      }
+      this.flush();
+    }
+    // A bias Add right after a float layer without one is the layer's bias (same float32 sum).
+    const last = this.e.layers[this.e.layers.length - 1];
+    if (
+      node.op === "Add" &&
+      (last?.kind === "float_dense" || last?.kind === "float_conv2d") &&
+      !last.bias &&
+      this.e.layers.length > 1
+    ) {
+      last.bias = f32(b);
+      return;
+    }
+    this.e.affine(this.name(node), a, b);
+  }
+
+  /** Bits times s (+/-1 per channel): into the flips of a threshold layer just emitted, else into `negate`. */
+  private negateBits(s: Float64Array): void {
+    const last = this.e.layers[this.e.layers.length - 1]!;
+    const neg = Uint8Array.from(s, (v) => (v < 0 ? 1 : 0));
+    if (
+      !this.negate &&
+      (last.kind === "binary_conv2d" || last.kind === "binary_dense") &&
+      last.output.kind === "threshold"
+    ) {
+      const flip = last.output.flip;
+      const c = neg.length;
+      const old = unpackSigns(flip.data, 1, c);
+      flip.data = packFlags(
+        Array.from(old, (v, j) => (v > 0 ? 1 : 0) ^ neg[j]!),
+        1,
+        c,
+      );
+      return;
+    }
+    const cur = this.negate ?? new Uint8Array(neg.length);
+    this.negate = cur.map((v, j) => v ^ neg[j]!);
+    if (this.negate.every((v) => v === 0)) this.negate = undefined;
+  }
+
+  private pool(node: Node): void {
+    if (!isImage(this.act)) this.fail(node, "pooling needs an image activation");
+    const [h, w] = engineShape(this.act) as [number, number, number];
+    const global = node.op === "GlobalAveragePool";
+    const k = (global ? [h, w] : (node.ints("kernel_shape") ?? [])) as [number, number];
+    const s = (global ? [1, 1] : (node.ints("strides") ?? [1, 1])) as [number, number];
+    if (k.length !== 2) this.fail(node, "a 2-D kernel_shape is required");
+    if (node.int("ceil_mode", 0) !== 0) this.fail(node, "ceil_mode = 1 is not supported");
+    if ((node.ints("dilations") ?? [1, 1]).some((d) => d !== 1))
+      this.fail(node, "dilations are not supported");
+    if (node.op === "AveragePool" && node.int("count_include_pad", 0) !== 0)
+      this.fail(
+        node,
+        "count_include_pad = 1 is not supported (the engine averages over in-bounds positions)",
+      );
+    const pads = nodePads(
+      this.where(node),
+      node.string("auto_pad", "NOTSET"),
+      node.ints("pads"),
+      [h, w],
+      k,
+      s,
+    );
+    const spec: PoolSpec = {
+      poolSize: k,
+      strides: s,
+      padding: paddingOf(this.where(node), [h, w], k, s, pads),
+    };
+    const kind = node.op === "MaxPool" ? "maxpool" : "avgpool";
+    if (kind === "maxpool" && this.mode === "pending") {
+      this.pending!.steps.push({ kind: "maxpool", pool: spec, node });
+    } else {
+      if (this.mode === "pending") this.flush();
+      if (kind === "avgpool" && this.mode === "bits")
+        this.fail(node, "average pooling of binary activations");
+      const n = this.mode === "bits" ? this.negate : undefined;
+      const flip = n ? { flip: { dtype: "bits", shape: [n.length], data: packFlags(n, 1, n.length) } } : {};
+      this.e.push({ kind, name: this.name(node), ...spec, ...flip });
+    }
+    const o = this.e.act.shape;
+    const outHW = kind === "maxpool" && this.mode === "pending" ? pooledHW(h, w, spec) : [o[0]!, o[1]!];
+    const dims = this.act.axes.map((axis, i) => (axis === 2 ? this.act.dims[i]! : outHW[axis]!));
+    this.act = { ...this.act, name: node.outputs[0]!, dims };
+  }
+
+  private flatten(node: Node): void {
+    const order = flattenOrder(this.act);
+    if (this.negate && isImage(this.act)) {
+      const c = this.negate.length;
+      const n = this.negate;
+      this.negate = Uint8Array.from(
+        { length: this.act.dims.reduce((x, y) => x * y, 1) },
+        (_, i) => n[i % c]!,
+      );
+    }
+    const size = this.act.dims.reduce((a, b) => a * b, 1);
+    if (isImage(this.act)) {
+      if (this.mode === "pending") this.pending!.steps.push({ kind: "flatten", node });
+      else this.e.push({ kind: "flatten", name: this.name(node) });
+    }
+    this.act = { name: node.outputs[0]!, dims: [size], axes: [0], order };
+  }
+
+  private reshape(node: Node, target: Const | undefined): void {
+    let out: number[];
+    if (node.op === "Squeeze") {
+      out = this.act.dims.filter((d) => d !== 1);
+    } else {
+      if (!target)
+        this.fail(node, "the target shape must be computable from constants and the input's shape");
+      const t = Array.from(target.data);
+      if (!(Number.isNaN(t[0]!) || t[0] === -1 || t[0] === 0))
+        this.fail(node, `target [${t}] must keep the batch dimension first`);
+      out = reshapeTarget([1, ...this.act.dims], [1, ...t.slice(1)], this.where(node)).slice(1);
+    }
+    if (out.join() === this.act.dims.join()) {
+      this.act = { ...this.act, name: node.outputs[0]! };
+      return;
+    }
+    if (out.length !== 1)
+      this.fail(node, `reshaping [${this.act.dims}] to [${out}] (only flattening is supported)`);
+    this.flatten(node);
+  }
+
+  /** Emits the pending binary layer with an exact affine output and replays its steps as float layers. */
+  private flush(): void {
+    const p = this.pending!;
+    const c = p.outC;
+    const output = {
+      kind: "affine",
+      scale: f32(p.alpha ?? new Float64Array(c).fill(1)),
+      bias: f32(p.bias ?? new Float64Array(c)),
+    };
+    this.e.push({ ...p.draft, output });
+    this.pending = undefined;
+    this.mode = "float";
+    for (const step of p.steps) this.replay(step);
+  }
+
+  private replay(step: Step): void {
+    const name = this.name(step.node);
+    if (step.kind === "affine") this.e.affine(name, step.a, step.b);
+    else if (step.kind === "relu") this.e.push({ kind: "relu", name });
+    else if (step.kind === "maxpool") this.e.push({ kind: "maxpool", name, ...step.pool });
+    else if (step.kind === "flatten") this.e.push({ kind: "flatten", name });
+    else
+      this.fail(step.node, "Clip on float activations has no engine layer unless a binarization follows it");
+  }
+
+  private weightLayer(node: Node, inputs: (Const | undefined)[]): void {
+    if (node.inputs[0] !== this.act.name) this.fail(node, "the activation must be the first input");
+    if (this.mode === "pending") this.flush();
+    const w = inputs[1];
+    if (!w) this.fail(node, "the weights must be constant");
+    const isConv = node.op === "Conv";
+    let weights: Const; // [O, ...] in engine order (OHWI or [O, I])
+    let bias: Float64Array | undefined;
+    const draft: { kind: string; name: string; [k: string]: unknown } = { kind: "", name: this.name(node) };
+    let padValue = 0;
+    if (isConv) {
+      if (!isImage(this.act) || this.act.axes.join() !== NCHW.join())
+        this.fail(node, `Conv needs an NCHW image input, got dims [${this.act.dims}]`);
+      if (node.int("group", 1) !== 1) this.fail(node, "grouped/depthwise convolution is not supported");
+      if ((node.ints("dilations") ?? [1, 1]).some((d) => d !== 1))
+        this.fail(node, "dilations are not supported");
+      const [o, i, kh, kw] = w.shape as [number, number, number, number];
+      const [c, h0, w0] = this.act.dims as [number, number, number];
+      if (w.shape.length !== 4 || i !== c)
+        this.fail(node, `weights [${w.shape}] do not fit input channels ${c}`);
+      const s = (node.ints("strides") ?? [1, 1]) as [number, number];
+      let pads = nodePads(
+        this.where(node),
+        node.string("auto_pad", "NOTSET"),
+        node.ints("pads"),
+        [h0, w0],
+        [kh, kw],
+        s,
+      );
+      let hw: [number, number] = [h0, w0];
+      if (this.pad) {
+        if (pads.some((p) => p !== 0)) this.fail(node, "both a Pad node and Conv pads");
+        pads = this.pad.pads;
+        padValue = this.pad.value;
+        hw = [h0 - pads[0]! - pads[2]!, w0 - pads[1]! - pads[3]!];
+        this.pad = undefined;
+      }
+      draft.strides = s;
+      draft.padding = paddingOf(this.where(node), hw, [kh, kw], s, pads);
+      weights = transpose(w, [0, 2, 3, 1]);
+      if (inputs[2]) bias = Float64Array.from(inputs[2].data);
+      if (bias && bias.length !== o) this.fail(node, `bias of ${bias.length} values for ${o} filters`);
+    } else {
+      if (isImage(this.act))
+        this.fail(node, `${node.op} needs a flat input, got dims [${this.act.dims}] (add a Flatten)`);
+      let wt = w;
+      if (node.op === "Gemm") {
+        if (node.int("transA", 0) !== 0) this.fail(node, "transA = 1 is not supported");
+        if (node.float("alpha", 1) !== 1) this.fail(node, "alpha != 1 is not supported");
+        if (node.int("transB", 0) === 0) wt = transpose(w, [1, 0]);
+        if (inputs[2]) {
+          const beta = node.float("beta", 1);
+          bias = Float64Array.from(inputs[2].data, (v) => Math.fround(v * beta));
+          if (bias.length === 1) bias = new Float64Array(wt.shape[0]!).fill(bias[0]!);
+        }
+      } else {
+        if (w.shape.length !== 2) this.fail(node, `MatMul weights must be 2-D, got [${w.shape}]`);
+        wt = transpose(w, [1, 0]);
+      }
+      const [o, i] = wt.shape as [number, number];
+      if (i !== this.act.dims[0])
+        this.fail(node, `weights [${w.shape}] do not fit ${this.act.dims[0]} input features`);
+      weights = permuteColumns(wt, this.act.order);
+      if (bias && bias.length !== o) this.fail(node, `bias of ${bias.length} values for ${o} outputs`);
+    }
+    const outC = weights.shape[0]!;
+    const binary = this.mode === "bits";
+    if (binary && this.negate) {
+      const n = this.negate;
+      const c = weights.shape[weights.shape.length - 1]!;
+      weights = { ...weights, data: weights.data.map((v, i) => (n[i % c] ? -v : v)) };
+      this.negate = undefined;
+    }
+    if (binary) {
+      const signs = binaryWeights(weights);
+      if (!signs) {
+        this.fail(
+          node,
+          "binary (+/-1) input with weights that are not +/-alpha per output channel: the engine has no " +
+            "binary-input float-weight layer (binarize the weights, or keep this layer's input real-valued)",
+        );
+      }
+      const kEngine = weights.data.length / outC;
+      const c = weights.shape[weights.shape.length - 1]!;
+      draft.kind = isConv ? "binary_conv2d" : "binary_dense";
+      draft.weights = {
+        dtype: "bits",
+        shape: weights.shape,
+        data: packSigns(weights.data, weights.data.length / c, c),
+      };
+      if (isConv) draft.padValue = padValue as BinaryPadValue;
+      this.pending = {
+        draft: draft as Pending["draft"],
+        k: kEngine,
+        outC,
+        alpha: signs.alpha,
+        bias,
+        steps: [],
+      };
+      this.mode = "pending";
+    } else {
+      draft.kind = isConv ? "float_conv2d" : "float_dense";
+      draft.weights = f32(weights.data, weights.shape);
+      if (bias) draft.bias = f32(bias);
+      if (isConv) draft.padValue = padValue;
+      this.e.push(draft as Pending["draft"]);
+    }
+    const out = this.mode === "pending" ? outShapeOf(draft, this.act, outC) : this.e.act.shape;
+    this.act = isConv
+      ? { name: node.outputs[0]!, dims: [outC, out[0]!, out[1]!], axes: NCHW }
+      : { name: node.outputs[0]!, dims: [outC], axes: [0] };
+  }
+}
+
+function pooledHW(h: number, w: number, s: PoolSpec): [number, number] {
+  const axis = (size: number, k: number, st: number) =>
+    s.padding === "valid" ? Math.floor((size - k) / st) + 1 : Math.ceil(size / st);
+  return [axis(h, s.poolSize[0], s.strides[0]), axis(w, s.poolSize[1], s.strides[1])];
+}
+
+function outShapeOf(draft: Record<string, unknown>, act: Activation, outC: number): number[] {
+  if (draft.kind !== "binary_conv2d") return [outC];
+  const [h, w] = engineShape(act) as [number, number];
+  const shape = (draft.weights as { shape: number[] }).shape;
+  return pooledHW(h, w, {
+    poolSize: [shape[1]!, shape[2]!],
+    strides: draft.strides as [number, number],
+    padding: draft.padding as "valid" | "same",
+  });
+}
+
+/** [O, I] with column i moved to order[i]. */
+function permuteColumns(w: Const, order: Int32Array | undefined): Const {
+  if (!order) return w;
+  const [o, i] = w.shape as [number, number];
+  const data = new Float64Array(w.data.length);
+  for (let r = 0; r < o; r++) for (let c = 0; c < i; c++) data[r * i + order[c]!] = w.data[r * i + c]!;
+  return { ...w, data };
+}
+
+/** alpha per output channel when every weight of channel o is +/-alpha[o] (alpha > 0); undefined otherwise. */
+function binaryWeights(w: Const): { alpha?: Float64Array } | undefined {
+  const outC = w.shape[0]!;
+  const per = w.data.length / outC;
+  const alpha = new Float64Array(outC);
+  for (let o = 0; o < outC; o++) {
+    const a = Math.abs(w.data[o * per]!);
+    if (!(a > 0)) return undefined;
+    for (let i = o * per; i < (o + 1) * per; i++) if (Math.abs(w.data[i]!) !== a) return undefined;
+    alpha[o] = a;
+  }
+  return alpha.every((a) => a === 1) ? {} : { alpha };
+}
