@@ -61,7 +61,8 @@ function showSeen(canvas: HTMLCanvasElement, pixels: Uint8Array): void {
 
 async function main(): Promise<void> {
   const backend = (params.get("backend") ?? "wasm") as EngineOptions["backend"];
-  const wasmUrl = params.get("wasm") ?? undefined;
+  const wasmParam = params.get("wasm");
+  const wasmUrl = wasmParam ? new URL(wasmParam, location.href) : undefined;
   const [modelBytes, images, labels] = await Promise.all([
     fetchBytes(MODEL_URL),
     fetchIdxU8("./data/t10k-images-idx3-ubyte"),

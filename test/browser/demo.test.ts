@@ -35,6 +35,12 @@ describe.skipIf(process.env.ONEBIT_SKIP_BROWSER === "1")("demo page in Chromium"
     demo = await openDemo();
   });
 
+  const fixedBatch = (): Uint8Array => {
+    const batch = new Uint8Array(FIXED.length * 784);
+    for (const [i, k] of FIXED.entries()) batch.set(images.subarray(k * 784, (k + 1) * 784), i * 784);
+    return batch;
+  };
+
   afterAll(async () => {
     node?.dispose();
     await demo?.close();
@@ -90,15 +96,44 @@ describe.skipIf(process.env.ONEBIT_SKIP_BROWSER === "1")("demo page in Chromium"
       (indices) => (window as DemoWindow).onebitDemo!.predictTest(indices),
       FIXED,
     );
-    const batch = new Uint8Array(FIXED.length * 784);
-    FIXED.forEach((k, i) => {
-      batch.set(images.subarray(k * 784, (k + 1) * 784), i * 784);
-    });
-    const fromNode = node.predict(batch);
+    const fromNode = node.predict(fixedBatch());
     expect(fromPage.classes).toEqual(Array.from(fromNode.classes));
     expect(fromPage.scores).toEqual(Array.from(fromNode.scores));
     const correct = FIXED.filter((k, i) => fromPage.classes[i] === labels[k]).length;
     expect(correct).toBeGreaterThanOrEqual(90);
+  });
+
+  it("runs the scalar kernels fetched from an overridden URL, equal to Node's scalar engine", async () => {
+    const scalar = (await readdir(path.join(demo.dist, "assets"))).find((f) =>
+      /^onebit-scalar-(?!shared)/.test(f),
+    )!;
+    const page = await demo.page.context().newPage();
+    const wasmRequests: string[] = [];
+    page.on("request", (r) => {
+      const { pathname } = new URL(r.url());
+      if (pathname.endsWith(".wasm")) wasmRequests.push(pathname);
+    });
+    await page.goto(`${demo.url}?backend=wasm-scalar&wasm=assets/${scalar}`);
+    await page.waitForFunction(
+      () => (window as DemoWindow).onebitDemo || (window as DemoWindow).onebitDemoError,
+    );
+    expect(await page.evaluate(() => (window as DemoWindow).onebitDemoError)).toBeUndefined();
+    expect(await page.evaluate(() => (window as DemoWindow).onebitDemo!.backend)).toBe("wasm-scalar");
+    expect(wasmRequests).toEqual([`/assets/${scalar}`]);
+    const fromPage = await page.evaluate(
+      (indices) => (window as DemoWindow).onebitDemo!.predictTest(indices),
+      FIXED,
+    );
+    const nodeScalar = await Engine.load(new Uint8Array(await readFile(DEMO_MODEL)), {
+      backend: "wasm-scalar",
+    });
+    try {
+      const fromNode = nodeScalar.predict(fixedBatch());
+      expect(fromPage.scores).toEqual(Array.from(fromNode.scores));
+    } finally {
+      nodeScalar.dispose();
+      await page.close();
+    }
   });
 
   it("runs the whole test set in the page with the Node engine's classes, and a screenshot", async () => {
