@@ -39,8 +39,8 @@ export interface LayerSummary {
   /** Bits per input activation of a weight layer; null otherwise. */
   inputBits: number | null;
   float32Bytes: number;
-  /** Bytes of the deployed tensors; null when the model could not be converted. */
-  deployedBytes: number | null;
+  /** Bytes of the deployed tensors (estimated when the model cannot be converted: see `note`). */
+  deployedBytes: number;
   macs: { binary: number; float: number };
   note?: string;
 }
@@ -55,7 +55,7 @@ export interface ModelSummary {
     params: number;
     binaryParams: number;
     float32Bytes: number;
-    deployedBytes: number | null;
+    deployedBytes: number;
     /** Size of the `.onebit` file (the real one, or the encoding of the converted checkpoint). */
     fileBytes: number | null;
     macs: { binary: number; float: number };
@@ -69,7 +69,7 @@ const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 function totalsOf(layers: LayerSummary[], fileBytes: number | null): ModelSummary["totals"] {
   const sum = (f: (l: LayerSummary) => number) => layers.reduce((a, l) => a + f(l), 0);
-  const deployed = layers.some((l) => l.deployedBytes === null) ? null : sum((l) => l.deployedBytes!);
+  const deployed = sum((l) => l.deployedBytes);
   const float32Bytes = sum((l) => l.float32Bytes);
   const denominator = fileBytes ?? deployed;
   return {
@@ -162,12 +162,17 @@ function checkpointLayer(
     isWeight && kernel
       ? macsOf(r.type, kernel.shape, out, weightBits === 1 && inputBits === 1)
       : { binary: 0, float: 0 };
-  let deployedBytes: number | null = null;
+  let deployedBytes: number;
   let note: string | undefined;
   if (engine) {
     const mine = engine.layers.filter((l) => l.name.startsWith(prefix));
     deployedBytes = mine.reduce((a, l) => a + tensorBytes(l), 0);
     if (params > 0 && mine.length === 0) note = "folded into the previous layer's output transform";
+  } else {
+    // Not convertible: the estimate Larq's summary makes, 1-bit weights packed in 32-bit words.
+    const packed = kernel && weightBits === 1 ? packedBytes(kernel.shape) : 4 * (kernel?.data.length ?? 0);
+    deployedBytes = packed + 4 * (params - (kernel?.data.length ?? 0));
+    note = "deployed size estimated";
   }
   return {
     name: `layers.${i}`,
@@ -181,6 +186,12 @@ function checkpointLayer(
     macs,
     note,
   };
+}
+
+/** Bytes of a sign-packed kernel: rows x ceil(K / 32) words, K = the input-channel axis. */
+function packedBytes(shape: readonly number[]): number {
+  const last = shape[shape.length - 1]!;
+  return 4 * (prod(shape) / last) * Math.ceil(last / 32);
 }
 
 function quantBits(q: unknown): number {

@@ -39,7 +39,9 @@ export function summaryTable(s: ModelSummary): Table {
     bitsCell(l.weightBits),
     bitsCell(l.inputBits),
     kb(l.float32Bytes),
-    l.note?.startsWith("folded") ? "0 (folded)" : kb(l.deployedBytes),
+    l.note?.startsWith("folded")
+      ? "0 (folded)"
+      : `${l.note?.includes("estimated") ? "~" : ""}${kb(l.deployedBytes)}`,
     count(l.macs.binary),
     count(l.macs.float),
   ]);
@@ -76,6 +78,11 @@ export function summaryFooter(s: ModelSummary): string[] {
     lines.push(
       `MACs per image: ${count(macs)}, ${((100 * t.macs.binary) / macs).toFixed(1)}% binary (XNOR-popcount)`,
     );
+  if (t.fileBytes === null) {
+    lines.push(
+      `deployed size (estimated: 1-bit weights packed, the rest float32): ${kb(t.deployedBytes)} kB, compression ${t.compression!.toFixed(1)}x`,
+    );
+  }
   if (s.note) lines.push(s.note);
   return lines;
 }

@@ -1,0 +1,147 @@
+import { mkdtemp, readFile, stat } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildVariant, variantRecords, weightLayers } from "../../src/analysis/variant.js";
+import { loadCheckpoint } from "../../src/nn/checkpoint.js";
+import { createContext } from "../../src/tensor/index.js";
+import { onebit, writeCheckpoint } from "./helpers.js";
+
+let dir: string;
+let floatFile: string;
+let binaryFile: string;
+const mlp = (options: Record<string, unknown>) => ({
+  builder: "bnn-mlp",
+  options: { width: 32, depth: 1, ...options },
+});
+const quick = ["--dataset", "mnist", "--limit-train", "128", "--limit-test", "200", "--calibration", "128"];
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "onebit-sensitivity-"));
+  floatFile = await writeCheckpoint(dir, "float", mlp({ float: true }));
+  binaryFile = await writeCheckpoint(dir, "binary", mlp({ first: "binary", last: "binary" }));
+});
+
+describe("variants", () => {
+  it("binarize-one replaces the float twin's ReLU by the quantizer; keep-one drops the quantizers", async () => {
+    const ck = await loadCheckpoint(floatFile);
+    expect(
+      weightLayers(ck.layers).map((l) => `${l.name}@${l.index} w${l.weightBits} in${l.inputBits}`),
+    ).toEqual(["dense1@1 w32 in32", "dense2@4 w32 in32"]);
+    const types = (rs: { type: string }[]) => rs.map((r) => r.type).join(" ");
+    expect(types(ck.layers)).toBe("flatten quant_dense batch_norm activation quant_dense batch_norm");
+    const two = variantRecords(ck.layers, [{ layer: 4, bits: 2 }]);
+    expect(types(two)).toBe("flatten quant_dense batch_norm quant_dense batch_norm");
+    expect(two[3]).toMatchObject({
+      source: 4,
+      normalizeKernel: true,
+      config: {
+        inputQuantizer: { name: "dorefa", options: { k: 2 } },
+        kernelQuantizer: { name: "dorefa", options: { k: 2 } },
+      },
+    });
+    const bin = await loadCheckpoint(binaryFile);
+    const kept = variantRecords(bin.layers, [{ layer: 1, bits: 32 }]);
+    expect(kept[1]!.config).toMatchObject({ inputQuantizer: null, kernelQuantizer: null, scaling: "none" });
+    expect(weightLayers(bin.layers).map((l) => l.weightBits)).toEqual([1, 1]);
+  });
+
+  it("a variant loads the checkpoint's tensors (a 2-bit kernel scaled to max |W| = 1)", async () => {
+    const ck = await loadCheckpoint(floatFile);
+    const ctx = await createContext("wasm");
+    const model = buildVariant(ctx, ck, variantRecords(ck.layers, [{ layer: 1, bits: 2 }]));
+    const w = model.layers[1]!.params()[0]!.tensor.toArray();
+    const stored = ck.tensors.get("layers.1.kernel")!.data;
+    const m = Math.max(...stored.map(Math.abs));
+    expect(Math.max(...w.map(Math.abs))).toBeCloseTo(1, 6);
+    expect(w[7]).toBeCloseTo(stored[7]! / m, 6);
+    model.dispose();
+  });
+});
+
+describe("onebit sensitivity", () => {
+  it("--json: binarize-one on one layer; a 32-bit 'quantization' reproduces the reference exactly", async () => {
+    const { out, err } = await onebit(
+      "sensitivity",
+      floatFile,
+      ...quick,
+      "--mode",
+      "binarize-one",
+      "--bits",
+      "1,32",
+      "--layers",
+      "dense2",
+      "--json",
+    );
+    const r = JSON.parse(out);
+    expect(r.variants).toBe(3);
+    expect(r.keepOne).toBeUndefined();
+    expect(r.testImages).toBe(200);
+    expect(r.finetune).toEqual({ epochs: 1, images: 128, batchSize: 64, lr: 5e-4 });
+    expect(r.binarizeOne.layers.map((l: { name: string }) => l.name)).toEqual(["dense1", "dense2"]);
+    expect(r.binarizeOne.results.map((v: { layer: string; bits: number }) => `${v.layer}@${v.bits}`)).toEqual(
+      ["dense2@1", "dense2@32"],
+    );
+    for (const v of r.binarizeOne.results) {
+      expect(v.accuracy).toBeGreaterThanOrEqual(0);
+      expect(v.accuracy).toBeLessThanOrEqual(1);
+      expect(v.delta).toBeCloseTo(r.binarizeOne.reference.accuracy - v.accuracy, 12);
+    }
+    expect(r.binarizeOne.results[1].delta).toBe(0);
+    expect(err).toMatch(/\[2\/3\] dense2 at 1 bit/);
+  });
+
+  it("--mode both with --out: keep-one from a binary checkpoint, pictures and the HTML report", async () => {
+    const out = path.join(dir, "report");
+    const res = await onebit(
+      "sensitivity",
+      floatFile,
+      ...quick,
+      "--binary",
+      binaryFile,
+      "--bits",
+      "1",
+      "--layers",
+      "dense1",
+      "--finetune-epochs",
+      "0",
+      "--out",
+      out,
+      "--json",
+    );
+    const r = JSON.parse(res.out);
+    expect(r.variants).toBe(4);
+    expect(r.keepOne.reference.source).toBe("checkpoint");
+    expect(r.keepOne.results.map((v: { layer: string; bits: number }) => `${v.layer}@${v.bits}`)).toEqual([
+      "dense1@32",
+    ]);
+    const png = await readFile(path.join(out, "bars.png"));
+    expect([...png.subarray(1, 4)].map((c) => String.fromCharCode(c)).join("")).toBe("PNG");
+    expect((await stat(path.join(out, "heatmap.png"))).size).toBeGreaterThan(1000);
+    const html = await readFile(path.join(out, "report.html"), "utf8");
+    expect(html.match(/<svg/g)?.length).toBe(2);
+    expect(html).toContain("Model summary");
+    expect(html).not.toMatch(/(src|href)="http/);
+    const json = JSON.parse(await readFile(path.join(out, "sensitivity.json"), "utf8"));
+    expect(json.summaries.length).toBe(2);
+  });
+
+  it("names an unknown layer and lists the known ones", async () => {
+    await expect(onebit("sensitivity", floatFile, ...quick, "--layers", "conv9")).rejects.toThrow(
+      /float\.ckpt: unknown layer 'conv9'; its weight layers are dense1 \(layers\.1\), dense2 \(layers\.4\)/,
+    );
+  });
+
+  it("refuses a float checkpoint for keep-one", async () => {
+    await expect(onebit("sensitivity", floatFile, ...quick, "--mode", "keep-one")).rejects.toThrow(
+      /float\.ckpt: a full-precision model \(no quantized weight layer\); keep-one needs a binary model/,
+    );
+  });
+
+  it("refuses a data set whose images do not fit the model", async () => {
+    const small = await writeCheckpoint(dir, "small", mlp({ float: true, inputShape: [14, 14, 1] }));
+    await expect(onebit("sensitivity", small, ...quick)).rejects.toThrow(
+      /small\.ckpt: the model expects input \[14,14,1\], data set 'mnist' has images \[28, 28, 1\]/,
+    );
+  });
+});
