@@ -122,7 +122,8 @@ export async function createBackend(
     : threads > 1 || (options.shared ?? false);
   const heap = options.heap ?? new Heap({ shared });
   const module = await loadKernelModule({ flavor, heap, wasmUrl: options.wasmUrl });
-  const pool = threads > 1 ? await KernelPool.create(module, threads) : undefined;
+  const scratchBytes = module.exports.float_sgemmScratchBytes?.() ?? 0;
+  const pool = threads > 1 ? await KernelPool.create(module, threads, scratchBytes) : undefined;
   const name: BackendName = flavor === "simd" ? "wasm-simd" : "wasm-scalar";
   return {
     name,

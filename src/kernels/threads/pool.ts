@@ -1,73 +1,87 @@
 /**
  * A pool of kernel workers over one shared WebAssembly.Memory. Each worker instantiates
- * the same kernel module on that memory; `run` hands each worker a list of kernel calls
- * through its control slot (protocol.ts), runs the first list on the calling thread, and
- * returns when every list is done. Work is split by the callers (kernel wrappers), who
- * choose partitions that give results independent of the thread count.
+ * the same kernel module on that memory. `run` publishes a job (chunks of kernel calls)
+ * in the control block (protocol.ts); the calling thread and the workers claim chunks
+ * until none are left, and `run` returns when all are done. The callers (kernel wrappers)
+ * choose chunks whose results do not depend on which thread runs them.
  *
- *     const pool = await KernelPool.create(module, 2);            // this thread + 1 worker
+ *     const pool = await KernelPool.create(module, 2, 0);           // this thread + 1 worker
  *     pool.run([[["float_fill", 1024, 0, ptrA]], [["float_fill", 1024, 0, ptrB]]]);
  *     await pool.close();
  */
 import type { KernelModule } from "../wasm/module.js";
 import { isSharedMemory } from "../wasm/module.js";
-import { CALLS_BYTE, EXIT, layout, MAX_CALL_VALUES, SLOT_BYTES, Slot } from "./protocol.js";
+import { CONTROL_BYTES, Ctl, layout, MAX_CHUNKS, MAX_VALUES, SCRATCH, VALUES_BYTE } from "./protocol.js";
 import { spawnWorker, type WorkerHandle } from "./spawn.js";
 
-/** A kernel call: the export name, then its arguments. */
+export { SCRATCH } from "./protocol.js";
+
+/** A kernel call: the export name, then its arguments (SCRATCH = the running thread's scratch). */
 export type Call = readonly [name: string, ...args: number[]];
 
-/** Polls of the done flag before the caller sleeps; polls of the job number before a worker sleeps. */
+/** Polls before the caller sleeps on unfinished chunks; polls before an idle worker sleeps. */
 const CALLER_SPIN = 20000;
 const WORKER_SPIN = 20000;
+/** Tickets restart from 0 past this, so the int32 counters never wrap. */
+const TICKET_RESET = 1 << 30;
 
 export class KernelPool {
   /** Threads that run kernels: the calling thread plus the workers. */
   readonly threads: number;
+  /** The calling thread's scratch block (each worker has its own). */
+  readonly scratch: number;
   private readonly module: KernelModule;
   private readonly workers: WorkerHandle[];
-  private readonly slots: number[];
-  /** Views of each slot, made once: a shared buffer is never detached by growth. */
-  private readonly ctl: Int32Array[];
-  private readonly values: Float64Array[];
+  private readonly control: number;
+  private readonly blocks: number[];
+  private readonly ctl: Int32Array;
+  private readonly values: Float64Array;
   private readonly index = new Map<string, number>();
-  private readonly errors: (string | undefined)[];
-  private readonly seq: number[];
+  private readonly fns: ((...args: number[]) => number)[];
+  private lastError: string | undefined;
   private canWait = true;
   private closed = false;
 
-  private constructor(module: KernelModule, workers: WorkerHandle[], slots: number[], names: string[]) {
+  private constructor(
+    module: KernelModule,
+    workers: WorkerHandle[],
+    control: number,
+    scratch: number[],
+    names: string[],
+  ) {
     this.module = module;
     this.workers = workers;
-    this.slots = slots;
-    const buffer = module.heap.memory.buffer;
-    this.ctl = slots.map((s) => new Int32Array(buffer, s, CALLS_BYTE >> 2));
-    this.values = slots.map((s) => new Float64Array(buffer, s + CALLS_BYTE, MAX_CALL_VALUES));
+    this.control = control;
+    this.blocks = scratch;
+    this.scratch = scratch[0]!;
     this.threads = workers.length + 1;
+    const buffer = module.heap.memory.buffer;
+    this.ctl = new Int32Array(buffer, control, Ctl.OFFSETS + MAX_CHUNKS);
+    this.values = new Float64Array(buffer, control + VALUES_BYTE, MAX_VALUES);
     for (const [i, n] of names.entries()) this.index.set(n, i);
-    this.errors = workers.map(() => undefined);
-    this.seq = workers.map(() => 0);
+    this.fns = names.map((n) => module.exports[n]!);
   }
 
   /**
    * Starts `threads - 1` workers on the module's shared memory (the caller is the other
-   * thread). The module must be a shared-memory build (loadKernelModule with a shared heap).
+   * thread), each with a scratch block of `scratchBytes`. The module must be a
+   * shared-memory build (loadKernelModule with a shared heap).
    */
-  static async create(module: KernelModule, threads: number): Promise<KernelPool> {
+  static async create(module: KernelModule, threads: number, scratchBytes: number): Promise<KernelPool> {
     if (!Number.isInteger(threads) || threads < 1) {
       throw new RangeError(`KernelPool: threads must be a positive integer, got ${threads}`);
     }
     if (!isSharedMemory(module.heap.memory)) {
       throw new Error("KernelPool: the kernel module's memory is not shared; load it with a shared heap");
     }
+    const heap = module.heap;
     const names = Object.keys(module.exports)
       .filter((n) => typeof module.exports[n] === "function")
       .sort();
-    const count = threads - 1;
-    const block = count > 0 ? module.heap.alloc(count * SLOT_BYTES, true) : 0;
-    const slots = Array.from({ length: count }, (_, i) => block + i * SLOT_BYTES);
-    const workers = await Promise.all(slots.map(() => spawnWorker()));
-    const pool = new KernelPool(module, workers, slots, names);
+    const control = heap.alloc(CONTROL_BYTES, true);
+    const scratch = Array.from({ length: threads }, () => heap.alloc(Math.max(scratchBytes, 64)));
+    const workers = await Promise.all(Array.from({ length: threads - 1 }, () => spawnWorker()));
+    const pool = new KernelPool(module, workers, control, scratch, names);
     await Promise.all(
       workers.map(
         (w, i) =>
@@ -77,17 +91,18 @@ export class KernelPool {
               if (m.type === "ready") {
                 started = true;
                 resolve();
-              } else pool.errors[i] = m.message;
+              } else pool.lastError = m.message;
             });
             w.onError((err) => {
               if (!started) reject(err);
-              else if (!pool.closed) pool.errors[i] = err.message;
+              else if (!pool.closed) pool.lastError = err.message;
             });
             w.post({
               module: module.module,
-              memory: module.heap.memory,
+              memory: heap.memory,
               names,
-              slot: slots[i]!,
+              control,
+              scratch: scratch[i + 1]!,
               layout: layout(),
               spin: WORKER_SPIN,
             });
@@ -101,41 +116,61 @@ export class KernelPool {
   }
 
   /**
-   * Runs parts[0] here and parts[i] on worker i - 1 (each part a list of calls run in
-   * order), and returns when all are done. At most `threads` parts.
+   * Runs every chunk (a list of calls, run in order) on whichever thread claims it,
+   * this one included, and returns when all are done.
    */
-  run(parts: readonly (readonly Call[])[]): void {
+  run(chunks: readonly (readonly Call[])[]): void {
     if (this.closed) throw new Error("KernelPool.run: the pool is closed");
-    if (parts.length > this.threads) {
-      throw new RangeError(`KernelPool.run: ${parts.length} parts for ${this.threads} threads`);
-    }
-    for (let w = 0; w + 1 < parts.length; w++) {
-      const values = this.values[w]!;
-      let p = 0;
-      for (const [name, ...args] of parts[w + 1]!) {
-        if (p + 2 + args.length > MAX_CALL_VALUES) {
-          throw new RangeError(
-            `KernelPool.run: too many call arguments for one worker (${MAX_CALL_VALUES} values)`,
-          );
+    if (chunks.length > MAX_CHUNKS)
+      throw new RangeError(`KernelPool.run: ${chunks.length} chunks (at most ${MAX_CHUNKS})`);
+    const { ctl, values } = this;
+    const seq = Atomics.load(ctl, Ctl.SEQ);
+    Atomics.store(ctl, Ctl.SEQ, seq + 1); // odd: being written
+    let p = 0;
+    for (const [i, chunk] of chunks.entries()) {
+      ctl[Ctl.OFFSETS + i] = p;
+      values[p++] = chunk.length;
+      for (const [name, ...args] of chunk) {
+        if (p + 2 + args.length > MAX_VALUES) {
+          throw new RangeError(`KernelPool.run: the job's calls exceed ${MAX_VALUES} values`);
         }
         values[p++] = this.fnIndex(name);
         values[p++] = args.length;
         for (const a of args) values[p++] = a;
       }
-      const ctl = this.ctl[w]!;
-      Atomics.store(ctl, Slot.COUNT, p);
-      this.seq[w]! += 1;
-      Atomics.store(ctl, Slot.SEQ, this.seq[w]!);
-      Atomics.notify(ctl, Slot.SEQ);
     }
+    let base = Atomics.load(ctl, Ctl.NEXT);
+    if (base > TICKET_RESET) {
+      base = 0;
+      Atomics.store(ctl, Ctl.FINISHED, 0);
+    }
+    const limit = base + chunks.length;
+    Atomics.store(ctl, Ctl.BASE, base);
+    Atomics.store(ctl, Ctl.LIMIT, limit);
+    Atomics.store(ctl, Ctl.NEXT, base);
+    Atomics.store(ctl, Ctl.SEQ, seq + 2); // even: published
+    Atomics.notify(ctl, Ctl.SEQ);
     let failure: unknown;
-    try {
-      for (const [name, ...args] of parts[0] ?? []) this.module.exports[name]!(...args);
-    } catch (err) {
-      failure = err;
+    for (;;) {
+      const ticket = Atomics.load(ctl, Ctl.NEXT);
+      if (ticket >= limit) break;
+      if (Atomics.compareExchange(ctl, Ctl.NEXT, ticket, ticket + 1) !== ticket) continue;
+      try {
+        for (const [name, ...args] of chunks[ticket - base]!) {
+          this.fns[this.fnIndex(name)]!(...args.map((a) => (a === SCRATCH ? this.scratch : a)));
+        }
+      } catch (err) {
+        failure ??= err;
+      }
+      Atomics.add(ctl, Ctl.FINISHED, 1);
     }
-    for (let w = 0; w + 1 < parts.length; w++) this.join(w);
+    this.join(limit);
     if (failure) throw failure;
+    if (Atomics.exchange(ctl, Ctl.STATUS, 0) !== 0) {
+      throw new Error(
+        `onebit: a kernel call failed in a worker thread: ${this.lastError ?? "see its error output"}`,
+      );
+    }
   }
 
   private fnIndex(name: string): number {
@@ -144,40 +179,34 @@ export class KernelPool {
     return i;
   }
 
-  /** Waits for worker w's current job; throws if it failed. */
-  private join(w: number): void {
-    const ctl = this.ctl[w]!;
-    const want = this.seq[w]!;
+  /** Waits until every chunk up to ticket `limit` is finished (some may run on workers). */
+  private join(limit: number): void {
+    const ctl = this.ctl;
     let spins = 0;
     for (;;) {
-      const done = Atomics.load(ctl, Slot.DONE);
-      if (done === want) break;
+      const finished = Atomics.load(ctl, Ctl.FINISHED);
+      if (finished >= limit) return;
       if (spins++ < CALLER_SPIN || !this.canWait) continue;
       try {
-        Atomics.wait(ctl, Slot.DONE, done, 1000);
+        Atomics.wait(ctl, Ctl.FINISHED, finished, 1000);
       } catch {
         // A browser's main thread may not block: poll instead.
         this.canWait = false;
       }
     }
-    if (Atomics.load(ctl, Slot.STATUS) !== 0) {
-      const why = this.errors[w] ?? "see the worker's error output";
-      throw new Error(`onebit: a kernel call failed in worker ${w + 1}: ${why}`);
-    }
   }
 
-  /** Stops the workers and frees the control block. The pool is unusable afterwards. */
+  /** Stops the workers and frees the control block and scratch. The pool is unusable afterwards. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (let w = 0; w < this.workers.length; w++) {
-      const ctl = this.ctl[w]!;
-      this.values[w]!.set([EXIT, 0]);
-      Atomics.store(ctl, Slot.COUNT, 2);
-      Atomics.store(ctl, Slot.SEQ, ++this.seq[w]!);
-      Atomics.notify(ctl, Slot.SEQ);
-    }
+    const seq = Atomics.load(this.ctl, Ctl.SEQ);
+    Atomics.store(this.ctl, Ctl.EXIT, 1);
+    Atomics.store(this.ctl, Ctl.SEQ, seq + 2);
+    Atomics.notify(this.ctl, Ctl.SEQ);
     await Promise.all(this.workers.map((w) => w.terminate()));
-    if (this.slots.length > 0) this.module.heap.free(this.slots[0]!);
+    const heap = this.module.heap;
+    heap.free(this.control);
+    for (const b of this.blocks) heap.free(b);
   }
 }

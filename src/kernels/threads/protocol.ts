@@ -1,22 +1,43 @@
 /**
- * The control block through which the calling thread hands kernel calls to the workers:
- * one slot per worker in the shared memory, read and written with Atomics (a dispatch is
- * a store + notify, about 0.1 ms round trip, far cheaper than postMessage).
+ * The control block through which the calling thread shares kernel work with the workers,
+ * in the shared memory, read and written with Atomics (a dispatch is a few stores and a
+ * notify: far cheaper than postMessage).
  *
- * Slot layout (int32 indices from the slot start; the calls from byte CALLS_BYTE, float64):
- *   SEQ     job number, incremented by the caller to hand over a job (the worker waits on it)
- *   DONE    the job number the worker last finished (the caller waits on it)
- *   STATUS  0 ok, 1 the last job threw (the worker also posts the message)
- *   COUNT   float64 values used in the calls area
- *   calls   [fnIndex, nargs, arg0, ..., fnIndex, nargs, ...]: run in order by the worker
- * fnIndex -1 asks the worker to exit.
+ * A job is a list of chunks; each chunk is a list of kernel calls run in order. Every
+ * thread (caller and workers) claims chunks with compare-and-swap on a ticket counter
+ * until none are left, so a worker that the OS schedules late simply finds nothing to do
+ * and the caller is never stuck waiting for it to start. Which thread runs a chunk does
+ * not change its result.
+ *
+ * Header (int32 indices):
+ *   SEQ       seqlock: odd while the caller writes a job, even once it is published
+ *   NEXT      the next chunk ticket (monotonic across jobs)
+ *   BASE      ticket of the job's first chunk; LIMIT: one past its last
+ *   FINISHED  chunks finished (monotonic; the job is done when FINISHED >= LIMIT)
+ *   STATUS    1 once a chunk threw (the worker also posts the message)
+ *   EXIT      1 asks the workers to return
+ * Then OFFSETS (int32, one per chunk): where chunk i starts in the values area (float64):
+ *   [calls, fnIndex, nargs, arg0, ..., fnIndex, nargs, ...]
+ * An argument equal to SCRATCH is replaced by the running thread's own scratch pointer.
  */
-export const SLOT_BYTES = 512;
-export const CALLS_BYTE = 64;
-export const MAX_CALL_VALUES = (SLOT_BYTES - CALLS_BYTE) / 8;
-export const EXIT = -1;
+export const HEADER_INTS = 16;
+export const MAX_CHUNKS = 256;
+export const VALUES_BYTE = (HEADER_INTS + MAX_CHUNKS) * 4;
+export const MAX_VALUES = 8192;
+export const CONTROL_BYTES = VALUES_BYTE + MAX_VALUES * 8;
+/** Stands for "this thread's scratch block" in a call's arguments. */
+export const SCRATCH = -1;
 
-export const Slot = { SEQ: 0, DONE: 1, STATUS: 2, COUNT: 3 } as const;
+export const Ctl = {
+  SEQ: 0,
+  NEXT: 1,
+  BASE: 2,
+  LIMIT: 3,
+  FINISHED: 4,
+  STATUS: 5,
+  EXIT: 6,
+  OFFSETS: HEADER_INTS,
+} as const;
 
 /** What a worker receives once, before it starts serving jobs. */
 export interface WorkerInit {
@@ -24,32 +45,22 @@ export interface WorkerInit {
   memory: WebAssembly.Memory;
   /** Export names; a call's fnIndex indexes this list. */
   names: string[];
-  /** Byte offset of this worker's slot in the memory. */
-  slot: number;
-  layout: {
-    slotBytes: number;
-    callsByte: number;
-    maxValues: number;
-    seq: number;
-    done: number;
-    status: number;
-    count: number;
-    exit: number;
-  };
+  /** Byte offset of the control block in the memory. */
+  control: number;
+  /** This worker's scratch block (byte offset). */
+  scratch: number;
+  layout: typeof Ctl & { valuesByte: number; maxValues: number; maxChunks: number; scratchMark: number };
   /** Atomics.load polls before a worker sleeps in Atomics.wait (keeps back-to-back jobs cheap). */
   spin: number;
 }
 
 export function layout(): WorkerInit["layout"] {
   return {
-    slotBytes: SLOT_BYTES,
-    callsByte: CALLS_BYTE,
-    maxValues: MAX_CALL_VALUES,
-    seq: Slot.SEQ,
-    done: Slot.DONE,
-    status: Slot.STATUS,
-    count: Slot.COUNT,
-    exit: EXIT,
+    ...Ctl,
+    valuesByte: VALUES_BYTE,
+    maxValues: MAX_VALUES,
+    maxChunks: MAX_CHUNKS,
+    scratchMark: SCRATCH,
   };
 }
 

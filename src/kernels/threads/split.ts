@@ -1,12 +1,16 @@
 /**
- * How kernel wrappers cut a job into parts for the pool. Parts never split a reduction:
- * each output element is computed whole by one thread, in the same order as on one
- * thread, so results do not depend on the thread count. A job is split only when each
- * part has about MIN_PART_MICROS of work, since a dispatch costs about 0.1 ms.
+ * How kernel wrappers cut a job into chunks for the pool. Chunks never split a
+ * reduction: each output element is computed whole by one thread, in the same order as on
+ * one thread, so results do not depend on the thread count. A job is split only from
+ * about half a millisecond of work (a dispatch costs about 0.1 ms), into a few chunks per
+ * thread so that a thread that starts late leaves its share to the others.
  */
 
-/** Estimated work per part below which splitting does not pay for the dispatch. */
-export const MIN_PART_MICROS = 400;
+/** One-thread estimate below which a job runs whole on the calling thread. */
+export const MIN_SPLIT_MICROS = 500;
+/** Smallest chunk worth claiming. */
+export const MIN_CHUNK_MICROS = 120;
+export const CHUNKS_PER_THREAD = 4;
 
 /** Throughput assumptions of the cost model (one thread, SIMD build; scalar is slower). */
 export const COST = {
@@ -20,10 +24,10 @@ export const COST = {
   scalarFactor: 4,
 } as const;
 
-/** Parts worth making for a job of `micros` estimated microseconds, at most `threads`. */
-export function partsFor(threads: number, micros: number): number {
-  if (threads <= 1) return 1;
-  return Math.max(1, Math.min(threads, Math.floor(micros / MIN_PART_MICROS)));
+/** Chunks worth making for a job of `micros` estimated microseconds (1 = run it whole). */
+export function chunksFor(threads: number, micros: number): number {
+  if (threads <= 1 || micros < MIN_SPLIT_MICROS) return 1;
+  return Math.max(threads, Math.min(threads * CHUNKS_PER_THREAD, Math.floor(micros / MIN_CHUNK_MICROS)));
 }
 
 /**

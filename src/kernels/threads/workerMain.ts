@@ -1,7 +1,7 @@
 /**
  * The body of a kernel worker: instantiate the kernel module on the shared memory, then
- * serve jobs from this worker's control slot forever (see protocol.ts). It blocks its
- * thread (Atomics.wait), which is what a worker is for.
+ * claim and run chunks of each published job until told to exit (protocol.ts). It blocks
+ * its thread in Atomics.wait between jobs, which is what a worker is for.
  *
  * It must stay self-contained (no imports, no outer variables): when the worker file is
  * not available as JavaScript (running from the TypeScript sources), Node evaluates this
@@ -22,38 +22,51 @@ export function workerMain(init: WorkerInit, post: (message: WorkerMessage) => v
   });
   const exports = instance.exports as Record<string, unknown>;
   const fns = init.names.map((n) => exports[n] as (...args: number[]) => unknown);
-  // The slot sits below the heap's first allocation, so a view of the first buffer stays
-  // valid when the (shared) memory grows.
-  const ctl = new Int32Array(init.memory.buffer, init.slot, L.callsByte >> 2);
-  const values = new Float64Array(init.memory.buffer, init.slot + L.callsByte, L.maxValues);
+  // The control block sits at a fixed place, so views of the first buffer stay valid
+  // when the (shared) memory grows.
+  const ctl = new Int32Array(init.memory.buffer, init.control, L.OFFSETS + L.maxChunks);
+  const values = new Float64Array(init.memory.buffer, init.control + L.valuesByte, L.maxValues);
+  const runChunk = (chunk: number) => {
+    let p = ctl[L.OFFSETS + chunk]!;
+    const calls = values[p++]!;
+    for (let c = 0; c < calls; c++) {
+      const fn = values[p]!;
+      const nargs = values[p + 1]!;
+      const args: number[] = [];
+      for (let i = 0; i < nargs; i++) {
+        const v = values[p + 2 + i]!;
+        args.push(v === L.scratchMark ? init.scratch : v);
+      }
+      fns[fn]!(...args);
+      p += 2 + nargs;
+    }
+  };
   post({ type: "ready" });
-  let seen = Atomics.load(ctl, L.seq);
+  let seen = -1;
   for (;;) {
-    let seq = Atomics.load(ctl, L.seq);
-    for (let i = 0; seq === seen && i < init.spin; i++) seq = Atomics.load(ctl, L.seq);
-    if (seq === seen) {
-      Atomics.wait(ctl, L.seq, seen);
+    let seq = Atomics.load(ctl, L.SEQ);
+    for (let i = 0; (seq === seen || seq & 1) && i < init.spin; i++) seq = Atomics.load(ctl, L.SEQ);
+    if (seq === seen || seq & 1) {
+      Atomics.wait(ctl, L.SEQ, seq);
       continue;
     }
+    if (Atomics.load(ctl, L.EXIT)) return;
+    const base = Atomics.load(ctl, L.BASE);
+    const limit = Atomics.load(ctl, L.LIMIT);
+    if (Atomics.load(ctl, L.SEQ) !== seq) continue; // a new job was being written: read again
     seen = seq;
-    const count = Atomics.load(ctl, L.count);
-    let status = 0;
-    try {
-      for (let p = 0; p < count; ) {
-        const fn = values[p]!;
-        const nargs = values[p + 1]!;
-        if (fn === L.exit) return;
-        const args: number[] = [];
-        for (let i = 0; i < nargs; i++) args.push(values[p + 2 + i]!);
-        fns[fn]!(...args);
-        p += 2 + nargs;
+    for (;;) {
+      const ticket = Atomics.load(ctl, L.NEXT);
+      if (ticket < base || ticket >= limit) break;
+      if (Atomics.compareExchange(ctl, L.NEXT, ticket, ticket + 1) !== ticket) continue;
+      try {
+        runChunk(ticket - base);
+      } catch (err) {
+        Atomics.store(ctl, L.STATUS, 1);
+        post({ type: "error", message: String((err as Error)?.stack ?? err) });
       }
-    } catch (err) {
-      status = 1;
-      post({ type: "error", message: String((err as Error)?.stack ?? err) });
+      Atomics.add(ctl, L.FINISHED, 1);
+      Atomics.notify(ctl, L.FINISHED);
     }
-    Atomics.store(ctl, L.status, status);
-    Atomics.store(ctl, L.done, seq);
-    Atomics.notify(ctl, L.done);
   }
 }

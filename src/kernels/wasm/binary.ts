@@ -11,7 +11,7 @@
 import { type BinaryKernels, isPointwise, type PadValue } from "../binaryTypes.js";
 import { wordsPerPixel } from "../bits.js";
 import type { Call, KernelPool } from "../threads/pool.js";
-import { COST, partsFor, splitRange } from "../threads/split.js";
+import { COST, chunksFor, splitRange } from "../threads/split.js";
 import type { BackendName, Window2D } from "../types.js";
 import type { KernelModule } from "./module.js";
 
@@ -49,7 +49,7 @@ export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): B
   /** Parts of [0, total) for a job of `micros` (one thread), or undefined to run it whole. */
   const partition = (micros: number, total: number, unit = 1): [number, number][] | undefined => {
     if (!pool) return undefined;
-    const ranges = splitRange(total, partsFor(threads, micros * slow), unit);
+    const ranges = splitRange(total, chunksFor(threads, micros * slow), unit);
     return ranges.length >= 2 ? ranges : undefined;
   };
   const overRows = (rows: number, bytesPerRow: number, call: (start: number, count: number) => Call) => {

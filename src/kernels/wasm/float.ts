@@ -9,11 +9,12 @@
  * im2col / col2im / average pooling over images, elementwise kernels over aligned spans,
  * batch norm and row broadcasts over rows. Every output element is computed by one thread
  * in the same order as without the pool, so results are bit-identical for any thread
- * count. Reductions run on the calling thread. Each thread has its own sgemm scratch.
+ * count. Reductions run on the calling thread. Each thread has its own sgemm scratch
+ * (the pool's, named by the SCRATCH argument).
  */
 import type { Heap } from "../heap.js";
-import type { Call, KernelPool } from "../threads/pool.js";
-import { COST, partsFor, splitRange } from "../threads/split.js";
+import { type Call, type KernelPool, SCRATCH } from "../threads/pool.js";
+import { COST, chunksFor, splitRange } from "../threads/split.js";
 import type { BinaryOp, FloatKernels, UnaryOp, Window2D } from "../types.js";
 import type { KernelModule } from "./module.js";
 
@@ -107,8 +108,6 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
   // up as a block allocated (or leaked) by whatever op first calls sgemm.
   const scratch = heap.alloc(e.float_sgemmScratchBytes());
   const threads = pool?.threads ?? 1;
-  const scratches = [scratch];
-  for (let t = 1; t < threads; t++) scratches.push(heap.alloc(e.float_sgemmScratchBytes()));
   const slow = module.flavor === "simd" ? 1 : COST.scalarFactor;
 
   /**
@@ -119,14 +118,14 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
     micros: number,
     total: number,
     unit: number,
-    call: (start: number, end: number, thread: number) => Call,
+    call: (start: number, end: number) => Call,
   ): boolean => {
     if (!pool) return false;
-    const parts = partsFor(threads, micros * slow);
-    if (parts < 2) return false;
-    const ranges = splitRange(total, parts, unit);
+    const chunks = chunksFor(threads, micros * slow);
+    if (chunks < 2) return false;
+    const ranges = splitRange(total, chunks, unit);
     if (ranges.length < 2) return false;
-    pool.run(ranges.map(([start, end], t) => [call(start, end, t)]));
+    pool.run(ranges.map(([start, end]) => [call(start, end)]));
     return true;
   };
   const streamed = (elements: number, bytesPerElement: number) => (elements * bytesPerElement) / COST.bytes;
@@ -157,21 +156,19 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
   ): boolean => {
     // A single row or column takes the matrix-vector path, whose order differs: keep it whole.
     if (!pool || m < 2 * MR || n < 2) return false;
-    const parts = partsFor(threads, ((m * n * k) / COST.sgemmMacs) * slow);
-    if (parts < 2) return false;
+    const chunks = chunksFor(threads, ((m * n * k) / COST.sgemmMacs) * slow);
+    if (chunks < 2) return false;
     const byRows = m >= n || n < 2 * NR;
-    const ranges = splitRange(byRows ? m : n, parts, byRows ? MR : NR);
+    const ranges = splitRange(byRows ? m : n, chunks, byRows ? MR : NR);
     if (ranges.length < 2 || ranges.some(([s0, s1]) => s1 - s0 < 2)) return false;
     pool.run(
-      ranges.map(([s0, s1], t): Call[] => {
+      ranges.map(([s0, s1]): Call[] => {
         const aOff = byRows ? a + (tA ? s0 : s0 * lda) * 4 : a;
         const bOff = byRows ? b : b + (tB ? s0 * ldb : s0) * 4;
         const cOff = c + (byRows ? s0 * ldc : s0) * 4;
         const mm = byRows ? s1 - s0 : m;
         const nn = byRows ? n : s1 - s0;
-        return [
-          ["float_sgemm", tA, tB, mm, nn, k, alpha, aOff, lda, bOff, ldb, beta, cOff, ldc, scratches[t]!],
-        ];
+        return [["float_sgemm", tA, tB, mm, nn, k, alpha, aOff, lda, bOff, ldb, beta, cOff, ldc, SCRATCH]];
       }),
     );
     return true;
