@@ -11,6 +11,11 @@ export interface ForwardMode {
   training: boolean;
   /** The seeded RNG for dropout and stochastic quantizers. */
   rng: Random;
+  /**
+   * Binary layers (binary input and weights) compute their forward pass on the packed
+   * XOR-popcount kernels (default true); false computes the identical values in float.
+   */
+  xnorForward?: boolean;
 }
 
 export interface LayerParam {

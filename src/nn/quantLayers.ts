@@ -11,9 +11,13 @@
  * - conv `padValue` (-1, 0, +1): what the padding reads; binary nets train with the value
  *   they will be deployed with.
  * Quantized latent weights get `kernelClip` (default 1): clamped to [-1, 1] after each step.
+ *
+ * A layer with a 1-bit input and a 1-bit kernel quantizer computes op(qIn(x), qK(W)) with
+ * ops/binaryProduct.ts: an exact integer dot (on the packed XOR-popcount kernels unless
+ * `mode.xnorForward` is false), times alpha after the sum. Other layers use float ops.
  */
 import { convGeometry, type Padding } from "../kernels/geometry.js";
-import { add, conv2d, matmul } from "../ops/index.js";
+import { add, binaryConv2d, binaryMatmul, conv2d, matmul } from "../ops/index.js";
 import { quantize, scaleRows } from "../quant/op.js";
 import {
   getQuantizer,
@@ -67,6 +71,8 @@ function resolveHooks(o: QuantOptions, where: string) {
     kernel = magnitudeAwareSign;
   }
   const binaryKernel = kernel?.bits === 1;
+  // Both operands in {-1, +1} (weights times alpha): the product is an exact integer dot.
+  const binaryProduct = binaryKernel && input?.bits === 1;
   // Quantizers on [-1, 1] (bits < 32) pass no gradient beyond it: keep latent weights inside.
   const clip = o.kernelClip ?? (kernel && kernel.bits < 32 ? 1 : 0);
   if (binaryKernel && !(clip > 0)) {
@@ -79,7 +85,7 @@ function resolveHooks(o: QuantOptions, where: string) {
     useBias: o.useBias ?? false,
     kernelClip: clip,
   };
-  return { input, kernel, scaling, clip, binaryKernel, config };
+  return { input, kernel, scaling, clip, binaryKernel, binaryProduct, config };
 }
 
 abstract class QuantLayerBase implements Layer {
@@ -158,7 +164,10 @@ export class QuantDense extends QuantLayerBase {
 
   forward(x: Tensor, mode: ForwardMode): Tensor {
     const xq = this.quantizeInput(x, mode);
-    let y = matmul(xq, this.quantizedKernel(mode), { transB: true });
+    const wq = this.quantizedKernel(mode);
+    let y = this.hooks.binaryProduct
+      ? binaryMatmul(xq, wq, { xnor: mode.xnorForward ?? true })
+      : matmul(xq, wq, { transB: true });
     if (this.hooks.scaling === "xnor") {
       const [n, f] = x.shape as [number, number];
       const xd = x.data;
@@ -212,11 +221,11 @@ export class QuantConv2D extends QuantLayerBase {
 
   forward(x: Tensor, mode: ForwardMode): Tensor {
     const xq = this.quantizeInput(x, mode);
-    let y = conv2d(xq, this.quantizedKernel(mode), {
-      stride: this.opts.stride,
-      padding: this.opts.padding,
-      padValue: this.opts.padValue,
-    });
+    const wq = this.quantizedKernel(mode);
+    const conv = { stride: this.opts.stride, padding: this.opts.padding, padValue: this.opts.padValue };
+    let y = this.hooks.binaryProduct
+      ? binaryConv2d(xq, wq, { ...conv, xnor: mode.xnorForward ?? true })
+      : conv2d(xq, wq, conv);
     if (this.hooks.scaling === "xnor") {
       const [n, h, w, c] = x.shape as [number, number, number, number];
       const k = this.config.kernelSize as number;

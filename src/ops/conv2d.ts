@@ -16,6 +16,7 @@
  *     const y = conv2d(x, w, { bias: b, stride: 1, padding: "same", padValue: 0 });
  */
 import { convGeometry, type Padding } from "../kernels/geometry.js";
+import type { Window2D } from "../kernels/types.js";
 import { formatShape, type Tensor } from "../tensor/tensor.js";
 import { checkRank, contextOf } from "./grad.js";
 
@@ -61,34 +62,55 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
   }
   if (bias) f.binaryRow("add", pixels, o, out.ptr, bias.ptr, out.ptr);
 
-  if (ctx.needsGrad(x, w, bias)) {
-    out.setBackward(bias ? [x, w, bias] : [x, w], () => {
-      const dy = out.grad!;
-      if (bias?.requiresGrad) {
-        const tmp = ctx.empty([o]);
-        f.sumRows(pixels, o, dy.ptr, tmp.ptr);
-        bias.addGrad(tmp);
-      }
-      if (!w.requiresGrad && !x.requiresGrad) return;
-      const scratch = heap.alloc(pixels * k * 4);
-      try {
-        if (w.requiresGrad) {
-          f.im2col(g, x.ptr, padValue, scratch);
-          w.accumulateGrad((ptr, overwrite) => {
-            f.sgemm(true, false, o, k, pixels, 1, dy.ptr, o, scratch, k, overwrite ? 0 : 1, ptr, k);
-          });
-        }
-        if (x.requiresGrad) {
-          f.sgemm(false, false, pixels, k, o, 1, dy.ptr, o, w.ptr, k, 0, scratch, k);
-          x.accumulateGrad((ptr, overwrite) => {
-            if (overwrite) f.fill(x.size, 0, ptr);
-            f.col2im(g, scratch, ptr);
-          });
-        }
-      } finally {
-        heap.free(scratch);
-      }
-    });
-  }
+  recordConv2dBackward(out, x, w, bias, g, padValue);
   return out;
+}
+
+/**
+ * Records conv2d's backward on `out` = conv(x, w) (+ bias) with geometry `g`, however its
+ * forward was computed (the binary product in ./binaryProduct.ts computes the same values
+ * with integer kernels): dW += dy^T cols, dbias += sum_p dy, dx += col2im(dy W).
+ */
+export function recordConv2dBackward(
+  out: Tensor,
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+  g: Window2D,
+  padValue: number,
+): void {
+  const ctx = out.ctx;
+  if (!ctx.needsGrad(x, w, bias)) return;
+  const o = w.shape[0]!;
+  const pixels = g.n * g.outH * g.outW;
+  const k = g.kh * g.kw * g.c;
+  const f = ctx.float;
+  const heap = ctx.heap;
+  out.setBackward(bias ? [x, w, bias] : [x, w], () => {
+    const dy = out.grad!;
+    if (bias?.requiresGrad) {
+      const tmp = ctx.empty([o]);
+      f.sumRows(pixels, o, dy.ptr, tmp.ptr);
+      bias.addGrad(tmp);
+    }
+    if (!w.requiresGrad && !x.requiresGrad) return;
+    const scratch = heap.alloc(pixels * k * 4);
+    try {
+      if (w.requiresGrad) {
+        f.im2col(g, x.ptr, padValue, scratch);
+        w.accumulateGrad((ptr, overwrite) => {
+          f.sgemm(true, false, o, k, pixels, 1, dy.ptr, o, scratch, k, overwrite ? 0 : 1, ptr, k);
+        });
+      }
+      if (x.requiresGrad) {
+        f.sgemm(false, false, pixels, k, o, 1, dy.ptr, o, w.ptr, k, 0, scratch, k);
+        x.accumulateGrad((ptr, overwrite) => {
+          if (overwrite) f.fill(x.size, 0, ptr);
+          f.col2im(g, scratch, ptr);
+        });
+      }
+    } finally {
+      heap.free(scratch);
+    }
+  });
 }

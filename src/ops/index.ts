@@ -4,6 +4,12 @@
  */
 export { add, div, mul, type Operand, sub } from "./arith.js";
 export { type BatchNormOptions, batchNorm, invStdOf } from "./batchNorm.js";
+export {
+  type BinaryConv2dOptions,
+  type BinaryProductOptions,
+  binaryConv2d,
+  binaryMatmul,
+} from "./binaryProduct.js";
 export { broadcastShape } from "./broadcast.js";
 export { type Conv2dOptions, conv2d } from "./conv2d.js";
 export { type DropoutOptions, dropout } from "./dropout.js";

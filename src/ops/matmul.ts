@@ -32,24 +32,42 @@ export function matmul(a: Tensor, b: Tensor, { transA = false, transB = false }:
   const out = ctx.empty([m, n]);
   const f = ctx.float;
   f.sgemm(transA, transB, m, n, k, 1, a.ptr, lda, b.ptr, ldb, 0, out.ptr, n);
-  if (ctx.needsGrad(a, b)) {
-    out.setBackward([a, b], () => {
-      const g = out.grad!;
-      if (a.requiresGrad) {
-        a.accumulateGrad((ptr, overwrite) => {
-          const beta = overwrite ? 0 : 1;
-          if (!transA) f.sgemm(false, !transB, m, k, n, 1, g.ptr, n, b.ptr, ldb, beta, ptr, lda);
-          else f.sgemm(transB, true, k, m, n, 1, b.ptr, ldb, g.ptr, n, beta, ptr, lda);
-        });
-      }
-      if (b.requiresGrad) {
-        b.accumulateGrad((ptr, overwrite) => {
-          const beta = overwrite ? 0 : 1;
-          if (!transB) f.sgemm(!transA, false, k, n, m, 1, a.ptr, lda, g.ptr, n, beta, ptr, ldb);
-          else f.sgemm(true, transA, n, k, m, 1, g.ptr, n, a.ptr, lda, beta, ptr, ldb);
-        });
-      }
-    });
-  }
+  recordMatmulBackward(out, a, b, { transA, transB });
   return out;
+}
+
+/**
+ * Records matmul's backward on `out` = op(a) op(b), however its forward was computed (the
+ * binary product in ./binaryProduct.ts computes the same values with integer kernels).
+ */
+export function recordMatmulBackward(
+  out: Tensor,
+  a: Tensor,
+  b: Tensor,
+  { transA = false, transB = false }: MatmulOptions = {},
+): void {
+  const ctx = out.ctx;
+  if (!ctx.needsGrad(a, b)) return;
+  const [m, n] = out.shape as [number, number];
+  const k = transA ? a.shape[0]! : a.shape[1]!;
+  const lda = a.shape[1]!;
+  const ldb = b.shape[1]!;
+  const f = ctx.float;
+  out.setBackward([a, b], () => {
+    const g = out.grad!;
+    if (a.requiresGrad) {
+      a.accumulateGrad((ptr, overwrite) => {
+        const beta = overwrite ? 0 : 1;
+        if (!transA) f.sgemm(false, !transB, m, k, n, 1, g.ptr, n, b.ptr, ldb, beta, ptr, lda);
+        else f.sgemm(transB, true, k, m, n, 1, b.ptr, ldb, g.ptr, n, beta, ptr, lda);
+      });
+    }
+    if (b.requiresGrad) {
+      b.accumulateGrad((ptr, overwrite) => {
+        const beta = overwrite ? 0 : 1;
+        if (!transB) f.sgemm(!transA, false, k, n, m, 1, a.ptr, lda, g.ptr, n, beta, ptr, ldb);
+        else f.sgemm(true, transA, n, k, m, 1, g.ptr, n, a.ptr, lda, beta, ptr, ldb);
+      });
+    }
+  });
 }

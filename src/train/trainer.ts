@@ -30,6 +30,7 @@ import {
   snapshotTensors,
 } from "../nn/checkpoint.js";
 import type { ModelConfig } from "../nn/checkpointFormat.js";
+import type { ForwardMode } from "../nn/layer.js";
 import type { Model } from "../nn/model.js";
 import { softmaxCrossEntropy, squaredHinge } from "../ops/index.js";
 import type { Context } from "../tensor/context.js";
@@ -74,6 +75,8 @@ export interface TrainRun {
   maxEpochsThisRun?: number;
   progress?: ProgressMode;
   onEpoch?: (record: EpochRecord) => void;
+  /** Binary layers' forward on the XOR-popcount kernels (default true; false: float, same values). */
+  xnorForward?: boolean;
 }
 
 export interface EpochRecord {
@@ -187,7 +190,17 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     progress.begin(`epoch ${epoch}/${config.epochs}`, batches.batchesPerEpoch);
     for (const n of batches.epochBatches(x, y)) {
       const labels = y.subarray(0, n);
-      const { loss, right } = trainStep(model, x.subarray(0, n * size), labels, n, opt, lr, rng, config.loss);
+      const mode = { training: true, rng, xnorForward: run.xnorForward };
+      const { loss, right } = trainStep(
+        model,
+        x.subarray(0, n * size),
+        labels,
+        n,
+        opt,
+        lr,
+        mode,
+        config.loss,
+      );
       lossSum += loss * n;
       correct += right;
       seen += n;
@@ -263,13 +276,13 @@ function trainStep(
   n: number,
   opt: Optimizer,
   lr: number,
-  rng: Random,
+  mode: ForwardMode,
   lossName: LossName = "cross-entropy",
 ): { loss: number; right: number } {
   const ctx = model.ctx;
   return ctx.tidy(() => {
     const input = ctx.fromArray(x, [n, ...model.inputShape]);
-    const logits = model.forward(input, { training: true, rng });
+    const logits = model.forward(input, mode);
     const classes = logits.shape[1]!;
     const loss =
       lossName === "squared-hinge"
