@@ -117,7 +117,9 @@ async function main(): Promise<void> {
     frame = requestAnimationFrame(() => {
       frame = 0;
       const digit = toMnistDigit(pad.ink(), pad.canvas.width, pad.canvas.height);
-      if (digit) classify(digit);
+      if (!digit) return;
+      $("pick-index").textContent = "";
+      classify(digit);
     });
   });
   $("clear").addEventListener("click", () => {
@@ -126,6 +128,7 @@ async function main(): Promise<void> {
     $("prediction").textContent = "–";
     $("truth").textContent = "draw a digit";
     probs.replaceChildren();
+    $("pick-index").textContent = "";
     seen.getContext("2d")!.clearRect(0, 0, SIZE, SIZE);
   });
   const count = labels.dims[0]!;

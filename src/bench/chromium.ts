@@ -85,7 +85,7 @@ export async function launchChromium(): Promise<{ context: BrowserContext; close
     executablePath: CHROMIUM,
     headless: true,
     args: CHROMIUM_ARGS,
-    viewport: { width: 1000, height: 1100 },
+    viewport: { width: 1000, height: 940 },
   });
   return {
     context,

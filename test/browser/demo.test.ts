@@ -79,14 +79,26 @@ describe.skipIf(process.env.ONEBIT_SKIP_BROWSER === "1")("demo page in Chromium"
     await page.click("#clear");
     expect(await page.locator("#prediction").textContent()).toBe("–");
     const box = (await page.locator("#pad").boundingBox())!;
-    // A "1": one vertical stroke in the middle of the pad.
-    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.15);
+    // A "7": a bar across the top, then down to the bottom left, in one stroke.
+    const stroke: [number, number][] = [
+      [0.25, 0.18],
+      [0.75, 0.18],
+      [0.42, 0.85],
+    ];
+    await page.mouse.move(box.x + box.width * stroke[0]![0], box.y + box.height * stroke[0]![1]);
     await page.mouse.down();
-    for (let t = 0.15; t <= 0.85; t += 0.05)
-      await page.mouse.move(box.x + box.width * 0.52, box.y + box.height * t);
+    for (let s = 1; s < stroke.length; s++) {
+      const [[x0, y0], [x1, y1]] = [stroke[s - 1]!, stroke[s]!];
+      for (let t = 0.1; t <= 1.001; t += 0.1) {
+        await page.mouse.move(
+          box.x + box.width * (x0 + t * (x1 - x0)),
+          box.y + box.height * (y0 + t * (y1 - y0)),
+        );
+      }
+    }
     await page.mouse.up();
     await expect.poll(() => page.locator("#prediction").textContent()).toMatch(/^[0-9]$/);
-    expect(await page.locator("#prediction").textContent()).toBe("1");
+    expect(await page.locator("#prediction").textContent()).toBe("7");
     expect(await page.locator("#probs li").count()).toBe(10);
     await expect.poll(() => page.locator("#latency").textContent()).toMatch(/ms per image/);
   });
