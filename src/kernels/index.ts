@@ -76,6 +76,15 @@ export async function availableThreads(): Promise<number> {
   return Math.max(1, nav?.hardwareConcurrency ?? 1);
 }
 
+/** `threads` when given (a positive integer), else every core (availableThreads). */
+export async function resolveThreads(threads?: number): Promise<number> {
+  if (threads === undefined) return availableThreads();
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new RangeError(`threads must be a positive integer, got ${threads}`);
+  }
+  return threads;
+}
+
 /**
  * A heap with float (and binary) kernels. "wasm" = the SIMD build when the runtime has
  * WebAssembly SIMD, else the scalar build; "wasm-simd" / "wasm-scalar" force one; "ref" =
@@ -116,6 +125,7 @@ export async function createBackend(
     threadNote = `onebit: running on 1 thread instead of ${requested}: the given heap's memory is not shared`;
     threads = 1;
   }
+  if (threadNote) console.warn(threadNote);
   // A shared heap takes the -shared kernel build (loadKernelModule picks it).
   const shared = options.heap
     ? isSharedMemory(options.heap.memory)

@@ -44,7 +44,7 @@ export { formatShape, type Shape, sameShape, shapeSize, Tensor } from "./tensor.
 /** A Context on a new backend ("wasm" picks SIMD when available; "ref" is plain TS). */
 export async function createContext(
   kind: BackendKind = "wasm",
-  options: { heap?: Heap } = {},
+  options: { heap?: Heap; threads?: number } = {},
 ): Promise<Context> {
   return new Context(await createBackend(kind, options));
 }

@@ -1,7 +1,7 @@
 /** `onebit eval CHECKPOINT`: test accuracy and loss of a trained checkpoint. */
 import type { Command } from "commander";
 import { DATASET_NAMES, type DatasetName, loadDataset } from "../../data/index.js";
-import type { BackendKind } from "../../kernels/index.js";
+import { type BackendKind, resolveThreads } from "../../kernels/index.js";
 import { buildModel } from "../../nn/builders.js";
 import { loadCheckpoint, loadIntoModel } from "../../nn/checkpoint.js";
 import { createContext } from "../../tensor/index.js";
@@ -14,6 +14,7 @@ interface EvalOptions {
   limitTest?: number;
   json: boolean;
   backend: string;
+  threads?: number;
 }
 
 export function register(program: Command): void {
@@ -26,6 +27,7 @@ export function register(program: Command): void {
     .option("--limit-test <n>", "use the first n test images", (v) => Number.parseInt(v, 10))
     .option("--json", "print one JSON object", false)
     .option("--backend <name>", "wasm, wasm-simd, wasm-scalar or ref", "wasm")
+    .option("--threads <n>", "threads for the kernels (default: all cores)", (v) => Number.parseInt(v, 10))
     .action(async (file: string, o: EvalOptions) => {
       const ck = await loadCheckpoint(file);
       const dataset = o.dataset ?? (ck.state.dataset as string | undefined);
@@ -37,7 +39,7 @@ export function register(program: Command): void {
         limitTest: o.limitTest,
         limitTrain: 0,
       });
-      const ctx = await createContext(o.backend as BackendKind);
+      const ctx = await createContext(o.backend as BackendKind, { threads: await resolveThreads(o.threads) });
       const model = buildModel(ctx, ck.model, new Random(0));
       loadIntoModel(model, ck, file);
       const r = evaluate(model, data.test, data.preprocessing);

@@ -6,7 +6,7 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { DATASET_NAMES, type DatasetName, loadDataset } from "../../data/index.js";
-import type { BackendKind } from "../../kernels/index.js";
+import { type BackendKind, resolveThreads } from "../../kernels/index.js";
 import { builders, type LayerPrecision } from "../../nn/builders.js";
 import { createContext } from "../../tensor/index.js";
 import {
@@ -45,6 +45,7 @@ export interface TrainCliOptions {
   augmentShift?: number;
   augmentFlip?: boolean;
   backend: string;
+  threads?: number;
 }
 
 /** Median of a non-empty list. */
@@ -95,7 +96,7 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainResult> {
     limitTrain: o.limitTrain,
     limitTest: o.limitTest,
   });
-  const ctx = await createContext(o.backend as BackendKind);
+  const ctx = await createContext(o.backend as BackendKind, { threads: await resolveThreads(o.threads) });
   return train({
     ctx,
     data,
@@ -151,7 +152,8 @@ export function trainOptions(cmd: Command, defaults: { epochs: number }): Comman
     .option("--limit-test <n>", "use the first n test images", int)
     .option("--augment-shift <n>", "random shifts of up to n pixels during training", int)
     .option("--augment-flip", "random left-right flips during training (natural images)")
-    .option("--backend <name>", "wasm, wasm-simd, wasm-scalar or ref", "wasm");
+    .option("--backend <name>", "wasm, wasm-simd, wasm-scalar or ref", "wasm")
+    .option("--threads <n>", "threads for the kernels (default: all cores)", int);
 }
 
 export function printResult(o: { json: boolean; model: string; dataset: string }, r: TrainResult): void {
