@@ -85,7 +85,11 @@ const jsonEdit = fc.oneof(
     pick: fc.nat(),
     how: fc.constantFrom("+1", "-1", "*2", "neg", "+64", "-64", "*1000", "/2"),
   }),
-  fc.record({ action: fc.constant("nest"), pick: fc.nat(), depth: fc.constantFrom(10, 33, 1000, 100_000) }),
+  fc.record({
+    action: fc.constant("nest"),
+    pick: fc.nat(),
+    depth: fc.constantFrom(10, 33, 1000, 100_000, 2_000_000),
+  }),
 );
 
 const textEdit = fc.record({

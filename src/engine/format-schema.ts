@@ -141,3 +141,27 @@ export function jsonValue(maxDepth: number): Parser<unknown> {
     return v;
   };
 }
+
+/**
+ * The deepest nesting of arrays and objects in JSON text (brackets inside strings do not
+ * count), scanning no further once `limit` is passed. JSON.parse takes time and memory
+ * superlinear in the nesting (a 4 MB run of '[' takes seconds), so the reader measures
+ * first.
+ */
+export function jsonNesting(text: string, limit: number): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) max = depth;
+      if (max > limit) return max;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}

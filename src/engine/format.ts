@@ -29,10 +29,10 @@ import {
   type SectionEntry,
   sectionSchema,
 } from "./format-header.js";
-import { SchemaError } from "./format-schema.js";
+import { jsonNesting, SchemaError } from "./format-schema.js";
 import type { DType, EngineModel, Tensor } from "./model.js";
 import { BYTES_PER_ELEMENT, storageLength } from "./model.js";
-import { checkModel } from "./model-check.js";
+import { checkModel, MODEL_LIMITS } from "./model-check.js";
 
 export { ModelFormatError } from "./format-error.js";
 
@@ -154,6 +154,9 @@ export function decodeModel(bytes: Uint8Array, fileName?: string): EngineModel {
   } catch {
     return fail("header is not valid UTF-8");
   }
+  // Layers and sections nest a few levels, metadata at most maxMetadataDepth more.
+  const maxNesting = MODEL_LIMITS.maxMetadataDepth + 8;
+  if (jsonNesting(text, maxNesting) > maxNesting) fail(`header JSON nests deeper than ${maxNesting} levels`);
   try {
     raw = JSON.parse(text);
   } catch (e) {

@@ -201,7 +201,7 @@ describe("rejects corrupt files with a message naming the fault", () => {
         (text) => text.replace('"DEEP"', json),
       );
     expect(errorOf(withMetadata(nest(200_000)))).toMatchInlineSnapshot(
-      `"m.onebit: header.metadata.deep[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]: nested deeper than 32 levels"`,
+      `"m.onebit: header JSON nests deeper than 40 levels"`,
     );
     expect(decodeModel(withMetadata(nest(20))).metadata).toEqual({ deep: JSON.parse(nest(20)) });
   });
