@@ -27,8 +27,8 @@ if (scope.WorkerGlobalScope !== undefined && typeof scope.addEventListener === "
     },
   );
 } else {
-  const { parentPort } = await import(/* @vite-ignore */ "node:worker_threads");
-  if (parentPort) {
-    parentPort.once("message", (init: WorkerInit) => workerMain(init, (m) => parentPort.postMessage(m)));
-  }
+  // No top-level await: bundlers emit workers as classic scripts by default.
+  void import(/* @vite-ignore */ "node:worker_threads").then(({ parentPort }) => {
+    parentPort?.once("message", (init: WorkerInit) => workerMain(init, (m) => parentPort.postMessage(m)));
+  });
 }
