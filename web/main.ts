@@ -11,6 +11,7 @@ import type { DemoApi } from "../src/bench/demoApi.js";
 import { Engine, type EngineOptions } from "../src/engine/index.js";
 import { SIZE, toMnistDigit } from "./digit.js";
 import { fetchIdxU8 } from "./idx.js";
+import { renderMistakes } from "./mistakes.js";
 import { formatBytes, parameterCount, softmax } from "./model-info.js";
 import { DrawingPad } from "./pad.js";
 import { runTestSet } from "./testset.js";
@@ -155,6 +156,11 @@ async function main(): Promise<void> {
     $("test-speed").textContent = `${Math.round(result.imagesPerSecond).toLocaleString("en")}`;
     $("test-time").textContent =
       `${(result.engineMs / 1000).toFixed(2)} s engine, ${(result.wallMs / 1000).toFixed(2)} s wall`;
+    renderMistakes($("test-mistakes"), images, labels, result.classes, names, (index) => {
+      pick(index);
+      $("draw-panel").scrollIntoView({ behavior: "smooth" });
+    });
+    $("mistakes-title").hidden = false;
     runButton.disabled = false;
     return result;
   };

@@ -158,6 +158,7 @@ describe.skipIf(process.env.ONEBIT_SKIP_BROWSER === "1")("demo page in Chromium"
     expect(result.accuracy).toBe(correct / labels.length);
     expect(await page.locator("#test-accuracy").textContent()).toBe(`${(100 * result.accuracy).toFixed(2)}%`);
     expect(result.imagesPerSecond).toBeGreaterThan(0);
+    expect(await page.locator(".mistake").count()).toBe(Math.min(15, labels.length - correct));
     expect(demo.errors).toEqual([]);
     await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, "browser-demo.png"), fullPage: true });
