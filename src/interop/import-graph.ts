@@ -17,9 +17,12 @@ export class Node {
   inputs: string[];
   readonly outputs: string[];
   readonly attrs: Map<string, OnnxAttribute>;
+  /** The file's op this node was derived from (labels show it). */
+  readonly sourceOp: string;
 
-  constructor(proto: OnnxNode, index: number, op = proto.opType) {
+  constructor(proto: OnnxNode, index: number, op = proto.opType, sourceOp = op) {
     this.op = op;
+    this.sourceOp = sourceOp;
     this.name = proto.name ?? "";
     this.index = index;
     this.inputs = [...(proto.input ?? [])];
@@ -29,7 +32,7 @@ export class Node {
 
   /** "node 7 'Conv_3' (Conv)" */
   get label(): string {
-    return `node ${this.index}${this.name ? ` '${this.name}'` : ""} (${this.op})`;
+    return `node ${this.index}${this.name ? ` '${this.name}'` : ""} (${this.sourceOp})`;
   }
 
   int(name: string, fallback: number): number {
@@ -55,7 +58,12 @@ export class Node {
   /** A node of the importer's own (e.g. Binarize) replacing this one, keeping its name and position. */
   derive(op: string, inputs: string[], attrs: Record<string, number> = {}, output?: string): Node {
     const outputs = output ? [output] : this.outputs;
-    const n = new Node({ opType: op, name: this.name, input: inputs, output: outputs }, this.index);
+    const n = new Node(
+      { opType: op, name: this.name, input: inputs, output: outputs },
+      this.index,
+      op,
+      this.sourceOp,
+    );
     for (const [k, v] of Object.entries(attrs)) n.attrs.set(k, { name: k, i: v });
     return n;
   }

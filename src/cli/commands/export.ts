@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { encodeModel } from "../../engine/format.js";
 import { exportCheckpoint } from "../../export/checkpoint.js";
+import { exportOnnxCommand } from "../../interop/export-command.js";
 import { writeFileAtomic } from "../../util/atomicWrite.js";
 
 interface ExportOptions {
@@ -9,6 +10,8 @@ interface ExportOptions {
   dataset?: string;
   dataDir?: string;
   json: boolean;
+  format: string;
+  verify?: boolean;
 }
 
 export function register(program: Command): void {
@@ -20,7 +23,11 @@ export function register(program: Command): void {
     .option("--dataset <name>", "data set for class names and preprocessing (default: the one trained on)")
     .option("--data-dir <dir>", "folder with the data set's files")
     .option("--json", "print one JSON object", false)
+    .option("--format <format>", "onebit (packed engine model) or onnx (standard ONNX graph)", "onebit")
+    .option("--verify", "with --format onnx: compare onnxruntime with the engine on the test set", false)
     .action(async (file: string, o: ExportOptions) => {
+      if (o.format === "onnx") return exportOnnxCommand(file, o);
+      if (o.format !== "onebit") throw new Error(`--format must be onebit or onnx, got '${o.format}'`);
       const { engineModel, model } = await exportCheckpoint(file, { dataset: o.dataset, dataDir: o.dataDir });
       const bytes = encodeModel(engineModel);
       await writeFileAtomic(o.out, bytes);
