@@ -148,6 +148,31 @@ describe.skipIf(process.env.ONEBIT_SKIP_BROWSER === "1")("demo page in Chromium"
     }
   });
 
+  it("falls back to the scalar kernels where WebAssembly SIMD is missing", async () => {
+    const page = await demo.page.context().newPage();
+    // A runtime without SIMD: the engine's probe (WebAssembly.validate on a v128 function) fails.
+    await page.addInitScript(() => {
+      WebAssembly.validate = () => false;
+    });
+    const wasmRequests: string[] = [];
+    page.on("request", (r) => {
+      const { pathname } = new URL(r.url());
+      if (pathname.endsWith(".wasm")) wasmRequests.push(pathname);
+    });
+    try {
+      await page.goto(demo.url);
+      await page.waitForFunction(
+        () => (window as DemoWindow).onebitDemo || (window as DemoWindow).onebitDemoError,
+      );
+      expect(await page.evaluate(() => (window as DemoWindow).onebitDemoError)).toBeUndefined();
+      expect(await page.evaluate(() => (window as DemoWindow).onebitDemo!.backend)).toBe("wasm-scalar");
+      expect(wasmRequests).toHaveLength(1);
+      expect(wasmRequests[0]).toMatch(/^\/assets\/onebit-scalar-(?!shared)[\w-]+\.wasm$/);
+    } finally {
+      await page.close();
+    }
+  });
+
   it("runs the whole test set in the page with the Node engine's classes, and a screenshot", async () => {
     const page = demo.page;
     const result = await page.evaluate(() => (window as DemoWindow).onebitDemo!.runTestSet());
