@@ -1,8 +1,8 @@
 /**
  * The demo page: the packed MNIST bnn-cnn classifies a drawn digit or a test image live
- * (panel 1) and runs the whole MNIST test set (panel 2). It imports the engine entry point
- * and nothing else of onebit. `window.onebitDemo` lets the browser test and the browser
- * benchmark drive the same engine the page uses.
+ * (panel 1) and runs the whole MNIST test set (panel 2). Of onebit it imports the engine
+ * entry point only (plus the type of `window.onebitDemo`, through which the browser test
+ * and the browser benchmark drive the same engine the page uses).
  *
  * Query parameters: `?model=URL` (default ./models/mnist-bnn-cnn.onebit), `?wasm=URL` (the
  * kernel module; default: the bundled SIMD or scalar build), `?backend=wasm-scalar`.
