@@ -4,12 +4,14 @@
  * N = filters, K = 9 * input channels). Compared in the same run: the default kernel in
  * the SIMD build (i64.popcnt, 2x2 tile), the same kernel in the scalar build, the v128
  * i8x16.popcnt variant, the plain TypeScript reference, and the whole binary conv
- * (im2col on packed words + GEMM) in the SIMD build; then the sign-packing throughput.
+ * (im2col on packed words + GEMM) in the SIMD build, and the SIMD GEMM on --threads N
+ * threads (default: all cores); then the sign-packing throughput.
  */
 import type { BinaryKernels } from "../kernels/binaryTypes.js";
 import { bconv2dScratchWords } from "../kernels/binaryTypes.js";
 import { convGeometry } from "../kernels/geometry.js";
 import { Heap } from "../kernels/heap.js";
+import { createBackend, resolveThreads } from "../kernels/index.js";
 import { createRefBinaryKernels } from "../kernels/ref/binary.js";
 import { createWasmBinaryKernels } from "../kernels/wasm/binary.js";
 import { type KernelModule, loadKernelModule } from "../kernels/wasm/module.js";
@@ -82,6 +84,7 @@ export async function run(options: BenchOptions): Promise<void> {
   const scalar = await loadKernelModule({ flavor: "scalar" });
   const ref = createRefBinaryKernels(new Heap());
   const simdKernels = createWasmBinaryKernels(simd);
+  const threaded = await createBackend("wasm-simd", { threads: await resolveThreads(options.threads) });
   const results: Record<string, number>[] = [];
   for (const [size, c, filters] of LAYERS) {
     const m = size * size;
@@ -99,6 +102,7 @@ export async function run(options: BenchOptions): Promise<void> {
     };
     const row: Record<string, number> = { m, n, k };
     row.gmacs_simd = await time(simd, "bgemm");
+    row.gmacs_simd_threads = await time(threaded.binary, "bgemm");
     row.gmacs_scalar = await time(scalar, "bgemm");
     row.gmacs_v128_popcnt = await time(simd, "bgemmV128");
     row.gmacs_ref = await time(ref, "bgemm", 20);
@@ -118,19 +122,41 @@ export async function run(options: BenchOptions): Promise<void> {
     results.push(row);
   }
   const pack = await packThroughput(simd, scalar, runs);
+  const threads = threaded.threads ?? 1;
+  await threaded.close?.();
   if (options.json) {
-    console.log(JSON.stringify({ benchmark: "bgemm", environment: environment(), runs, results, pack }));
+    console.log(
+      JSON.stringify({ benchmark: "bgemm", environment: environment(), runs, threads, results, pack }),
+    );
     return;
   }
-  console.log(`binary GEMM, one thread, GMAC/s (median of ${runs} runs); environment:`, environment());
+  console.log(
+    `binary GEMM, GMAC/s (median of ${runs} runs), one thread unless noted; environment:`,
+    environment(),
+  );
   console.log(
     table(
-      ["m", "n", "k", "simd", "scalar", "v128 popcnt", "ref", "simd/ref", "conv ms (simd)", "conv GMAC/s"],
+      [
+        "m",
+        "n",
+        "k",
+        "simd",
+        `simd ${threads} thr`,
+        "speedup",
+        "scalar",
+        "v128 popcnt",
+        "ref",
+        "simd/ref",
+        "conv ms (simd)",
+        "conv GMAC/s",
+      ],
       results.map((r) => [
         String(r.m),
         String(r.n),
         String(r.k),
         r.gmacs_simd!,
+        r.gmacs_simd_threads!,
+        r.gmacs_simd_threads! / r.gmacs_simd!,
         r.gmacs_scalar!,
         r.gmacs_v128_popcnt!,
         r.gmacs_ref!,

@@ -1,7 +1,8 @@
 /**
  * `onebit bench conv-train`: one training pass of a float 3x3 'same' convolution, batch 64,
  * 28x28x32 -> 64 channels, single thread: the forward product and both gradients (dW, dx)
- * through the conv2d op and autograd on the "wasm" backend.
+ * through the conv2d op and autograd on the "wasm" backend; also on --threads N threads
+ * (default: all cores).
  * FLOPs = 3 x 2 x (64*28*28 pixels * 64 filters * 288 taps) = 5.55 GFLOP.
  *
  * Peers in the same run (alternated so that machine noise hits all alike):
@@ -14,7 +15,9 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { convGeometry } from "../kernels/geometry.js";
+import { createBackend, resolveThreads } from "../kernels/index.js";
 import { conv2d } from "../ops/conv2d.js";
+import { Context } from "../tensor/context.js";
 import { createContext } from "../tensor/index.js";
 import { Random } from "../util/random.js";
 import { type BenchOptions, environment, median, table, timeRuns } from "./util.js";
@@ -88,6 +91,19 @@ export async function run(options: BenchOptions): Promise<void> {
       conv2d(x, w, { padding: "same" }).backward(dy);
     });
 
+  // The same op on --threads N threads (default: all cores), on its own backend.
+  const threaded = await createBackend("wasm", { threads: await resolveThreads(options.threads) });
+  const tctx = new Context(threaded);
+  const [tx, tw] = [
+    tctx.parameter(tctx.fromArray(X, [N, H, W, C])),
+    tctx.parameter(tctx.fromArray(Wt, [O, K, K, C])),
+  ];
+  const tdy = tctx.keep(tctx.fromArray(DY, [N, H, W, O]));
+  const autogradThreads = () =>
+    tctx.tidy(() => {
+      conv2d(tx, tw, { padding: "same" }).backward(tdy);
+    });
+
   // onebit kernels called directly: im2col once, then y, dW, dcols, col2im.
   const f = ctx.float;
   const heap = ctx.heap;
@@ -129,10 +145,11 @@ export async function run(options: BenchOptions): Promise<void> {
     };
   }
 
-  const times: Record<string, number[]> = { autograd: [], kernels: [], tfjs: [] };
+  const times: Record<string, number[]> = { autograd: [], threads: [], kernels: [], tfjs: [] };
   for (let r = 0; r < runs; r++) {
     const warmup = r === 0 ? 1 : 0;
     times.autograd!.push(...(await timeRuns(autograd, { runs: 1, warmup, minMs: 50 })));
+    times.threads!.push(...(await timeRuns(autogradThreads, { runs: 1, warmup, minMs: 50 })));
     times.kernels!.push(...(await timeRuns(kernels, { runs: 1, warmup, minMs: 50 })));
     if (tfjs) times.tfjs!.push(...(await timeRuns(tfjs, { runs: 1, warmup, minMs: 50 })));
   }
@@ -154,9 +171,12 @@ export async function run(options: BenchOptions): Promise<void> {
 
   const ms = (k: string) => median(times[k]!);
   const gflops = (3 * PRODUCT_FLOPS) / ms("autograd") / 1e6;
-  const env = { ...environment(), onebit: ctx.backend.name, peer: peer.label, runs };
+  const threads = threaded.threads ?? 1;
+  await threaded.close?.();
+  const gflopsThreads = (3 * PRODUCT_FLOPS) / ms("threads") / 1e6;
+  const env = { ...environment(), onebit: ctx.backend.name, peer: peer.label, runs, threads };
   if (options.json) {
-    console.log(JSON.stringify({ gflops, environment: env }));
+    console.log(JSON.stringify({ gflops, gflops_threads: gflopsThreads, environment: env }));
     return;
   }
   console.log(
@@ -170,6 +190,7 @@ export async function run(options: BenchOptions): Promise<void> {
   const rate = (flops: number, k: string) => flops / ms(k) / 1e6;
   const rows: (string | number)[][] = [
     ["onebit conv2d op + autograd", "y, dW, dx", ms("autograd"), gflops, 1],
+    [`the same, ${threads} threads`, "y, dW, dx", ms("threads"), gflopsThreads, gflopsThreads / gflops],
     [
       "onebit kernels, no graph",
       "y, dW, dx",

@@ -1,6 +1,7 @@
 /**
  * `onebit bench gemm`: single-thread float GEMM, onebit's WebAssembly sgemm against
- * tfjs-backend-wasm's matMul (XNNPACK), on the same inputs in the same run.
+ * tfjs-backend-wasm's matMul (XNNPACK), on the same inputs in the same run; and onebit's
+ * sgemm on --threads N threads (default: all cores), kernel only, with its speedup.
  *
  * Cases: square 256/512/1024, the im2col GEMMs of the Larq MNIST tutorial CNN at batch 64
  * (forward y = cols * W^T with W stored [O, kh*kw*C]), the two gradient GEMMs of its
@@ -16,7 +17,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { dirname, join } from "node:path";
-import { createBackend } from "../kernels/index.js";
+import { createBackend, resolveThreads } from "../kernels/index.js";
 import { Random } from "../util/random.js";
 import { type BenchOptions, environment, median, table, timeRuns } from "./util.js";
 
@@ -132,6 +133,9 @@ export interface GemmResult {
   onebit_kernel_gflops: number;
   tfjs_wasm_kernel_gflops: number;
   kernel_ratio: number;
+  /** Kernel only on the --threads backend (default: all cores); speedup over onebit_kernel. */
+  onebit_threads_kernel_gflops: number | null;
+  threads_speedup: number | null;
   max_abs_diff: number;
 }
 
@@ -153,6 +157,7 @@ async function benchCase(
   float: Awaited<ReturnType<typeof createBackend>>["float"],
   tf: Tfjs,
   runs: number,
+  threaded?: Awaited<ReturnType<typeof createBackend>>["float"],
 ): Promise<GemmResult> {
   const { heap } = float;
   const rng = new Random(c.m * 31 + c.n * 7 + c.k);
@@ -194,6 +199,15 @@ async function benchCase(
     { name: "onebit kernel", fn: sgemm },
     { name: "tfjs kernel", fn: tfjs(ta, tb, c.transA, c.transB, null) },
   ];
+  // The same sgemm on the threaded backend (its own heap), kernel only.
+  const par = threaded && [A, B, new Float32Array(c.m * c.n)].map((v) => threaded.heap.alloc(v.byteLength));
+  if (threaded && par) {
+    threaded.heap.f32At(par[0]!, A.length).set(A);
+    threaded.heap.f32At(par[1]!, B.length).set(B);
+    const [pa, pb, po] = par as [number, number, number];
+    const fn = () => threaded.sgemm(c.transA, c.transB, c.m, c.n, c.k, 1, pa, aCols, pb, bCols, 0, po, c.n);
+    contenders.push({ name: "onebit threads kernel", fn });
+  }
   if (transposed) {
     contenders.push({ name: "tfjs NN", fn: tfjs(taN, tbN, false, false, "tfjs NN") });
     contenders.push({ name: "tfjs NN kernel", fn: tfjs(taN, tbN, false, false, null) });
@@ -203,6 +217,7 @@ async function benchCase(
   heap.free(a);
   heap.free(b);
   heap.free(out);
+  for (const p of par || []) threaded!.heap.free(p);
 
   const ours = outputs.get("onebit")!;
   let maxDiff = 0;
@@ -229,6 +244,12 @@ async function benchCase(
     onebit_kernel_gflops: gflops(ms.get("onebit kernel")!),
     tfjs_wasm_kernel_gflops: gflops(tfKernelMs),
     kernel_ratio: tfKernelMs / ms.get("onebit kernel")!,
+    onebit_threads_kernel_gflops: ms.has("onebit threads kernel")
+      ? gflops(ms.get("onebit threads kernel")!)
+      : null,
+    threads_speedup: ms.has("onebit threads kernel")
+      ? ms.get("onebit kernel")! / ms.get("onebit threads kernel")!
+      : null,
     max_abs_diff: maxDiff,
   };
 }
@@ -236,14 +257,17 @@ async function benchCase(
 export async function run(options: BenchOptions): Promise<void> {
   const runs = Math.max(options.runs ?? 5, 1);
   const backend = await createBackend("wasm");
+  const threaded = await createBackend("wasm", { threads: await resolveThreads(options.threads) });
   const peer = await loadTfjsWasm();
   const results: GemmResult[] = [];
-  for (const c of GEMM_CASES) results.push(await benchCase(c, backend.float, peer.tf, runs));
+  for (const c of GEMM_CASES) results.push(await benchCase(c, backend.float, peer.tf, runs, threaded.float));
+  await threaded.close?.();
 
   const env = {
     ...environment(),
     cpu_mhz: cpuMhz(),
     onebit: backend.name,
+    onebit_threads: threaded.threads ?? 1,
     tfjs_wasm: `${peer.version} ${peer.flavor}, ${peer.threads} thread(s)`,
     runs,
   };
@@ -281,6 +305,8 @@ export async function run(options: BenchOptions): Promise<void> {
         "kernel: onebit",
         "tfjs",
         "ratio",
+        `onebit ${threaded.threads ?? 1} thr`,
+        "speedup",
       ],
       results.map((r) => [
         r.name,
@@ -295,6 +321,8 @@ export async function run(options: BenchOptions): Promise<void> {
         r.onebit_kernel_gflops,
         r.tfjs_wasm_kernel_gflops,
         r.kernel_ratio,
+        r.onebit_threads_kernel_gflops ?? "-",
+        r.threads_speedup ?? "-",
       ]),
     ),
   );
