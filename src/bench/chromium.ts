@@ -109,15 +109,17 @@ export interface OpenDemo {
 /** Builds, serves and opens the demo page; resolves when `window.onebitDemo` is set. */
 export async function openDemo(options: { query?: string; timeoutMs?: number } = {}): Promise<OpenDemo> {
   const dist = await mkdtemp(path.join(os.tmpdir(), "onebit-web-"));
-  await buildDemo(dist);
-  const server = await serveDir(dist);
-  const browser = await launchChromium();
+  let server: Awaited<ReturnType<typeof serveDir>> | undefined;
+  let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
   const close = async () => {
-    await browser.close();
-    await server.close();
+    await browser?.close();
+    await server?.close();
     await rm(dist, { recursive: true, force: true });
   };
   try {
+    await buildDemo(dist);
+    server = await serveDir(dist);
+    browser = await launchChromium();
     const page = await browser.context.newPage();
     const errors: string[] = [];
     page.on("console", (m) => {
