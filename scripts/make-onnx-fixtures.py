@@ -75,7 +75,7 @@ class Bin(nn.Module):
 
 def bin_weight(w, style, alpha, training):
     """sign(W) (times alpha = mean |W| per output channel for XNOR-Net weights)."""
-    q = torch.where(w >= 0, 1.0, -1.0)
+    q = torch.where(w >= 0, torch.ones_like(w), -torch.ones_like(w))  # float32 constants in the export
     if alpha:
         q = q * w.abs().mean(dim=tuple(range(1, w.dim())), keepdim=True)
     if training:

@@ -324,7 +324,18 @@ export class Walker {
         a.fill(-1);
         break;
       case "BatchNormalization": {
-        const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => per(inputs[i], `input ${i}`));
+        // Its inputs are [C] along ONNX axis 1 (not numpy-broadcast from the right).
+        const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => {
+          const c = inputs[i];
+          if (c?.data.length !== this.act.dims[0])
+            this.fail(node, `input ${i} must be a constant of ${this.act.dims[0]} values`);
+          const v = perChannel(
+            { ...c, shape: [c.data.length, ...this.act.dims.slice(1).map(() => 1)] },
+            this.act,
+          );
+          if (!v) this.fail(node, "ONNX axis 1 is not the channel axis here");
+          return v;
+        });
         const eps = node.float("epsilon", 1e-5);
         const fr = Math.fround;
         // onnxruntime's CPU kernel: s = scale / sqrt(var + eps), y = x * s + (B - mean * s).
@@ -508,6 +519,7 @@ export class Walker {
     if (!w) this.fail(node, "the weights must be constant");
     const isConv = node.op === "Conv";
     let weights: Const; // [O, ...] in engine order (OHWI or [O, I])
+    let hw: [number, number] = [0, 0]; // conv input size before any Pad node
     let bias: Float64Array | undefined;
     const draft: { kind: string; name: string; [k: string]: unknown } = { kind: "", name: this.name(node) };
     let padValue = 0;
@@ -530,7 +542,7 @@ export class Walker {
         [kh, kw],
         s,
       );
-      let hw: [number, number] = [h0, w0];
+      hw = [h0, w0];
       if (this.pad) {
         if (pads.some((p) => p !== 0)) this.fail(node, "both a Pad node and Conv pads");
         pads = this.pad.pads;
@@ -608,7 +620,7 @@ export class Walker {
       if (isConv) draft.padValue = padValue;
       this.e.push(draft as Pending["draft"]);
     }
-    const out = this.mode === "pending" ? outShapeOf(draft, this.act, outC) : this.e.act.shape;
+    const out = this.mode === "pending" ? outShapeOf(draft, hw, outC) : this.e.act.shape;
     this.act = isConv
       ? { name: node.outputs[0]!, dims: [outC, out[0]!, out[1]!], axes: NCHW }
       : { name: node.outputs[0]!, dims: [outC], axes: [0] };
@@ -621,9 +633,8 @@ function pooledHW(h: number, w: number, s: PoolSpec): [number, number] {
   return [axis(h, s.poolSize[0], s.strides[0]), axis(w, s.poolSize[1], s.strides[1])];
 }
 
-function outShapeOf(draft: Record<string, unknown>, act: Activation, outC: number): number[] {
+function outShapeOf(draft: Record<string, unknown>, [h, w]: [number, number], outC: number): number[] {
   if (draft.kind !== "binary_conv2d") return [outC];
-  const [h, w] = engineShape(act) as [number, number];
   const shape = (draft.weights as { shape: number[] }).shape;
   return pooledHW(h, w, {
     poolSize: [shape[1]!, shape[2]!],

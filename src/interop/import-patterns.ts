@@ -99,16 +99,14 @@ function whereForm(
   return { nodes, constants };
 }
 
-/** Rewrites binarization forms into Binarize nodes (see the module doc). Returns how many. */
+/** Rewrites binarization forms into Binarize nodes (see the module doc). Returns how many remain. */
 export function recognizeBinarizers(graph: ImportGraph): number {
-  let count = 0;
   const producers = () => new Map(graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
-  let prod = producers();
+  const prod = producers();
   const constOf = constLookup(graph, prod);
   const replace = (old: Node, next: Node) => {
     graph.nodes[graph.nodes.indexOf(old)] = next;
     prod.set(next.outputs[0]!, next);
-    count++;
   };
 
   for (const node of [...graph.nodes]) {
@@ -141,7 +139,6 @@ export function recognizeBinarizers(graph: ImportGraph): number {
       graph.nodes.splice(graph.nodes.indexOf(node), 1, ...rewritten.nodes);
       for (const [k, v] of rewritten.constants) graph.constants.set(k, v);
       for (const n of rewritten.nodes) prod.set(n.outputs[0]!, n);
-      count++;
     }
   }
 
@@ -175,8 +172,7 @@ export function recognizeBinarizers(graph: ImportGraph): number {
   }
   removeIdentities(graph);
   removeDead(graph);
-  prod = producers();
-  return count;
+  return graph.nodes.filter((n) => n.op === "Binarize").length;
 }
 
 /** Bypasses Identity nodes (and Dropout, an identity at inference) unless they produce the graph output. */

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Issue 9's verification on all 10,000 MNIST test images, both directions:
+#   import: each PyTorch fixture (test/fixtures/onnx) -> .onebit, engine vs onnxruntime;
+#   export: bnn-mlp, bnn-cnn and xnor-cnn trained by onebit -> ONNX, onnxruntime vs engine,
+#           and that ONNX imported back -> engine vs onnxruntime.
+# Classes must be identical and scores within 1e-4 relative; a mismatch exits non-zero.
+#
+#     bash scripts/verify-onnx.sh            # OUT=/tmp/onebit-onnx-verify, EPOCHS=1, LIMIT_TRAIN=20000
+set -uo pipefail
+cd "$(dirname "$0")/.."
+npm run -s build:ts
+onebit() { node dist/cli/main.js "$@"; }
+OUT=${OUT:-/tmp/onebit-onnx-verify}
+EPOCHS=${EPOCHS:-1}
+LIMIT_TRAIN=${LIMIT_TRAIN:-20000}
+F=test/fixtures/onnx
+mkdir -p "$OUT"
+status=0
+run() {
+  echo "\$ onebit $*"
+  onebit "$@" || status=1
+}
+
+run import "$F/mlp-sign.onnx" --out "$OUT/mlp-sign.onebit" --input-range 0,1 --verify
+run import "$F/cnn-where.onnx" --out "$OUT/cnn-where.onebit" --input-range=-1,1 --verify
+run import "$F/cnn-ste.onnx" --out "$OUT/cnn-ste.onebit" --input-range=-1,1 --verify
+run import "$F/float-cnn.onnx" --out "$OUT/float-cnn.onebit" --input-range 0,1 --verify
+
+for spec in "bnn-mlp --width 256 --last bwn" "bnn-cnn --last binary" "xnor-cnn --last binary"; do
+  read -r model flags <<<"$spec"
+  # shellcheck disable=SC2086
+  onebit train --model "$model" $flags --epochs "$EPOCHS" --limit-train "$LIMIT_TRAIN" --out "$OUT/$model" --json >/dev/null ||
+    { echo "training $model failed"; status=1; continue; }
+  run export "$OUT/$model/last.ckpt" --format onnx --out "$OUT/$model.onnx" --verify
+  [ -f "$OUT/$model.onnx" ] && run import "$OUT/$model.onnx" --out "$OUT/$model.onebit" --input-range 0,255 --verify
+done
+exit $status

@@ -1,0 +1,237 @@
+/**
+ * Binarization forms and graph shapes the PyTorch fixtures do not cover, in small graphs
+ * written here: Larq's sign(sign(x) + 0.1), Where with Less/Greater (sign(0) = +1 or -1),
+ * the straight-through residue behind a Clip, sign(W) with a per-channel alpha via
+ * MatMul, Pad(+1) before a binary conv, dynamic dims. Each converted model is run
+ * against onnxruntime on random inputs; the errors name the node.
+ */
+import { describe, expect, it } from "vitest";
+import { Engine } from "../../src/engine/runtime.js";
+import { importOnnx } from "../../src/interop/import.js";
+import { AttributeType, encodeOnnx, type OnnxAttribute, type OnnxNode } from "../../src/interop/onnx-proto.js";
+import { floatTensor, int64Tensor } from "../../src/interop/onnx-tensor.js";
+import { formatOnnxReport, verifyOnnx } from "../../src/interop/verify-onnx.js";
+import { Random } from "../../src/util/random.js";
+
+type Attr = number | number[] | { f: number };
+type NodeSpec = [op: string, inputs: string[], output: string, attrs?: Record<string, Attr>];
+
+function onnxModel(
+  nodes: NodeSpec[],
+  floats: Record<string, { shape: number[]; data: ArrayLike<number> }>,
+  input: (number | string)[],
+  ints: Record<string, number[]> = {},
+): Uint8Array {
+  const node = ([op, inputs, output, attrs = {}]: NodeSpec, i: number): OnnxNode => ({
+    opType: op,
+    input: inputs,
+    output: [output],
+    name: `${op.toLowerCase()}_${i}`,
+    attribute: Object.entries(attrs).map(
+      ([name, v]): OnnxAttribute =>
+        Array.isArray(v)
+          ? { name, type: AttributeType.INTS, ints: v }
+          : typeof v === "number"
+            ? { name, type: AttributeType.INT, i: v }
+            : { name, type: AttributeType.FLOAT, f: v.f },
+    ),
+  });
+  const dims = (d: (number | string)[]) => ({
+    tensorType: { elemType: 1, shape: { dim: d.map((x) => (typeof x === "string" ? { dimParam: x } : { dimValue: x })) } },
+  });
+  return encodeOnnx({
+    irVersion: 8,
+    opsetImport: [{ domain: "", version: 13 }],
+    graph: {
+      name: "test",
+      node: nodes.map(node),
+      initializer: [
+        ...Object.entries(floats).map(([n, t]) => floatTensor(n, t.shape, t.data)),
+        ...Object.entries(ints).map(([n, v]) => int64Tensor(n, v)),
+      ],
+      input: [{ name: "x", type: dims(input) }],
+      output: [{ name: "y", type: dims(["N"]) }],
+    },
+  });
+}
+
+const rng = new Random(11);
+const normal = (n: number, scale = 1) => Array.from({ length: n }, () => rng.normal() * scale);
+const signs = (n: number) => Array.from({ length: n }, () => (rng.next() < 0.5 ? -1 : 1));
+const t = (shape: number[], data: ArrayLike<number>) => ({ shape, data });
+const scalar = (v: number) => t([], [v]);
+
+async function agrees(bytes: Uint8Array, options: Parameters<typeof importOnnx>[1], size: number) {
+  const r = importOnnx(bytes, { file: "test.onnx", ...options });
+  const engine = await Engine.load(r.model);
+  const images = Uint8Array.from({ length: 300 * size }, () => rng.int(256));
+  const report = await verifyOnnx(engine, bytes, images, 300, r.input);
+  engine.dispose();
+  expect(report.ok, formatOnnxReport(report)).toBe(true);
+  return r;
+}
+
+/** Batch-norm inputs (scale, bias, mean, var) for c channels, some scales negative. */
+function bn(prefix: string, c: number) {
+  return {
+    [`${prefix}.s`]: t(
+      [c],
+      normal(c).map((v) => v + (v < -0.5 ? 0 : 0.3)),
+    ),
+    [`${prefix}.b`]: t([c], normal(c, 0.5)),
+    [`${prefix}.m`]: t([c], normal(c, 2)),
+    [`${prefix}.v`]: t(
+      [c],
+      normal(c).map((v) => 1 + v * v * 4),
+    ),
+  };
+}
+
+describe("binarization forms", () => {
+  it("Larq sign(sign(x) + 0.1), sign(W) on latent weights, STE residue behind Clip, MatMul with +/-alpha", async () => {
+    const alpha = [0.5, 0.25, 2, 1];
+    const w2 = signs(24).map((s, i) => s * alpha[i % 4]!); // [6, 4]: column o scaled by alpha[o]
+    const bytes = onnxModel(
+      [
+        ["Gemm", ["x", "w0", "b0"], "h0", { transB: 1 }],
+        ["Sign", ["h0"], "s0"],
+        ["Add", ["s0", "tenth"], "a0"],
+        ["Sign", ["a0"], "q0"],
+        ["Sign", ["w1latent"], "w1"],
+        ["Gemm", ["q0", "w1"], "h1", { transB: 1 }],
+        ["BatchNormalization", ["h1", "bn1.s", "bn1.b", "bn1.m", "bn1.v"], "y1"],
+        ["Clip", ["y1", "minus1", "one"], "c1"],
+        ["GreaterOrEqual", ["c1", "zero"], "ge1"],
+        ["Where", ["ge1", "one", "minus1"], "w"],
+        ["Sub", ["w", "c1"], "d1"],
+        ["Add", ["c1", "d1"], "q1"],
+        ["MatMul", ["q1", "w2"], "h2"],
+        ["Add", ["h2", "b2"], "y"],
+      ],
+      {
+        w0: t([8, 16], normal(128, 0.02)),
+        b0: t([8], normal(8, 0.5)),
+        tenth: scalar(0.1),
+        w1latent: t([6, 8], normal(48)),
+        ...bn("bn1", 6),
+        minus1: scalar(-1),
+        one: scalar(1),
+        zero: scalar(0),
+        w2: t([6, 4], w2),
+        b2: t([4], normal(4)),
+      },
+      ["N", 16],
+    );
+    const r = await agrees(bytes, { inputRange: [-1, 1] }, 16);
+    expect(r.binarizers).toBe(3); // the inner sign of Larq's form is absorbed
+    expect(r.warnings).toEqual([]);
+    const kinds = r.model.layers.map((l) => l.kind);
+    expect(kinds).toEqual(["input", "float_dense", "bitpack", "binary_dense", "binary_dense", "batchnorm"]);
+    const last = r.model.layers[4]!;
+    expect(last.kind === "binary_dense" && last.output.kind === "affine" && Array.from(last.output.scale.data)).toEqual(
+      alpha,
+    );
+  });
+
+  it("Where(Less), Pad(+1) before a binary conv, pool before BN, Where(Greater) (sign(0) = -1), flatten by Reshape", async () => {
+    const bytes = onnxModel(
+      [
+        ["Conv", ["x", "k0", "c0"], "h0", { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }],
+        ["Less", ["h0", "zero"], "lt"],
+        ["Where", ["lt", "minus1", "one"], "q0"],
+        ["Pad", ["q0", "pads", "one"], "p0"],
+        ["Conv", ["p0", "k1"], "h1", { kernel_shape: [3, 3] }],
+        ["MaxPool", ["h1"], "m1", { kernel_shape: [2, 2], strides: [2, 2] }],
+        ["BatchNormalization", ["m1", "bn1.s", "bn1.b", "bn1.m", "bn1.v"], "y1"],
+        ["Greater", ["y1", "zero"], "gt"],
+        ["Where", ["gt", "one", "minus1"], "q1"],
+        ["Reshape", ["q1", "flat"], "f1"],
+        ["Gemm", ["f1", "k2", "c2"], "y", { transB: 1 }],
+      ],
+      {
+        k0: t([4, 1, 3, 3], normal(36, 0.01)),
+        c0: t([4], normal(4, 0.5)),
+        k1: t([5, 4, 3, 3], signs(180)),
+        ...bn("bn1", 5),
+        k2: t([3, 45], signs(135)),
+        c2: t([3], normal(3)),
+        zero: scalar(0),
+        one: scalar(1),
+        minus1: scalar(-1),
+      },
+      ["N", 1, 6, 6],
+      { pads: [0, 0, 1, 1, 0, 0, 1, 1], flat: [-1, 45] },
+    );
+    const r = await agrees(bytes, {}, 36);
+    expect(r.model.layers.map((l) => l.kind)).toEqual([
+      "input",
+      "float_conv2d",
+      "bitpack",
+      "binary_conv2d",
+      "maxpool",
+      "flatten",
+      "binary_dense",
+    ]);
+    const conv = r.model.layers[3]!;
+    expect(conv.kind === "binary_conv2d" && [conv.padValue, conv.padding]).toEqual([1, "same"]);
+  });
+
+  it("dynamic spatial dims need --input-shape", () => {
+    const bytes = onnxModel(
+      [
+        ["Flatten", ["x"], "f", { axis: 1 }],
+        ["Gemm", ["f", "w", "b"], "y", { transB: 1 }],
+      ],
+      { w: t([2, 9], normal(18)), b: t([2], normal(2)) },
+      ["N", 1, "H", "W"],
+    );
+    expect(() => importOnnx(bytes, { file: "dyn.onnx" })).toThrow(
+      "dyn.onnx: input dim 2 of 'x' is dynamic; pass --input-shape N,H,W,C",
+    );
+    const r = importOnnx(bytes, { file: "dyn.onnx", inputShape: [1, 3, 3, 1] });
+    expect(r.model.layers[0]!.in.shape).toEqual([3, 3, 1]);
+  });
+});
+
+describe("what the engine cannot express is refused, naming the node", () => {
+  it("a residual branch", () => {
+    const bytes = onnxModel(
+      [
+        ["Gemm", ["x", "w", "b"], "h", { transB: 1 }],
+        ["Relu", ["h"], "r"],
+        ["Add", ["r", "h"], "y"],
+      ],
+      { w: t([4, 4], normal(16)), b: t([4], normal(4)) },
+      ["N", 4],
+    );
+    expect(() => importOnnx(bytes, { file: "res.onnx" })).toThrow(
+      /res\.onnx: node 2 'add_2' \(Add\): reads 'r', 'h' but the activation chain is at 'r'.*sequential models/,
+    );
+  });
+
+  it("binary input into float weights", () => {
+    const bytes = onnxModel(
+      [
+        ["Sign", ["x"], "s"],
+        ["Gemm", ["s", "w"], "y", { transB: 1 }],
+      ],
+      { w: t([4, 4], normal(16)) },
+      ["N", 4],
+    );
+    expect(() => importOnnx(bytes, { file: "bwfloat.onnx" })).toThrow(
+      /node 1 'gemm_1' \(Gemm\): binary \(\+\/-1\) input with weights that are not \+\/-alpha per output channel/,
+    );
+  });
+
+  it("a Clip with no binarization after it", () => {
+    const bytes = onnxModel(
+      [
+        ["Gemm", ["x", "w"], "h", { transB: 1 }],
+        ["Clip", ["h", "lo", "hi"], "y"],
+      ],
+      { w: t([4, 4], normal(16)), lo: scalar(-1), hi: scalar(1) },
+      ["N", 4],
+    );
+    expect(() => importOnnx(bytes, { file: "clip.onnx" })).toThrow(/node 1 'clip_1' \(Clip\): Clip on float activations/);
+  });
+});
