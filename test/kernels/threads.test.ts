@@ -175,6 +175,49 @@ describe("threads: 1 vs 2 bit for bit", () => {
     });
   });
 
+  it("binary max-pool, packing and the output transforms", () => {
+    const rng = new Random(13);
+    const g = {
+      n: 128,
+      h: 56,
+      w: 56,
+      c: 512,
+      kh: 2,
+      kw: 2,
+      strideH: 2,
+      strideW: 2,
+      padTop: 0,
+      padLeft: 0,
+      outH: 28,
+      outW: 28,
+    };
+    const x = place(randomWords(128 * 56 * 56 * 16, rng));
+    const y = place(new Uint32Array(128 * 28 * 28 * 16));
+    same(128 * 28 * 28 * 16 * 4, (be, i) => {
+      be.binary.maxPool(g, x[i], y[i]);
+      return y[i];
+    });
+    const [rows, c] = [16384, 100];
+    const f = place(randomFloats(rows * c, rng));
+    const bits = place(new Uint32Array(rows * 4));
+    same(rows * 4 * 4, (be, i) => {
+      be.binary.pack(rows, c, f[i], bits[i]);
+      return bits[i];
+    });
+    const dots = place(Uint32Array.from({ length: rows * c }, () => rng.int(200)));
+    const thr = place(Uint32Array.from({ length: c }, () => rng.int(200)));
+    const flip = place(randomWords(4, rng).map((w, j) => (j === 3 ? w & 0xf : w)));
+    same(rows * 4 * 4, (be, i) => {
+      be.binary.thresholdPack(rows, c, dots[i], thr[i], flip[i], bits[i]);
+      return bits[i];
+    });
+    const scale = place(randomFloats(c, rng));
+    same(rows * c * 4, (be, i) => {
+      be.binary.affine(rows, c, dots[i], scale[i], scale[i], f[i]);
+      return f[i];
+    });
+  });
+
   it("a conv layer's forward, dx and dW", () => {
     const results = [one, two].map((be) => {
       const ctx = new Context(be);

@@ -5,7 +5,8 @@
  *
  * With a thread pool, large jobs are split: the GEMM over output rows (or columns for a
  * single row), the convolution over images (each thread runs im2col, GEMM and correction
- * for its own images in one dispatch), packing and the output transforms over rows. The
+ * for its own images in one dispatch), max-pool over images, packing and the output
+ * transforms over rows. The
  * results are integers or per-element float steps: identical for any thread count.
  */
 import { type BinaryKernels, isPointwise, type PadValue } from "../binaryTypes.js";
@@ -91,6 +92,9 @@ export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): B
     },
     unpack(rows, c, bits, out) {
       checkCounts("unpack", { rows, c });
+      const words = (c + 31) >>> 5;
+      if (overRows(rows, c * 4, (s, len) => ["bitUnpack", len, c, bits + s * words * 4, out + s * c * 4]))
+        return;
       e.bitUnpack!(rows, c, bits, out);
     },
     bgemm,
@@ -171,7 +175,19 @@ export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): B
     },
     maxPool(g, x, y) {
       checkPoolWindows(g);
-      e.bitMaxPool!(...geometryArgs(g), x, y);
+      const words = wordsPerPixel(g.c) * 4;
+      const [inImage, outImage] = [g.h * g.w * words, g.outH * g.outW * words];
+      const images =
+        g.n >= 2 ? partition((g.n * g.outH * g.outW * g.kh * g.kw * words) / COST.bytes, g.n) : undefined;
+      if (!images) {
+        e.bitMaxPool!(...geometryArgs(g), x, y);
+        return;
+      }
+      pool!.run(
+        images.map(([s0, s1]): Call[] => [
+          ["bitMaxPool", ...geometryArgs({ ...g, n: s1 - s0 }), x + s0 * inImage, y + s0 * outImage],
+        ]),
+      );
     },
   };
 }
