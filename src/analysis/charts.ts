@@ -14,9 +14,9 @@ const FONT = "DejaVu Sans, Arial, sans-serif";
 const CONFIG = {
   font: FONT,
   axis: { labelFontSize: 12, titleFontSize: 13 },
-  legend: { labelFontSize: 12, titleFontSize: 12 },
+  legend: { labelFontSize: 12, titleFontSize: 12, labelLimit: 0, titleLimit: 0 },
 };
-const pp = (x: number) => Math.round(x * 1000) / 10;
+const pp = (x: number) => Math.round(x * 10000) / 100;
 
 /** Heatmap spec of binarize-one, or null when that mode did not run. */
 export function heatmapSpec(r: SensitivityReport): TopLevelSpec | null {
@@ -25,15 +25,16 @@ export function heatmapSpec(r: SensitivityReport): TopLevelSpec | null {
   const order = m.layers.map((l) => l.name);
   const values = m.results.map((v) => ({ layer: v.layer, bits: `${v.bits}`, drop: pp(v.delta) }));
   const bits = r.bits.map(String);
+  const limit = Math.max(0.01, maxOf(values.map((v) => Math.abs(v.drop))));
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     title: {
       text: `Accuracy drop when only one layer is quantized (${r.dataset}, reference ${pct(m.reference.accuracy)})`,
-      subtitle: `weights and input activations at k bits; ${finetuneText(r)}`,
+      subtitle: ["weights and input activations at k bits (1 = sign, k > 1 = DoReFa)", ...finetuneText(r)],
     },
     config: CONFIG,
     data: { values },
-    width: 60 * bits.length,
+    width: 90 * bits.length,
     height: 36 * order.length,
     encoding: {
       x: {
@@ -53,16 +54,20 @@ export function heatmapSpec(r: SensitivityReport): TopLevelSpec | null {
             field: "drop",
             type: "quantitative",
             title: "accuracy drop (points)",
-            scale: { scheme: "orangered", domainMin: 0 },
+            // Diverging around 0: red = accuracy lost, blue = gained (fine-tuning can help).
+            scale: { scheme: "redblue", reverse: true, domain: [-limit, limit] },
           },
         },
       },
       {
         mark: { type: "text", fontSize: 12 },
         encoding: {
-          text: { field: "drop", type: "quantitative", format: ".1f" },
+          text: { field: "drop", type: "quantitative", format: ".2f" },
           color: {
-            condition: { test: `datum.drop > ${maxOf(values.map((v) => v.drop)) / 2}`, value: "white" },
+            condition: {
+              test: `abs(datum.drop) > ${maxOf(values.map((v) => Math.abs(v.drop))) / 2}`,
+              value: "white",
+            },
             value: "black",
           },
         },
@@ -84,10 +89,10 @@ export function barSpec(r: SensitivityReport): TopLevelSpec | null {
   const order = (r.binarizeOne ?? r.keepOne)!.layers.map((l) => l.name);
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
-    title: { text: `Per-layer sensitivity (${r.dataset})`, subtitle: referenceText(r) },
+    title: { text: `Per-layer sensitivity (${r.dataset})`, subtitle: [referenceText(r), ...finetuneText(r)] },
     config: CONFIG,
     data: { values },
-    width: 70 * order.length,
+    width: 90 * order.length,
     height: 260,
     mark: "bar",
     encoding: {
@@ -120,14 +125,19 @@ function referenceText(r: SensitivityReport): string {
     const src = r.keepOne.reference.source === "derived" ? ", derived" : "";
     parts.push(`binary reference ${pct(r.keepOne.reference.accuracy)}${src}`);
   }
-  return `${parts.join("; ")}; ${finetuneText(r)}`;
+  return parts.join("; ");
 }
 
-function finetuneText(r: SensitivityReport): string {
+function finetuneText(r: SensitivityReport): string[] {
   const f = r.finetune;
-  return f.epochs > 0
-    ? `each variant fine-tuned ${f.epochs} epoch${f.epochs > 1 ? "s" : ""} on ${f.images} images`
-    : "no fine-tuning";
+  const tuned =
+    f.epochs > 0
+      ? `each variant fine-tuned ${f.epochs} epoch${f.epochs > 1 ? "s" : ""} on ${f.images} images`
+      : "no fine-tuning";
+  // The binomial standard error of an accuracy p on n test images: sqrt(p (1 - p) / n).
+  const p = (r.binarizeOne ?? r.keepOne)!.reference.accuracy;
+  const se = 100 * Math.sqrt((p * (1 - p)) / r.testImages);
+  return [tuned, `${r.testImages} test images: standard error ${se.toFixed(2)} points`];
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;

@@ -97,11 +97,11 @@ export function sensitivityTables(r: SensitivityReport): { title: string; table:
       name,
       ...r.bits.map((bits) => {
         const v = b.results.find((x) => x.layer === name && x.bits === bits);
-        return v ? `${pct(v.accuracy)} (-${pct(v.delta)})` : "-";
+        return v ? `${pct(v.accuracy)} (${signed(-v.delta)})` : "-";
       }),
     ]);
     out.push({
-      title: `binarize-one: test accuracy % (drop, points) with only that layer at k bits; reference ${pct(b.reference.accuracy)}%`,
+      title: `binarize-one: test accuracy % (change, points) with only that layer at k bits; reference ${pct(b.reference.accuracy)}%`,
       table: { head: ["layer", ...r.bits.map((k) => `${k} bit${k > 1 ? "s" : ""}`)], rows },
     });
   }
