@@ -218,6 +218,26 @@ describe("threads: 1 vs 2 bit for bit", () => {
     });
   });
 
+  it("the scalar build on 2 threads", async () => {
+    const [s1, s2] = [
+      await createBackend("wasm-scalar", { threads: 1 }),
+      await createBackend("wasm-scalar", { threads: 2 }),
+    ];
+    expect(s2.module?.shared).toBe(true);
+    const before = dispatches.mock.calls.length;
+    const [m, n, k] = [240, 200, 300];
+    const outs = [s1, s2].map((be) => {
+      const [a, b, c] = [m * k, k * n, m * n].map((len) => be.heap.alloc(len * 4));
+      be.heap.f32At(a!, m * k).set(randomFloats(m * k, new Random(1)));
+      be.heap.f32At(b!, k * n).set(randomFloats(k * n, new Random(2)));
+      be.float.sgemm(false, false, m, n, k, 1, a!, k, b!, n, 0, c!, n);
+      return Buffer.from(bytesOf(be, c!, m * n * 4));
+    });
+    expect(dispatches.mock.calls.length).toBeGreaterThan(before);
+    expect(outs[1]!.equals(outs[0]!)).toBe(true);
+    await s2.close?.();
+  });
+
   it("a conv layer's forward, dx and dW", () => {
     const results = [one, two].map((be) => {
       const ctx = new Context(be);
