@@ -59,6 +59,44 @@ describe("variants", () => {
   });
 });
 
+describe("every builder", () => {
+  it.each(["bnn-cnn", "xnor-cnn", "bwn-cnn", "bnn-mlp"])(
+    "%s: binarize-one from the float twin, keep-one from the binary model",
+    async (builder) => {
+      const small = builder === "bnn-mlp" ? { width: 32 } : { widthMultiplier: 0.25 };
+      const f = await writeCheckpoint(dir, `${builder}-float`, {
+        builder,
+        options: { ...small, float: true },
+      });
+      const b = await writeCheckpoint(dir, `${builder}-binary`, { builder, options: small });
+      const { out } = await onebit(
+        "sensitivity",
+        f,
+        "--binary",
+        b,
+        "--dataset",
+        "mnist",
+        "--limit-train",
+        "32",
+        "--limit-test",
+        "32",
+        "--calibration",
+        "32",
+        "--finetune-epochs",
+        "0",
+        "--bits",
+        "1,4",
+        "--layers",
+        builder === "bnn-mlp" ? "dense2,dense1" : "conv2,dense1",
+        "--json",
+      );
+      const r = JSON.parse(out);
+      expect(r.binarizeOne.results.map((v: { bits: number }) => v.bits)).toEqual([1, 4, 1, 4]);
+      expect(r.keepOne.results).toHaveLength(2);
+    },
+  );
+});
+
 describe("onebit sensitivity", () => {
   it("--json: binarize-one on one layer; a 32-bit 'quantization' reproduces the reference exactly", async () => {
     const { out, err } = await onebit(
