@@ -4,6 +4,7 @@ export * from "./pack";
 export * from "./gemm";
 export * from "./transform";
 export * from "./window";
+export * from "./fused";
 
 export function binaryKernelsVersion(): i32 {
   return 1;

@@ -142,6 +142,8 @@ export interface ModelResult {
   model: string;
   batch: number;
   onebit_images_per_s: number;
+  /** The same engine with the float first layer run layer by layer (no fused kernel). */
+  onebit_unfused_images_per_s: number;
   ort_float_twin_images_per_s: number;
   speedup_vs_ort: number;
 }
@@ -153,9 +155,9 @@ export async function run(options: BenchOptions): Promise<void> {
   const ctx = await createContext("wasm");
   const binary = buildModel(ctx, { builder: "bnn-cnn", options: { last: "bwn" } }, new Random(1));
   const twin = buildModel(ctx, { builder: "bnn-cnn", options: { float: true } }, new Random(2));
-  const engine = await Engine.load(
-    convertModel(binary, { classNames: [..."0123456789"], preprocessing: PRE }),
-  );
+  const engineModel = convertModel(binary, { classNames: [..."0123456789"], preprocessing: PRE });
+  const engine = await Engine.load(engineModel);
+  const unfused = await Engine.load(engineModel, { fuse: false });
   const size = 784;
   const images = randomImages(64, size, 3);
   const floats = Float32Array.from(images, (v) => v * PRE.scale + PRE.offset);
@@ -184,19 +186,21 @@ export async function run(options: BenchOptions): Promise<void> {
     });
     const feed = { x: new ort.Tensor("float32", floats.subarray(0, batch * size), [batch, 1, 28, 28]) };
     const raw = images.subarray(0, batch * size);
-    const [onebitMs, ortMs] = (await interleavedMedians(
-      [() => engine.predict(raw), () => session.run(feed)],
+    const [onebitMs, unfusedMs, ortMs] = (await interleavedMedians(
+      [() => engine.predict(raw), () => unfused.predict(raw), () => session.run(feed)],
       runs,
-    )) as [number, number];
+    )) as [number, number, number];
     results.push({
       model: "bnn-cnn (MNIST)",
       batch,
       onebit_images_per_s: (1000 * batch) / onebitMs,
+      onebit_unfused_images_per_s: (1000 * batch) / unfusedMs,
       ort_float_twin_images_per_s: (1000 * batch) / ortMs,
       speedup_vs_ort: ortMs / onebitMs,
     });
   }
   engine.dispose();
+  unfused.dispose();
   const out = {
     environment: environment(),
     backend: engine.backend.name,
@@ -212,11 +216,12 @@ export async function run(options: BenchOptions): Promise<void> {
     `${JSON.stringify(environment())}\nonebit engine (${engine.backend.name}) vs the float twin in onnxruntime-node, 1 thread; medians of ${runs} runs\n` +
       `ONNX float twin vs the training graph: max relative difference ${maxRel.toExponential(2)}\n` +
       `${table(
-        ["model", "batch", "onebit img/s", "ort float img/s", "x ort"],
+        ["model", "batch", "onebit img/s", "unfused img/s", "ort float img/s", "x ort"],
         results.map((r) => [
           r.model,
           String(r.batch),
           r.onebit_images_per_s,
+          r.onebit_unfused_images_per_s,
           r.ort_float_twin_images_per_s,
           r.speedup_vs_ort,
         ]),

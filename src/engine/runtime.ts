@@ -18,6 +18,7 @@ import { decodeModel } from "./format.js";
 import type { EngineModel, InputLayer, Layout } from "./model.js";
 import { shapeSize } from "./model.js";
 import { checkModel } from "./model-check.js";
+import { findFusedRun, fusedKernels, makeFusedStep } from "./runtime-fused.js";
 import { makeStep, type Step } from "./runtime-steps.js";
 import { ModelWeights } from "./runtime-weights.js";
 
@@ -28,6 +29,11 @@ export interface EngineOptions {
   wasmUrl?: string | URL;
   /** Images per kernel call; larger inputs run in chunks. Default 64. */
   maxBatch?: number;
+  /**
+   * Run a float first layer (conv -> max pool -> batch norm -> bitpack) as one fused kernel
+   * in `predict` (bit-identical; `trace` always runs the layers one by one). Default true.
+   */
+  fuse?: boolean;
 }
 
 export interface Prediction {
@@ -66,13 +72,15 @@ export class Engine {
   readonly inputShape: readonly number[];
   readonly classNames: readonly string[];
   private readonly weights: ModelWeights;
-  private readonly plans = new Map<number, Plan>();
+  private readonly plans = new Map<string, Plan>();
+  private readonly fuse: boolean;
   /** Images per kernel call (and the most `trace` takes). */
   readonly maxBatch: number;
   private readonly input: InputLayer;
 
-  private constructor(model: EngineModel, backend: Backend, maxBatch: number) {
+  private constructor(model: EngineModel, backend: Backend, maxBatch: number, fuse: boolean) {
     this.model = model;
+    this.fuse = fuse;
     this.backend = backend;
     this.maxBatch = maxBatch;
     this.input = model.layers[0] as InputLayer;
@@ -91,7 +99,7 @@ export class Engine {
     if (!Number.isInteger(maxBatch) || maxBatch < 1) {
       throw new RangeError(`Engine.load: maxBatch must be a positive integer, got ${maxBatch}`);
     }
-    return new Engine(model, backend, maxBatch);
+    return new Engine(model, backend, maxBatch, options.fuse ?? true);
   }
 
   /** Values per image. */
@@ -109,7 +117,7 @@ export class Engine {
     const scores = new Float32Array(batch * numClasses);
     for (let start = 0; start < batch; start += this.maxBatch) {
       const n = Math.min(this.maxBatch, batch - start);
-      const plan = this.run(images, start, n);
+      const plan = this.run(images, start, n, this.fuse);
       const last = plan.steps[plan.steps.length - 1]!;
       scores.set(this.backend.heap.f32At(last.out.ptr, n * numClasses), start * numClasses);
     }
@@ -121,7 +129,7 @@ export class Engine {
     const batch = this.batchOf(images);
     if (batch > this.maxBatch)
       throw new RangeError(`Engine.trace: at most ${this.maxBatch} images, got ${batch}`);
-    const plan = this.run(images, 0, batch);
+    const plan = this.run(images, 0, batch, false);
     const heap = this.backend.heap;
     return plan.steps.map((s) => {
       const bits = s.layer.out.layout === "bits";
@@ -172,21 +180,32 @@ export class Engine {
     return images.length / size;
   }
 
-  private plan(n: number): Plan {
-    let plan = this.plans.get(n);
+  private plan(n: number, fused: boolean): Plan {
+    const key = `${n}${fused ? "f" : ""}`;
+    let plan = this.plans.get(key);
     if (!plan) {
+      const layers = this.model.layers;
+      const weights = this.weights.layers;
+      const kernels = fused ? fusedKernels(this.backend) : null;
       const steps: Step[] = [];
-      this.model.layers.forEach((layer, i) => {
-        steps.push(makeStep(this.backend, layer, this.weights.layers[i]!, n, steps[i - 1]?.out));
-      });
+      for (let i = 0; i < layers.length; i++) {
+        const input = steps[steps.length - 1]?.out;
+        const run = kernels && input ? findFusedRun(layers, i) : null;
+        if (run && kernels && input) {
+          steps.push(makeFusedStep(this.backend, kernels, run, weights, i, n, input, layers[run.end]!));
+          i = run.end;
+        } else {
+          steps.push(makeStep(this.backend, layers[i]!, weights[i]!, n, input));
+        }
+      }
       plan = { n, steps };
-      this.plans.set(n, plan);
+      this.plans.set(key, plan);
     }
     return plan;
   }
 
-  private run(images: Images, start: number, n: number): Plan {
-    const plan = this.plan(n);
+  private run(images: Images, start: number, n: number, fused: boolean): Plan {
+    const plan = this.plan(n, fused);
     const size = this.imageSize;
     const inputStep = plan.steps[0]!;
     const x = this.backend.heap.f32At(inputStep.out.ptr, n * size);

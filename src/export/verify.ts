@@ -87,7 +87,8 @@ export function verifyEngine(model: Model, engine: Engine, input: VerifyInput): 
           h = layer.forward(h, mode);
         });
         const t = h.data;
-        const e = trace[trace.length - 1]!.values as Float32Array;
+        // Scores from predict (the fused fast path), pre-activations from trace (layer by layer).
+        const e = engine.predict(raw).scores;
         const c = t.length / n;
         for (let r = 0; r < n; r++) {
           classes.checked++;

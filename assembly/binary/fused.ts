@@ -1,0 +1,164 @@
+// Fused float first layer of a binary network, for inference: float convolution ->
+// optional max pool -> optional eval batch norm -> sign, written as packed bits. It
+// replaces im2col + sgemm + bias + maxPool + batch norm + pack (five passes over float
+// buffers) with one pass that keeps a pixel's outputs in registers.
+//
+// Exactness: every value is rounded as the training graph rounds it. The convolution sums
+// patch[p] * w[p, o] for p = 0, 1, ..., K-1 in order, each product and each sum rounded to
+// float32 (f32x4.mul then f32x4.add, no FMA), starting from 0: the order of the sgemm
+// micro-kernel when K fits one depth block (the caller checks K <= 384). Then + bias,
+// max over the in-bounds taps of the pool window, ((y - mean) * invStd) * gamma + beta,
+// and bit = y >= 0 (NaN gives 0), as the bitpack kernel.
+//
+// Layouts: x [n, h, w, c] float32 (NHWC); wT [K, outC] float32, K = kh * kw * c in im2col
+// order (ky * kw + kx) * c + ci (the OHWI weights transposed); bias, mean, invStd, gamma,
+// beta [outC] (0 = absent; the batch norm needs all four); out [n, poolOutH, poolOutW,
+// ceil(outC / 32)] uint32 words; scratch holds K + 2 * outC + 4 float32.
+
+/**
+ * best[o] = y[o] (first tap) or y[o] if y[o] > best[o], with y[o] = sum_p patch[p] * wT[p, o]
+ * in order of p (float32 steps) + bias[o].
+ */
+function convPixelMax(patch: usize, k: i32, wT: usize, outC: i32, bias: usize, first: bool, best: usize): void {
+  let o = 0;
+  const stride = <usize>outC << 2;
+  if (ASC_FEATURE_SIMD) {
+    // 32 channels at a time: eight accumulators, one splat of patch[p] per eight products.
+    for (; o + 32 <= outC; o += 32) {
+      const at = <usize>o << 2;
+      let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+      let pw = wT + at;
+      for (let p = 0; p < k; p++) {
+        const a = f32x4.splat(load<f32>(patch + (<usize>p << 2)));
+        s0 = f32x4.add(s0, f32x4.mul(a, v128.load(pw)));
+        s1 = f32x4.add(s1, f32x4.mul(a, v128.load(pw, 16)));
+        s2 = f32x4.add(s2, f32x4.mul(a, v128.load(pw, 32)));
+        s3 = f32x4.add(s3, f32x4.mul(a, v128.load(pw, 48)));
+        s4 = f32x4.add(s4, f32x4.mul(a, v128.load(pw, 64)));
+        s5 = f32x4.add(s5, f32x4.mul(a, v128.load(pw, 80)));
+        s6 = f32x4.add(s6, f32x4.mul(a, v128.load(pw, 96)));
+        s7 = f32x4.add(s7, f32x4.mul(a, v128.load(pw, 112)));
+        pw += stride;
+      }
+      mergeMax(s0, bias, first, best, at);
+      mergeMax(s1, bias, first, best, at + 16);
+      mergeMax(s2, bias, first, best, at + 32);
+      mergeMax(s3, bias, first, best, at + 48);
+      mergeMax(s4, bias, first, best, at + 64);
+      mergeMax(s5, bias, first, best, at + 80);
+      mergeMax(s6, bias, first, best, at + 96);
+      mergeMax(s7, bias, first, best, at + 112);
+    }
+    for (; o + 4 <= outC; o += 4) {
+      const at = <usize>o << 2;
+      let s = f32x4.splat(0);
+      let pw = wT + at;
+      for (let p = 0; p < k; p++) {
+        s = f32x4.add(s, f32x4.mul(f32x4.splat(load<f32>(patch + (<usize>p << 2))), v128.load(pw)));
+        pw += stride;
+      }
+      mergeMax(s, bias, first, best, at);
+    }
+  }
+  for (; o < outC; o++) {
+    const at = <usize>o << 2;
+    let y: f32 = 0;
+    for (let p = 0; p < k; p++) y = y + load<f32>(patch + (<usize>p << 2)) * load<f32>(wT + <usize>p * stride + at);
+    if (bias) y = y + load<f32>(bias + at);
+    if (first || y > load<f32>(best + at)) store<f32>(best + at, y);
+  }
+}
+
+/** best[at..] = s + bias (first tap) or the lanes of it that exceed best. */
+@inline function mergeMax(s: v128, bias: usize, first: bool, best: usize, at: usize): void {
+  if (bias) s = f32x4.add(s, v128.load(bias + at));
+  if (first) v128.store(best + at, s);
+  else {
+    const b = v128.load(best + at);
+    v128.store(best + at, v128.bitselect(s, b, f32x4.gt(s, b)));
+  }
+}
+
+/** Packs sign(bn(best)) of one output pixel into words at `dst`. */
+function bnPack(best: usize, outC: i32, mean: usize, invStd: usize, gamma: usize, beta: usize, dst: usize): void {
+  const words = (outC + 31) >>> 5;
+  for (let wd = 0; wd < words; wd++) store<u32>(dst + (<usize>wd << 2), 0);
+  let o = 0;
+  if (ASC_FEATURE_SIMD) {
+    const zero = f32x4.splat(0);
+    for (; o + 4 <= outC; o += 4) {
+      const at = <usize>o << 2;
+      let y = v128.load(best + at);
+      if (mean) {
+        y = f32x4.mul(f32x4.sub(y, v128.load(mean + at)), v128.load(invStd + at));
+        y = f32x4.add(f32x4.mul(v128.load(gamma + at), y), v128.load(beta + at));
+      }
+      const m = <u32>i32x4.bitmask(f32x4.ge(y, zero));
+      const wa = dst + (<usize>(o >>> 5) << 2);
+      store<u32>(wa, load<u32>(wa) | (m << (o & 31)));
+    }
+  }
+  for (; o < outC; o++) {
+    const at = <usize>o << 2;
+    let y = load<f32>(best + at);
+    if (mean) {
+      y = (y - load<f32>(mean + at)) * load<f32>(invStd + at);
+      y = load<f32>(gamma + at) * y + load<f32>(beta + at);
+    }
+    if (y >= 0) {
+      const wa = dst + (<usize>(o >>> 5) << 2);
+      store<u32>(wa, load<u32>(wa) | (<u32>1 << (o & 31)));
+    }
+  }
+}
+
+export function fusedFloatConvPack(
+  n: i32, h: i32, w: i32, c: i32, kh: i32, kw: i32, strideH: i32, strideW: i32,
+  padTop: i32, padLeft: i32, outH: i32, outW: i32,
+  x: usize, outC: i32, wT: usize, bias: usize, padValue: f32,
+  poolH: i32, poolW: i32, poolStrideH: i32, poolStrideW: i32, poolPadTop: i32, poolPadLeft: i32,
+  poolOutH: i32, poolOutW: i32,
+  mean: usize, invStd: usize, gamma: usize, beta: usize,
+  out: usize, scratch: usize,
+): void {
+  const k = kh * kw * c;
+  const patch = scratch;
+  const best = (patch + (<usize>(k + 4) << 2) + 15) & ~(<usize>15);
+  const words = (outC + 31) >>> 5;
+  const pixelBytes = <usize>c << 2;
+  for (let b = 0; b < n; b++) {
+    const image = x + <usize>b * h * w * pixelBytes;
+    for (let py = 0; py < poolOutH; py++) {
+      for (let px = 0; px < poolOutW; px++) {
+        let first = true;
+        for (let ty = 0; ty < poolH; ty++) {
+          const cy = py * poolStrideH - poolPadTop + ty;
+          if (cy < 0 || cy >= outH) continue;
+          for (let tx = 0; tx < poolW; tx++) {
+            const cx = px * poolStrideW - poolPadLeft + tx;
+            if (cx < 0 || cx >= outW) continue;
+            // The im2col row of conv output (cy, cx).
+            let q: usize = patch;
+            for (let ky = 0; ky < kh; ky++) {
+              const iy = cy * strideH - padTop + ky;
+              for (let kx = 0; kx < kw; kx++) {
+                const ix = cx * strideW - padLeft + kx;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
+                  for (let ci = 0; ci < c; ci++) store<f32>(q + (<usize>ci << 2), padValue);
+                } else {
+                  const src = image + (<usize>iy * w + ix) * pixelBytes;
+                  for (let ci = 0; ci < c; ci++) store<f32>(q + (<usize>ci << 2), load<f32>(src + (<usize>ci << 2)));
+                }
+                q += pixelBytes;
+              }
+            }
+            convPixelMax(patch, k, wT, outC, bias, first, best);
+            first = false;
+          }
+        }
+        const dst = out + ((((<usize>b * poolOutH + py) * poolOutW + px) * words) << 2);
+        bnPack(best, outC, mean, invStd, gamma, beta, dst);
+      }
+    }
+  }
+}
