@@ -10,7 +10,7 @@
 export const MIN_SPLIT_MICROS = 500;
 /** Smallest chunk worth claiming. */
 export const MIN_CHUNK_MICROS = 120;
-export const CHUNKS_PER_THREAD = 4;
+export const CHUNKS_PER_THREAD = 2;
 
 /** Throughput assumptions of the cost model (one thread, SIMD build; scalar is slower). */
 export const COST = {

@@ -87,9 +87,15 @@ function checkGemm(transA: boolean, transB: boolean, m: number, n: number, k: nu
   if (!(m >= 0 && n >= 0 && k >= 0)) throw new RangeError(`sgemm: bad sizes m ${m}, n ${n}, k ${k}`);
 }
 
-/** sgemm's register tile (assembly/float/gemm.ts): row blocks are multiples of MR, column blocks of NR. */
+/** sgemm's register tile and column block (assembly/float/gemm.ts). */
 const MR = 5;
 const NR = 8;
+const NC = 256;
+/** sgemm's column block for n columns (assembly/float/gemm.ts blockSize(n, NC, NR)). */
+function columnBlock(n: number): number {
+  const blocks = Math.ceil(n / NC);
+  return Math.min(Math.ceil(Math.ceil(n / blocks) / NR) * NR, NC);
+}
 /** Elementwise spans start at multiples of 16 floats (64 bytes): every SIMD loop lines up as on one thread. */
 const SPAN = 16;
 
@@ -158,8 +164,11 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
     if (!pool || m < 2 * MR || n < 2) return false;
     const chunks = chunksFor(threads, ((m * n * k) / COST.sgemmMacs) * slow);
     if (chunks < 2) return false;
-    const byRows = m >= n || n < 2 * NR;
-    const ranges = splitRange(byRows ? m : n, chunks, byRows ? MR : NR);
+    // Whole column blocks of the kernel (each packs its own panel of B) when there are
+    // enough of them: no packing is repeated. Else row blocks, each packing all of B.
+    const nc = columnBlock(n);
+    const byRows = Math.ceil(n / nc) < threads;
+    const ranges = byRows ? splitRange(m, chunks, MR) : splitRange(n, chunks, nc);
     if (ranges.length < 2 || ranges.some(([s0, s1]) => s1 - s0 < 2)) return false;
     pool.run(
       ranges.map(([s0, s1]): Call[] => {
