@@ -21,8 +21,12 @@ import type { LayerWeights } from "./runtime-weights.js";
 /** The sgemm depth block (assembly/float/gemm.ts KC): up to it the sum runs in one order. */
 export const MAX_FUSED_DEPTH = 384;
 
-export function fusedKernels(backend: Backend): FusedFirstLayerKernels {
-  return backend.module ? createWasmFusedKernels(backend.module) : createRefFusedKernels(backend.heap);
+/** The backend's fused kernels; null for a kernel module built before they existed (no fusion). */
+export function fusedKernels(backend: Backend): FusedFirstLayerKernels | null {
+  if (!backend.module) return createRefFusedKernels(backend.heap);
+  return typeof backend.module.exports.fusedFloatConvPack === "function"
+    ? createWasmFusedKernels(backend.module)
+    : null;
 }
 
 /** A run of layers starting at `start` that one fused step replaces, or null. */
