@@ -6,7 +6,9 @@
  * and a batch-64 dense layer's), a binary 3x3 conv with zero padding, a float conv layer's
  * forward + both gradients through autograd, and one training step (forward, backward,
  * Adam) of bnn-mlp 3x1024 at batch 100 and of bnn-cnn at batch 64. Outputs are compared
- * after one run of each.
+ * after one run of each. The process CPU time per call is reported too: on a machine busy
+ * with other work the wall-time speedup is capped by the CPU share the process gets, while
+ * CPU time on N threads close to CPU time on 1 thread shows the split costs little.
  */
 import os from "node:os";
 import { type Backend, createBackend, resolveThreads } from "../kernels/index.js";
@@ -174,9 +176,10 @@ const CASES: Case[] = [
   trainCase("bnn-cnn", 64),
 ];
 
-/** One timed run: repeat until minMs, milliseconds per call. */
-function timeOnce(fn: () => void, minMs: number): number {
+/** One timed run: repeat until minMs; wall and process CPU milliseconds per call. */
+function timeOnce(fn: () => void, minMs: number): { wall: number; cpu: number } {
   let calls = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let t = t0;
   do {
@@ -184,7 +187,8 @@ function timeOnce(fn: () => void, minMs: number): number {
     calls++;
     t = performance.now();
   } while (t - t0 < minMs);
-  return (t - t0) / calls;
+  const cpu = process.cpuUsage(cpu0);
+  return { wall: (t - t0) / calls, cpu: (cpu.user + cpu.system) / 1000 / calls };
 }
 
 function identical(a: Uint8Array, b: Uint8Array): boolean {
@@ -204,13 +208,14 @@ export async function run(options: BenchOptions): Promise<void> {
     j1.run();
     jn.run();
     const same = identical(j1.output(), jn.output());
-    const t1: number[] = [];
-    const tn: number[] = [];
+    const t1: { wall: number; cpu: number }[] = [];
+    const tn: { wall: number; cpu: number }[] = [];
     for (let r = 0; r < runs; r++) {
       t1.push(timeOnce(() => j1.run(), 100));
       tn.push(timeOnce(() => jn.run(), 100));
     }
-    const [m1, mn] = [median(t1), median(tn)];
+    const [m1, mn] = [median(t1.map((t) => t.wall)), median(tn.map((t) => t.wall))];
+    const [c1, cn] = [median(t1.map((t) => t.cpu)), median(tn.map((t) => t.cpu))];
     const rate = (ms: number) => (c.unit === "images/s" ? (c.work * 1000) / ms : c.work / ms / 1e6);
     results.push({
       case: c.name,
@@ -220,6 +225,8 @@ export async function run(options: BenchOptions): Promise<void> {
       rate_1_thread: rate(m1),
       rate_n_threads: rate(mn),
       speedup: m1 / mn,
+      cpu_ms_1_thread: c1,
+      cpu_ms_n_threads: cn,
       identical: same,
     });
   }
@@ -251,6 +258,8 @@ export async function run(options: BenchOptions): Promise<void> {
         "1 thread",
         `${env.threads} threads`,
         "speedup",
+        "cpu ms 1",
+        `cpu ms ${env.threads}`,
         "identical",
       ],
       results.map((r) => [
@@ -261,6 +270,8 @@ export async function run(options: BenchOptions): Promise<void> {
         r.rate_1_thread,
         r.rate_n_threads,
         r.speedup,
+        r.cpu_ms_1_thread,
+        r.cpu_ms_n_threads,
         r.identical ? "yes" : "NO",
       ]),
     ),
