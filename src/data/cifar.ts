@@ -116,7 +116,12 @@ export function loadCifar10(dir: string): DataSplits {
           "binary version from https://www.cs.toronto.edu/~kriz/cifar.html, unpack it, and pass --data-dir <folder>",
       );
     }
-    return { file, bytes: fs.readFileSync(file) };
+    try {
+      return { file, bytes: fs.readFileSync(file) };
+    } catch (e) {
+      // Node's own message (EISDIR, EACCES, ...) does not always name the file.
+      throw new DataError(file, `cannot read: ${(e as Error).message}`);
+    }
   };
   const metaFile = path.join(dir, "batches.meta.txt");
   const classes = fs.existsSync(metaFile)

@@ -2,7 +2,11 @@
  * Regression tests for the loader faults the fuzzers found (each named in the report of
  * issue 7): the smallest input that showed the fault, and the bound it broke.
  */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { DataError, loadCifar10 } from "../../src/data/index.js";
 import { decodeModel, ModelFormatError } from "../../src/engine/index.js";
 
 /** A .onebit file whose header is `text` (valid prefix, nothing after the header). */
@@ -51,5 +55,26 @@ describe(".onebit header nesting (fuzz: 27x the file size allocated, seconds to 
     expect(() => decodeModel(inString, "s.onebit")).toThrow(/s\.onebit: (?!header JSON nests)/);
     const ok = onebitWithHeader(`{"metadata":${nested(39)}}`);
     expect(() => decodeModel(ok, "m.onebit")).toThrow(/m\.onebit: (?!header JSON nests)/);
+  });
+});
+
+describe("CIFAR-10 folder (review: a batch that cannot be read gave Node's bare EISDIR)", () => {
+  it("an unreadable batch file is a DataError naming it", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "onebit-cifar-"));
+    try {
+      const record = fs.readFileSync(path.join(import.meta.dirname, "seeds/cifar.bin"));
+      for (const f of ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin"]) {
+        fs.writeFileSync(path.join(dir, f), record);
+      }
+      fs.writeFileSync(path.join(dir, "test_batch.bin"), record);
+      fs.mkdirSync(path.join(dir, "data_batch_5.bin"));
+      const file = path.join(dir, "data_batch_5.bin");
+      expect(() => loadCifar10(dir)).toThrow(DataError);
+      expect(() => loadCifar10(dir)).toThrow(
+        `${file}: cannot read: EISDIR: illegal operation on a directory, read`,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
