@@ -151,6 +151,7 @@ async function runPhase(phase, o, total, log) {
         }
       }, 200);
       worker.on("message", (m) => {
+        for (const e of m.tally.examples) console.log(`  ${e.outcome}: ${e.where}\n      ${e.detail}`);
         tally.merge(Object.assign(new Tally(), m.tally));
         log(tally);
         if (m.done) {
@@ -166,14 +167,10 @@ async function runPhase(phase, o, total, log) {
     if (outcome.done) return tally;
     const at = outcome.hung ?? outcome.at;
     const kind = outcome.hung !== undefined ? "hang" : "crash";
-    tally.add(
-      {
-        outcome: kind,
-        ms: outcome.hung !== undefined ? o.hangMs : 0,
-        detail: String(outcome.error ?? "watchdog"),
-      },
-      `${phase} case ${at}: worker ${kind === "hang" ? `stuck > ${o.hangMs} ms` : "died"}`,
-    );
+    const where = `${phase} case ${at}: worker ${kind === "hang" ? `stuck > ${o.hangMs} ms` : "died"}`;
+    const detail = String(outcome.error ?? "watchdog");
+    console.log(`  ${kind}: ${where}\n      ${detail}`);
+    tally.add({ outcome: kind, ms: outcome.hung !== undefined ? o.hangMs : 0, detail }, where);
     if (at < 0) throw outcome.error ?? new Error("fuzz: worker failed before its first case");
     from = at + 1;
     if (phase === "random" && from >= to) return tally;
@@ -213,7 +210,7 @@ async function main() {
   all.merge(random);
   report("total", all);
   console.log(`  wall time ${((performance.now() - start) / 1000).toFixed(1)} s`);
-  for (const e of all.examples) console.log(`  ${e.outcome}: ${e.where}\n      ${e.detail}`);
+  if (all.examples.length) console.log(`failures (first ${all.examples.length}) are listed above as they happened`);
   process.exitCode = all.failures ? 1 : 0;
 }
 

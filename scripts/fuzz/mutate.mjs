@@ -88,7 +88,7 @@ const jsonEdit = fc.oneof(
   fc.record({
     action: fc.constant("nest"),
     pick: fc.nat(),
-    depth: fc.constantFrom(10, 33, 1000, 100_000, 2_000_000),
+    depth: fc.constantFrom(10, 33, 1000, 100_000, 1_000_000),
   }),
 );
 
@@ -263,7 +263,8 @@ function editHeader(format, bytes, edit, shift = true) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const length = Math.min(view.getUint32(12, true), bytes.length - 16);
   const text = new TextDecoder().decode(bytes.subarray(16, 16 + length));
-  let next = edit(text);
+  const edited = edit(text);
+  let next = edited;
   if (format === "checkpoint") {
     const header = encoder.encode(next);
     const padded = align(header.length, 16);
@@ -279,7 +280,7 @@ function editHeader(format, bytes, edit, shift = true) {
   let header = encoder.encode(next);
   for (let round = 0; round < 4 && align(16 + header.length, 64) > dataStart; round++) {
     dataStart = align(16 + header.length, 64);
-    if (shift) next = shiftOffsets(edit(text), dataStart - dataStart0);
+    if (shift) next = shiftOffsets(edited, dataStart - dataStart0);
     header = encoder.encode(next);
   }
   dataStart = Math.max(dataStart, align(16 + header.length, 64));
@@ -293,6 +294,8 @@ function editHeader(format, bytes, edit, shift = true) {
 }
 
 function shiftOffsets(text, delta) {
+  // A megabyte header is a nesting bomb: parsing it again would only slow the fuzzer.
+  if (text.length > 1 << 20) return text;
   try {
     const h = JSON.parse(text);
     if (!Array.isArray(h?.sections)) return text;
