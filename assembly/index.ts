@@ -3,6 +3,7 @@
 // pointers. Kernels never allocate.
 export * from "./float/index";
 export * from "./binary/index";
+export * from "./train/signGemm";
 
 /** First byte after the module's static data: TypeScript's heap starts above it. */
 export function heapBase(): usize {

@@ -70,6 +70,8 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
  * Records conv2d's backward on `out` = conv(x, w) (+ bias) with geometry `g`, however its
  * forward was computed (the binary product in ./binaryProduct.ts computes the same values
  * with integer kernels): dW += dy^T cols, dbias += sum_p dy, dx += col2im(dy W).
+ * `colsGrad(dy, dcols)`, when given, writes dcols = dy W [pixels, kh*kw*C] in place of the
+ * sgemm (a binary layer's input gradient uses the sign GEMM).
  */
 export function recordConv2dBackward(
   out: Tensor,
@@ -78,6 +80,7 @@ export function recordConv2dBackward(
   bias: Tensor | null,
   g: Window2D,
   padValue: number,
+  colsGrad?: (dy: Tensor, dcols: number) => void,
 ): void {
   const ctx = out.ctx;
   if (!ctx.needsGrad(x, w, bias)) return;
@@ -103,7 +106,8 @@ export function recordConv2dBackward(
         });
       }
       if (x.requiresGrad) {
-        f.sgemm(false, false, pixels, k, o, 1, dy.ptr, o, w.ptr, k, 0, scratch, k);
+        if (colsGrad) colsGrad(dy, scratch);
+        else f.sgemm(false, false, pixels, k, o, 1, dy.ptr, o, w.ptr, k, 0, scratch, k);
         x.accumulateGrad((ptr, overwrite) => {
           if (overwrite) f.fill(x.size, 0, ptr);
           f.col2im(g, scratch, ptr);

@@ -39,12 +39,15 @@ export function matmul(a: Tensor, b: Tensor, { transA = false, transB = false }:
 /**
  * Records matmul's backward on `out` = op(a) op(b), however its forward was computed (the
  * binary product in ./binaryProduct.ts computes the same values with integer kernels).
+ * `gradA(g, ptr, beta)`, when given, writes (beta 0) or adds (beta 1) dA = g op(b)^T in
+ * place of the sgemm (a binary layer's input gradient uses the sign GEMM).
  */
 export function recordMatmulBackward(
   out: Tensor,
   a: Tensor,
   b: Tensor,
   { transA = false, transB = false }: MatmulOptions = {},
+  gradA?: (g: Tensor, ptr: number, beta: 0 | 1) => void,
 ): void {
   const ctx = out.ctx;
   if (!ctx.needsGrad(a, b)) return;
@@ -58,7 +61,8 @@ export function recordMatmulBackward(
     if (a.requiresGrad) {
       a.accumulateGrad((ptr, overwrite) => {
         const beta = overwrite ? 0 : 1;
-        if (!transA) f.sgemm(false, !transB, m, k, n, 1, g.ptr, n, b.ptr, ldb, beta, ptr, lda);
+        if (gradA) gradA(g, ptr, beta);
+        else if (!transA) f.sgemm(false, !transB, m, k, n, 1, g.ptr, n, b.ptr, ldb, beta, ptr, lda);
         else f.sgemm(transB, true, k, m, n, 1, b.ptr, ldb, g.ptr, n, beta, ptr, lda);
       });
     }

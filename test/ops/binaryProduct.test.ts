@@ -3,6 +3,8 @@
  * forward and an independent integer reference must agree bit for bit (sign of zero
  * included), on inputs with exact zeros, every pad value, channel counts that are not
  * multiples of 32, XNOR alpha (with an all-zero row: alpha 0), strides and 'same' padding.
+ * Weight gradients are identical; the packed path's input gradient (sign GEMM) equals the
+ * float one up to summation order.
  */
 import { describe, expect, it } from "vitest";
 import { convGeometry, type Padding } from "../../src/kernels/geometry.js";
@@ -34,6 +36,18 @@ function weights(rng: Random, rows: number, k: number, zeroRow: boolean): number
 }
 
 const bits = (t: Tensor) => Array.from(new Uint32Array(t.toArray().buffer));
+
+type Run = { y: number[]; dx: number[]; dw: number[]; values: Float32Array; dxValues: Float32Array };
+
+/** Packed vs float path: outputs and weight gradients bit for bit, input gradients to rounding. */
+function expectSame(packed: Run, float: Run): void {
+  expect(packed.y).toEqual(float.y);
+  expect(packed.dw).toEqual(float.dw);
+  const scale = Math.max(1, ...Array.from(float.dxValues, Math.abs));
+  packed.dxValues.forEach((v, i) =>
+    expect(Math.abs(v - float.dxValues[i]!)).toBeLessThanOrEqual(1e-5 * scale),
+  );
+}
 
 function quantizedPair(
   ctx: Context,
@@ -69,7 +83,13 @@ function run(ctx: Context, make: () => { xt: Tensor; wt: Tensor; y: Tensor }, se
     const { xt, wt, y } = make();
     const r = ctx.fromArray(values(new Random(seed), y.size), y.shape);
     y.backward(r);
-    const out = { y: bits(y), dx: bits(xt.grad!), dw: bits(wt.grad!), values: y.toArray() };
+    const out: Run = {
+      y: bits(y),
+      dx: bits(xt.grad!),
+      dw: bits(wt.grad!),
+      values: y.toArray(),
+      dxValues: xt.grad!.toArray(),
+    };
     xt.dispose();
     wt.dispose();
     return out;
@@ -101,7 +121,7 @@ describe.each(["wasm", "ref"] as const)("binaryMatmul (%s)", (kind) => {
             7,
           ),
         );
-        expect(results[0]).toEqual(results[1]);
+        expectSame(results[0]!, results[1]!);
         const alpha = alphaOf(w, o, xnorAlpha);
         const expected: number[] = [];
         for (let r = 0; r < n; r++) {
@@ -122,7 +142,7 @@ describe.each(["wasm", "ref"] as const)("binaryMatmul (%s)", (kind) => {
             },
             7,
           );
-          expect(plain).toEqual(results[0]);
+          expect(plain).toEqual(results[1]);
         }
       });
     }
@@ -211,7 +231,7 @@ describe.each(["wasm", "ref"] as const)("binaryConv2d (%s)", (kind) => {
               11,
             ),
           );
-          expect(results[0]).toEqual(results[1]);
+          expectSame(results[0]!, results[1]!);
           const alpha = alphaOf(w, cs.o, xnorAlpha);
           const expected = refConv(x, [...cs.xs], w, ws, cs.stride, cs.padding, padValue, alpha);
           expect(Array.from(results[0]!.values)).toEqual(expected);
@@ -224,7 +244,7 @@ describe.each(["wasm", "ref"] as const)("binaryConv2d (%s)", (kind) => {
               },
               11,
             );
-            expect(plain).toEqual(results[0]);
+            expect(plain).toEqual(results[1]);
           }
         });
       }

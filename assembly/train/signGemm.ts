@@ -1,0 +1,239 @@
+// Float GEMM against a +/-1 operand given as sign bits, by table lookup ("four Russians"):
+//   out [p, k] = sum_o dy[p, o] * s[o, k],  s = +1 where the pattern bit is 1, else -1.
+// The input gradient of a binary layer (dX = dY sign(W)) is this product. The reduction
+// axis o is cut into chunks of 8; per chunk and per group of rows, a table holds the 256
+// signed sums +-d0 +-d1 ... +-d7 (one per sign pattern), so each output costs one lookup
+// and one add per chunk instead of 8 multiply-adds.
+//
+// pat [ceil(o/8), k] bytes: bit i of pat[c, j] is the sign bit of s[8c + i, j] (0 beyond o).
+// dy is [p, o], or with transDy stored transposed as [o, p] (a weight gradient dW = dY^T X
+// is this product with p = output channels, o = batch rows, s = sign(X)).
+//
+// Every implementation (SIMD lanes, scalar, src/kernels/ref/signGemm.ts) does the same f32
+// operations in the same order (± = + where the bit is 1, - where it is 0; d = 0 beyond o):
+//   pair_q[a] = (±d_2q) + (±d_2q+1)                      a in 0..3, q in 0..3
+//   lo[j] = pair_0[j & 3] + pair_1[j >> 2],  hi[j] = pair_2[j & 3] + pair_3[j >> 2]
+//   T[j]  = lo[j & 15] + hi[j >> 4]                      j in 0..255
+//   out   = ((T_0[pat_0] + T_1[pat_1]) + T_2[pat_2]) + ...   chunks in order
+
+/** Scratch bytes signGemm needs for an output width of k. */
+export function signGemmScratchBytes(k: i32): i32 {
+  return (8 << 12) + 512 + 256 + (k << 4);
+}
+
+/** pat [ceil(o/8), k] from the signs of float32 w [o, k] (bit = w >= 0; NaN gives 0). */
+export function signPatterns(o: i32, k: i32, w: usize, pat: usize): void {
+  const chunks = (o + 7) >> 3;
+  const rowBytes = <usize>k << 2;
+  for (let c = 0; c < chunks; c++) {
+    const rows = min(8, o - (c << 3));
+    const base = w + <usize>(c << 3) * rowBytes;
+    const dst = pat + <usize>c * <usize>k;
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      const z = f32x4.splat(0);
+      for (; j + 16 <= k; j += 16) {
+        let b = i8x16.splat(0);
+        for (let i = 0; i < rows; i++) {
+          const p = base + <usize>i * rowBytes + (<usize>j << 2);
+          const m = i8x16.narrow_i16x8_s(
+            i16x8.narrow_i32x4_s(f32x4.ge(v128.load(p), z), f32x4.ge(v128.load(p, 16), z)),
+            i16x8.narrow_i32x4_s(f32x4.ge(v128.load(p, 32), z), f32x4.ge(v128.load(p, 48), z)),
+          );
+          b = v128.or(b, v128.and(m, i8x16.splat(<i8>(<i32>1 << i))));
+        }
+        v128.store(dst + <usize>j, b);
+      }
+    }
+    for (; j < k; j++) {
+      let b: u32 = 0;
+      for (let i = 0; i < rows; i++) {
+        b |= (<u32>(load<f32>(base + <usize>i * rowBytes + (<usize>j << 2)) >= 0)) << i;
+      }
+      store<u8>(dst + <usize>j, <u8>b);
+    }
+  }
+}
+
+// ---- SIMD: four rows of dy per table, one per lane ----
+
+/**
+ * d_i for lanes = rows r0..r0+lanes-1 of dy at column col (0 beyond o and beyond the
+ * rows); dy is [np, o], or [o, np] when trans (then the 4 lanes are one contiguous load).
+ */
+@inline function gather(dy: usize, np: i32, o: i32, trans: bool, r0: i32, lanes: i32, col: i32): v128 {
+  let v = f32x4.splat(0);
+  if (col >= o) return v;
+  let p: usize;
+  let stride: usize;
+  if (trans) {
+    p = dy + ((<usize>col * <usize>np + <usize>r0) << 2);
+    if (lanes == 4) return v128.load(p);
+    stride = 4;
+  } else {
+    p = dy + ((<usize>r0 * <usize>o + <usize>col) << 2);
+    stride = <usize>o << 2;
+  }
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(p + stride));
+  if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(p + 2 * stride));
+  if (lanes > 3) v = f32x4.replace_lane(v, 3, load<f32>(p + 3 * stride));
+  return v;
+}
+
+/** pairs at pp: 4 entries (±a) + (±b). */
+@inline function pairs4(a: v128, b: v128, pp: usize): void {
+  const na = f32x4.neg(a);
+  const nb = f32x4.neg(b);
+  v128.store(pp, f32x4.add(na, nb));
+  v128.store(pp, f32x4.add(a, nb), 16);
+  v128.store(pp, f32x4.add(na, b), 32);
+  v128.store(pp, f32x4.add(a, b), 48);
+}
+
+/** quads at qp: 16 entries pairLo[j & 3] + pairHi[j >> 2]. */
+@inline function quads16(lo: usize, hi: usize, qp: usize): void {
+  for (let j = 0; j < 16; j++) {
+    const v = f32x4.add(v128.load(lo + (<usize>(j & 3) << 4)), v128.load(hi + (<usize>(j >> 2) << 4)));
+    v128.store(qp + (<usize>j << 4), v);
+  }
+}
+
+// Tables of BLOCK chunks are built first (BLOCK * 4 KiB, L1-sized); then each group of 4
+// output columns accumulates across those chunks in registers.
+const BLOCK = 8;
+
+/** The 256-entry table of chunk c for the rows r0.. (lanes) at tp. */
+@inline function buildTable(dy: usize, np: i32, o: i32, trans: bool, r0: i32, lanes: i32, c: i32, quads: usize, pairs: usize, tp: usize): void {
+  const col = c << 3;
+  for (let q = 0; q < 4; q++) {
+    const a = gather(dy, np, o, trans, r0, lanes, col + 2 * q);
+    const b = gather(dy, np, o, trans, r0, lanes, col + 2 * q + 1);
+    pairs4(a, b, pairs + (<usize>q << 6));
+  }
+  quads16(pairs, pairs + 64, quads);
+  quads16(pairs + 128, pairs + 192, quads + 256);
+  for (let h = 0; h < 16; h++) {
+    const hv = v128.load(quads + 256 + (<usize>h << 4));
+    const row = tp + (<usize>h << 8);
+    for (let l = 0; l < 16; l++) v128.store(row + (<usize>l << 4), f32x4.add(v128.load(quads + (<usize>l << 4)), hv));
+  }
+}
+
+@inline function lookup(tables: usize, c: i32, pc: usize, j: i32): v128 {
+  return v128.load(tables + (<usize>c << 12) + (<usize>load<u8>(pc + <usize>j) << 4));
+}
+
+function signGemmSimd(p: i32, o: i32, k: i32, dy: usize, trans: bool, pat: usize, scratch: usize, out: usize): void {
+  const chunks = (o + 7) >> 3;
+  const tables = scratch;
+  const quads = scratch + (BLOCK << 12);
+  const pairs = quads + 512;
+  const acc = pairs + 256;
+  const k4 = k & ~3;
+  for (let r0 = 0; r0 < p; r0 += 4) {
+    const lanes = min(4, p - r0);
+    for (let c0 = 0; c0 < chunks; c0 += BLOCK) {
+      const c1 = min(chunks, c0 + BLOCK);
+      for (let c = c0; c < c1; c++) buildTable(dy, p, o, trans, r0, lanes, c, quads, pairs, tables + (<usize>(c - c0) << 12));
+      const pc0 = pat + <usize>c0 * <usize>k;
+      let j = 0;
+      for (; j < k4; j += 4) {
+        const pa = acc + (<usize>j << 4);
+        let a0: v128, a1: v128, a2: v128, a3: v128;
+        let c = c0;
+        if (c0 == 0) {
+          a0 = lookup(tables, 0, pc0, j);
+          a1 = lookup(tables, 0, pc0, j + 1);
+          a2 = lookup(tables, 0, pc0, j + 2);
+          a3 = lookup(tables, 0, pc0, j + 3);
+          c = 1;
+        } else {
+          a0 = v128.load(pa);
+          a1 = v128.load(pa, 16);
+          a2 = v128.load(pa, 32);
+          a3 = v128.load(pa, 48);
+        }
+        for (; c < c1; c++) {
+          const pc = pat + <usize>c * <usize>k;
+          const t = c - c0;
+          a0 = f32x4.add(a0, lookup(tables, t, pc, j));
+          a1 = f32x4.add(a1, lookup(tables, t, pc, j + 1));
+          a2 = f32x4.add(a2, lookup(tables, t, pc, j + 2));
+          a3 = f32x4.add(a3, lookup(tables, t, pc, j + 3));
+        }
+        v128.store(pa, a0);
+        v128.store(pa, a1, 16);
+        v128.store(pa, a2, 32);
+        v128.store(pa, a3, 48);
+      }
+      for (; j < k; j++) {
+        const pa = acc + (<usize>j << 4);
+        let a = c0 == 0 ? lookup(tables, 0, pc0, j) : v128.load(pa);
+        for (let c = c0 == 0 ? 1 : c0; c < c1; c++) a = f32x4.add(a, lookup(tables, c - c0, pat + <usize>c * <usize>k, j));
+        v128.store(pa, a);
+      }
+    }
+    const rowBytes = <usize>k << 2;
+    for (let l = 0; l < lanes; l++) {
+      const po = out + <usize>(r0 + l) * rowBytes;
+      const pa = acc + (<usize>l << 2);
+      for (let j = 0; j < k; j++) store<f32>(po + (<usize>j << 2), load<f32>(pa + (<usize>j << 4)));
+    }
+  }
+}
+
+// ---- scalar: one row of dy per table (same operations as one SIMD lane) ----
+
+@inline function d1(dy: usize, np: i32, o: i32, trans: bool, r: i32, col: i32): f32 {
+  if (col >= o) return 0;
+  const at = trans ? <usize>col * <usize>np + <usize>r : <usize>r * <usize>o + <usize>col;
+  return load<f32>(dy + (at << 2));
+}
+
+function signGemmScalar(p: i32, o: i32, k: i32, dy: usize, trans: bool, pat: usize, scratch: usize, out: usize): void {
+  const chunks = (o + 7) >> 3;
+  const table = scratch;
+  const quads = scratch + 4096;
+  const pairs = quads + 512;
+  const acc = pairs + 256;
+  for (let r = 0; r < p; r++) {
+    for (let c = 0; c < chunks; c++) {
+      const col = c << 3;
+      for (let q = 0; q < 4; q++) {
+        const a = d1(dy, p, o, trans, r, col + 2 * q);
+        const b = d1(dy, p, o, trans, r, col + 2 * q + 1);
+        const pp = pairs + (<usize>q << 4);
+        store<f32>(pp, -a + -b);
+        store<f32>(pp, a + -b, 4);
+        store<f32>(pp, -a + b, 8);
+        store<f32>(pp, a + b, 12);
+      }
+      for (let h = 0; h < 2; h++) {
+        const lo = pairs + (<usize>(2 * h) << 4);
+        const hi = lo + 16;
+        const qp = quads + (<usize>h << 6);
+        for (let j = 0; j < 16; j++) {
+          store<f32>(qp + (<usize>j << 2), load<f32>(lo + (<usize>(j & 3) << 2)) + load<f32>(hi + (<usize>(j >> 2) << 2)));
+        }
+      }
+      for (let j = 0; j < 256; j++) {
+        const v = load<f32>(quads + (<usize>(j & 15) << 2)) + load<f32>(quads + 64 + (<usize>(j >> 4) << 2));
+        store<f32>(table + (<usize>j << 2), v);
+      }
+      const pc = pat + <usize>c * <usize>k;
+      for (let j = 0; j < k; j++) {
+        const t = load<f32>(table + (<usize>load<u8>(pc + <usize>j) << 2));
+        const pa = acc + (<usize>j << 2);
+        store<f32>(pa, c == 0 ? t : load<f32>(pa) + t);
+      }
+    }
+    memory.copy(out + <usize>r * (<usize>k << 2), acc, <usize>k << 2);
+  }
+}
+
+/** out [p, k] = dy [p, o] (transDy: stored [o, p]) times the +/-1 matrix of pat (see above). */
+export function signGemm(p: i32, o: i32, k: i32, dy: usize, transDy: i32, pat: usize, scratch: usize, out: usize): void {
+  if (ASC_FEATURE_SIMD) signGemmSimd(p, o, k, dy, transDy != 0, pat, scratch, out);
+  else signGemmScalar(p, o, k, dy, transDy != 0, pat, scratch, out);
+}

@@ -1,0 +1,84 @@
+/**
+ * Float GEMM against a +/-1 operand held as sign bits, by table lookup ("four Russians";
+ * assembly/train/signGemm.ts derives it): out [p, k] = dy [p, o] S, S [o, k] in {-1, +1}.
+ * It is the input gradient of a binary layer, dX = dY sign(W), at about 1.3-2.6x the
+ * float sgemm rate here. The reduction axis is cut into chunks of 8; every implementation
+ * does the same float32 operations in the same order, so ref and wasm agree bit for bit:
+ *   pair_q[a] = (±d_2q) + (±d_2q+1),  lo[j] = pair_0[j & 3] + pair_1[j >> 2],
+ *   hi[j] = pair_2[j & 3] + pair_3[j >> 2],  T[j] = lo[j & 15] + hi[j >> 4],
+ *   out = ((T_0[pat_0] + T_1[pat_1]) + T_2[pat_2]) + ...
+ * (± is + where the sign bit is 1; d = 0 beyond o).
+ *
+ *     const sg = signGemmKernels(backend);
+ *     sg.patterns(o, k, w, pat);                       // pat: signGemmPatternBytes(o, k)
+ *     sg.gemm(p, o, k, dy, false, pat, scratch, out);  // scratch: sg.scratchBytes(k)
+ */
+import type { Heap } from "./heap.js";
+import { refSignGemm, refSignPatterns } from "./ref/signGemm.js";
+import type { KernelModule } from "./wasm/module.js";
+
+export interface SignGemmKernels {
+  /** pat [ceil(o/8), k] bytes: bit i of pat[c, j] = (w[8c + i, j] >= 0), 0 beyond o; w float32 [o, k]. */
+  patterns(o: number, k: number, w: number, pat: number): void;
+  /**
+   * float32 out [p, k] = dy [p, o] times the +/-1 matrix of `pat` (overwritten); with
+   * `transDy` dy is stored transposed, [o, p] (a weight gradient dW = dY^T sign(X)).
+   */
+  gemm(
+    p: number,
+    o: number,
+    k: number,
+    dy: number,
+    transDy: boolean,
+    pat: number,
+    scratch: number,
+    out: number,
+  ): void;
+  /** Scratch bytes `gemm` needs for output width k. */
+  scratchBytes(k: number): number;
+}
+
+/** Bytes of the pattern matrix for a sign matrix [o, k]. */
+export function signGemmPatternBytes(o: number, k: number): number {
+  return ((o + 7) >> 3) * k;
+}
+
+function checkCounts(values: Record<string, number>): void {
+  for (const [name, v] of Object.entries(values)) {
+    if (!Number.isInteger(v) || v < 0)
+      throw new RangeError(`signGemm: ${name} must be a non-negative integer, got ${v}`);
+  }
+}
+
+const cache = new WeakMap<object, SignGemmKernels>();
+
+/**
+ * The sign-GEMM kernels of a backend: the WebAssembly ones when it has a kernel module
+ * that exports them, else the TypeScript reference on its heap.
+ */
+export function signGemmKernels(backend: { heap: Heap; module?: KernelModule }): SignGemmKernels {
+  let k = cache.get(backend);
+  if (!k) {
+    k = createSignGemmKernels(backend.heap, backend.module);
+    cache.set(backend, k);
+  }
+  return k;
+}
+
+function createSignGemmKernels(heap: Heap, mod: KernelModule | undefined): SignGemmKernels {
+  const e = mod?.exports;
+  const wasm = e?.signGemm && e.signPatterns && e.signGemmScratchBytes ? e : null;
+  return {
+    patterns(o, k, w, pat) {
+      checkCounts({ o, k });
+      if (wasm) wasm.signPatterns!(o, k, w, pat);
+      else refSignPatterns(heap, o, k, w, pat);
+    },
+    gemm(p, o, k, dy, transDy, pat, scratch, out) {
+      checkCounts({ p, o, k });
+      if (wasm) wasm.signGemm!(p, o, k, dy, transDy ? 1 : 0, pat, scratch, out);
+      else refSignGemm(heap, p, o, k, dy, transDy, pat, out);
+    },
+    scratchBytes: (k) => (wasm ? wasm.signGemmScratchBytes!(k) : 0),
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * The sign GEMM (src/kernels/signGemm.ts): the TypeScript oracle, the SIMD and the scalar
+ * WebAssembly builds must agree bit for bit on a grid of shapes (rows not a multiple of
+ * 4, reduction lengths not a multiple of 8, widths not a multiple of 4 or 16, exact zeros),
+ * and equal the float64 product dy S up to float32 rounding.
+ */
+import { describe, expect, it } from "vitest";
+import { type Backend, createBackend } from "../../src/kernels/index.js";
+import { signGemmKernels, signGemmPatternBytes } from "../../src/kernels/signGemm.js";
+import { Random } from "../../src/util/random.js";
+
+const kinds = ["ref", "wasm-simd", "wasm-scalar"] as const;
+
+function data(rng: Random, n: number): Float32Array {
+  return Float32Array.from({ length: n }, () => (rng.next() < 0.1 ? 0 : rng.uniform(-2, 2)));
+}
+
+function run(b: Backend, p: number, o: number, k: number, dy: Float32Array, w: Float32Array, trans = false) {
+  const sg = signGemmKernels(b);
+  const h = b.heap;
+  const pd = h.alloc(p * o * 4);
+  const pw = h.alloc(o * k * 4);
+  const pat = h.alloc(signGemmPatternBytes(o, k));
+  const scratch = h.alloc(sg.scratchBytes(k));
+  const out = h.alloc(p * k * 4);
+  h.f32At(pd, p * o).set(dy);
+  h.f32At(pw, o * k).set(w);
+  sg.patterns(o, k, pw, pat);
+  sg.gemm(p, o, k, pd, trans, pat, scratch, out);
+  const result = {
+    patterns: Array.from(h.u8().subarray(pat, pat + signGemmPatternBytes(o, k))),
+    out: h.f32At(out, p * k).slice(),
+  };
+  for (const q of [pd, pw, pat, scratch, out]) h.free(q);
+  return result;
+}
+
+describe("sign GEMM", async () => {
+  const backends = await Promise.all(kinds.map((k) => createBackend(k)));
+  const shapes = [
+    [1, 1, 1],
+    [3, 7, 5],
+    [4, 8, 16],
+    [5, 9, 17],
+    [9, 64, 36],
+    [6, 70, 33],
+    [2, 130, 3],
+    [13, 16, 100],
+  ] as const;
+  for (const [p, o, k] of shapes) {
+    it(`[${p},${o}] x S[${o},${k}]: ref = simd = scalar, and the float64 product to rounding`, () => {
+      const rng = new Random(p * 10007 + o * 101 + k);
+      const dy = data(rng, p * o);
+      const w = data(rng, o * k);
+      const [ref, simd, scalar] = backends.map((b) => run(b, p, o, k, dy, w));
+      expect(simd!.patterns).toEqual(ref!.patterns);
+      expect(scalar!.patterns).toEqual(ref!.patterns);
+      expect(Array.from(new Uint32Array(simd!.out.buffer))).toEqual(
+        Array.from(new Uint32Array(ref!.out.buffer)),
+      );
+      expect(Array.from(new Uint32Array(scalar!.out.buffer))).toEqual(
+        Array.from(new Uint32Array(ref!.out.buffer)),
+      );
+      for (let r = 0; r < p; r++) {
+        for (let j = 0; j < k; j++) {
+          let s = 0;
+          let mag = 0;
+          for (let i = 0; i < o; i++) {
+            s += dy[r * o + i]! * (w[i * k + j]! >= 0 ? 1 : -1);
+            mag += Math.abs(dy[r * o + i]!);
+          }
+          expect(Math.abs(ref!.out[r * k + j]! - s)).toBeLessThanOrEqual(
+            4e-7 * Math.max(mag, 1e-30) * Math.log2(o + 2),
+          );
+        }
+      }
+    });
+  }
+
+  for (const [p, o, k] of [
+    [3, 7, 5],
+    [4, 9, 17],
+    [6, 20, 8],
+  ] as const) {
+    it(`transposed dy [${o},${p}]: ref = simd = scalar = the untransposed product`, () => {
+      const rng = new Random(p + 7 * o + 31 * k);
+      const dy = data(rng, p * o);
+      const dyT = new Float32Array(p * o);
+      for (let r = 0; r < p; r++) for (let i = 0; i < o; i++) dyT[i * p + r] = dy[r * o + i]!;
+      const w = data(rng, o * k);
+      const plain = run(backends[0]!, p, o, k, dy, w).out;
+      for (const b of backends) {
+        const t = run(b, p, o, k, dyT, w, true).out;
+        expect(Array.from(new Uint32Array(t.buffer))).toEqual(Array.from(new Uint32Array(plain.buffer)));
+      }
+    });
+  }
+
+  it("patterns: bit = w >= 0 (sign(0) = +1, -0 too), NaN gives 0, bits beyond o are 0", () => {
+    const w = new Float32Array([0, -0, Number.NaN, -1, 2, -3, 0.5, -0.5, 1, 7]); // o = 10, k = 1
+    for (const b of backends) {
+      expect(run(b, 1, 10, 1, new Float32Array(10), w).patterns).toEqual([0b01010011, 0b11]);
+    }
+  });
+
+  it("rejects negative or fractional sizes, naming the kernel", () => {
+    const sg = signGemmKernels(backends[1]!);
+    expect(() => sg.gemm(2, -1, 3, 0, false, 0, 0, 0)).toThrow(
+      "signGemm: o must be a non-negative integer, got -1",
+    );
+  });
+});
