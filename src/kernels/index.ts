@@ -133,7 +133,16 @@ export async function createBackend(
   const heap = options.heap ?? new Heap({ shared });
   const module = await loadKernelModule({ flavor, heap, wasmUrl: options.wasmUrl });
   const scratchBytes = module.exports.float_sgemmScratchBytes?.() ?? 0;
-  const pool = threads > 1 ? await KernelPool.create(module, threads, scratchBytes) : undefined;
+  let pool: KernelPool | undefined;
+  if (threads > 1) {
+    try {
+      pool = await KernelPool.create(module, threads, scratchBytes);
+    } catch (err) {
+      threadNote = `onebit: running on 1 thread instead of ${requested}: worker threads failed to start: ${(err as Error).message}`;
+      console.warn(threadNote);
+      threads = 1;
+    }
+  }
   const name: BackendName = flavor === "simd" ? "wasm-simd" : "wasm-scalar";
   return {
     name,

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Backend, createBackend } from "../../src/kernels/index.js";
-import { KernelPool } from "../../src/kernels/threads/pool.js";
+import { type Call, KernelPool } from "../../src/kernels/threads/pool.js";
 import { splitRange } from "../../src/kernels/threads/split.js";
 import { buildModel } from "../../src/nn/builders.js";
 import type { ModelConfig } from "../../src/nn/checkpointFormat.js";
@@ -236,6 +236,26 @@ describe("threads: 1 vs 2 bit for bit", () => {
     expect(dispatches.mock.calls.length).toBeGreaterThan(before);
     expect(outs[1]!.equals(outs[0]!)).toBe(true);
     await s2.close?.();
+  });
+
+  it("a kernel that traps on any thread makes run throw, and the pool keeps working", async () => {
+    const pool = await KernelPool.create(two.module!, 2, 1024);
+    const outside = two.heap.memory.buffer.byteLength + 65536;
+    const bad: Call[][] = [0, 1, 2, 3].map(() => [["float_fill", 16, 1, outside]]);
+    expect(() => pool.run(bad)).toThrow(/out of bounds/);
+    // One bad chunk among slow ones: whichever thread claims it, its message reaches the caller.
+    const p0 = two.heap.alloc(1 << 22);
+    const oneBad: Call[][] = [0, 1, 2, 3].map((i) =>
+      i === 2 ? [["float_fill", 16, 1, outside]] : [["float_fill", 1 << 20, i, p0]],
+    );
+    for (let r = 0; r < 8; r++) expect(() => pool.run(oneBad)).toThrow(/out of bounds/);
+    two.heap.free(p0);
+    const p = two.heap.alloc(64 * 4);
+    pool.run([0, 1, 2, 3].map((i) => [["float_fill", 16, i + 1, p + i * 64]]));
+    expect(Array.from(two.heap.f32At(p, 64)).filter((v, i) => v === (i >> 4) + 1)).toHaveLength(64);
+    await pool.close();
+    expect(() => pool.run([])).toThrow(/closed/);
+    two.heap.free(p);
   });
 
   it("a conv layer's forward, dx and dW", () => {

@@ -11,7 +11,17 @@
  */
 import type { KernelModule } from "../wasm/module.js";
 import { isSharedMemory } from "../wasm/module.js";
-import { CONTROL_BYTES, Ctl, layout, MAX_CHUNKS, MAX_VALUES, SCRATCH, VALUES_BYTE } from "./protocol.js";
+import {
+  CONTROL_BYTES,
+  Ctl,
+  layout,
+  MAX_CHUNKS,
+  MAX_VALUES,
+  MESSAGE_BYTE,
+  MESSAGE_CHARS,
+  SCRATCH,
+  VALUES_BYTE,
+} from "./protocol.js";
 import { spawnWorker, type WorkerHandle } from "./spawn.js";
 
 export { SCRATCH } from "./protocol.js";
@@ -169,11 +179,16 @@ export class KernelPool {
       Atomics.add(ctl, Ctl.FINISHED, 1);
     }
     this.join(limit);
+    const failed = Atomics.exchange(ctl, Ctl.STATUS, 0) !== 0;
     if (failure) throw failure;
-    if (Atomics.exchange(ctl, Ctl.STATUS, 0) !== 0) {
-      throw new Error(
-        `onebit: a kernel call failed in a worker thread: ${this.lastError ?? "see its error output"}`,
+    if (failed) {
+      const chars = new Uint16Array(
+        this.module.heap.memory.buffer,
+        this.control + MESSAGE_BYTE,
+        MESSAGE_CHARS,
       );
+      const message = String.fromCharCode(...chars.subarray(0, Atomics.load(ctl, Ctl.MESSAGE_LENGTH)));
+      throw new Error(`onebit: a kernel call failed in a worker thread: ${message || this.lastError}`);
     }
   }
 

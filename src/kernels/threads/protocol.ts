@@ -14,7 +14,8 @@
  *   NEXT      the next chunk ticket (monotonic across jobs)
  *   BASE      ticket of the job's first chunk; LIMIT: one past its last
  *   FINISHED  chunks finished (monotonic; the job is done when FINISHED >= LIMIT)
- *   STATUS    1 once a chunk threw (the worker also posts the message)
+ *   STATUS    1 once a chunk threw; the first message goes to the message area
+ *   MESSAGE_LENGTH  its length
  *   EXIT      1 asks the workers to return
  * Then OFFSETS (int32, one per chunk): where chunk i starts in the values area (float64):
  *   [calls, fnIndex, nargs, arg0, ..., fnIndex, nargs, ...]
@@ -24,7 +25,10 @@ export const HEADER_INTS = 16;
 export const MAX_CHUNKS = 256;
 export const VALUES_BYTE = (HEADER_INTS + MAX_CHUNKS) * 4;
 export const MAX_VALUES = 8192;
-export const CONTROL_BYTES = VALUES_BYTE + MAX_VALUES * 8;
+/** The first error message of a job (UTF-16 code units; its length in MESSAGE_LENGTH). */
+export const MESSAGE_BYTE = VALUES_BYTE + MAX_VALUES * 8;
+export const MESSAGE_CHARS = 512;
+export const CONTROL_BYTES = MESSAGE_BYTE + MESSAGE_CHARS * 2;
 /** Stands for "this thread's scratch block" in a call's arguments. */
 export const SCRATCH = -1;
 
@@ -36,6 +40,7 @@ export const Ctl = {
   FINISHED: 4,
   STATUS: 5,
   EXIT: 6,
+  MESSAGE_LENGTH: 7,
   OFFSETS: HEADER_INTS,
 } as const;
 
@@ -49,7 +54,14 @@ export interface WorkerInit {
   control: number;
   /** This worker's scratch block (byte offset). */
   scratch: number;
-  layout: typeof Ctl & { valuesByte: number; maxValues: number; maxChunks: number; scratchMark: number };
+  layout: typeof Ctl & {
+    valuesByte: number;
+    maxValues: number;
+    maxChunks: number;
+    scratchMark: number;
+    messageByte: number;
+    messageChars: number;
+  };
   /** Atomics.load polls before a worker sleeps in Atomics.wait (keeps back-to-back jobs cheap). */
   spin: number;
 }
@@ -61,6 +73,8 @@ export function layout(): WorkerInit["layout"] {
     maxValues: MAX_VALUES,
     maxChunks: MAX_CHUNKS,
     scratchMark: SCRATCH,
+    messageByte: MESSAGE_BYTE,
+    messageChars: MESSAGE_CHARS,
   };
 }
 

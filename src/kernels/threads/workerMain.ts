@@ -62,7 +62,15 @@ export function workerMain(init: WorkerInit, post: (message: WorkerMessage) => v
       try {
         runChunk(ticket - base);
       } catch (err) {
-        Atomics.store(ctl, L.STATUS, 1);
+        const text = String((err as Error)?.message ?? err);
+        // The first failure of a job leaves its message for the caller, who is blocked
+        // and cannot receive a postMessage before it throws.
+        if (Atomics.compareExchange(ctl, L.STATUS, 0, 1) === 0) {
+          const chars = new Uint16Array(init.memory.buffer, init.control + L.messageByte, L.messageChars);
+          const n = Math.min(text.length, L.messageChars);
+          for (let i = 0; i < n; i++) chars[i] = text.charCodeAt(i);
+          Atomics.store(ctl, L.MESSAGE_LENGTH, n);
+        }
         post({ type: "error", message: String((err as Error)?.stack ?? err) });
       }
       Atomics.add(ctl, L.FINISHED, 1);
