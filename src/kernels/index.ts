@@ -33,6 +33,12 @@ export interface Backend {
   readonly float: FloatKernels;
   readonly binary: BinaryKernels;
   readonly module?: KernelModule;
+  /**
+   * The worker pool when threads > 1: kernel families outside float/binary can split their
+   * own work with `pool.run` (chunks of calls; SCRATCH = the running thread's scratch of
+   * `pool.scratchBytes`).
+   */
+  readonly pool?: KernelPool;
   /** Threads the kernels run on (absent or 1: this thread only). */
   readonly threads?: number;
   /** Why fewer threads than requested run, if so. */
@@ -150,6 +156,7 @@ export async function createBackend(
     float: createWasmFloatKernels(module, pool),
     binary: createWasmBinaryKernels(module, pool),
     module,
+    pool,
     threads,
     threadNote,
     close: async () => pool?.close(),

@@ -42,8 +42,9 @@ const TICKET_RESET = 1 << 30;
 export class KernelPool {
   /** Threads that run kernels: the calling thread plus the workers. */
   readonly threads: number;
-  /** The calling thread's scratch block (each worker has its own). */
+  /** The calling thread's scratch block (each worker has its own, of the same size). */
   readonly scratch: number;
+  readonly scratchBytes: number;
   private readonly module: KernelModule;
   private readonly workers: WorkerHandle[];
   private readonly control: number;
@@ -61,6 +62,7 @@ export class KernelPool {
     workers: WorkerHandle[],
     control: number,
     scratch: number[],
+    scratchBytes: number,
     names: string[],
   ) {
     this.module = module;
@@ -68,6 +70,7 @@ export class KernelPool {
     this.control = control;
     this.blocks = scratch;
     this.scratch = scratch[0]!;
+    this.scratchBytes = scratchBytes;
     this.threads = workers.length + 1;
     const buffer = module.heap.memory.buffer;
     this.ctl = new Int32Array(buffer, control, Ctl.OFFSETS + MAX_CHUNKS);
@@ -93,9 +96,10 @@ export class KernelPool {
       .filter((n) => typeof module.exports[n] === "function")
       .sort();
     const control = heap.alloc(CONTROL_BYTES, true);
-    const scratch = Array.from({ length: threads }, () => heap.alloc(Math.max(scratchBytes, 64)));
+    const bytes = Math.max(scratchBytes, 64);
+    const scratch = Array.from({ length: threads }, () => heap.alloc(bytes));
     const workers = await Promise.all(Array.from({ length: threads - 1 }, () => spawnWorker()));
-    const pool = new KernelPool(module, workers, control, scratch, names);
+    const pool = new KernelPool(module, workers, control, scratch, bytes, names);
     await Promise.all(
       workers.map(
         (w, i) =>
