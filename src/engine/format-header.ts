@@ -126,6 +126,7 @@ function layerSchema(tensor: TensorRef): Parser<Layer> {
       bias: optional(tensor("f32")),
     }),
     bitpack: object({ kind: literal("bitpack"), ...base }),
+    unpack: object({ kind: literal("unpack"), ...base }),
     binary_conv2d: object({
       kind: literal("binary_conv2d"),
       ...base,

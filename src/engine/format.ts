@@ -37,7 +37,7 @@ import { checkModel, MODEL_LIMITS } from "./model-check.js";
 export { ModelFormatError } from "./format-error.js";
 
 export const MAGIC = Uint8Array.of(0x89, 0x4f, 0x4e, 0x45, 0x42, 0x49, 0x54, 0x0a);
-export const FORMAT_VERSION = { major: 1, minor: 0 } as const;
+export const FORMAT_VERSION = { major: 1, minor: 1 } as const;
 /** Bytes before the header: magic, major, minor, header length. */
 export const PREFIX_BYTES = 16;
 export const SECTION_ALIGNMENT = 64;

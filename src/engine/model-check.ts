@@ -196,6 +196,9 @@ function inferOutput(layer: Layer, input: ActivationSpec): ActivationSpec {
     case "bitpack":
       expectInput(input, "float", "any");
       return { layout: "bits", shape: input.shape };
+    case "unpack":
+      expectInput(input, "bits", "any");
+      return { layout: "float", shape: input.shape };
     case "binary_conv2d": {
       expectInput(input, "bits", 3);
       const [outC, kh, kw] = leading("weights", layer.weights, 4);

@@ -98,6 +98,14 @@ export interface BitpackLayer extends LayerBase {
 }
 
 /**
+ * Bits -> float +/-1 (bit 1 = +1, bit 0 = -1), same shape: feeds a float layer whose
+ * training graph multiplies sign(x) by real weights (e.g. a float last layer).
+ */
+export interface UnpackLayer extends LayerBase {
+  kind: "unpack";
+}
+
+/**
  * What a binary layer does with its integer pre-activation x = dot in [-K, K]:
  * - threshold: bit j = (x >= thresholds[j]) XOR flip bit j  (layout bits);
  *   thresholds int32 [O], flip bits [O]. Threshold -2^31 means "always true".
@@ -192,6 +200,7 @@ export type Layer =
   | FloatConv2DLayer
   | FloatDenseLayer
   | BitpackLayer
+  | UnpackLayer
   | BinaryConv2DLayer
   | BinaryDenseLayer
   | MaxPoolLayer
@@ -208,6 +217,7 @@ export const LAYER_KINDS: readonly LayerKind[] = [
   "float_conv2d",
   "float_dense",
   "bitpack",
+  "unpack",
   "binary_conv2d",
   "binary_dense",
   "maxpool",

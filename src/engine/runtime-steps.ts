@@ -115,6 +115,12 @@ export function makeStep(
       const out = bufs.take(outLength);
       return step(out, () => B.pack(rows, c, x, out.ptr));
     }
+    case "unpack": {
+      const c = layer.in.shape[layer.in.shape.length - 1]!;
+      const rows = (n * shapeSize(layer.in.shape)) / c;
+      const out = bufs.take(outLength);
+      return step(out, () => B.unpack(rows, c, x, out.ptr));
+    }
     case "binary_conv2d": {
       const [o, kh, kw] = layer.weights.shape as [number, number, number];
       const g = windowOf(n, layer.in, [kh, kw], layer.strides, layer.padding);

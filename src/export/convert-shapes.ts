@@ -19,6 +19,8 @@ export function outputSpec(layer: Layer): ActivationSpec {
       return { layout: layer.output.kind === "affine" ? "float" : "bits", shape: [layer.weights.shape[0]!] };
     case "bitpack":
       return { layout: "bits", shape: [...input.shape] };
+    case "unpack":
+      return { layout: "float", shape: [...input.shape] };
     case "maxpool":
     case "avgpool": {
       const [ph, pw] = layer.poolSize;

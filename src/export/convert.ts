@@ -12,7 +12,9 @@
  *   x and a decreasing channel's max is the AND of its bits). Otherwise the output is the
  *   exact affine z = x * alpha + bias followed by the float ops of the training graph.
  * - a layer with real input becomes float_conv2d / float_dense with the quantized weights
- *   the training graph multiplies by (BWN weights stay +/-alpha floats).
+ *   the training graph multiplies by (BWN weights stay +/-alpha floats). A layer with
+ *   sign-like input and real (or k-bit) weights gets the same float layer after an
+ *   `unpack` (bits -> +/-1 floats), e.g. the default float last layer.
  * - batch norm, max-pool, flatten and ReLU between float layers map one to one; dropout is
  *   the identity in eval mode.
  * What the engine cannot express exactly is rejected with a message naming the layer.
@@ -221,7 +223,8 @@ function weightLayer(e: Emitter, sources: Source[], i: number): number {
     fail(
       src,
       "scaling 'xnor' multiplies each output position by K = box-filtered mean |input|, a float of the " +
-        "real-valued input that packed activations no longer carry; the engine supports 'none' and 'xnor-weights'",
+        "real-valued input that packed activations no longer carry; the engine supports 'none' and " +
+        "'xnor-weights': for deployment train with --scaling xnor-weights",
     );
   }
   const inQ = quantizerOf(cfg.inputQuantizer);
@@ -237,9 +240,15 @@ function weightLayer(e: Emitter, sources: Source[], i: number): number {
   const bias = src.tensors.get("bias");
   const name = `layers.${src.index}.${src.type}`;
 
-  if (!inQ) {
-    if (e.act.layout !== "float")
+  if (!inQ || kQ?.bits !== 1) {
+    if (inQ) {
+      // sign(x) times real (or k-bit) weights: the float layer reads the +/-1 values the
+      // training graph's sgemm reads (a float input is binarized first, exactly as sign).
+      if (e.act.layout === "float") e.push({ kind: "bitpack", name: `${name}.bitpack` });
+      e.push({ kind: "unpack", name: `${name}.unpack` });
+    } else if (e.act.layout !== "float") {
       fail(src, "real-valued input expected, but the previous layer produces bits");
+    }
     const layer =
       src.type === "quant_conv2d"
         ? {
@@ -253,13 +262,6 @@ function weightLayer(e: Emitter, sources: Source[], i: number): number {
         : { kind: "float_dense" as const, name, weights: f32(kernelShape, quantized) };
     e.push({ ...layer, ...(bias ? { bias: f32([outC], bias) } : {}) });
     return i + 1;
-  }
-  if (kQ?.bits !== 1) {
-    fail(
-      src,
-      `binary input with ${kQ ? `${kQ.bits}-bit` : "float"} weights: the engine model has no bits -> float ` +
-        "layer to feed a float layer +/-1 values; train this layer with binary weights (e.g. --last bwn)",
-    );
   }
   if (e.act.layout === "float") e.push({ kind: "bitpack", name: `${name}.bitpack` });
   const { bits, alpha } = packWeightSigns(quantized, kernelShape, src.label);

@@ -60,6 +60,12 @@ export interface MlpOptions extends CommonOptions {
 export interface CnnOptions extends CommonOptions {
   /** Filter-count multiplier on 32-64-64 and the 64-unit dense layer. Default 1. */
   widthMultiplier?: number;
+  /**
+   * xnor-cnn only: 'xnor' (XNOR-Net: weight scale alpha and activation scale K, default) or
+   * 'xnor-weights' (alpha only; K needs the real-valued input, which the packed engine
+   * does not have, so this is the exportable variant).
+   */
+  scaling?: "xnor" | "xnor-weights";
 }
 
 interface Builder {
@@ -246,11 +252,24 @@ export function buildModel(ctx: Context, config: ModelConfig, rng: Random): Mode
     last: o.last ?? "float",
     padValue: o.padValue ?? 0,
   };
-  const scaling: Scaling = config.builder === "xnor-cnn" ? "xnor" : "none";
+  const scaling = scalingOf(config.builder, o as CnnOptions);
   const weightLayers = WEIGHT_LAYERS[config.builder]!(config.options);
   const stack = new Stack(ctx, rng, settings, weightLayers, scaling, config.builder !== "bwn-cnn");
   builder.build(stack, config.options);
   return new Model(ctx, config, settings.inputShape ?? [28, 28, 1], stack.layers);
+}
+
+/** The binary layers' scaling: xnor-cnn's option (default 'xnor'), 'none' for the others. */
+function scalingOf(builder: string, o: CnnOptions): Scaling {
+  if (builder !== "xnor-cnn") {
+    if (o.scaling !== undefined) throw new RangeError(`${builder}: the scaling option is for xnor-cnn only`);
+    return "none";
+  }
+  const scaling = o.scaling ?? "xnor";
+  if (scaling !== "xnor" && scaling !== "xnor-weights") {
+    throw new RangeError(`xnor-cnn: scaling must be 'xnor' or 'xnor-weights', got '${String(scaling)}'`);
+  }
+  return scaling;
 }
 
 export interface BuilderInfo {

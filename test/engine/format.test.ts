@@ -160,12 +160,12 @@ describe("rejects corrupt files with a message naming the fault", () => {
     const newer = good.slice();
     new DataView(newer.buffer).setUint16(8, FORMAT_VERSION.major + 1, true);
     expect(errorOf(newer)).toMatchInlineSnapshot(
-      `"m.onebit: format version 2.0 is newer than this reader (1.x): upgrade onebit"`,
+      `"m.onebit: format version 2.1 is newer than this reader (1.x): upgrade onebit"`,
     );
     const older = good.slice();
     new DataView(older.buffer).setUint16(8, 0, true);
     expect(errorOf(older)).toMatchInlineSnapshot(
-      `"m.onebit: format version 0.0 is not supported (this reader reads 1.x)"`,
+      `"m.onebit: format version 0.1 is not supported (this reader reads 1.x)"`,
     );
   });
 
@@ -257,7 +257,7 @@ describe("rejects corrupt files with a message naming the fault", () => {
       `"m.onebit: layer 5 'conv1' (binary_conv2d): strides[1]: expected an integer in [1, 65536], got 0"`,
     );
     expect(edit((h) => (h["layers"][5].kind = "binary_conv3d"))).toMatchInlineSnapshot(
-      `"m.onebit: layer 5 'conv1' (binary_conv3d): kind: expected one of input, float_conv2d, float_dense, bitpack, binary_conv2d, binary_dense, maxpool, avgpool, batchnorm, flatten, relu, softmax, got "binary_conv3d""`,
+      `"m.onebit: layer 5 'conv1' (binary_conv3d): kind: expected one of input, float_conv2d, float_dense, bitpack, unpack, binary_conv2d, binary_dense, maxpool, avgpool, batchnorm, flatten, relu, softmax, got "binary_conv3d""`,
     );
     expect(edit((h) => (h["layers"][5].output.kind = "lut"))).toMatchInlineSnapshot(
       `"m.onebit: layer 5 'conv1' (binary_conv2d): output.kind: expected one of threshold, affine, got "lut""`,

@@ -257,6 +257,58 @@ describe("Engine", () => {
   });
 });
 
+describe("unpack (bits -> float +/-1)", () => {
+  // input [3, 3, 37] -> bitpack -> unpack -> flatten -> float dense: 37 channels leave a tail word.
+  function unpackModel(seed: number): EngineModel {
+    const rng = new Random(seed);
+    const layers = chain(
+      [3, 3, 37],
+      [
+        { kind: "input", name: "input", scale: [1 / 255], offset: [-0.5] },
+        { kind: "bitpack", name: "pack" },
+        { kind: "unpack", name: "unpack" },
+        { kind: "flatten", name: "flat" },
+        { kind: "float_dense", name: "dense", weights: f32([4, 333], rnd(rng, 1332)) },
+      ],
+    );
+    return { name: "unpack", classNames: ["a", "b", "c", "d"], layers, metadata: {} };
+  }
+
+  it("gives +1 where the bit is 1 and -1 where it is 0, on ref, SIMD and scalar, after a file round trip", async () => {
+    const model = decodeModel(encodeModel(unpackModel(5)));
+    expect(model.layers.map((l) => l.kind)).toEqual(["input", "bitpack", "unpack", "flatten", "float_dense"]);
+    expect(model.layers[2]!.out).toEqual({ layout: "float", shape: [3, 3, 37] });
+    const x = images(6, 333, 7);
+    const expected = Float32Array.from(x, (v) => (v / 255 - 0.5 >= 0 ? 1 : -1));
+    for (const backend of ["ref", "wasm-simd", "wasm-scalar"] as const) {
+      const engine = await Engine.load(model, { backend });
+      const t = engine.trace(x);
+      expect(t[2]!.layout).toBe("float");
+      expect(t[2]!.values, backend).toEqual(expected);
+      // The dense layer sees exactly those values: its scores equal a plain float64 sum within rounding.
+      const w = (model.layers[4] as Extract<Layer, { kind: "float_dense" }>).weights.data;
+      const scores = engine.predict(x).scores;
+      for (let r = 0; r < 6; r++) {
+        for (let o = 0; o < 4; o++) {
+          let sum = 0;
+          for (let i = 0; i < 333; i++) sum += expected[r * 333 + i]! * w[o * 333 + i]!;
+          expect(Math.abs(scores[r * 4 + o]! - sum)).toBeLessThan(1e-4 * (1 + Math.abs(sum)));
+        }
+      }
+      engine.dispose();
+    }
+  });
+
+  it("is rejected on float input, naming the layer", () => {
+    const model = unpackModel(8);
+    const layers = model.layers.filter((l) => l.kind !== "bitpack");
+    layers[1]!.in = layers[0]!.out;
+    expect(() => decodeModel(encodeModel({ ...model, layers }))).toThrow(
+      /layer 1 'unpack' \(unpack\): expects bits input, got float \[3,3,37\]/,
+    );
+  });
+});
+
 describe("onebit/engine entry point", () => {
   it("imports only src/engine and src/kernels, and no Node built-in statically", async () => {
     const { readFileSync } = await import("node:fs");

@@ -190,15 +190,102 @@ describe("converter + engine vs the training graph (eval mode)", () => {
     expect(report.scores.maxRelativeError).toBe(0);
   });
 
-  it("xnor-cnn's per-position K (scaling 'xnor') is rejected naming the layer", async () => {
+  it("xnor-cnn's per-position K (scaling 'xnor') is rejected naming the layer and the fix", async () => {
     const ctx = await createContext("ref");
     const model = buildModel(ctx, { builder: "xnor-cnn", options: { widthMultiplier: 0.25 } }, new Random(1));
-    expect(() => toEngineModel(model)).toThrow(/layers\.3 \(quant_conv2d\): scaling 'xnor'/);
+    expect(() => toEngineModel(model)).toThrow(
+      /layers\.3 \(quant_conv2d\): scaling 'xnor'.*--scaling xnor-weights/,
+    );
   });
 
-  it("binary input into float weights (the builders' default last layer) is rejected naming the layer", async () => {
-    const ctx = await createContext("ref");
-    const model = buildModel(ctx, { builder: "bnn-mlp", options: { width: 32, depth: 1 } }, new Random(1));
-    expect(() => toEngineModel(model)).toThrow(/layers\.3 \(quant_dense\): binary input with float weights/);
+  it("xnor-cnn with scaling 'xnor-weights' and default first/last: classes and integers identical", async () => {
+    const ctx = await createContext("wasm");
+    const config = { builder: "xnor-cnn", options: { widthMultiplier: 0.5, scaling: "xnor-weights" } };
+    const model = buildModel(ctx, config, new Random(30));
+    randomizeBatchNorms(model, 31);
+    const { report, engineModel } = await convertAndVerify(model, randomImages(20, 784, 32));
+    expect(engineModel.layers.map((l) => l.kind)).toContain("unpack");
+    expect(report.classes.count).toBe(0);
+    expect(report.preActivations.every((p) => p.count === 0 && p.checked > 0)).toBe(true);
+    expect(report.ok, JSON.stringify(report)).toBe(true);
+  });
+
+  it("default bnn-mlp (float first and last): unpack feeds the float last layer, identical scores", async () => {
+    const ctx = await createContext("wasm");
+    const model = buildModel(ctx, { builder: "bnn-mlp", options: { width: 96, depth: 2 } }, new Random(21));
+    randomizeBatchNorms(model, 22);
+    const { report, engineModel } = await convertAndVerify(model, randomImages(40, 784, 23));
+    expect(engineModel.layers.map((l) => l.kind)).toEqual([
+      "input",
+      "flatten",
+      "float_dense",
+      "batchnorm",
+      "bitpack",
+      "binary_dense",
+      "unpack",
+      "float_dense",
+      "batchnorm",
+    ]);
+    expect(report.ok, JSON.stringify(report)).toBe(true);
+    expect(report.scores.maxRelativeError).toBe(0);
+    expect(report.preActivations.map((p) => p.layer)).toEqual(["layers.3.quant_dense"]);
+  });
+
+  it("default bnn-cnn (float first and last) on each backend: identical scores", async () => {
+    for (const backend of ["wasm-simd", "wasm-scalar", "ref"] as const) {
+      // Training graph and engine on the same float kernels (the sgemm's summation order).
+      const ctx = await createContext(backend);
+      const model = buildModel(
+        ctx,
+        { builder: "bnn-cnn", options: { widthMultiplier: 0.5 } },
+        new Random(24),
+      );
+      randomizeBatchNorms(model, 25);
+      const { report, engineModel } = await convertAndVerify(model, randomImages(20, 784, 26), backend);
+      const kinds = engineModel.layers.map((l) => l.kind);
+      expect(kinds.slice(-4)).toEqual(["binary_dense", "unpack", "float_dense", "batchnorm"]);
+      expect(report.ok, `${backend}: ${JSON.stringify(report)}`).toBe(true);
+      expect(report.scores.maxRelativeError, backend).toBe(0);
+      model.dispose();
+    }
+  });
+
+  it("a float conv on binary input (float input binarized: bitpack then unpack), padValue -1", async () => {
+    const ctx = await createContext("wasm");
+    const rng = new Random(27);
+    let shape = [9, 9, 3];
+    const layers: Layer[] = [];
+    const push = (l: Layer) => {
+      shape = l.outputShape(shape);
+      layers.push(l);
+    };
+    const signIn = { inputQuantizer: "ste_sign" } as const;
+    push(
+      new QuantConv2D(
+        ctx,
+        shape,
+        { filters: 6, kernelSize: 3, padding: "same", padValue: -1, ...signIn },
+        rng,
+      ),
+    );
+    push(new BatchNorm(ctx, shape));
+    push(new Flatten());
+    push(new QuantDense(ctx, shape, { units: 10, ...signIn, useBias: true }, rng));
+    const model = new Model(ctx, { builder: "custom", options: {} }, [9, 9, 3], layers);
+    randomizeBatchNorms(model, 28);
+    const { report, engineModel } = await convertAndVerify(model, randomImages(16, 243, 29));
+    expect(engineModel.layers.map((l) => l.kind)).toEqual([
+      "input",
+      "bitpack",
+      "unpack",
+      "float_conv2d",
+      "batchnorm",
+      "flatten",
+      "bitpack",
+      "unpack",
+      "float_dense",
+    ]);
+    expect(report.ok, JSON.stringify(report)).toBe(true);
+    expect(report.scores.maxRelativeError).toBe(0);
   });
 });

@@ -40,6 +40,7 @@ export interface TrainCliOptions {
   first?: string;
   last?: string;
   padValue?: number;
+  scaling?: string;
   limitTrain?: number;
   limitTest?: number;
   augmentShift?: number;
@@ -91,6 +92,7 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainResult> {
   if (o.first) options.first = o.first as LayerPrecision;
   if (o.last) options.last = o.last as LayerPrecision;
   if (o.padValue !== undefined) options.padValue = o.padValue;
+  if (o.scaling !== undefined) options.scaling = o.scaling;
   const data = await loadDataset(o.dataset as DatasetName, {
     dataDir: o.dataDir,
     limitTrain: o.limitTrain,
@@ -148,6 +150,7 @@ export function trainOptions(cmd: Command, defaults: { epochs: number }): Comman
     .option("--first <p>", "first weight layer: float, bwn or binary (default float)")
     .option("--last <p>", "last weight layer: float, bwn or binary (default float)")
     .option("--pad-value <v>", "binary conv padding value: -1, 0 or 1", int)
+    .option("--scaling <s>", "xnor-cnn: xnor (alpha and K, default) or xnor-weights (alpha only; exportable)")
     .option("--limit-train <n>", "use the first n training images", int)
     .option("--limit-test <n>", "use the first n test images", int)
     .option("--augment-shift <n>", "random shifts of up to n pixels during training", int)
