@@ -112,8 +112,9 @@ async function work({ phase, from, to, seed, only }) {
   } else {
     const cache = new Map();
     for (let i = from; i < to; i++) {
-      Atomics.store(current, 0, i);
       const c = caseAt(seeds, i, seed, cache);
+      // The watchdog times the loader, not the mutator.
+      Atomics.store(current, 0, i);
       tally.add(
         await runCase(targets, c.seed, c.bytes),
         `${c.seed.name} case ${i} (seed ${seed}): ${c.plan.op}`,
