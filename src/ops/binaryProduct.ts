@@ -15,9 +15,11 @@
  * - float (`xnor: false`): the same product in float32 over +/-1 values (sgemm).
  * Backward is matmul's / conv2d's with w itself (dxq = dy w, dw = dy^T xq), so
  * magnitude_aware_sign's w = alpha * sign(W) keeps its quantizer's backward unchanged.
- * With `xnor`, the input gradient dxq = (dy * alpha) sign(w) runs on the sign GEMM
- * (src/kernels/signGemm.ts: table lookups instead of multiply-adds, 1.3-2.6x the sgemm
- * rate; the same products summed in another order, so it differs from sgemm by rounding).
+ * With `xnor`, the gradients run on the sign GEMM (src/kernels/signGemm.ts: table lookups
+ * instead of multiply-adds, 1.3-2.6x the sgemm rate; the same products summed in another
+ * order, so they differ from sgemm's by rounding): dxq = (dy * alpha) sign(w) and
+ * dw = dy^T xq (for a convolution only when every im2col entry is +/-1: pad value -1 or
+ * +1, or no padding position).
  *
  *     const y = binaryMatmul(sign(x), sign(w));               // [N, K] x [O, K] -> [N, O]
  *     const z = binaryConv2d(sign(x), sign(k), { padValue: 0, padding: "same" });
@@ -32,6 +34,7 @@ import { wordsPerPixel } from "../kernels/bits.js";
 import { convGeometry, type Padding } from "../kernels/geometry.js";
 import type { Heap } from "../kernels/heap.js";
 import { signGemmKernels, signGemmPatternBytes } from "../kernels/signGemm.js";
+import type { Window2D } from "../kernels/types.js";
 import type { KernelModule } from "../kernels/wasm/module.js";
 import type { Context } from "../tensor/context.js";
 import { formatShape, type Tensor } from "../tensor/tensor.js";
@@ -154,6 +157,50 @@ function dotsToFloat(
 }
 
 /**
+ * dst [o, k] = (beta ? dst : 0) + dy^T x for dy [rows, o] and x [rows, k] with entries
+ * +/-1 (heap pointers): a binary layer's weight gradient on the sign GEMM.
+ */
+function signWeightGrad(
+  ctx: Context,
+  rows: number,
+  o: number,
+  k: number,
+  dy: number,
+  x: number,
+  dst: number,
+  beta: 0 | 1,
+): void {
+  const heap = ctx.heap;
+  const sg = signGemmKernels(ctx.backend as { heap: Heap; module?: KernelModule });
+  const blocks: number[] = [];
+  const take = (bytes: number) => {
+    const p = heap.alloc(bytes);
+    blocks.push(p);
+    return p;
+  };
+  try {
+    const pat = take(signGemmPatternBytes(rows, k));
+    const scratch = take(sg.scratchBytes(k));
+    sg.patterns(rows, k, x, pat);
+    const out = beta ? take(o * k * 4) : dst;
+    sg.gemm(o, rows, k, dy, true, pat, scratch, out);
+    if (beta) ctx.float.axpy(o * k, 1, out, dst);
+  } finally {
+    for (const p of blocks) heap.free(p);
+  }
+}
+
+/** True when some window of the convolution reads a position outside the image. */
+function hasPadding(g: Window2D): boolean {
+  return (
+    g.padTop > 0 ||
+    g.padLeft > 0 ||
+    (g.outH - 1) * g.strideH - g.padTop + g.kh > g.h ||
+    (g.outW - 1) * g.strideW - g.padLeft + g.kw > g.w
+  );
+}
+
+/**
  * Runs `body` with the weights as +/-1 float32 at a heap pointer: w itself when its rows
  * are already +/-1, else sign(w) in scratch.
  */
@@ -205,8 +252,15 @@ export function binaryMatmul(xq: Tensor, wq: Tensor, options: BinaryProductOptio
       heap.free(wb);
     }
     dotsToFloat(ctx, bin, n, o, out.ptr, alpha);
-    recordMatmulBackward(out, xq, wq, { transB: true }, (g, ptr, beta) =>
-      signInputGrad(ctx, n, g.ptr, wq, alpha, ptr, beta),
+    recordMatmulBackward(
+      out,
+      xq,
+      wq,
+      { transB: true },
+      {
+        a: (g, ptr, beta) => signInputGrad(ctx, n, g.ptr, wq, alpha, ptr, beta),
+        b: (g, ptr, beta) => signWeightGrad(ctx, n, o, k, g.ptr, xq.ptr, ptr, beta),
+      },
     );
   } else {
     withSignWeights(ctx, wq, alpha, (s) =>
@@ -260,9 +314,13 @@ export function binaryConv2d(xq: Tensor, wq: Tensor, options: BinaryConv2dOption
       if (cols) heap.free(cols);
     }
     dotsToFloat(ctx, bin, pixels, o, out.ptr, alpha);
-    recordConv2dBackward(out, xq, wq, null, g, padValue, (dy, dcols) =>
-      signInputGrad(ctx, pixels, dy.ptr, wq, alpha, dcols, 0),
-    );
+    const colsAreSigns = padValue !== 0 || !hasPadding(g);
+    recordConv2dBackward(out, xq, wq, null, g, padValue, {
+      cols: (dy, dcols) => signInputGrad(ctx, pixels, dy.ptr, wq, alpha, dcols, 0),
+      w: colsAreSigns
+        ? (dy, cols, ptr, beta) => signWeightGrad(ctx, pixels, o, k, dy.ptr, cols, ptr, beta)
+        : undefined,
+    });
   } else {
     const cols = heap.alloc(pixels * k * 4);
     try {

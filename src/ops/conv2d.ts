@@ -70,8 +70,9 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
  * Records conv2d's backward on `out` = conv(x, w) (+ bias) with geometry `g`, however its
  * forward was computed (the binary product in ./binaryProduct.ts computes the same values
  * with integer kernels): dW += dy^T cols, dbias += sum_p dy, dx += col2im(dy W).
- * `colsGrad(dy, dcols)`, when given, writes dcols = dy W [pixels, kh*kw*C] in place of the
- * sgemm (a binary layer's input gradient uses the sign GEMM).
+ * `grads.cols(dy, dcols)`, when given, writes dcols = dy W [pixels, kh*kw*C], and
+ * `grads.w(dy, cols, ptr, beta)` writes (beta 0) or adds (beta 1) dW = dy^T cols, in place
+ * of the sgemms (a binary layer's gradients use the sign GEMM).
  */
 export function recordConv2dBackward(
   out: Tensor,
@@ -80,7 +81,10 @@ export function recordConv2dBackward(
   bias: Tensor | null,
   g: Window2D,
   padValue: number,
-  colsGrad?: (dy: Tensor, dcols: number) => void,
+  grads: {
+    cols?: (dy: Tensor, dcols: number) => void;
+    w?: (dy: Tensor, cols: number, ptr: number, beta: 0 | 1) => void;
+  } = {},
 ): void {
   const ctx = out.ctx;
   if (!ctx.needsGrad(x, w, bias)) return;
@@ -102,11 +106,12 @@ export function recordConv2dBackward(
       if (w.requiresGrad) {
         f.im2col(g, x.ptr, padValue, scratch);
         w.accumulateGrad((ptr, overwrite) => {
-          f.sgemm(true, false, o, k, pixels, 1, dy.ptr, o, scratch, k, overwrite ? 0 : 1, ptr, k);
+          if (grads.w) grads.w(dy, scratch, ptr, overwrite ? 0 : 1);
+          else f.sgemm(true, false, o, k, pixels, 1, dy.ptr, o, scratch, k, overwrite ? 0 : 1, ptr, k);
         });
       }
       if (x.requiresGrad) {
-        if (colsGrad) colsGrad(dy, scratch);
+        if (grads.cols) grads.cols(dy, scratch);
         else f.sgemm(false, false, pixels, k, o, 1, dy.ptr, o, w.ptr, k, 0, scratch, k);
         x.accumulateGrad((ptr, overwrite) => {
           if (overwrite) f.fill(x.size, 0, ptr);

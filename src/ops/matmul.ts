@@ -10,6 +10,9 @@
 import { formatShape, type Tensor } from "../tensor/tensor.js";
 import { checkRank, contextOf } from "./grad.js";
 
+/** Writes (beta 0) or adds (beta 1) a gradient at ptr, from the output's gradient g. */
+export type GradWriter = (g: Tensor, ptr: number, beta: 0 | 1) => void;
+
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;
@@ -39,15 +42,15 @@ export function matmul(a: Tensor, b: Tensor, { transA = false, transB = false }:
 /**
  * Records matmul's backward on `out` = op(a) op(b), however its forward was computed (the
  * binary product in ./binaryProduct.ts computes the same values with integer kernels).
- * `gradA(g, ptr, beta)`, when given, writes (beta 0) or adds (beta 1) dA = g op(b)^T in
- * place of the sgemm (a binary layer's input gradient uses the sign GEMM).
+ * `grads.a(g, ptr, beta)` / `grads.b(...)`, when given, write (beta 0) or add (beta 1)
+ * dA / dB in place of the sgemm (a binary layer's gradients use the sign GEMM).
  */
 export function recordMatmulBackward(
   out: Tensor,
   a: Tensor,
   b: Tensor,
   { transA = false, transB = false }: MatmulOptions = {},
-  gradA?: (g: Tensor, ptr: number, beta: 0 | 1) => void,
+  grads: { a?: GradWriter; b?: GradWriter } = {},
 ): void {
   const ctx = out.ctx;
   if (!ctx.needsGrad(a, b)) return;
@@ -61,7 +64,7 @@ export function recordMatmulBackward(
     if (a.requiresGrad) {
       a.accumulateGrad((ptr, overwrite) => {
         const beta = overwrite ? 0 : 1;
-        if (gradA) gradA(g, ptr, beta);
+        if (grads.a) grads.a(g, ptr, beta);
         else if (!transA) f.sgemm(false, !transB, m, k, n, 1, g.ptr, n, b.ptr, ldb, beta, ptr, lda);
         else f.sgemm(transB, true, k, m, n, 1, b.ptr, ldb, g.ptr, n, beta, ptr, lda);
       });
@@ -69,7 +72,8 @@ export function recordMatmulBackward(
     if (b.requiresGrad) {
       b.accumulateGrad((ptr, overwrite) => {
         const beta = overwrite ? 0 : 1;
-        if (!transB) f.sgemm(!transA, false, k, n, m, 1, a.ptr, lda, g.ptr, n, beta, ptr, ldb);
+        if (grads.b) grads.b(g, ptr, beta);
+        else if (!transB) f.sgemm(!transA, false, k, n, m, 1, a.ptr, lda, g.ptr, n, beta, ptr, ldb);
         else f.sgemm(true, transA, n, k, m, 1, g.ptr, n, a.ptr, lda, beta, ptr, ldb);
       });
     }
