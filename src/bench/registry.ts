@@ -40,6 +40,11 @@ benches["browser"] = {
   about: "images/s of the demo's MNIST bnn-cnn in Chromium vs in Node, batch 64 and 1, same run",
   load: () => import("./browser.js"),
 };
+benches["train"] = {
+  about:
+    "seconds per MNIST training epoch, bnn-mlp and the Larq-tutorial CNN, 1 thread, vs PyTorch (2 threads)",
+  load: () => import("./train.js"),
+};
 benches["threads"] = {
   about:
     "1 thread vs all threads (--threads N) on sgemm, binary GEMM/conv, a conv layer's training pass and training steps; bit-identity",

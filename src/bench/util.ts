@@ -8,6 +8,12 @@ export interface BenchOptions {
   runs?: number;
   /** Worker threads (where a benchmark supports it). */
   threads?: number;
+  /** Train on this many images (bench train). */
+  limit?: number;
+  /** Path of the peer script, or "none" to skip it (bench train). */
+  peer?: string;
+  /** Also time the float path where a benchmark has one (bench train: float forward). */
+  float?: boolean;
 }
 
 export function median(values: readonly number[]): number {

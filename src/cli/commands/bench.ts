@@ -4,6 +4,7 @@
  */
 import type { Command } from "commander";
 import { benches } from "../../bench/registry.js";
+import type { BenchOptions } from "../../bench/util.js";
 
 export function register(program: Command): void {
   program
@@ -13,6 +14,9 @@ export function register(program: Command): void {
     .option("--json", "print one JSON object instead of a table", false)
     .option("--runs <n>", "timed runs per case (the median is reported)", (v) => Number.parseInt(v, 10))
     .option("--threads <n>", "worker threads, where supported", (v) => Number.parseInt(v, 10))
+    .option("--limit <n>", "train on n images (bench train)", (v) => Number.parseInt(v, 10))
+    .option("--peer <path>", "peer script, or 'none' to skip it (bench train)")
+    .option("--float", "also time the float path (bench train: binary layers' forward in float)", false)
     .addHelpText(
       "after",
       () =>
@@ -20,7 +24,7 @@ export function register(program: Command): void {
           .map(([k, v]) => `  ${k.padEnd(12)} ${v.about}`)
           .join("\n")}`,
     )
-    .action(async (name: string, opts: { json: boolean; runs?: number; threads?: number }) => {
+    .action(async (name: string, opts: Omit<BenchOptions, "json"> & { json: boolean }) => {
       const bench = benches[name];
       if (!bench) {
         throw new Error(
@@ -28,6 +32,6 @@ export function register(program: Command): void {
         );
       }
       const mod = await bench.load();
-      await mod.run({ json: opts.json, runs: opts.runs, threads: opts.threads });
+      await mod.run(opts);
     });
 }

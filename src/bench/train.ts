@@ -1,0 +1,247 @@
+/**
+ * `onebit bench train`: seconds per training epoch on MNIST for the two reference BNNs of
+ * the train issue, onebit on one thread beside PyTorch 1.13 on two threads, in one run:
+ * - mlp: `bnn-mlp` 784 -> 3 x 1024 -> 10, first layer binary weights on the real image,
+ *   last layer binary (the PyTorch reference's setup), batch 100;
+ * - cnn: `bnn-cnn`, the Larq tutorial's conv32 - conv64 - conv64 - dense64 - dense10, same
+ *   first/last setup, batch 64.
+ * Both train one epoch with Adam 1e-3 through the real trainer; the figure is the training
+ * pass only (the trainer's evaluation is excluded), as the peer's `train_s`.
+ *
+ * The peer is ../shared/peers/train_bnn.py beside the project (or `--peer PATH`, or the
+ * ONEBIT_PEER environment variable; `--peer none` skips it), run with /usr/bin/python3 (or
+ * ONEBIT_PYTHON) on the same MNIST files. Models run interleaved (onebit mlp, PyTorch mlp,
+ * onebit cnn, PyTorch cnn) so that load on a shared machine hits both alike; `--runs R`
+ * repeats that R times and reports medians. `--limit N` trains onebit on N images (seconds
+ * per epoch are then extrapolated to the full 60000 and marked so); `--float` also times
+ * onebit with the binary layers' forward in float (the path before the XOR-popcount one).
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { type DataSplits, loadDataset, mnistDataDir } from "../data/index.js";
+import type { ModelConfig } from "../nn/checkpointFormat.js";
+import { createContext } from "../tensor/index.js";
+import { train } from "../train/trainer.js";
+import { type BenchOptions, environment, median, table } from "./util.js";
+
+const FULL_EPOCH = 60000;
+const PEER_THREADS = 2;
+
+interface ModelCase {
+  name: "mlp" | "cnn";
+  config: ModelConfig;
+  batchSize: number;
+}
+
+const MODELS: ModelCase[] = [
+  {
+    name: "mlp",
+    config: { builder: "bnn-mlp", options: { width: 1024, first: "bwn", last: "binary" } },
+    batchSize: 100,
+  },
+  { name: "cnn", config: { builder: "bnn-cnn", options: { first: "bwn", last: "binary" } }, batchSize: 64 },
+];
+
+interface Timing {
+  /** Wall seconds of the training pass over the images trained on. */
+  seconds: number;
+  /** CPU seconds (all threads) of that pass: steadier than wall time on a loaded machine. */
+  cpuSeconds: number;
+  images: number;
+}
+
+/** Seconds per epoch of 60000 images (extrapolated when fewer were trained). */
+const perEpoch = (t: Timing) => (t.seconds * FULL_EPOCH) / t.images;
+const cpuPerEpoch = (t: Timing) => (t.cpuSeconds * FULL_EPOCH) / t.images;
+
+async function onebitEpoch(data: DataSplits, m: ModelCase, xnorForward: boolean): Promise<Timing> {
+  const ctx = await createContext("wasm");
+  const cpu0 = process.cpuUsage();
+  const result = await train({
+    ctx,
+    data,
+    config: { model: m.config, epochs: 1, batchSize: m.batchSize, lr: 1e-3, seed: 1 },
+    progress: "quiet",
+    xnorForward,
+  });
+  // The CPU time spans the whole call: model setup and the evaluation of 100 test images
+  // add well under 1% to an epoch.
+  const cpu = process.cpuUsage(cpu0);
+  result.model.dispose();
+  return {
+    seconds: result.epochSeconds[0]!,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    images: data.train.count,
+  };
+}
+
+/** The peer script: --peer, else ONEBIT_PEER, else ../shared/peers/train_bnn.py beside the project. */
+function peerScript(option: string | undefined): string | null {
+  const chosen = option ?? process.env.ONEBIT_PEER;
+  if (chosen === "none") return null;
+  if (chosen) return path.resolve(chosen);
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+  return path.resolve(root, "..", "shared", "peers", "train_bnn.py");
+}
+
+function pythonPath(): string {
+  return process.env.ONEBIT_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
+}
+
+/** Runs one epoch of the PyTorch reference; resolves its training seconds or rejects with why not. */
+function peerEpoch(script: string, m: ModelCase): Promise<Timing & { torch: string; load1: number }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "onebit-bench-train-"));
+  // Debian's torch uses the slow reference BLAS unless OpenBLAS is on the library path.
+  const openblas = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
+  const env: NodeJS.ProcessEnv = { ...process.env, MNIST_DIR: mnistDataDir() };
+  if (existsSync(openblas)) env.LD_LIBRARY_PATH = [openblas, env.LD_LIBRARY_PATH].filter(Boolean).join(":");
+  const args = [script, "--model", m.name, "--data", "mnist", "--epochs", "1"];
+  args.push("--threads", String(PEER_THREADS), "--out", path.join(dir, "out.jsonl"));
+  return new Promise((resolve, reject) => {
+    const child = spawn(pythonPath(), args, {
+      env,
+      cwd: path.dirname(script),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.stderr.on("data", (d) => {
+      err += d;
+    });
+    child.on("error", (e) => reject(new Error(`cannot start ${pythonPath()}: ${e.message}`)));
+    child.on("close", (code) => {
+      rmSync(dir, { recursive: true, force: true });
+      const record = out
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((r) => typeof r.train_s === "number");
+      if (code !== 0 || !record) {
+        const why = err.trim().split("\n").pop() ?? `exit code ${code}`;
+        reject(new Error(`${path.basename(script)} failed: ${why}`));
+        return;
+      }
+      resolve({
+        seconds: record.train_s as number,
+        cpuSeconds: record.cpu_s as number,
+        images: FULL_EPOCH,
+        torch: String(record.torch),
+        load1: record.load1 as number,
+      });
+    });
+  });
+}
+
+interface ModelResult {
+  onebit: Timing[];
+  onebitFloat: Timing[];
+  peer: Timing[];
+  peerLoad: number[];
+}
+
+export async function run(options: BenchOptions): Promise<void> {
+  const runs = Math.max(1, options.runs ?? 1);
+  if ((options.threads ?? 1) !== 1) {
+    console.error(
+      "bench train: onebit trains on one thread (worker threads are a later issue); --threads ignored",
+    );
+  }
+  const limit = options.limit;
+  const data = await loadDataset("mnist", { limitTrain: limit, limitTest: 100 });
+  const script = peerScript(options.peer);
+  let peerNote = script ? `PyTorch, ${PEER_THREADS} threads (${script})` : "skipped (--peer none)";
+  let peerOk = script !== null && existsSync(script);
+  if (script && !peerOk) peerNote = `skipped: ${script} not found (pass --peer PATH or set ONEBIT_PEER)`;
+  const loadBefore = os.loadavg()[0]!;
+  const results = new Map<string, ModelResult>(
+    MODELS.map((m) => [m.name, { onebit: [], onebitFloat: [], peer: [], peerLoad: [] }]),
+  );
+  for (let r = 0; r < runs; r++) {
+    for (const m of MODELS) {
+      const res = results.get(m.name)!;
+      res.onebit.push(await onebitEpoch(data, m, true));
+      if (options.float) res.onebitFloat.push(await onebitEpoch(data, m, false));
+      if (peerOk && script) {
+        try {
+          const t = await peerEpoch(script, m);
+          res.peer.push(t);
+          res.peerLoad.push(t.load1);
+          peerNote = `PyTorch ${t.torch}, ${PEER_THREADS} threads`;
+        } catch (e) {
+          peerOk = false;
+          peerNote = `skipped: ${(e as Error).message}`;
+        }
+      }
+    }
+  }
+  const env = {
+    ...environment(),
+    onebit: "wasm-simd, 1 thread",
+    peer: peerNote,
+    runs,
+    trainImages: data.train.count,
+    loadavg1Before: Number(loadBefore.toFixed(2)),
+  };
+  const summary = MODELS.map((m) => {
+    const res = results.get(m.name)!;
+    const peer = res.peer.length ? median(res.peer.map(perEpoch)) : null;
+    const figures = (label: string, threads: number, ts: Timing[]) => {
+      const seconds = median(ts.map(perEpoch));
+      return {
+        path: label,
+        threads,
+        secondsPerEpoch: seconds,
+        cpuSecondsPerEpoch: median(ts.map(cpuPerEpoch)),
+        samplesPerSecond: FULL_EPOCH / seconds,
+        ratioToPytorch: peer === null ? null : seconds / peer,
+      };
+    };
+    const paths = [figures("onebit, XOR-popcount forward", 1, res.onebit)];
+    if (res.onebitFloat.length) paths.push(figures("onebit, float forward", 1, res.onebitFloat));
+    if (res.peer.length) paths.push(figures("PyTorch", PEER_THREADS, res.peer));
+    return {
+      model: m.name,
+      builder: m.config.builder,
+      batch: m.batchSize,
+      paths,
+      pytorchLoadavg1: res.peerLoad.length ? median(res.peerLoad) : null,
+    };
+  });
+  if (options.json) {
+    const extrapolated = data.train.count !== FULL_EPOCH;
+    console.log(JSON.stringify({ extrapolated, environment: env, models: summary }));
+    return;
+  }
+  console.log(
+    Object.entries(env)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join("\n"),
+  );
+  const mark = data.train.count !== FULL_EPOCH ? ` (extrapolated from ${data.train.count} images)` : "";
+  console.log(`\nseconds per MNIST training epoch${mark}, median of ${runs}:\n`);
+  const rows = summary.flatMap((s) =>
+    s.paths.map((p) => [
+      `${s.model} (batch ${s.batch})`,
+      p.path,
+      String(p.threads),
+      p.secondsPerEpoch,
+      p.cpuSecondsPerEpoch,
+      p.samplesPerSecond,
+      p.ratioToPytorch ?? "-",
+    ]),
+  );
+  const headers = ["model", "path", "threads", "s/epoch", "cpu s/epoch", "samples/s", "ratio to PyTorch"];
+  console.log(table(headers, rows));
+  console.log(
+    `\nload average (1 min): ${loadBefore.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end` +
+      (summary.some((s) => s.pytorchLoadavg1 !== null)
+        ? `; during PyTorch's epochs: ${summary.map((s) => `${s.model} ${s.pytorchLoadavg1 ?? "-"}`).join(", ")}`
+        : ""),
+  );
+}
