@@ -13,7 +13,8 @@ export interface ForwardMode {
   rng: Random;
   /**
    * Binary layers (binary input and weights) compute their forward pass on the packed
-   * XOR-popcount kernels (default true); false computes the identical values in float.
+   * XOR-popcount kernels and their gradients on the sign GEMM (default true); false
+   * computes the identical forward values, and sgemm gradients, in float.
    */
   xnorForward?: boolean;
 }

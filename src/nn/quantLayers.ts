@@ -13,8 +13,9 @@
  * Quantized latent weights get `kernelClip` (default 1): clamped to [-1, 1] after each step.
  *
  * A layer with a 1-bit input and a 1-bit kernel quantizer computes op(qIn(x), qK(W)) with
- * ops/binaryProduct.ts: an exact integer dot (on the packed XOR-popcount kernels unless
- * `mode.xnorForward` is false), times alpha after the sum. Other layers use float ops.
+ * ops/binaryProduct.ts: an exact integer dot on the packed XOR-popcount kernels, times
+ * alpha after the sum, and its gradients on the sign GEMM; with `mode.xnorForward` false,
+ * the same forward values and sgemm gradients in float. Other layers use float ops.
  */
 import { convGeometry, type Padding } from "../kernels/geometry.js";
 import { add, binaryConv2d, binaryMatmul, conv2d, matmul } from "../ops/index.js";

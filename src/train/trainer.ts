@@ -75,7 +75,7 @@ export interface TrainRun {
   maxEpochsThisRun?: number;
   progress?: ProgressMode;
   onEpoch?: (record: EpochRecord) => void;
-  /** Binary layers' forward on the XOR-popcount kernels (default true; false: float, same values). */
+  /** Binary layers on the XOR-popcount and sign-GEMM kernels (default true); false: float ops. */
   xnorForward?: boolean;
 }
 
