@@ -29,7 +29,7 @@ run import "$F/float-cnn.onnx" --out "$OUT/float-cnn.onebit" --input-range 0,1 -
 for spec in "bnn-mlp --width 256 --last bwn" "bnn-cnn --last binary" "xnor-cnn --last binary"; do
   read -r model flags <<<"$spec"
   # shellcheck disable=SC2086
-  onebit train --model "$model" $flags --epochs "$EPOCHS" --limit-train "$LIMIT_TRAIN" --out "$OUT/$model" --json >/dev/null ||
+  onebit train --model "$model" --dataset mnist $flags --epochs "$EPOCHS" --limit-train "$LIMIT_TRAIN" --threads 1 --out "$OUT/$model" --json >/dev/null ||
     { echo "training $model failed"; status=1; continue; }
   run export "$OUT/$model/last.ckpt" --format onnx --out "$OUT/$model.onnx" --verify
   [ -f "$OUT/$model.onnx" ] && run import "$OUT/$model.onnx" --out "$OUT/$model.onebit" --input-range 0,255 --verify

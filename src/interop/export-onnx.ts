@@ -28,6 +28,7 @@ import {
   type OnnxTensor,
 } from "./onnx-proto.js";
 import { floatTensor, int64Tensor } from "./onnx-tensor.js";
+import type { BinarizeProbe } from "./verify-onnx.js";
 
 type Attr = number | number[] | { f: number };
 
@@ -82,7 +83,16 @@ function toOihw(w: Float32Array, [o, kh, kw, c]: number[]): Float32Array {
 
 /** Converts an engine model into ONNX ModelProto bytes (see the module doc). */
 export function exportOnnx(model: EngineModel, producer = "onebit"): Uint8Array {
+  return exportOnnxWithProbes(model, producer).bytes;
+}
+
+/** exportOnnx, plus where the graph binarizes float values (for verifyOnnx's diagnosis). */
+export function exportOnnxWithProbes(
+  model: EngineModel,
+  producer = "onebit",
+): { bytes: Uint8Array; probes: BinarizeProbe[] } {
   const b = new Builder();
+  const probes: BinarizeProbe[] = [];
   const inShape = model.layers[0]!.in.shape;
   let cur = "image";
   // NHWC (the engine's order) or NCHW (what ONNX Conv/Pool need); vectors are "vec".
@@ -114,9 +124,18 @@ export function exportOnnx(model: EngineModel, producer = "onebit"): Uint8Array 
         cur = b.node("Add", [cur, channelConst(`${L}/offset`, perChannel(layer.offset))], L);
         return;
       }
-      case "bitpack":
+      case "bitpack": {
+        const [h, w, c] = layer.in.shape as [number, number, number];
+        const dims = order === "vec" ? [h] : order === "nchw" ? [c, h, w] : [h, w, c];
+        probes.push({
+          layer: layer.name,
+          onnx: cur,
+          dims,
+          axes: order === "vec" ? [0] : order === "nchw" ? [2, 0, 1] : [0, 1, 2],
+        });
         cur = b.node("Where", [b.node("GreaterOrEqual", [cur, zero], L), one, minusOne], L);
         return;
+      }
       case "float_conv2d":
       case "binary_conv2d": {
         nchw(L);
@@ -221,7 +240,7 @@ export function exportOnnx(model: EngineModel, producer = "onebit"): Uint8Array 
       shape: { dim: dims.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) },
     },
   });
-  return encodeOnnx({
+  const bytes = encodeOnnx({
     irVersion: 8,
     opsetImport: [{ domain: "", version: 13 }],
     producerName: producer,
@@ -234,4 +253,5 @@ export function exportOnnx(model: EngineModel, producer = "onebit"): Uint8Array 
     },
     metadataProps: [{ key: "class_names", value: JSON.stringify(model.classNames) }],
   });
+  return { bytes, probes };
 }

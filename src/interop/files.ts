@@ -13,9 +13,9 @@ import type { EngineModel } from "../engine/model.js";
 import { Engine } from "../engine/runtime.js";
 import { exportCheckpoint } from "../export/checkpoint.js";
 import { writeFileAtomic } from "../util/atomicWrite.js";
-import { exportOnnx } from "./export-onnx.js";
+import { exportOnnxWithProbes } from "./export-onnx.js";
 import { type ImportOptions, type ImportResult, importOnnx, type OnnxInputLayout } from "./import.js";
-import { type OnnxVerifyReport, verifyOnnx } from "./verify-onnx.js";
+import { type BinarizeProbe, type OnnxVerifyReport, verifyOnnx } from "./verify-onnx.js";
 
 export interface VerifyChoice {
   dataset: string;
@@ -38,6 +38,7 @@ export async function verifyOnnxOnDataset(
   onnxBytes: Uint8Array,
   layout: OnnxInputLayout,
   choice: VerifyChoice,
+  probes?: BinarizeProbe[],
 ): Promise<OnnxVerifyReport> {
   if (!DATASET_NAMES.includes(choice.dataset as DatasetName)) {
     throw new Error(`--dataset must be one of ${DATASET_NAMES.join(", ")} (got ${choice.dataset})`);
@@ -55,7 +56,10 @@ export async function verifyOnnxOnDataset(
         `the model takes [${engine.inputShape}] inputs, ${test.name} has ${test.height}x${test.width}x${test.channels} images`,
       );
     }
-    return await verifyOnnx(engine, onnxBytes, test.images, test.count, layout, { labels: test.labels });
+    return await verifyOnnx(engine, onnxBytes, test.images, test.count, layout, {
+      labels: test.labels,
+      probes,
+    });
   } finally {
     engine.dispose();
   }
@@ -77,7 +81,7 @@ export async function importOnnxFile(
   const bytes = encodeModel(result.model);
   await writeFileAtomic(out, bytes);
   const verify = options.verify
-    ? await verifyOnnxOnDataset(result.model, onnxBytes, result.input, options.verify)
+    ? await verifyOnnxOnDataset(result.model, onnxBytes, result.input, options.verify, result.probes)
     : undefined;
   return { ...result, bytes: bytes.length, ...(verify ? { verify } : {}) };
 }
@@ -99,14 +103,20 @@ export async function exportCheckpointOnnx(
     dataDir: options.dataDir,
   });
   model.dispose();
-  const onnxBytes = exportOnnx(engineModel);
+  const { bytes: onnxBytes, probes } = exportOnnxWithProbes(engineModel);
   await writeFileAtomic(out, onnxBytes);
   const verify = options.verify
-    ? await verifyOnnxOnDataset(engineModel, onnxBytes, exportedInputLayout(engineModel), {
-        dataset: data.name,
-        dataDir: options.dataDir,
-        ...options.verify,
-      })
+    ? await verifyOnnxOnDataset(
+        engineModel,
+        onnxBytes,
+        exportedInputLayout(engineModel),
+        {
+          dataset: data.name,
+          dataDir: options.dataDir,
+          ...options.verify,
+        },
+        probes,
+      )
     : undefined;
   return { engineModel, bytes: onnxBytes.length, ...(verify ? { verify } : {}) };
 }

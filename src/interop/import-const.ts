@@ -8,7 +8,7 @@
 
 import type { Node } from "./import-graph.js";
 import { OnnxError } from "./onnx-proto.js";
-import { type Const, type ElemKind, sizeOf } from "./onnx-tensor.js";
+import { type Const, type ElemKind, readTensor, sizeOf } from "./onnx-tensor.js";
 
 const f = Math.fround;
 
@@ -143,6 +143,9 @@ export const CONST_OPS = [
   "Concat",
   "Gather",
   "ReduceMean",
+  "Shape",
+  "ConstantOfShape",
+  "Slice",
 ];
 
 /**
@@ -223,6 +226,16 @@ export function evalConst(node: Node, inputs: (Const | undefined)[], opset: numb
       const data = Float64Array.from(idx.data, (i) => x.data[i < 0 ? i + x.data.length : i]!);
       return { kind: x.kind, shape: idx.shape, data };
     }
+    case "Shape":
+      return { kind: "int", shape: [x.shape.length], data: Float64Array.from(x.shape) };
+    case "ConstantOfShape": {
+      const t = node.attrs.get("value")?.t;
+      const v = t ? readTensor(t, where) : { kind: "float" as const, data: Float64Array.of(0) };
+      const shape = Array.from(x.data);
+      return { kind: v.kind, shape, data: new Float64Array(sizeOf(shape)).fill(v.data[0] ?? 0) };
+    }
+    case "Slice":
+      return slice(x, inputs, where);
     case "ReduceMean": {
       const axes =
         (opset >= 18 ? (inputs[1] ? Array.from(inputs[1].data) : undefined) : node.ints("axes")) ??
@@ -250,4 +263,49 @@ export function evalConst(node: Node, inputs: (Const | undefined)[], opset: numb
     default:
       return undefined;
   }
+}
+
+/** ONNX Slice (opset 10+: starts, ends, axes, steps as inputs), with its clamping rules. */
+function slice(x: Const, inputs: (Const | undefined)[], where: string): Const {
+  const starts = Array.from(inputs[1]!.data);
+  const ends = Array.from(inputs[2]!.data);
+  const axes = inputs[3] ? Array.from(inputs[3].data) : starts.map((_, i) => i);
+  const steps = inputs[4] ? Array.from(inputs[4].data) : starts.map(() => 1);
+  const picks = x.shape.map((d) => Array.from({ length: d }, (_, i) => i));
+  axes.forEach((a, k) => {
+    const axis = axisOf(a, x.shape.length);
+    const dim = x.shape[axis]!;
+    const step = steps[k]!;
+    if (step === 0) throw new OnnxError(`${where}: Slice step 0`);
+    let start = starts[k]!;
+    let end = ends[k]!;
+    if (start < 0) start += dim;
+    if (end < 0) end += dim;
+    const idx: number[] = [];
+    if (step > 0) {
+      start = Math.min(Math.max(start, 0), dim);
+      end = Math.min(Math.max(end, 0), dim);
+      for (let i = start; i < end; i += step) idx.push(i);
+    } else {
+      start = Math.min(Math.max(start, 0), dim - 1);
+      end = Math.min(Math.max(end, -1), dim - 1);
+      for (let i = start; i > end; i += step) idx.push(i);
+    }
+    picks[axis] = idx;
+  });
+  const shape = picks.map((p) => p.length);
+  const strides = stridesOf(x.shape);
+  const data = new Float64Array(sizeOf(shape));
+  const outStrides = stridesOf(shape);
+  for (let i = 0; i < data.length; i++) {
+    let rest = i;
+    let src = 0;
+    for (let a = 0; a < shape.length; a++) {
+      const q = Math.floor(rest / outStrides[a]!);
+      rest -= q * outStrides[a]!;
+      src += picks[a]![q]! * strides[a]!;
+    }
+    data[i] = x.data[src]!;
+  }
+  return { kind: x.kind, shape, data };
 }

@@ -28,6 +28,7 @@ import {
 } from "./import-layout.js";
 import { OnnxError } from "./onnx-proto.js";
 import type { Const } from "./onnx-tensor.js";
+import type { BinarizeProbe } from "./verify-onnx.js";
 
 /** Ops the importer converts (besides those it evaluates on constants). */
 export const SUPPORTED_OPS = [
@@ -79,6 +80,8 @@ export class Walker {
    */
   private negate?: Uint8Array;
   readonly warnings: string[] = [];
+  /** Engine bitpack layers and the ONNX values they binarize (for diagnosing disagreements). */
+  readonly probes: BinarizeProbe[] = [];
   readonly values = new Map<string, Const>();
 
   constructor(
@@ -271,6 +274,14 @@ export class Walker {
       );
     }
     this.e.push({ kind: "bitpack", name: this.name(node) });
+    const { dims, axes, order } = this.act;
+    this.probes.push({
+      layer: this.e.layers.at(-1)!.name,
+      onnx: node.inputs[0]!,
+      dims,
+      axes,
+      ...(order ? { order } : {}),
+    });
     this.mode = "bits";
   }
 

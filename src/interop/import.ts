@@ -16,6 +16,7 @@ import { readGraph } from "./import-graph.js";
 import { type Activation, engineShape, NCHW } from "./import-layout.js";
 import { recognizeBinarizers } from "./import-patterns.js";
 import { decodeOnnx, OnnxError } from "./onnx-proto.js";
+import type { BinarizeProbe } from "./verify-onnx.js";
 
 export interface ImportOptions {
   /** Labels errors and the model name. */
@@ -48,6 +49,8 @@ export interface ImportResult {
   /** Things that differ from the ONNX graph only in edge cases (e.g. sign(0)). */
   warnings: string[];
   binarizers: number;
+  /** Where the engine binarizes float values, for verifyOnnx's diagnosis. */
+  probes: BinarizeProbe[];
 }
 
 /** Converts an ONNX model; throws OnnxError (naming the file and node) when it cannot be converted exactly. */
@@ -92,6 +95,7 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
     input: { name: graph.input.name, dims: act.dims, axes: act.axes, scale, offset: lo },
     warnings: walker.warnings,
     binarizers,
+    probes: walker.probes,
   };
 }
 

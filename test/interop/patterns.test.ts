@@ -8,7 +8,12 @@
 import { describe, expect, it } from "vitest";
 import { Engine } from "../../src/engine/runtime.js";
 import { importOnnx } from "../../src/interop/import.js";
-import { AttributeType, encodeOnnx, type OnnxAttribute, type OnnxNode } from "../../src/interop/onnx-proto.js";
+import {
+  AttributeType,
+  encodeOnnx,
+  type OnnxAttribute,
+  type OnnxNode,
+} from "../../src/interop/onnx-proto.js";
 import { floatTensor, int64Tensor } from "../../src/interop/onnx-tensor.js";
 import { formatOnnxReport, verifyOnnx } from "../../src/interop/verify-onnx.js";
 import { Random } from "../../src/util/random.js";
@@ -37,7 +42,10 @@ function onnxModel(
     ),
   });
   const dims = (d: (number | string)[]) => ({
-    tensorType: { elemType: 1, shape: { dim: d.map((x) => (typeof x === "string" ? { dimParam: x } : { dimValue: x })) } },
+    tensorType: {
+      elemType: 1,
+      shape: { dim: d.map((x) => (typeof x === "string" ? { dimParam: x } : { dimValue: x })) },
+    },
   });
   return encodeOnnx({
     irVersion: 8,
@@ -128,9 +136,9 @@ describe("binarization forms", () => {
     const kinds = r.model.layers.map((l) => l.kind);
     expect(kinds).toEqual(["input", "float_dense", "bitpack", "binary_dense", "binary_dense", "batchnorm"]);
     const last = r.model.layers[4]!;
-    expect(last.kind === "binary_dense" && last.output.kind === "affine" && Array.from(last.output.scale.data)).toEqual(
-      alpha,
-    );
+    expect(
+      last.kind === "binary_dense" && last.output.kind === "affine" && Array.from(last.output.scale.data),
+    ).toEqual(alpha);
   });
 
   it("Where(Less), Pad(+1) before a binary conv, pool before BN, Where(Greater) (sign(0) = -1), flatten by Reshape", async () => {
@@ -232,6 +240,8 @@ describe("what the engine cannot express is refused, naming the node", () => {
       { w: t([4, 4], normal(16)), lo: scalar(-1), hi: scalar(1) },
       ["N", 4],
     );
-    expect(() => importOnnx(bytes, { file: "clip.onnx" })).toThrow(/node 1 'clip_1' \(Clip\): Clip on float activations/);
+    expect(() => importOnnx(bytes, { file: "clip.onnx" })).toThrow(
+      /node 1 'clip_1' \(Clip\): Clip on float activations/,
+    );
   });
 });

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { type DataSplits, loadDataset } from "../../src/data/index.js";
 import type { EngineModel } from "../../src/engine/model.js";
 import { Engine } from "../../src/engine/runtime.js";
-import { exportOnnx } from "../../src/interop/export-onnx.js";
+import { exportOnnxWithProbes } from "../../src/interop/export-onnx.js";
 import { importOnnx } from "../../src/interop/import.js";
 import { formatOnnxReport, verifyOnnx } from "../../src/interop/verify-onnx.js";
 import { buildModel } from "../../src/nn/builders.js";
@@ -30,15 +30,15 @@ const raw = (m: EngineModel) => ({
 });
 
 async function roundTrip(engineModel: EngineModel) {
-  const bytes = exportOnnx(engineModel);
+  const { bytes, probes } = exportOnnxWithProbes(engineModel);
   const engine = await Engine.load(engineModel);
   const test = mnist.test;
-  const exported = await verifyOnnx(engine, bytes, test.images, test.count, raw(engineModel));
+  const exported = await verifyOnnx(engine, bytes, test.images, test.count, raw(engineModel), { probes });
   engine.dispose();
   // Importing the export again: raw pixels map onto 0..255 unchanged.
   const back = importOnnx(bytes, { file: "exported.onnx", inputRange: [0, 255] });
   const engine2 = await Engine.load(back.model);
-  const imported = await verifyOnnx(engine2, bytes, test.images, test.count, back.input);
+  const imported = await verifyOnnx(engine2, bytes, test.images, test.count, back.input, { probes: back.probes });
   engine2.dispose();
   return { exported, imported, back, bytes };
 }
