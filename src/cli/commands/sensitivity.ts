@@ -8,7 +8,7 @@ import { runSensitivity, type SensitivityMode } from "../../analysis/sensitivity
 import { summarizeCheckpoint } from "../../analysis/summary.js";
 import { formatTable, sensitivityTables } from "../../analysis/tables.js";
 import { DATASET_NAMES, type DatasetName, loadDataset } from "../../data/index.js";
-import type { BackendKind } from "../../kernels/index.js";
+import { type BackendKind, resolveThreads } from "../../kernels/index.js";
 import { loadCheckpoint } from "../../nn/checkpoint.js";
 import { createContext } from "../../tensor/index.js";
 import { Progress } from "../../util/progress.js";
@@ -30,6 +30,7 @@ interface SensitivityCliOptions {
   out?: string;
   json: boolean;
   backend: string;
+  threads?: number;
 }
 
 const int = (v: string) => Number.parseInt(v, 10);
@@ -64,6 +65,7 @@ export function register(program: Command): void {
     .option("--out <dir>", "write sensitivity.json, heatmap/bars .svg/.png and report.html here")
     .option("--json", "print the report as one JSON object", false)
     .option("--backend <name>", "wasm, wasm-simd, wasm-scalar or ref", "wasm")
+    .option("--threads <n>", "threads for the kernels (default: all cores)", int)
     .action(async (file: string, o: SensitivityCliOptions) => {
       if (!MODES.includes(o.mode))
         throw new Error(`--mode must be one of ${MODES.join(", ")}, got '${o.mode}'`);
@@ -78,7 +80,7 @@ export function register(program: Command): void {
         limitTrain: o.limitTrain,
         limitTest: o.limitTest,
       });
-      const ctx = await createContext(o.backend as BackendKind);
+      const ctx = await createContext(o.backend as BackendKind, { threads: await resolveThreads(o.threads) });
       const progress = new Progress();
       const report = runSensitivity({
         ctx,
