@@ -11,6 +11,8 @@ export const MIN_SPLIT_MICROS = 500;
 /** Smallest chunk worth claiming. */
 export const MIN_CHUNK_MICROS = 120;
 export const CHUNKS_PER_THREAD = 2;
+/** At most this many chunks per job (the control block holds 256 chunks of up to ~60 values). */
+export const MAX_JOB_CHUNKS = 96;
 
 /** Throughput assumptions of the cost model (one thread, SIMD build; scalar is slower). */
 export const COST = {
@@ -27,7 +29,11 @@ export const COST = {
 /** Chunks worth making for a job of `micros` estimated microseconds (1 = run it whole). */
 export function chunksFor(threads: number, micros: number): number {
   if (threads <= 1 || micros < MIN_SPLIT_MICROS) return 1;
-  return Math.max(threads, Math.min(threads * CHUNKS_PER_THREAD, Math.floor(micros / MIN_CHUNK_MICROS)));
+  const chunks = Math.max(
+    threads,
+    Math.min(threads * CHUNKS_PER_THREAD, Math.floor(micros / MIN_CHUNK_MICROS)),
+  );
+  return Math.min(chunks, MAX_JOB_CHUNKS);
 }
 
 /**
