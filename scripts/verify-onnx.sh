@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Issue 9's verification on all 10,000 MNIST test images, both directions:
 #   import: each PyTorch fixture (test/fixtures/onnx) -> .onebit, engine vs onnxruntime;
-#   export: bnn-mlp, bnn-cnn and xnor-cnn trained by onebit -> ONNX, onnxruntime vs engine,
-#           and that ONNX imported back -> engine vs onnxruntime.
+#   export: bnn-mlp, bnn-cnn and xnor-cnn trained here by onebit, and the committed demo model
+#           (web/public/models/mnist-bnn-cnn.onebit) -> ONNX, onnxruntime vs engine, and that
+#           ONNX imported back -> engine vs onnxruntime.
 # Classes must be identical and scores within 1e-4 relative; a mismatch exits non-zero.
 #
 #     bash scripts/verify-onnx.sh            # OUT=/tmp/onebit-onnx-verify, EPOCHS=1, LIMIT_TRAIN=20000
@@ -34,4 +35,6 @@ for spec in "bnn-mlp --width 256 --last bwn" "bnn-cnn --last binary" "xnor-cnn -
   run export "$OUT/$model/last.ckpt" --format onnx --out "$OUT/$model.onnx" --verify
   [ -f "$OUT/$model.onnx" ] && run import "$OUT/$model.onnx" --out "$OUT/$model.onebit" --input-range 0,255 --verify
 done
+run export web/public/models/mnist-bnn-cnn.onebit --format onnx --out "$OUT/demo-bnn-cnn.onnx" --verify
+run import "$OUT/demo-bnn-cnn.onnx" --out "$OUT/demo-bnn-cnn.onebit" --input-range 0,255 --verify
 exit $status

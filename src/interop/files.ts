@@ -8,7 +8,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { DATASET_NAMES, type DatasetName, imageSize, loadDataset } from "../data/index.js";
-import { encodeModel } from "../engine/format.js";
+import { decodeModel, encodeModel, MAGIC } from "../engine/format.js";
 import type { EngineModel } from "../engine/model.js";
 import { Engine } from "../engine/runtime.js";
 import { exportCheckpoint } from "../export/checkpoint.js";
@@ -92,29 +92,45 @@ export function exportedInputLayout(model: EngineModel): OnnxInputLayout {
   return { name: "image", dims: [...shape], axes: shape.length === 3 ? [0, 1, 2] : [0], scale: 1, offset: 0 };
 }
 
-/** `onebit export CHECKPOINT --format onnx`: checkpoint -> engine model -> ONNX file, optionally verified. */
+/** True when `bytes` start like a `.onebit` engine model (rather than a checkpoint). */
+function isEngineModel(bytes: Uint8Array): boolean {
+  return MAGIC.every((b, i) => bytes[i] === b);
+}
+
+/**
+ * `onebit export CHECKPOINT --format onnx`: checkpoint (or an already exported `.onebit`
+ * model) -> engine model -> ONNX file, optionally verified on the data set it names.
+ */
 export async function exportCheckpointOnnx(
   checkpoint: string,
   out: string,
   options: { dataset?: string; dataDir?: string; verify?: Omit<VerifyChoice, "dataset"> } = {},
 ): Promise<{ engineModel: EngineModel; bytes: number; verify?: OnnxVerifyReport }> {
-  const { engineModel, model, data } = await exportCheckpoint(checkpoint, {
-    dataset: options.dataset,
-    dataDir: options.dataDir,
-  });
-  model.dispose();
+  const input = await readBytes(checkpoint);
+  let engineModel: EngineModel;
+  let dataset = options.dataset;
+  if (isEngineModel(input)) {
+    engineModel = decodeModel(input, checkpoint);
+    dataset ??= engineModel.metadata.dataset as string | undefined;
+  } else {
+    const exported = await exportCheckpoint(checkpoint, {
+      dataset: options.dataset,
+      dataDir: options.dataDir,
+    });
+    exported.model.dispose();
+    engineModel = exported.engineModel;
+    dataset = exported.data.name;
+  }
   const { bytes: onnxBytes, probes } = exportOnnxWithProbes(engineModel);
   await writeFileAtomic(out, onnxBytes);
+  if (options.verify && !dataset)
+    throw new Error(`${checkpoint}: no data set recorded; pass --dataset for --verify`);
   const verify = options.verify
     ? await verifyOnnxOnDataset(
         engineModel,
         onnxBytes,
         exportedInputLayout(engineModel),
-        {
-          dataset: data.name,
-          dataDir: options.dataDir,
-          ...options.verify,
-        },
+        { dataset: dataset!, dataDir: options.dataDir, ...options.verify },
         probes,
       )
     : undefined;

@@ -502,15 +502,38 @@ export class Walker {
   private flush(): void {
     const p = this.pending!;
     const c = p.outC;
+    // The affine transform is fround(fround(x * scale) + bias): it takes the XNOR alpha and
+    // bias, or else the first multiply-add steps, with the same rounding.
+    let scale = p.alpha;
+    let bias = p.bias;
+    let used = 0;
+    const step = (i: number) => {
+      const s = p.steps[i];
+      return s?.kind === "affine" ? s : undefined;
+    };
+    const pureAdd = (i: number) => step(i)?.a.every((v) => v === 1) ?? false;
+    const pureMul = (i: number) => step(i)?.b.every((v) => v === 0) ?? false;
+    if (!scale && !bias && step(0)) {
+      scale = step(0)!.a;
+      bias = step(0)!.b;
+      used = 1;
+      if (pureMul(0) && pureAdd(1)) {
+        bias = step(1)!.b;
+        used = 2;
+      }
+    } else if (!bias && pureAdd(0)) {
+      bias = step(0)!.b;
+      used = 1;
+    }
     const output = {
       kind: "affine",
-      scale: f32(p.alpha ?? new Float64Array(c).fill(1)),
-      bias: f32(p.bias ?? new Float64Array(c)),
+      scale: f32(scale ?? new Float64Array(c).fill(1)),
+      bias: f32(bias ?? new Float64Array(c)),
     };
     this.e.push({ ...p.draft, output });
     this.pending = undefined;
     this.mode = "float";
-    for (const step of p.steps) this.replay(step);
+    for (const s of p.steps.slice(used)) this.replay(s);
   }
 
   private replay(step: Step): void {

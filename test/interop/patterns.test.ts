@@ -134,7 +134,7 @@ describe("binarization forms", () => {
     expect(r.binarizers).toBe(3); // the inner sign of Larq's form is absorbed
     expect(r.warnings).toEqual([]);
     const kinds = r.model.layers.map((l) => l.kind);
-    expect(kinds).toEqual(["input", "float_dense", "bitpack", "binary_dense", "binary_dense", "batchnorm"]);
+    expect(kinds).toEqual(["input", "float_dense", "bitpack", "binary_dense", "binary_dense"]);
     const last = r.model.layers[4]!;
     expect(
       last.kind === "binary_dense" && last.output.kind === "affine" && Array.from(last.output.scale.data),
