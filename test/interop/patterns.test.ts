@@ -184,6 +184,39 @@ describe("binarization forms", () => {
     expect(conv.kind === "binary_conv2d" && [conv.padValue, conv.padding]).toEqual([1, "same"]);
   });
 
+  it("float path: AveragePool (same padding, pads not counted), GlobalAveragePool, Squeeze, Softmax", async () => {
+    const bytes = onnxModel(
+      [
+        ["Conv", ["x", "k0", "c0"], "h0", { kernel_shape: [3, 3], strides: [2, 2] }],
+        ["Relu", ["h0"], "r0"],
+        ["AveragePool", ["r0"], "a0", { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1] }],
+        ["GlobalAveragePool", ["a0"], "g0"],
+        ["Squeeze", ["g0", "axes"], "s0"],
+        ["Gemm", ["s0", "k1", "c1"], "z", { transB: 1 }],
+        ["Softmax", ["z"], "y", { axis: 1 }],
+      ],
+      {
+        k0: t([6, 2, 3, 3], normal(108, 0.02)),
+        c0: t([6], normal(6, 0.5)),
+        k1: t([4, 6], normal(24)),
+        c1: t([4], normal(4)),
+      },
+      ["N", 2, 9, 9],
+      { axes: [2, 3] },
+    );
+    const r = await agrees(bytes, {}, 162);
+    expect(r.model.layers.map((l) => l.kind)).toEqual([
+      "input",
+      "float_conv2d",
+      "relu",
+      "avgpool",
+      "avgpool",
+      "flatten",
+      "float_dense",
+      "softmax",
+    ]);
+  });
+
   it("dynamic spatial dims need --input-shape", () => {
     const bytes = onnxModel(
       [
