@@ -27,7 +27,7 @@ run import "$F/cnn-where.onnx" --out "$OUT/cnn-where.onebit" --input-range=-1,1 
 run import "$F/cnn-ste.onnx" --out "$OUT/cnn-ste.onebit" --input-range=-1,1 --verify
 run import "$F/float-cnn.onnx" --out "$OUT/float-cnn.onebit" --input-range 0,1 --verify
 
-for spec in "bnn-mlp --width 256 --last bwn" "bnn-cnn --last binary" "xnor-cnn --last binary"; do
+for spec in "bnn-mlp --width 256 --last bwn" "bnn-cnn --last binary" "xnor-cnn --last binary --scaling xnor-weights"; do
   read -r model flags <<<"$spec"
   # shellcheck disable=SC2086
   onebit train --model "$model" --dataset mnist $flags --epochs "$EPOCHS" --limit-train "$LIMIT_TRAIN" --threads 1 --out "$OUT/$model" --json >/dev/null ||

@@ -2,7 +2,8 @@
  * Engine model -> a standard ONNX graph (opset 13) computing what the engine computes:
  *
  *   input  "image" float32 [N, h, w, c]: the raw values the engine takes (pixels 0..255),
- *          transposed to NCHW and preprocessed in the graph as Add(Mul(raw, scale), offset);
+ *          transposed to NCHW and preprocessed in the graph as the engine does, in float64:
+ *          Cast(Add(Mul(Cast(raw, double), scale), offset), float);
  *   bitpack          Where(x >= 0, 1, -1)                     (sign(0) = +1)
  *   binary layers    Conv / Gemm on +/-1 values with +/-1 weights (exact integer sums),
  *                    pad value -1/+1 as an explicit Pad;
@@ -22,12 +23,13 @@ import { unpackSigns } from "../kernels/bits.js";
 import { convGeometry } from "../kernels/geometry.js";
 import {
   AttributeType,
+  DataType,
   encodeOnnx,
   type OnnxAttribute,
   type OnnxNode,
   type OnnxTensor,
 } from "./onnx-proto.js";
-import { floatTensor, int64Tensor } from "./onnx-tensor.js";
+import { doubleTensor, floatTensor, int64Tensor } from "./onnx-tensor.js";
 import type { BinarizeProbe } from "./verify-onnx.js";
 
 type Attr = number | number[] | { f: number };
@@ -39,6 +41,11 @@ class Builder {
 
   init(name: string, shape: number[], data: ArrayLike<number>): string {
     this.inits.push(floatTensor(name, shape, data));
+    return name;
+  }
+
+  double(name: string, shape: number[], data: ArrayLike<number>): string {
+    this.inits.push(doubleTensor(name, shape, data));
     return name;
   }
 
@@ -118,10 +125,14 @@ export function exportOnnxWithProbes(
       case "input": {
         // Transpose first, so importers see the NHWC -> NCHW transpose on the input.
         nchw(L);
+        // The engine computes fround(raw * scale + offset) in float64: so does the graph.
         const c = inShape[inShape.length - 1]!;
+        const shape = order === "nchw" ? [c, 1, 1] : [c];
         const perChannel = (v: number[]) => (v.length === 1 ? new Array<number>(c).fill(v[0]!) : v);
-        cur = b.node("Mul", [cur, channelConst(`${L}/scale`, perChannel(layer.scale))], L);
-        cur = b.node("Add", [cur, channelConst(`${L}/offset`, perChannel(layer.offset))], L);
+        cur = b.node("Cast", [cur], L, { to: DataType.DOUBLE });
+        cur = b.node("Mul", [cur, b.double(`${L}/scale`, shape, perChannel(layer.scale))], L);
+        cur = b.node("Add", [cur, b.double(`${L}/offset`, shape, perChannel(layer.offset))], L);
+        cur = b.node("Cast", [cur], L, { to: DataType.FLOAT });
         return;
       }
       case "bitpack": {

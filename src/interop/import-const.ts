@@ -155,8 +155,8 @@ export const CONST_OPS = [
 export function evalConst(node: Node, inputs: (Const | undefined)[], opset: number): Const | undefined {
   const where = node.label;
   const x = inputs[0]!;
-  const isFloat = inputs.some((c) => c?.kind === "float");
-  const numKind: ElemKind = isFloat ? "float" : "int";
+  const isFloat = inputs.some((c) => c?.kind === "float" || c?.kind === "double");
+  const numKind: ElemKind = inputs.some((c) => c?.kind === "double") ? "double" : isFloat ? "float" : "int";
   if (node.op in BINARY) {
     const cmp = /Greater|Less|Equal/.test(node.op);
     let fn = BINARY[node.op]!;
@@ -173,7 +173,8 @@ export function evalConst(node: Node, inputs: (Const | undefined)[], opset: numb
     }
     case "Cast": {
       const to = node.int("to", 1);
-      const kind: ElemKind = to === 1 || to === 11 || to === 10 ? "float" : to === 9 ? "bool" : "int";
+      const kind: ElemKind =
+        to === 11 ? "double" : to === 1 || to === 10 ? "float" : to === 9 ? "bool" : "int";
       return elementwise(
         [x],
         kind,

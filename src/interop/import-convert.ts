@@ -10,7 +10,7 @@
  * layer; on floats it is a float layer (+/-1 weights included). Anything the engine
  * cannot express is an OnnxError naming the node; no partial model is returned.
  */
-import type { BinaryPadValue } from "../engine/model.js";
+import type { BinaryPadValue, InputLayer } from "../engine/model.js";
 import { packFlags, packSigns, unpackSigns } from "../kernels/bits.js";
 import { evalConst, reshapeTarget, transpose } from "./import-const.js";
 import { type Emitter, f32 } from "./import-emit.js";
@@ -79,6 +79,8 @@ export class Walker {
    * layer absorbs it into its weights; a bit max-pool pools those channels by AND.
    */
   private negate?: Uint8Array;
+  /** Between Cast(to double) and Cast(to float) at the input: multiply-adds go into the input layer. */
+  private double = false;
   readonly warnings: string[] = [];
   /** Engine bitpack layers and the ONNX values they binarize (for diagnosing disagreements). */
   readonly probes: BinarizeProbe[] = [];
@@ -144,6 +146,12 @@ export class Walker {
       });
       return;
     }
+    if (this.double && !["Cast", "Mul", "Add", "Sub", "Transpose", "Identity"].includes(node.op)) {
+      this.fail(
+        node,
+        "float64 activations are supported only for input preprocessing (Mul, Add, Sub by constants)",
+      );
+    }
     if (this.pad && !["Binarize", "Conv"].includes(node.op)) {
       this.fail(node, `a Pad (${this.pad.node.label}) must be followed by a Conv`);
     }
@@ -156,11 +164,17 @@ export class Walker {
       case "Dropout":
         next();
         return;
-      case "Cast":
-        if (![1, 10, 11].includes(node.int("to", 1)))
-          this.fail(node, "casts activations to a non-float type");
+      case "Cast": {
+        const to = node.int("to", 1);
+        if (to === 11) {
+          if (this.e.layers.length !== 1)
+            this.fail(node, "float64 is supported only for input preprocessing");
+          this.double = true;
+        } else if (to === 1 || to === 10) this.double = false;
+        else this.fail(node, "casts activations to a non-float type");
         next();
         return;
+      }
       case "Binarize":
         this.binarize(node);
         next();
@@ -354,6 +368,14 @@ export class Walker {
         b = b.map((_, j) => fr(bias[j]! - fr(mean[j]! * a[j]!)));
         break;
       }
+    }
+    if (this.double) {
+      // The input layer computes fround(raw * scale + offset) in float64, as this graph does.
+      const input = this.e.layers[0] as InputLayer;
+      const expand = (v: number[]) => (v.length === 1 ? new Array<number>(channels).fill(v[0]!) : v);
+      input.scale = expand(input.scale).map((v, j) => v * a[j]!);
+      input.offset = expand(input.offset).map((v, j) => v * a[j]! + b[j]!);
+      return;
     }
     if (this.mode === "bits") {
       if (

@@ -5,9 +5,9 @@
  */
 import { DataType, OnnxError, type OnnxTensor } from "./onnx-proto.js";
 
-export type ElemKind = "float" | "int" | "bool";
+export type ElemKind = "float" | "double" | "int" | "bool";
 
-/** A constant tensor: row-major values, exact for float32, int32/int64 below 2^53 and bool. */
+/** A constant tensor: row-major values, exact for float32/float64, int32/int64 below 2^53 and bool. */
 export interface Const {
   kind: ElemKind;
   shape: number[];
@@ -51,8 +51,8 @@ export function readTensor(t: OnnxTensor, where: string): Const {
       read(4, (o) => view!.getFloat32(o, true), t.floatData);
       return { kind: "float", shape, data };
     case DataType.DOUBLE:
-      read(8, (o) => Math.fround(view!.getFloat64(o, true)), t.doubleData?.map(Math.fround));
-      return { kind: "float", shape, data };
+      read(8, (o) => view!.getFloat64(o, true), t.doubleData);
+      return { kind: "double", shape, data };
     case DataType.INT64:
       read(8, (o) => Number(view!.getBigInt64(o, true)), t.int64Data);
       return { kind: "int", shape, data };
@@ -81,6 +81,14 @@ export function floatTensor(name: string, shape: number[], data: ArrayLike<numbe
   const view = new DataView(bytes.buffer);
   for (let i = 0; i < data.length; i++) view.setFloat32(4 * i, data[i]!, true);
   return { name, dims: shape, dataType: DataType.FLOAT, rawData: bytes };
+}
+
+/** A float64 initializer (raw little-endian data). */
+export function doubleTensor(name: string, shape: number[], data: ArrayLike<number>): OnnxTensor {
+  const bytes = new Uint8Array(data.length * 8);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < data.length; i++) view.setFloat64(8 * i, data[i]!, true);
+  return { name, dims: shape, dataType: DataType.DOUBLE, rawData: bytes };
 }
 
 /** An int64 initializer (for shapes, pads and axes). */

@@ -85,7 +85,11 @@ async function loadOrt(): Promise<Ort> {
   }
 }
 
-/** The ONNX input for images [n, ...engine shape] of raw values: preprocessed and permuted to the ONNX dims. */
+/**
+ * The ONNX input for images [n, ...engine shape] of raw values: preprocessed as the
+ * engine's input layer does (fround(raw * scale + offset), in float64) and permuted to the
+ * ONNX dims.
+ */
 export function onnxFeed(
   raw: ArrayLike<number>,
   n: number,
@@ -97,7 +101,7 @@ export function onnxFeed(
   const f = Math.fround;
   const { scale, offset } = layout;
   if (layout.dims.length !== 3) {
-    for (let i = 0; i < out.length; i++) out[i] = f(f(raw[i]! * scale) + offset);
+    for (let i = 0; i < out.length; i++) out[i] = f(raw[i]! * scale + offset);
     return out;
   }
   const [, w, c] = engineShape as [number, number, number];
@@ -112,7 +116,7 @@ export function onnxFeed(
           pos[layout.axes[1]!] = x1;
           pos[layout.axes[2]!] = x2;
           const v = raw[s * size + (pos[0]! * w + pos[1]!) * c + pos[2]!]!;
-          out[i++] = f(f(v * scale) + offset);
+          out[i++] = f(v * scale + offset);
         }
   return out;
 }
