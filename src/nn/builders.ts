@@ -14,6 +14,7 @@
  *
  *     const model = buildModel(ctx, { builder: "bnn-mlp", options: { width: 256 } }, rng);
  */
+import type { Padding } from "../kernels/geometry.js";
 import type { Context } from "../tensor/context.js";
 import type { Random } from "../util/random.js";
 import type { ModelConfig } from "./checkpointFormat.js";
@@ -42,6 +43,8 @@ export interface CommonOptions {
   last?: LayerPrecision;
   /** Conv padding value for binary convolutions (-1, 0, +1). Default 0. */
   padValue?: -1 | 0 | 1;
+  /** CNNs: conv padding, 'valid' (the Larq tutorial; default) or 'same' (padValue then matters). */
+  padding?: Padding;
   /** Input quantizer of binary layers. Default "ste_sign". */
   activationQuantizer?: string;
   /** Kernel quantizer of binary layers. Default "ste_sign". */
@@ -123,7 +126,8 @@ class Stack {
 
   conv(filters: number, extra: Partial<QuantConv2DOptions> = {}): void {
     const name = `layers.${this.layers.length} (conv ${filters})`;
-    const o = { filters, kernelSize: 3, padValue: this.o.padValue, ...extra, ...this.hooks() };
+    const padding = this.o.padding ?? "valid";
+    const o = { filters, kernelSize: 3, padding, padValue: this.o.padValue, ...extra, ...this.hooks() };
     this.push(new QuantConv2D(this.ctx, this.shape, o, this.rng, name));
   }
 
@@ -240,6 +244,9 @@ export function buildModel(ctx: Context, config: ModelConfig, rng: Random): Mode
     );
   }
   const o = config.options as CommonOptions;
+  if (o.padding !== undefined && o.padding !== "valid" && o.padding !== "same") {
+    throw new RangeError(`${config.builder}: padding must be 'valid' or 'same', got '${String(o.padding)}'`);
+  }
   for (const key of ["first", "last"] as const) {
     if (o[key] !== undefined && !["float", "bwn", "binary"].includes(o[key])) {
       throw new RangeError(`${config.builder}: ${key} must be 'float', 'bwn' or 'binary', got '${o[key]}'`);

@@ -5,11 +5,63 @@
  */
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { DATASET_NAMES, type DatasetName, imageSize, loadDataset } from "../../data/index.js";
+import { DATASET_NAMES, type Dataset, type DatasetName, imageSize, loadDataset } from "../../data/index.js";
+import { type EngineModel, shapeSize } from "../../engine/model.js";
 import { Engine } from "../../engine/runtime.js";
 import { loadTrainedModel } from "../../export/checkpoint.js";
 import { formatVerifyReport, verifyEngine } from "../../export/verify.js";
 import type { BackendKind } from "../../kernels/index.js";
+
+export interface EngineMeasurement {
+  test_images: number;
+  test_accuracy: number;
+  images_per_s_batch64: number;
+  images_per_s_batch1: number;
+  latency_ms_batch1: number;
+}
+
+/**
+ * Accuracy over the whole test set (predicted in batches of the engine's maxBatch), its
+ * images/s, and images/s and latency one image at a time (over the first 1000 images).
+ */
+export function measureEngine(engine: Engine, test: Dataset): EngineMeasurement {
+  const size = imageSize(test);
+  const t64 = performance.now();
+  const { classes } = engine.predict(test.images);
+  const batchSeconds = (performance.now() - t64) / 1000;
+  let correct = 0;
+  for (let i = 0; i < test.count; i++) if (classes[i] === test.labels[i]) correct++;
+  const singles = Math.min(test.count, 1000);
+  const t1 = performance.now();
+  for (let i = 0; i < singles; i++) engine.predict(test.images.subarray(i * size, (i + 1) * size));
+  const singleSeconds = (performance.now() - t1) / 1000;
+  return {
+    test_images: test.count,
+    test_accuracy: correct / test.count,
+    images_per_s_batch64: test.count / batchSeconds,
+    images_per_s_batch1: singles / singleSeconds,
+    latency_ms_batch1: (1000 * singleSeconds) / singles,
+  };
+}
+
+/**
+ * Bytes the model's weight matrices (conv and dense kernels, and biases) would take as
+ * float32: the size a float framework stores for the same network, to compare the file with.
+ */
+export function float32WeightBytes(model: EngineModel): number {
+  let n = 0;
+  for (const layer of model.layers) {
+    if ("weights" in layer) n += shapeSize(layer.weights.shape);
+    if ("bias" in layer && layer.bias) n += shapeSize(layer.bias.shape);
+  }
+  return 4 * n;
+}
+
+/** "123,456 bytes, 12.3x smaller than its float32 weights (1,518,000 bytes)". */
+export function sizeLine(fileBytes: number, float32Bytes: number): string {
+  const fmt = (n: number) => n.toLocaleString("en-US");
+  return `${fmt(fileBytes)} bytes, ${(float32Bytes / fileBytes).toFixed(1)}x smaller than its float32 weights (${fmt(float32Bytes)} bytes)`;
+}
 
 interface RunOptions {
   dataset?: string;
@@ -53,27 +105,13 @@ export function register(program: Command): void {
         );
       }
 
-      const t64 = performance.now();
-      const { classes } = engine.predict(test.images);
-      const batchSeconds = (performance.now() - t64) / 1000;
-      let correct = 0;
-      for (let i = 0; i < test.count; i++) if (classes[i] === test.labels[i]) correct++;
-
-      const singles = Math.min(test.count, 1000);
-      const t1 = performance.now();
-      for (let i = 0; i < singles; i++) engine.predict(test.images.subarray(i * size, (i + 1) * size));
-      const singleSeconds = (performance.now() - t1) / 1000;
-
       const out: Record<string, unknown> = {
         model: file,
         dataset,
         backend: engine.backend.name,
         file_bytes: bytes.length,
-        test_images: test.count,
-        test_accuracy: correct / test.count,
-        images_per_s_batch64: test.count / batchSeconds,
-        images_per_s_batch1: singles / singleSeconds,
-        latency_ms_batch1: (1000 * singleSeconds) / singles,
+        float32_weight_bytes: float32WeightBytes(engine.model),
+        ...measureEngine(engine, test),
       };
       let verified = true;
       let report = "";
@@ -95,6 +133,7 @@ export function register(program: Command): void {
       else {
         process.stdout.write(
           `${file} (${out.file_bytes} bytes) on ${dataset} [${out.backend}]: test accuracy ${(100 * (out.test_accuracy as number)).toFixed(2)}% over ${test.count} images\n` +
+            `  size ${sizeLine(out.file_bytes as number, out.float32_weight_bytes as number)}\n` +
             `  ${(out.images_per_s_batch64 as number).toFixed(0)} images/s at batch 64, ${(out.images_per_s_batch1 as number).toFixed(0)} images/s at batch 1 (${(out.latency_ms_batch1 as number).toFixed(3)} ms per image)\n` +
             (report ? `${report}\n` : ""),
         );

@@ -41,6 +41,7 @@ export interface TrainCliOptions {
   last?: string;
   padValue?: number;
   scaling?: string;
+  padding?: string;
   limitTrain?: number;
   limitTest?: number;
   augmentShift?: number;
@@ -93,6 +94,7 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainResult> {
   if (o.last) options.last = o.last as LayerPrecision;
   if (o.padValue !== undefined) options.padValue = o.padValue;
   if (o.scaling !== undefined) options.scaling = o.scaling;
+  if (o.padding !== undefined) options.padding = o.padding;
   const data = await loadDataset(o.dataset as DatasetName, {
     dataDir: o.dataDir,
     limitTrain: o.limitTrain,
@@ -150,6 +152,7 @@ export function trainOptions(cmd: Command, defaults: { epochs: number }): Comman
     .option("--first <p>", "first weight layer: float, bwn or binary (default float)")
     .option("--last <p>", "last weight layer: float, bwn or binary (default float)")
     .option("--pad-value <v>", "binary conv padding value: -1, 0 or 1", int)
+    .option("--padding <p>", "CNN conv padding: valid (default) or same (--pad-value then matters)")
     .option("--scaling <s>", "xnor-cnn: xnor (alpha and K, default) or xnor-weights (alpha only; exportable)")
     .option("--limit-train <n>", "use the first n training images", int)
     .option("--limit-test <n>", "use the first n test images", int)
