@@ -164,6 +164,18 @@ describe("onebit sensitivity", () => {
     expect(json.summaries.length).toBe(2);
   });
 
+  it("--mode both without a binary checkpoint derives the binary model from the float one", async () => {
+    const args = ["--bits", "1", "--finetune-epochs", "0", "--json"];
+    const r = JSON.parse((await onebit("sensitivity", floatFile, ...quick, ...args)).out);
+    expect(r.keepOne.reference.source).toBe("derived");
+    expect(r.variants).toBe(6);
+    // With two weight layers, keeping dense2 at full precision in the all-binary model is
+    // binarizing dense1 alone: the same model, so the same accuracy.
+    const binarized = r.binarizeOne.results.find((v: { layer: string }) => v.layer === "dense1");
+    const kept = r.keepOne.results.find((v: { layer: string }) => v.layer === "dense2");
+    expect(kept.accuracy).toBe(binarized.accuracy);
+  });
+
   it("names an unknown layer and lists the known ones", async () => {
     await expect(onebit("sensitivity", floatFile, ...quick, "--layers", "conv9")).rejects.toThrow(
       /float\.ckpt: unknown layer 'conv9'; its weight layers are dense1 \(layers\.1\), dense2 \(layers\.4\)/,
