@@ -125,6 +125,23 @@ function layerSchema(tensor: TensorRef): Parser<Layer> {
       weights: tensor("f32"),
       bias: optional(tensor("f32")),
     }),
+    bwn_conv2d: object({
+      kind: literal("bwn_conv2d"),
+      ...base,
+      weights: tensor("bits"),
+      alpha: tensor("f32"),
+      bias: optional(tensor("f32")),
+      strides,
+      padding,
+      padValue: finite(),
+    }),
+    bwn_dense: object({
+      kind: literal("bwn_dense"),
+      ...base,
+      weights: tensor("bits"),
+      alpha: tensor("f32"),
+      bias: optional(tensor("f32")),
+    }),
     bitpack: object({ kind: literal("bitpack"), ...base }),
     unpack: object({ kind: literal("unpack"), ...base }),
     binary_conv2d: object({

@@ -177,19 +177,25 @@ function inferOutput(layer: Layer, input: ActivationSpec): ActivationSpec {
       }
       return input;
     }
-    case "float_conv2d": {
+    case "float_conv2d":
+    case "bwn_conv2d": {
       expectInput(input, "float", 3);
       const [outC, kh, kw] = leading("weights", layer.weights, 4);
-      checkTensor("weights", layer.weights, "f32", [outC!, kh!, kw!, input.shape[2]!]);
+      const dtype = layer.kind === "bwn_conv2d" ? "bits" : "f32";
+      checkTensor("weights", layer.weights, dtype, [outC!, kh!, kw!, input.shape[2]!]);
+      if (layer.kind === "bwn_conv2d") checkTensor("alpha", layer.alpha, "f32", [outC!]);
       if (layer.bias !== undefined) checkTensor("bias", layer.bias, "f32", [outC!]);
       if (!Number.isFinite(layer.padValue)) fault(`padValue must be a finite number, got ${layer.padValue}`);
       const g = window(input, [kh!, kw!], checkPair("strides", layer.strides), layer.padding, outC);
       return { layout: "float", shape: [g.outH, g.outW, outC!] };
     }
-    case "float_dense": {
+    case "float_dense":
+    case "bwn_dense": {
       expectInput(input, "float", 1);
       const [outC] = leading("weights", layer.weights, 2) as [number];
-      checkTensor("weights", layer.weights, "f32", [outC, input.shape[0]!]);
+      const dtype = layer.kind === "bwn_dense" ? "bits" : "f32";
+      checkTensor("weights", layer.weights, dtype, [outC, input.shape[0]!]);
+      if (layer.kind === "bwn_dense") checkTensor("alpha", layer.alpha, "f32", [outC]);
       if (layer.bias !== undefined) checkTensor("bias", layer.bias, "f32", [outC]);
       return { layout: "float", shape: [outC] };
     }

@@ -92,6 +92,30 @@ export interface FloatDenseLayer extends LayerBase {
   bias?: F32Tensor;
 }
 
+/**
+ * Binary-weight (BWN) convolution on float input: exactly float_conv2d with the weights
+ * w[o, ky, kx, i] = bit ? alpha[o] : -alpha[o]. Stored as bits [O, kh, kw, I] (OHWI, I
+ * packed) and alpha f32 [O]: 1 bit per weight in the file; the runtime expands the
+ * weights once at load and runs the float kernels (same results as the float layer).
+ */
+export interface BwnConv2DLayer extends LayerBase {
+  kind: "bwn_conv2d";
+  weights: BitTensor;
+  alpha: F32Tensor;
+  bias?: F32Tensor;
+  strides: [number, number];
+  padding: Padding;
+  padValue: number;
+}
+
+/** Binary-weight dense on float input: float_dense with w[o, i] = bit ? alpha[o] : -alpha[o]. */
+export interface BwnDenseLayer extends LayerBase {
+  kind: "bwn_dense";
+  weights: BitTensor;
+  alpha: F32Tensor;
+  bias?: F32Tensor;
+}
+
 /** Float -> bits by sign: bit = 1 iff x >= 0 (sign(0) = +1). Same shape. */
 export interface BitpackLayer extends LayerBase {
   kind: "bitpack";
@@ -199,6 +223,8 @@ export type Layer =
   | InputLayer
   | FloatConv2DLayer
   | FloatDenseLayer
+  | BwnConv2DLayer
+  | BwnDenseLayer
   | BitpackLayer
   | UnpackLayer
   | BinaryConv2DLayer
@@ -216,6 +242,8 @@ export const LAYER_KINDS: readonly LayerKind[] = [
   "input",
   "float_conv2d",
   "float_dense",
+  "bwn_conv2d",
+  "bwn_dense",
   "bitpack",
   "unpack",
   "binary_conv2d",

@@ -14,7 +14,7 @@ import {
   fusedScratchBytes,
 } from "../kernels/ref/binaryFused.js";
 import { createWasmFusedKernels } from "../kernels/wasm/binaryFused.js";
-import type { BatchNormLayer, FloatConv2DLayer, Layer, MaxPoolLayer } from "./model.js";
+import type { BatchNormLayer, BwnConv2DLayer, FloatConv2DLayer, Layer, MaxPoolLayer } from "./model.js";
 import { activationLength, type Buffer, type Step } from "./runtime-steps.js";
 import type { LayerWeights } from "./runtime-weights.js";
 
@@ -31,7 +31,8 @@ export function fusedKernels(backend: Backend): FusedFirstLayerKernels | null {
 
 /** A run of layers starting at `start` that one fused step replaces, or null. */
 export interface FusedRun {
-  conv: FloatConv2DLayer;
+  /** A BWN conv runs on its expanded float weights, like a float conv. */
+  conv: FloatConv2DLayer | BwnConv2DLayer;
   pool?: MaxPoolLayer;
   bn?: BatchNormLayer;
   /** Index of the bitpack layer that ends the run. */
@@ -40,7 +41,7 @@ export interface FusedRun {
 
 export function findFusedRun(layers: readonly Layer[], start: number): FusedRun | null {
   const conv = layers[start];
-  if (conv?.kind !== "float_conv2d") return null;
+  if (conv?.kind !== "float_conv2d" && conv?.kind !== "bwn_conv2d") return null;
   const [, kh, kw, c] = conv.weights.shape as [number, number, number, number];
   if (kh * kw * c > MAX_FUSED_DEPTH) return null;
   let i = start + 1;

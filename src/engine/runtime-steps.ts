@@ -88,7 +88,8 @@ export function makeStep(
   switch (layer.kind) {
     case "input":
       return step(bufs.take(outLength), () => {});
-    case "float_conv2d": {
+    case "float_conv2d":
+    case "bwn_conv2d": {
       const [o, kh, kw] = layer.weights.shape as [number, number, number];
       const g = windowOf(n, layer.in, [kh, kw], layer.strides, layer.padding);
       const pixels = n * g.outH * g.outW;
@@ -101,7 +102,8 @@ export function makeStep(
         if (weights.bias) F.binaryRow("add", pixels, o, out.ptr, weights.bias, out.ptr);
       });
     }
-    case "float_dense": {
+    case "float_dense":
+    case "bwn_dense": {
       const [o, k] = layer.weights.shape as [number, number];
       const out = bufs.take(outLength);
       return step(out, () => {

@@ -3,7 +3,7 @@
  * flips, batch-norm vectors), as pointers the steps pass to the kernels.
  */
 import type { Backend } from "../kernels/index.js";
-import type { EngineModel, Layer, Tensor } from "./model.js";
+import type { BwnConv2DLayer, BwnDenseLayer, EngineModel, F32Tensor, Layer, Tensor } from "./model.js";
 
 export interface LayerWeights {
   weights: number;
@@ -41,6 +41,11 @@ export class ModelWeights {
       case "float_conv2d":
       case "float_dense":
         return { weights: this.put(layer.weights), bias: layer.bias ? this.put(layer.bias) : undefined };
+      case "bwn_conv2d":
+      case "bwn_dense": {
+        const weights: F32Tensor = { dtype: "f32", shape: layer.weights.shape, data: signedWeights(layer) };
+        return { weights: this.put(weights), bias: layer.bias ? this.put(layer.bias) : undefined };
+      }
       case "binary_conv2d":
       case "binary_dense": {
         const t = layer.output;
@@ -71,4 +76,28 @@ export class ModelWeights {
     for (const p of this.owned) this.backend.heap.free(p);
     this.owned.length = 0;
   }
+}
+
+/** A BWN layer's float weights: w[o, j] = bit j of row o ? alpha[o] : -alpha[o]. */
+function signedWeights(layer: BwnConv2DLayer | BwnDenseLayer): Float32Array {
+  const shape = layer.weights.shape;
+  const o = shape[0]!;
+  const c = shape[shape.length - 1]!;
+  const perChannel = shape.reduce((a, b) => a * b, 1) / o;
+  const rowsPerChannel = perChannel / c;
+  const words = (c + 31) >>> 5;
+  const bits = layer.weights.data;
+  const alpha = layer.alpha.data;
+  const out = new Float32Array(o * perChannel);
+  for (let f = 0; f < o; f++) {
+    const a = alpha[f]!;
+    for (let r = 0; r < rowsPerChannel; r++) {
+      const row = f * rowsPerChannel + r;
+      for (let j = 0; j < c; j++) {
+        const bit = (bits[row * words + (j >>> 5)]! >>> (j & 31)) & 1;
+        out[row * c + j] = bit ? a : -a;
+      }
+    }
+  }
+  return out;
 }

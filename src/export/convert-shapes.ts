@@ -7,13 +7,15 @@ export function outputSpec(layer: Layer): ActivationSpec {
   const [h, w, c] = input.shape as [number, number, number];
   switch (layer.kind) {
     case "float_conv2d":
+    case "bwn_conv2d":
     case "binary_conv2d": {
       const [o, kh, kw] = layer.weights.shape as [number, number, number];
       const g = convGeometry(1, h, w, c, kh, kw, layer.strides[0], layer.strides[1], layer.padding);
-      const layout = layer.kind === "float_conv2d" || layer.output.kind === "affine" ? "float" : "bits";
+      const layout = layer.kind !== "binary_conv2d" || layer.output.kind === "affine" ? "float" : "bits";
       return { layout, shape: [g.outH, g.outW, o] };
     }
     case "float_dense":
+    case "bwn_dense":
       return { layout: "float", shape: [layer.weights.shape[0]!] };
     case "binary_dense":
       return { layout: layer.output.kind === "affine" ? "float" : "bits", shape: [layer.weights.shape[0]!] };

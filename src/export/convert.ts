@@ -249,18 +249,14 @@ function weightLayer(e: Emitter, sources: Source[], i: number): number {
     } else if (e.act.layout !== "float") {
       fail(src, "real-valued input expected, but the previous layer produces bits");
     }
-    const layer =
-      src.type === "quant_conv2d"
-        ? {
-            kind: "float_conv2d" as const,
-            name,
-            weights: f32(kernelShape, quantized),
-            strides: [cfg.stride, cfg.stride],
-            padding: cfg.padding,
-            padValue: cfg.padValue,
-          }
-        : { kind: "float_dense" as const, name, weights: f32(kernelShape, quantized) };
-    e.push({ ...layer, ...(bias ? { bias: f32([outC], bias) } : {}) });
+    const signed = kQ?.bits === 1 ? bwnWeights(quantized, kernelShape) : null;
+    const weights = signed ?? { weights: f32(kernelShape, quantized) };
+    const conv = src.type === "quant_conv2d";
+    const kind = signed ? (conv ? "bwn_conv2d" : "bwn_dense") : conv ? "float_conv2d" : "float_dense";
+    const geometry = conv
+      ? { strides: [cfg.stride, cfg.stride], padding: cfg.padding, padValue: cfg.padValue }
+      : {};
+    e.push({ kind, name, ...weights, ...geometry, ...(bias ? { bias: f32([outC], bias) } : {}) });
     return i + 1;
   }
   if (e.act.layout === "float") e.push({ kind: "bitpack", name: `${name}.bitpack` });
@@ -328,6 +324,27 @@ function weightLayer(e: Emitter, sources: Source[], i: number): number {
     }
   }
   return j;
+}
+
+/**
+ * A binary-weight kernel q = alpha[o] * sign as bits + alpha (1 bit per weight), when that
+ * reproduces every float of q exactly (alpha > 0); else null (the layer stays float32).
+ */
+function bwnWeights(q: Float32Array, shape: number[]) {
+  let packed: ReturnType<typeof packWeightSigns>;
+  try {
+    packed = packWeightSigns(q, shape, "");
+  } catch {
+    return null;
+  }
+  const outC = shape[0]!;
+  const alpha = packed.alpha ?? new Float32Array(outC).fill(1);
+  const perChannel = q.length / outC;
+  for (let i = 0; i < q.length; i++) {
+    const a = alpha[Math.floor(i / perChannel)]!;
+    if (!(a > 0) || !Object.is(q[i], q[i]! >= 0 ? a : -a)) return null;
+  }
+  return { weights: packed.bits, alpha: f32([outC], alpha) };
 }
 
 function kernelShapeOf(src: Source): number[] {

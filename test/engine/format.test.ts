@@ -257,7 +257,7 @@ describe("rejects corrupt files with a message naming the fault", () => {
       `"m.onebit: layer 5 'conv1' (binary_conv2d): strides[1]: expected an integer in [1, 65536], got 0"`,
     );
     expect(edit((h) => (h["layers"][5].kind = "binary_conv3d"))).toMatchInlineSnapshot(
-      `"m.onebit: layer 5 'conv1' (binary_conv3d): kind: expected one of input, float_conv2d, float_dense, bitpack, unpack, binary_conv2d, binary_dense, maxpool, avgpool, batchnorm, flatten, relu, softmax, got "binary_conv3d""`,
+      `"m.onebit: layer 5 'conv1' (binary_conv3d): kind: expected one of input, float_conv2d, float_dense, bwn_conv2d, bwn_dense, bitpack, unpack, binary_conv2d, binary_dense, maxpool, avgpool, batchnorm, flatten, relu, softmax, got "binary_conv3d""`,
     );
     expect(edit((h) => (h["layers"][5].output.kind = "lut"))).toMatchInlineSnapshot(
       `"m.onebit: layer 5 'conv1' (binary_conv2d): output.kind: expected one of threshold, affine, got "lut""`,

@@ -3,7 +3,7 @@ import { decodeModel, encodeModel } from "../../src/engine/format.js";
 import type { ActivationSpec, EngineModel, Layer } from "../../src/engine/model.js";
 import { Engine } from "../../src/engine/runtime.js";
 import { outputSpec } from "../../src/export/convert-shapes.js";
-import { packSigns } from "../../src/kernels/bits.js";
+import { packSigns, unpackSigns } from "../../src/kernels/bits.js";
 import { Random } from "../../src/util/random.js";
 
 type Draft = { kind: Layer["kind"]; name: string; [key: string]: unknown };
@@ -305,6 +305,83 @@ describe("unpack (bits -> float +/-1)", () => {
     layers[1]!.in = layers[0]!.out;
     expect(() => decodeModel(encodeModel({ ...model, layers }))).toThrow(
       /layer 1 'unpack' \(unpack\): expects bits input, got float \[3,3,37\]/,
+    );
+  });
+});
+
+describe("bwn_conv2d / bwn_dense (bits + alpha, float input)", () => {
+  /** The same network twice: BWN layers, and float layers with weights +/-alpha spelled out. */
+  function twins(seed: number): [EngineModel, EngineModel] {
+    const rng = new Random(seed);
+    const convBits = bits(rng, [6, 3, 3, 35]);
+    const denseBits = bits(rng, [4, 150]);
+    const convAlpha = f32(
+      [6],
+      Float32Array.from({ length: 6 }, () => 0.1 + rng.next()),
+    );
+    const denseAlpha = f32(
+      [4],
+      Float32Array.from({ length: 4 }, () => 0.1 + rng.next()),
+    );
+    const bias = f32([6], rnd(rng, 6));
+    const expand = (t: { shape: number[]; data: Uint32Array }, alpha: Float32Array) => {
+      const c = t.shape[t.shape.length - 1]!;
+      const n = t.shape.reduce((a, b) => a * b, 1);
+      const signs = unpackSigns(t.data, n / c, c);
+      const per = n / t.shape[0]!;
+      return f32(
+        t.shape,
+        Float32Array.from(signs, (v, i) => v * alpha[Math.floor(i / per)]!),
+      );
+    };
+    const conv = { strides: [1, 1], padding: "same", padValue: 0.5 };
+    const make = (bwn: boolean): EngineModel => ({
+      name: bwn ? "bwn" : "float",
+      classNames: ["a", "b", "c", "d"],
+      metadata: {},
+      layers: chain(
+        [5, 5, 35],
+        [
+          { kind: "input", name: "input", scale: [1 / 255], offset: [-0.5] },
+          bwn
+            ? { kind: "bwn_conv2d", name: "conv", weights: convBits, alpha: convAlpha, bias, ...conv }
+            : {
+                kind: "float_conv2d",
+                name: "conv",
+                weights: expand(convBits, convAlpha.data),
+                bias,
+                ...conv,
+              },
+          { kind: "flatten", name: "flat" },
+          bwn
+            ? { kind: "bwn_dense", name: "dense", weights: denseBits, alpha: denseAlpha }
+            : { kind: "float_dense", name: "dense", weights: expand(denseBits, denseAlpha.data) },
+        ],
+      ),
+    });
+    return [make(true), make(false)];
+  }
+
+  it("computes exactly what the float layers with weights +/-alpha compute, on every backend, after a file round trip", async () => {
+    const [bwn, float] = twins(11);
+    const bytes = encodeModel(bwn);
+    expect(bytes.length).toBeLessThan(encodeModel(float).length / 4);
+    const x = images(7, 875, 12);
+    for (const backend of ["ref", "wasm-simd", "wasm-scalar"] as const) {
+      const a = await Engine.load(bytes, { backend });
+      const b = await Engine.load(float, { backend });
+      expect(a.predict(x).scores, backend).toEqual(b.predict(x).scores);
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  it("rejects an alpha of the wrong length, naming the layer", () => {
+    const [bwn] = twins(13);
+    const conv = bwn.layers[1] as Extract<Layer, { kind: "bwn_conv2d" }>;
+    conv.alpha = f32([5], new Float32Array(5));
+    expect(() => encodeModel(bwn)).toThrow(
+      /layer 1 'conv' \(bwn_conv2d\): alpha: expected shape \[6\], got \[5\]/,
     );
   });
 });

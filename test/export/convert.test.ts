@@ -186,6 +186,7 @@ describe("converter + engine vs the training graph (eval mode)", () => {
     const { report, engineModel } = await convertAndVerify(model, randomImages(16, 784, 10));
     expect(engineModel.layers.filter((l) => l.kind === "relu")).toHaveLength(4);
     expect(engineModel.layers.some((l) => l.kind.startsWith("binary_"))).toBe(false);
+    expect(engineModel.layers.filter((l) => l.kind.startsWith("bwn_"))).toHaveLength(3);
     expect(report.ok, JSON.stringify(report)).toBe(true);
     expect(report.scores.maxRelativeError).toBe(0);
   });
@@ -248,6 +249,28 @@ describe("converter + engine vs the training graph (eval mode)", () => {
       expect(report.scores.maxRelativeError, backend).toBe(0);
       model.dispose();
     }
+  });
+
+  it("BWN layers (binary weights, real input) are stored as bits + alpha and give identical scores", async () => {
+    const ctx = await createContext("wasm");
+    const mlp = buildModel(
+      ctx,
+      { builder: "bnn-mlp", options: { width: 64, depth: 1, first: "bwn" } },
+      new Random(33),
+    );
+    randomizeBatchNorms(mlp, 34);
+    const a = await convertAndVerify(mlp, randomImages(24, 784, 35));
+    expect(a.engineModel.layers.map((l) => l.kind)).toContain("bwn_dense");
+    expect(a.report.ok, JSON.stringify(a.report)).toBe(true);
+    expect(a.report.scores.maxRelativeError).toBe(0);
+    const cnn = buildModel(ctx, { builder: "bwn-cnn", options: { widthMultiplier: 0.5 } }, new Random(36));
+    randomizeBatchNorms(cnn, 37);
+    const b = await convertAndVerify(cnn, randomImages(12, 784, 38));
+    const kinds = b.engineModel.layers.map((l) => l.kind);
+    expect(kinds.filter((k) => k === "bwn_conv2d")).toHaveLength(2);
+    expect(kinds.filter((k) => k === "bwn_dense")).toHaveLength(1);
+    expect(b.report.ok, JSON.stringify(b.report)).toBe(true);
+    expect(b.report.scores.maxRelativeError).toBe(0);
   });
 
   it("a float conv on binary input (float input binarized: bitpack then unpack), padValue -1", async () => {
