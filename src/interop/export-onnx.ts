@@ -88,6 +88,48 @@ function toOihw(w: Float32Array, [o, kh, kw, c]: number[]): Float32Array {
   return out;
 }
 
+/** Binary-weight layers on float input (w = bit ? alpha[o] : -alpha[o]), as float Conv/Gemm. */
+interface BwnLayer {
+  kind: "bwn_conv2d" | "bwn_dense";
+  in: { shape: number[] };
+  weights: { shape: number[]; data: Uint32Array };
+  alpha: { data: Float32Array };
+  bias?: { data: Float32Array };
+  strides?: [number, number];
+  padding?: Padding;
+  padValue?: number;
+}
+
+function bwnLayer(b: Builder, layer: BwnLayer, input: string, L: string): string {
+  const shape = layer.weights.shape;
+  const o = shape[0]!;
+  const c = shape[shape.length - 1]!;
+  const signs = unpackSigns(
+    layer.weights.data,
+    shape.slice(0, -1).reduce((x, y) => x * y, 1),
+    c,
+  );
+  const per = signs.length / o;
+  const w = signs.map((v, i) => v * layer.alpha.data[Math.floor(i / per)]!);
+  if (layer.kind === "bwn_dense") {
+    const inputs = [input, b.init(`${L}/weights`, [o, c], w)];
+    if (layer.bias) inputs.push(b.init(`${L}/bias`, [o], layer.bias.data));
+    return b.node("Gemm", inputs, L, { transB: 1 });
+  }
+  let cur = input;
+  const [, kh, kw] = shape as [number, number, number, number];
+  let pads = padsOf(layer.in.shape, [kh, kw], layer.strides!, layer.padding!);
+  if (layer.padValue && pads.some((p) => p > 0)) {
+    const [t, l, bo, r] = pads as [number, number, number, number];
+    const padsName = b.ints(`${L}/pads`, [0, 0, t, l, 0, 0, bo, r]);
+    cur = b.node("Pad", [cur, padsName, b.init(`${L}/pad_value`, [], [layer.padValue])], L);
+    pads = [0, 0, 0, 0];
+  }
+  const inputs = [cur, b.init(`${L}/weights`, [o, c, kh, kw], toOihw(w, [o, kh, kw, c]))];
+  if (layer.bias) inputs.push(b.init(`${L}/bias`, [o], layer.bias.data));
+  return b.node("Conv", inputs, L, { kernel_shape: [kh, kw], strides: [...layer.strides!], pads });
+}
+
 /** Converts an engine model into ONNX ModelProto bytes (see the module doc). */
 export function exportOnnx(model: EngineModel, producer = "onebit"): Uint8Array {
   return exportOnnxWithProbes(model, producer).bytes;
@@ -219,8 +261,17 @@ export function exportOnnxWithProbes(
       case "softmax":
         cur = b.node("Softmax", [cur], L, { axis: -1 });
         return;
-      default:
-        throw new Error(`exportOnnx: layer kind '${(layer as { kind: string }).kind}' has no ONNX form`);
+      case "unpack":
+        // The graph carries binarized values as +/-1 floats already.
+        return;
+      default: {
+        const bwn = layer as unknown as BwnLayer;
+        if (bwn.kind !== "bwn_conv2d" && bwn.kind !== "bwn_dense")
+          throw new Error(`exportOnnx: layer kind '${bwn.kind}' has no ONNX form`);
+        if (bwn.kind === "bwn_conv2d") nchw(L);
+        cur = bwnLayer(b, bwn, cur, L);
+        return;
+      }
     }
     // Output transform of binary layers.
     if (layer.kind === "binary_conv2d" || layer.kind === "binary_dense") {

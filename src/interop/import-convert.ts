@@ -12,53 +12,17 @@
  */
 import type { BinaryPadValue, InputLayer } from "../engine/model.js";
 import { packFlags, packSigns, unpackSigns } from "../kernels/bits.js";
-import { evalConst, reshapeTarget, transpose } from "./import-const.js";
-import { type Emitter, f32 } from "./import-emit.js";
+import { affineOf } from "./import-affine.js";
+import { evalConst, reshapeTarget } from "./import-const.js";
+import { type Draft, type Emitter, f32 } from "./import-emit.js";
 import { foldPending, type Pending, type PoolSpec, type Step } from "./import-fold.js";
 import type { ImportGraph, Node } from "./import-graph.js";
-import {
-  type Activation,
-  engineShape,
-  flattenOrder,
-  isImage,
-  NCHW,
-  nodePads,
-  paddingOf,
-  perChannel,
-} from "./import-layout.js";
+import { type Activation, engineShape, flattenOrder, isImage, NCHW } from "./import-layout.js";
+import { poolSpecOf, SUPPORTED_OPS } from "./import-ops.js";
+import { binaryWeights, readWeights } from "./import-weights.js";
 import { OnnxError } from "./onnx-proto.js";
 import type { Const } from "./onnx-tensor.js";
 import type { BinarizeProbe } from "./verify-onnx.js";
-
-/** Ops the importer converts (besides those it evaluates on constants). */
-export const SUPPORTED_OPS = [
-  "Conv",
-  "Gemm",
-  "MatMul",
-  "BatchNormalization",
-  "Sign",
-  "Where (x >= 0, 1, -1 and Greater/Less variants)",
-  "Add",
-  "Sub",
-  "Mul",
-  "Div",
-  "Neg",
-  "MaxPool",
-  "AveragePool",
-  "GlobalAveragePool",
-  "Flatten",
-  "Reshape",
-  "Squeeze",
-  "Transpose",
-  "Relu",
-  "Clip",
-  "Pad",
-  "Softmax",
-  "Identity",
-  "Dropout",
-  "Cast",
-  "Shape",
-];
 
 type Mode = "float" | "bits" | "pending";
 
@@ -316,59 +280,8 @@ export class Walker {
   }
 
   private perChannelOp(node: Node, inputs: (Const | undefined)[]): void {
-    const shape = engineShape(this.act);
-    const channels = shape[shape.length - 1]!;
-    const per = (c: Const | undefined, what: string) => {
-      const v = c ? perChannel(c, this.act) : undefined;
-      if (!v) this.fail(node, `${what} must be a constant per channel (got [${c?.shape ?? "activation"}])`);
-      return v;
-    };
-    let a: Float64Array = new Float64Array(channels).fill(1);
-    let b: Float64Array = new Float64Array(channels);
-    const actFirst = node.inputs[0] === this.act.name;
-    const other = inputs[actFirst ? 1 : 0];
-    switch (node.op) {
-      case "Add":
-        b = per(other, "the addend");
-        break;
-      case "Sub":
-        if (actFirst) b = per(other, "the subtrahend").map((v) => -v);
-        else {
-          a.fill(-1);
-          b = per(other, "the minuend");
-        }
-        break;
-      case "Mul":
-        a = per(other, "the factor");
-        break;
-      case "Div":
-        if (!actFirst) this.fail(node, "division by the activation");
-        a = per(other, "the divisor").map((v) => Math.fround(1 / v));
-        break;
-      case "Neg":
-        a.fill(-1);
-        break;
-      case "BatchNormalization": {
-        // Its inputs are [C] along ONNX axis 1 (not numpy-broadcast from the right).
-        const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => {
-          const c = inputs[i];
-          if (c?.data.length !== this.act.dims[0])
-            this.fail(node, `input ${i} must be a constant of ${this.act.dims[0]} values`);
-          const v = perChannel(
-            { ...c, shape: [c.data.length, ...this.act.dims.slice(1).map(() => 1)] },
-            this.act,
-          );
-          if (!v) this.fail(node, "ONNX axis 1 is not the channel axis here");
-          return v;
-        });
-        const eps = node.float("epsilon", 1e-5);
-        const fr = Math.fround;
-        // onnxruntime's CPU kernel: s = scale / sqrt(var + eps), y = x * s + (B - mean * s).
-        a = a.map((_, j) => fr(fr(1 / fr(Math.sqrt(fr(variance[j]! + fr(eps))))) * scale[j]!));
-        b = b.map((_, j) => fr(bias[j]! - fr(mean[j]! * a[j]!)));
-        break;
-      }
-    }
+    const { a, b } = affineOf(node, inputs, this.act, this.where(node));
+    const channels = a.length;
     if (this.double) {
       // The input layer computes fround(raw * scale + offset) in float64, as this graph does.
       const input = this.e.layers[0] as InputLayer;
@@ -378,17 +291,11 @@ export class Walker {
       return;
     }
     if (this.mode === "bits") {
-      if (
-        !(node.op === "Mul" || node.op === "Neg") ||
-        !a.every((v) => v === 1 || v === -1) ||
-        b.some((v) => v !== 0)
-      )
-        this.fail(
-          node,
-          `${node.op} on binary (+/-1) activations: only a multiplication by +/-1 per channel is supported`,
-        );
-      this.negateBits(a);
-      return;
+      if (a.every((v) => v === 1 || v === -1) && b.every((v) => v === 0)) {
+        this.negateBits(a);
+        return;
+      }
+      this.unpack(node);
     }
     if (this.mode === "pending") {
       // Per-feature constants after flattening an image are not per output channel: no fold.
@@ -410,6 +317,13 @@ export class Walker {
       return;
     }
     this.e.affine(this.name(node), a, b);
+  }
+
+  /** Bits -> +/-1 floats (an engine unpack layer). */
+  private unpack(node: Node): void {
+    if (this.negate) this.fail(node, "sign-flipped binary channels into a float layer");
+    this.e.push({ kind: "unpack", name: `${this.name(node)}.unpack` });
+    this.mode = "float";
   }
 
   /** Bits times s (+/-1 per channel): into the flips of a threshold layer just emitted, else into `negate`. */
@@ -439,31 +353,7 @@ export class Walker {
   private pool(node: Node): void {
     if (!isImage(this.act)) this.fail(node, "pooling needs an image activation");
     const [h, w] = engineShape(this.act) as [number, number, number];
-    const global = node.op === "GlobalAveragePool";
-    const k = (global ? [h, w] : (node.ints("kernel_shape") ?? [])) as [number, number];
-    const s = (global ? [1, 1] : (node.ints("strides") ?? [1, 1])) as [number, number];
-    if (k.length !== 2) this.fail(node, "a 2-D kernel_shape is required");
-    if (node.int("ceil_mode", 0) !== 0) this.fail(node, "ceil_mode = 1 is not supported");
-    if ((node.ints("dilations") ?? [1, 1]).some((d) => d !== 1))
-      this.fail(node, "dilations are not supported");
-    if (node.op === "AveragePool" && node.int("count_include_pad", 0) !== 0)
-      this.fail(
-        node,
-        "count_include_pad = 1 is not supported (the engine averages over in-bounds positions)",
-      );
-    const pads = nodePads(
-      this.where(node),
-      node.string("auto_pad", "NOTSET"),
-      node.ints("pads"),
-      [h, w],
-      k,
-      s,
-    );
-    const spec: PoolSpec = {
-      poolSize: k,
-      strides: s,
-      padding: paddingOf(this.where(node), [h, w], k, s, pads),
-    };
+    const spec = poolSpecOf(node, [h, w], this.where(node));
     const kind = node.op === "MaxPool" ? "maxpool" : "avgpool";
     if (kind === "maxpool" && this.mode === "pending") {
       this.pending!.steps.push({ kind: "maxpool", pool: spec, node });
@@ -571,87 +461,24 @@ export class Walker {
   private weightLayer(node: Node, inputs: (Const | undefined)[]): void {
     if (node.inputs[0] !== this.act.name) this.fail(node, "the activation must be the first input");
     if (this.mode === "pending") this.flush();
-    const w = inputs[1];
-    if (!w) this.fail(node, "the weights must be constant");
-    const isConv = node.op === "Conv";
-    let weights: Const; // [O, ...] in engine order (OHWI or [O, I])
-    let hw: [number, number] = [0, 0]; // conv input size before any Pad node
-    let bias: Float64Array | undefined;
-    const draft: { kind: string; name: string; [k: string]: unknown } = { kind: "", name: this.name(node) };
-    let padValue = 0;
-    if (isConv) {
-      if (!isImage(this.act) || this.act.axes.join() !== NCHW.join())
-        this.fail(node, `Conv needs an NCHW image input, got dims [${this.act.dims}]`);
-      if (node.int("group", 1) !== 1) this.fail(node, "grouped/depthwise convolution is not supported");
-      if ((node.ints("dilations") ?? [1, 1]).some((d) => d !== 1))
-        this.fail(node, "dilations are not supported");
-      const [o, i, kh, kw] = w.shape as [number, number, number, number];
-      const [c, h0, w0] = this.act.dims as [number, number, number];
-      if (w.shape.length !== 4 || i !== c)
-        this.fail(node, `weights [${w.shape}] do not fit input channels ${c}`);
-      const s = (node.ints("strides") ?? [1, 1]) as [number, number];
-      let pads = nodePads(
-        this.where(node),
-        node.string("auto_pad", "NOTSET"),
-        node.ints("pads"),
-        [h0, w0],
-        [kh, kw],
-        s,
-      );
-      hw = [h0, w0];
-      if (this.pad) {
-        if (pads.some((p) => p !== 0)) this.fail(node, "both a Pad node and Conv pads");
-        pads = this.pad.pads;
-        padValue = this.pad.value;
-        hw = [h0 - pads[0]! - pads[2]!, w0 - pads[1]! - pads[3]!];
-        this.pad = undefined;
-      }
-      draft.strides = s;
-      draft.padding = paddingOf(this.where(node), hw, [kh, kw], s, pads);
-      weights = transpose(w, [0, 2, 3, 1]);
-      if (inputs[2]) bias = Float64Array.from(inputs[2].data);
-      if (bias && bias.length !== o) this.fail(node, `bias of ${bias.length} values for ${o} filters`);
-    } else {
-      if (isImage(this.act))
-        this.fail(node, `${node.op} needs a flat input, got dims [${this.act.dims}] (add a Flatten)`);
-      let wt = w;
-      if (node.op === "Gemm") {
-        if (node.int("transA", 0) !== 0) this.fail(node, "transA = 1 is not supported");
-        if (node.float("alpha", 1) !== 1) this.fail(node, "alpha != 1 is not supported");
-        if (node.int("transB", 0) === 0) wt = transpose(w, [1, 0]);
-        if (inputs[2]) {
-          const beta = node.float("beta", 1);
-          bias = Float64Array.from(inputs[2].data, (v) => Math.fround(v * beta));
-          if (bias.length === 1) bias = new Float64Array(wt.shape[0]!).fill(bias[0]!);
-        }
-      } else {
-        if (w.shape.length !== 2) this.fail(node, `MatMul weights must be 2-D, got [${w.shape}]`);
-        wt = transpose(w, [1, 0]);
-      }
-      const [o, i] = wt.shape as [number, number];
-      if (i !== this.act.dims[0])
-        this.fail(node, `weights [${w.shape}] do not fit ${this.act.dims[0]} input features`);
-      weights = permuteColumns(wt, this.act.order);
-      if (bias && bias.length !== o) this.fail(node, `bias of ${bias.length} values for ${o} outputs`);
-    }
+    const pad = this.pad;
+    this.pad = undefined;
+    const r = readWeights(node, inputs, this.act, pad, this.where(node));
+    let weights = r.weights;
     const outC = weights.shape[0]!;
-    const binary = this.mode === "bits";
-    if (binary && this.negate) {
+    const isConv = node.op === "Conv";
+    const draft: Draft = { kind: "float_dense", name: this.name(node), ...r.geometry };
+    if (this.mode === "bits" && this.negate) {
+      // Negated input channels are negated weight columns.
       const n = this.negate;
       const c = weights.shape[weights.shape.length - 1]!;
       weights = { ...weights, data: weights.data.map((v, i) => (n[i % c] ? -v : v)) };
       this.negate = undefined;
     }
-    if (binary) {
-      const signs = binaryWeights(weights);
-      if (!signs) {
-        this.fail(
-          node,
-          "binary (+/-1) input with weights that are not +/-alpha per output channel: the engine has no " +
-            "binary-input float-weight layer (binarize the weights, or keep this layer's input real-valued)",
-        );
-      }
-      const kEngine = weights.data.length / outC;
+    const signs = this.mode === "bits" ? binaryWeights(weights) : undefined;
+    // Binary input with real weights (e.g. a float last layer): +/-1 floats into a float layer.
+    if (this.mode === "bits" && !signs) this.unpack(node);
+    if (signs) {
       const c = weights.shape[weights.shape.length - 1]!;
       draft.kind = isConv ? "binary_conv2d" : "binary_dense";
       draft.weights = {
@@ -659,24 +486,18 @@ export class Walker {
         shape: weights.shape,
         data: packSigns(weights.data, weights.data.length / c, c),
       };
-      if (isConv) draft.padValue = padValue as BinaryPadValue;
-      this.pending = {
-        draft: draft as Pending["draft"],
-        k: kEngine,
-        outC,
-        alpha: signs.alpha,
-        bias,
-        steps: [],
-      };
+      if (isConv) draft.padValue = r.padValue as BinaryPadValue;
+      const k = weights.data.length / outC;
+      this.pending = { draft, k, outC, alpha: signs.alpha, bias: r.bias, steps: [] };
       this.mode = "pending";
     } else {
       draft.kind = isConv ? "float_conv2d" : "float_dense";
       draft.weights = f32(weights.data, weights.shape);
-      if (bias) draft.bias = f32(bias);
-      if (isConv) draft.padValue = padValue;
-      this.e.push(draft as Pending["draft"]);
+      if (r.bias) draft.bias = f32(r.bias);
+      if (isConv) draft.padValue = r.padValue;
+      this.e.push(draft);
     }
-    const out = this.mode === "pending" ? outShapeOf(draft, hw, outC) : this.e.act.shape;
+    const out = this.mode === "pending" ? outShapeOf(draft, r.hw, outC) : this.e.act.shape;
     this.act = isConv
       ? { name: node.outputs[0]!, dims: [outC, out[0]!, out[1]!], axes: NCHW }
       : { name: node.outputs[0]!, dims: [outC], axes: [0] };
@@ -697,27 +518,4 @@ function outShapeOf(draft: Record<string, unknown>, [h, w]: [number, number], ou
     strides: draft.strides as [number, number],
     padding: draft.padding as "valid" | "same",
   });
-}
-
-/** [O, I] with column i moved to order[i]. */
-function permuteColumns(w: Const, order: Int32Array | undefined): Const {
-  if (!order) return w;
-  const [o, i] = w.shape as [number, number];
-  const data = new Float64Array(w.data.length);
-  for (let r = 0; r < o; r++) for (let c = 0; c < i; c++) data[r * i + order[c]!] = w.data[r * i + c]!;
-  return { ...w, data };
-}
-
-/** alpha per output channel when every weight of channel o is +/-alpha[o] (alpha > 0); undefined otherwise. */
-function binaryWeights(w: Const): { alpha?: Float64Array } | undefined {
-  const outC = w.shape[0]!;
-  const per = w.data.length / outC;
-  const alpha = new Float64Array(outC);
-  for (let o = 0; o < outC; o++) {
-    const a = Math.abs(w.data[o * per]!);
-    if (!(a > 0)) return undefined;
-    for (let i = o * per; i < (o + 1) * per; i++) if (Math.abs(w.data[i]!) !== a) return undefined;
-    alpha[o] = a;
-  }
-  return alpha.every((a) => a === 1) ? {} : { alpha };
 }

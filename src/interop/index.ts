@@ -16,7 +16,7 @@ export {
   verifyOnnxOnDataset,
 } from "./files.js";
 export { type ImportOptions, type ImportResult, importOnnx, type OnnxInputLayout } from "./import.js";
-export { SUPPORTED_OPS } from "./import-convert.js";
 export { OPSET_RANGE } from "./import-graph.js";
+export { SUPPORTED_OPS } from "./import-ops.js";
 export { decodeOnnx, encodeOnnx, OnnxError, type OnnxModel } from "./onnx-proto.js";
 export { formatOnnxReport, ONNX_SCORE_TOLERANCE, type OnnxVerifyReport, verifyOnnx } from "./verify-onnx.js";

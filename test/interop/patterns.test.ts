@@ -73,7 +73,7 @@ async function agrees(bytes: Uint8Array, options: Parameters<typeof importOnnx>[
   const r = importOnnx(bytes, { file: "test.onnx", ...options });
   const engine = await Engine.load(r.model);
   const images = Uint8Array.from({ length: 300 * size }, () => rng.int(256));
-  const report = await verifyOnnx(engine, bytes, images, 300, r.input);
+  const report = await verifyOnnx(engine, bytes, images, 300, r.input, { probes: r.probes });
   engine.dispose();
   expect(report.ok, formatOnnxReport(report)).toBe(true);
   return r;
@@ -217,6 +217,19 @@ describe("binarization forms", () => {
     ]);
   });
 
+  it("binary input into real weights (a float last layer): unpacked to +/-1 floats", async () => {
+    const bytes = onnxModel(
+      [
+        ["Sign", ["x"], "s"],
+        ["Gemm", ["s", "w", "b"], "y", { transB: 1 }],
+      ],
+      { w: t([4, 12], normal(48)), b: t([4], normal(4)) },
+      ["N", 12],
+    );
+    const r = await agrees(bytes, { inputRange: [-1, 1] }, 12);
+    expect(r.model.layers.map((l) => l.kind)).toEqual(["input", "bitpack", "unpack", "float_dense"]);
+  });
+
   it("dynamic spatial dims need --input-shape", () => {
     const bytes = onnxModel(
       [
@@ -247,20 +260,6 @@ describe("what the engine cannot express is refused, naming the node", () => {
     );
     expect(() => importOnnx(bytes, { file: "res.onnx" })).toThrow(
       /res\.onnx: node 2 'add_2' \(Add\): reads 'r', 'h' but the activation chain is at 'r'.*sequential models/,
-    );
-  });
-
-  it("binary input into float weights", () => {
-    const bytes = onnxModel(
-      [
-        ["Sign", ["x"], "s"],
-        ["Gemm", ["s", "w"], "y", { transB: 1 }],
-      ],
-      { w: t([4, 4], normal(16)) },
-      ["N", 4],
-    );
-    expect(() => importOnnx(bytes, { file: "bwfloat.onnx" })).toThrow(
-      /node 1 'gemm_1' \(Gemm\): binary \(\+\/-1\) input with weights that are not \+\/-alpha per output channel/,
     );
   });
 
