@@ -27,13 +27,15 @@ run import "$F/cnn-where.onnx" --out "$OUT/cnn-where.onebit" --input-range=-1,1 
 run import "$F/cnn-ste.onnx" --out "$OUT/cnn-ste.onebit" --input-range=-1,1 --verify
 run import "$F/float-cnn.onnx" --out "$OUT/float-cnn.onebit" --input-range 0,1 --verify
 
-for spec in "bnn-mlp --width 256 --last bwn" "bnn-cnn --last binary" "xnor-cnn --last binary --scaling xnor-weights"; do
+for spec in "bnn-mlp --width 256 --last bwn" "bnn-cnn --last binary" "xnor-cnn --last binary --scaling xnor-weights" \
+  "bnn-cnn --first float --last float"; do
   read -r model flags <<<"$spec"
+  name="$model${flags//[^a-z]/}"
   # shellcheck disable=SC2086
-  onebit train --model "$model" --dataset mnist $flags --epochs "$EPOCHS" --limit-train "$LIMIT_TRAIN" --threads 1 --out "$OUT/$model" --json >/dev/null ||
+  onebit train --model "$model" --dataset mnist $flags --epochs "$EPOCHS" --limit-train "$LIMIT_TRAIN" --threads 1 --out "$OUT/$name" --json >/dev/null ||
     { echo "training $model failed"; status=1; continue; }
-  run export "$OUT/$model/last.ckpt" --format onnx --out "$OUT/$model.onnx" --verify
-  [ -f "$OUT/$model.onnx" ] && run import "$OUT/$model.onnx" --out "$OUT/$model.onebit" --input-range 0,255 --verify
+  run export "$OUT/$name/last.ckpt" --format onnx --out "$OUT/$name.onnx" --verify
+  [ -f "$OUT/$name.onnx" ] && run import "$OUT/$name.onnx" --out "$OUT/$name.onebit" --input-range 0,255 --verify
 done
 run export web/public/models/mnist-bnn-cnn.onebit --format onnx --out "$OUT/demo-bnn-cnn.onnx" --verify
 run import "$OUT/demo-bnn-cnn.onnx" --out "$OUT/demo-bnn-cnn.onebit" --input-range 0,255 --verify
