@@ -309,7 +309,10 @@ export class Walker {
     const last = this.e.layers[this.e.layers.length - 1];
     if (
       node.op === "Add" &&
-      (last?.kind === "float_dense" || last?.kind === "float_conv2d") &&
+      (last?.kind === "float_dense" ||
+        last?.kind === "float_conv2d" ||
+        last?.kind === "bwn_conv2d" ||
+        last?.kind === "bwn_dense") &&
       !last.bias &&
       this.e.layers.length > 1
     ) {
@@ -491,8 +494,21 @@ export class Walker {
       this.pending = { draft, k, outC, alpha: signs.alpha, bias: r.bias, steps: [] };
       this.mode = "pending";
     } else {
-      draft.kind = isConv ? "float_conv2d" : "float_dense";
-      draft.weights = f32(weights.data, weights.shape);
+      // Real input: +/-alpha weights (BWN) are stored as bits and alpha, same float results.
+      const bwn = binaryWeights(weights);
+      const c = weights.shape[weights.shape.length - 1]!;
+      if (bwn) {
+        draft.kind = isConv ? "bwn_conv2d" : "bwn_dense";
+        draft.weights = {
+          dtype: "bits",
+          shape: weights.shape,
+          data: packSigns(weights.data, weights.data.length / c, c),
+        };
+        draft.alpha = f32(bwn.alpha ?? new Float64Array(outC).fill(1));
+      } else {
+        draft.kind = isConv ? "float_conv2d" : "float_dense";
+        draft.weights = f32(weights.data, weights.shape);
+      }
       if (r.bias) draft.bias = f32(r.bias);
       if (isConv) draft.padValue = r.padValue;
       this.e.push(draft);
