@@ -230,6 +230,39 @@ describe("binarization forms", () => {
     expect(r.model.layers.map((l) => l.kind)).toEqual(["input", "bitpack", "unpack", "float_dense"]);
   });
 
+  it("an NHWC graph (tf2onnx/Larq): Transpose to NCHW at the input, back to NHWC before Flatten", async () => {
+    const bytes = onnxModel(
+      [
+        ["Transpose", ["x"], "xt", { perm: [0, 3, 1, 2] }],
+        ["Conv", ["xt", "k0"], "h0", { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }],
+        ["Sign", ["h0"], "s0"],
+        ["Add", ["s0", "tenth"], "a0"],
+        ["Sign", ["a0"], "q0"],
+        ["Conv", ["q0", "k1"], "h1", { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }],
+        ["Transpose", ["h1"], "h1t", { perm: [0, 2, 3, 1] }],
+        ["Flatten", ["h1t"], "f"],
+        ["Gemm", ["f", "k2"], "y", { transB: 1 }],
+      ],
+      {
+        k0: t([3, 2, 3, 3], normal(54, 0.01)),
+        tenth: scalar(0.1),
+        k1: t([4, 3, 3, 3], signs(108)),
+        k2: t([5, 100], normal(500)),
+      },
+      ["N", 5, 5, 2],
+    );
+    const r = await agrees(bytes, {}, 50);
+    expect(r.input.axes).toEqual([0, 1, 2]);
+    expect(r.model.layers.map((l) => l.kind)).toEqual([
+      "input",
+      "float_conv2d",
+      "bitpack",
+      "binary_conv2d",
+      "flatten",
+      "float_dense",
+    ]);
+  });
+
   it("dynamic spatial dims need --input-shape", () => {
     const bytes = onnxModel(
       [
