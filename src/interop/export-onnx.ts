@@ -157,9 +157,16 @@ export function exportOnnxWithProbes(
   /** A per-channel constant shaped to broadcast against the current activation. */
   const channelConst = (name: string, data: ArrayLike<number>) =>
     b.init(name, order === "nchw" ? [data.length, 1, 1] : [data.length], data);
-  const one = b.init("const/one", [], [1]);
-  const minusOne = b.init("const/minus_one", [], [-1]);
-  const zero = b.init("const/zero", [], [0]);
+  let signConsts: [string, string, string] | undefined;
+  /** The scalars 0, 1, -1 of Where(x >= 0, 1, -1), added once, when first needed. */
+  const signs = () => {
+    signConsts ??= [
+      b.init("const/zero", [], [0]),
+      b.init("const/one", [], [1]),
+      b.init("const/minus_one", [], [-1]),
+    ];
+    return signConsts;
+  };
 
   model.layers.forEach((layer: Layer, li) => {
     const L = `l${li}_${layer.name.replace(/[^\w.-]/g, "_")}`;
@@ -186,6 +193,7 @@ export function exportOnnxWithProbes(
           dims,
           axes: order === "vec" ? [0] : order === "nchw" ? [2, 0, 1] : [0, 1, 2],
         });
+        const [zero, one, minusOne] = signs();
         cur = b.node("Where", [b.node("GreaterOrEqual", [cur, zero], L), one, minusOne], L);
         return;
       }

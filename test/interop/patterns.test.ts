@@ -58,7 +58,7 @@ function onnxModel(
         ...Object.entries(ints).map(([n, v]) => int64Tensor(n, v)),
       ],
       input: [{ name: "x", type: dims(input) }],
-      output: [{ name: "y", type: dims(["N"]) }],
+      output: [{ name: "y", type: { tensorType: { elemType: 1 } } }],
     },
   });
 }
