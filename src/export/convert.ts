@@ -328,9 +328,13 @@ function weightLayer(e: Emitter, sources: Source[], i: number): number {
 
 /**
  * A binary-weight kernel q = alpha[o] * sign as bits + alpha (1 bit per weight), when that
- * reproduces every float of q exactly (alpha > 0); else null (the layer stays float32).
+ * reproduces every float of q exactly (alpha > 0) and is smaller; else null (the layer
+ * stays float32).
  */
 function bwnWeights(q: Float32Array, shape: number[]) {
+  const c = shape[shape.length - 1]!;
+  // Rows of few channels (e.g. a 1-channel image) pack no smaller than float32.
+  if ((q.length / c) * Math.ceil(c / 32) + shape[0]! >= q.length) return null;
   let packed: ReturnType<typeof packWeightSigns>;
   try {
     packed = packWeightSigns(q, shape, "");
