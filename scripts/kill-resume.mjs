@@ -81,6 +81,10 @@ function train(o, out, extra, control) {
     "100",
     "--seed",
     "7",
+    // One thread: the run is deterministic on any machine (and worker threads are not killed
+    // with the main process by every signal path).
+    "--threads",
+    "1",
     "--out",
     out,
     ...extra,
@@ -101,8 +105,14 @@ function train(o, out, extra, control) {
   });
   child.stdout.resume();
   control?.(child, { onEpoch: (f) => listeners.push(f) });
+  // A run that never exits is a failure to report, not a reason to wait forever.
+  const limit = setTimeout(() => {
+    stderr += "\n[kill-resume: no exit within 120 s; killed]";
+    child.kill("SIGKILL");
+  }, 120_000);
   return new Promise((resolve) => {
     child.on("exit", (code, signal) => {
+      clearTimeout(limit);
       const gaps = times
         .slice(1)
         .map((t, i) => t - times[i])
