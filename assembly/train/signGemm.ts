@@ -18,7 +18,7 @@
 
 /** Scratch bytes signGemm needs for an output width of k. */
 export function signGemmScratchBytes(k: i32): i32 {
-  return (8 << 12) + 512 + 256 + (k << 4);
+  return (4 << 13) + 512 + 256 + (k << 5);
 }
 
 /** pat [ceil(o/8), k] from the signs of float32 w [o, k] (bit = w >= 0; NaN gives 0). */
@@ -99,9 +99,10 @@ export function signPatterns(o: i32, k: i32, w: usize, pat: usize): void {
   }
 }
 
-// Tables of BLOCK chunks are built first (BLOCK * 4 KiB, L1-sized); then each group of 4
-// output columns accumulates across those chunks in registers.
-const BLOCK = 8;
+// Rows go in pairs of lane groups (8 rows): tables of BLOCK chunks are built for both
+// groups first (BLOCK * 8 KiB, L1-sized); then each run of 4 output columns accumulates
+// across those chunks in 8 registers, one pattern load serving both groups.
+const BLOCK = 4;
 
 /** The 256-entry table of chunk c for the rows r0.. (lanes) at tp. */
 @inline function buildTable(dy: usize, np: i32, o: i32, trans: bool, r0: i32, lanes: i32, c: i32, quads: usize, pairs: usize, tp: usize): void {
@@ -120,66 +121,122 @@ const BLOCK = 8;
   }
 }
 
-@inline function lookup(tables: usize, c: i32, pc: usize, j: i32): v128 {
-  return v128.load(tables + (<usize>c << 12) + (<usize>load<u8>(pc + <usize>j) << 4));
+@inline function tableAt(tables: usize, t: i32, group: i32): usize {
+  return tables + (<usize>t << 13) + (<usize>group << 12);
+}
+
+@inline function entry(table: usize, byte: u32): v128 {
+  return v128.load(table + (<usize>byte << 4));
+}
+
+/** acc (+)= the lookups of chunks c0..c1-1 for `groups` (1 or 2) lane groups. */
+function accumulate(
+  tables: usize, pat: usize, k: i32, c0: i32, c1: i32, groups: i32, accA: usize, accB: usize,
+): void {
+  const k4 = k & ~3;
+  const first = c0 == 0;
+  let j = 0;
+  for (; j < k4; j += 4) {
+    const pa = accA + (<usize>j << 4);
+    const pb = accB + (<usize>j << 4);
+    let a0: v128, a1: v128, a2: v128, a3: v128, b0: v128, b1: v128, b2: v128, b3: v128;
+    let c = c0;
+    if (first) {
+      const w = load<u32>(pat + <usize>j);
+      const tA = tableAt(tables, 0, 0);
+      a0 = entry(tA, w & 255);
+      a1 = entry(tA, (w >> 8) & 255);
+      a2 = entry(tA, (w >> 16) & 255);
+      a3 = entry(tA, w >> 24);
+      const tB = tA + 4096;
+      b0 = entry(tB, w & 255);
+      b1 = entry(tB, (w >> 8) & 255);
+      b2 = entry(tB, (w >> 16) & 255);
+      b3 = entry(tB, w >> 24);
+      c = 1;
+    } else {
+      a0 = v128.load(pa);
+      a1 = v128.load(pa, 16);
+      a2 = v128.load(pa, 32);
+      a3 = v128.load(pa, 48);
+      b0 = v128.load(pb);
+      b1 = v128.load(pb, 16);
+      b2 = v128.load(pb, 32);
+      b3 = v128.load(pb, 48);
+    }
+    for (; c < c1; c++) {
+      const w = load<u32>(pat + <usize>c * <usize>k + <usize>j);
+      const tA = tableAt(tables, c - c0, 0);
+      const tB = tA + 4096;
+      const i0 = w & 255, i1 = (w >> 8) & 255, i2 = (w >> 16) & 255, i3 = w >> 24;
+      a0 = f32x4.add(a0, entry(tA, i0));
+      b0 = f32x4.add(b0, entry(tB, i0));
+      a1 = f32x4.add(a1, entry(tA, i1));
+      b1 = f32x4.add(b1, entry(tB, i1));
+      a2 = f32x4.add(a2, entry(tA, i2));
+      b2 = f32x4.add(b2, entry(tB, i2));
+      a3 = f32x4.add(a3, entry(tA, i3));
+      b3 = f32x4.add(b3, entry(tB, i3));
+    }
+    v128.store(pa, a0);
+    v128.store(pa, a1, 16);
+    v128.store(pa, a2, 32);
+    v128.store(pa, a3, 48);
+    if (groups > 1) {
+      v128.store(pb, b0);
+      v128.store(pb, b1, 16);
+      v128.store(pb, b2, 32);
+      v128.store(pb, b3, 48);
+    }
+  }
+  for (; j < k; j++) {
+    for (let g = 0; g < groups; g++) {
+      const pa = (g == 0 ? accA : accB) + (<usize>j << 4);
+      let c = c0;
+      let a: v128;
+      if (first) {
+        a = entry(tableAt(tables, 0, g), load<u8>(pat + <usize>j));
+        c = 1;
+      } else {
+        a = v128.load(pa);
+      }
+      for (; c < c1; c++) a = f32x4.add(a, entry(tableAt(tables, c - c0, g), load<u8>(pat + <usize>c * <usize>k + <usize>j)));
+      v128.store(pa, a);
+    }
+  }
+}
+
+/** Rows r0..r0+lanes-1 of out from the lanes of acc. */
+@inline function scatter(acc: usize, out: usize, k: i32, r0: i32, lanes: i32): void {
+  const rowBytes = <usize>k << 2;
+  for (let l = 0; l < lanes; l++) {
+    const po = out + <usize>(r0 + l) * rowBytes;
+    const pa = acc + (<usize>l << 2);
+    for (let j = 0; j < k; j++) store<f32>(po + (<usize>j << 2), load<f32>(pa + (<usize>j << 4)));
+  }
 }
 
 function signGemmSimd(p: i32, o: i32, k: i32, dy: usize, trans: bool, pat: usize, scratch: usize, out: usize): void {
   const chunks = (o + 7) >> 3;
   const tables = scratch;
-  const quads = scratch + (BLOCK << 12);
+  const quads = scratch + (BLOCK << 13);
   const pairs = quads + 512;
-  const acc = pairs + 256;
-  const k4 = k & ~3;
-  for (let r0 = 0; r0 < p; r0 += 4) {
-    const lanes = min(4, p - r0);
+  const accA = pairs + 256;
+  const accB = accA + (<usize>k << 4);
+  for (let r0 = 0; r0 < p; r0 += 8) {
+    const lanesA = min(4, p - r0);
+    const lanesB = min(4, p - r0 - 4);
+    const groups = lanesB > 0 ? 2 : 1;
     for (let c0 = 0; c0 < chunks; c0 += BLOCK) {
       const c1 = min(chunks, c0 + BLOCK);
-      for (let c = c0; c < c1; c++) buildTable(dy, p, o, trans, r0, lanes, c, quads, pairs, tables + (<usize>(c - c0) << 12));
-      const pc0 = pat + <usize>c0 * <usize>k;
-      let j = 0;
-      for (; j < k4; j += 4) {
-        const pa = acc + (<usize>j << 4);
-        let a0: v128, a1: v128, a2: v128, a3: v128;
-        let c = c0;
-        if (c0 == 0) {
-          a0 = lookup(tables, 0, pc0, j);
-          a1 = lookup(tables, 0, pc0, j + 1);
-          a2 = lookup(tables, 0, pc0, j + 2);
-          a3 = lookup(tables, 0, pc0, j + 3);
-          c = 1;
-        } else {
-          a0 = v128.load(pa);
-          a1 = v128.load(pa, 16);
-          a2 = v128.load(pa, 32);
-          a3 = v128.load(pa, 48);
-        }
-        for (; c < c1; c++) {
-          const pc = pat + <usize>c * <usize>k;
-          const t = c - c0;
-          a0 = f32x4.add(a0, lookup(tables, t, pc, j));
-          a1 = f32x4.add(a1, lookup(tables, t, pc, j + 1));
-          a2 = f32x4.add(a2, lookup(tables, t, pc, j + 2));
-          a3 = f32x4.add(a3, lookup(tables, t, pc, j + 3));
-        }
-        v128.store(pa, a0);
-        v128.store(pa, a1, 16);
-        v128.store(pa, a2, 32);
-        v128.store(pa, a3, 48);
+      for (let c = c0; c < c1; c++) {
+        buildTable(dy, p, o, trans, r0, lanesA, c, quads, pairs, tableAt(tables, c - c0, 0));
+        if (groups > 1) buildTable(dy, p, o, trans, r0 + 4, lanesB, c, quads, pairs, tableAt(tables, c - c0, 1));
       }
-      for (; j < k; j++) {
-        const pa = acc + (<usize>j << 4);
-        let a = c0 == 0 ? lookup(tables, 0, pc0, j) : v128.load(pa);
-        for (let c = c0 == 0 ? 1 : c0; c < c1; c++) a = f32x4.add(a, lookup(tables, c - c0, pat + <usize>c * <usize>k, j));
-        v128.store(pa, a);
-      }
+      accumulate(tables, pat, k, c0, c1, groups, accA, accB);
     }
-    const rowBytes = <usize>k << 2;
-    for (let l = 0; l < lanes; l++) {
-      const po = out + <usize>(r0 + l) * rowBytes;
-      const pa = acc + (<usize>l << 2);
-      for (let j = 0; j < k; j++) store<f32>(po + (<usize>j << 2), load<f32>(pa + (<usize>j << 4)));
-    }
+    scatter(accA, out, k, r0, lanesA);
+    if (groups > 1) scatter(accB, out, k, r0 + 4, lanesB);
   }
 }
 
