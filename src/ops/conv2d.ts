@@ -53,16 +53,19 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
   const heap = ctx.heap;
 
   const out = ctx.empty([n, g.outH, g.outW, o]);
+  // When only dW is needed (a first layer), backward would rebuild this very matrix and
+  // need no other scratch: keep it instead.
+  const keepCols = ctx.needsGrad(w) && !ctx.needsGrad(x);
   const cols = heap.alloc(pixels * k * 4);
   try {
     f.im2col(g, x.ptr, padValue, cols);
     f.sgemm(false, true, pixels, o, k, 1, cols, k, w.ptr, k, 0, out.ptr, o);
   } finally {
-    heap.free(cols);
+    if (!keepCols) heap.free(cols);
   }
   if (bias) f.binaryRow("add", pixels, o, out.ptr, bias.ptr, out.ptr);
 
-  recordConv2dBackward(out, x, w, bias, g, padValue);
+  recordConv2dBackward(out, x, w, bias, g, padValue, keepCols ? { savedCols: out.saveBuffer(cols) } : {});
   return out;
 }
 
@@ -84,6 +87,8 @@ export function recordConv2dBackward(
   grads: {
     cols?: (dy: Tensor, dcols: number) => void;
     w?: (dy: Tensor, cols: number, ptr: number, beta: 0 | 1) => void;
+    /** im2col(x) kept from the forward pass (owned by `out`), when x needs no gradient. */
+    savedCols?: number;
   } = {},
 ): void {
   const ctx = out.ctx;
@@ -101,10 +106,11 @@ export function recordConv2dBackward(
       bias.addGrad(tmp);
     }
     if (!w.requiresGrad && !x.requiresGrad) return;
-    const scratch = heap.alloc(pixels * k * 4);
+    const saved = grads.savedCols !== undefined && !x.requiresGrad;
+    const scratch = saved ? grads.savedCols! : heap.alloc(pixels * k * 4);
     try {
       if (w.requiresGrad) {
-        f.im2col(g, x.ptr, padValue, scratch);
+        if (!saved) f.im2col(g, x.ptr, padValue, scratch);
         w.accumulateGrad((ptr, overwrite) => {
           if (grads.w) grads.w(dy, scratch, ptr, overwrite ? 0 : 1);
           else f.sgemm(true, false, o, k, pixels, 1, dy.ptr, o, scratch, k, overwrite ? 0 : 1, ptr, k);
@@ -119,7 +125,7 @@ export function recordConv2dBackward(
         });
       }
     } finally {
-      heap.free(scratch);
+      if (!saved) heap.free(scratch);
     }
   });
 }
