@@ -92,6 +92,21 @@ describe("threads: 1 vs 2 bit for bit", () => {
     expect(two.module?.shared).toBe(true);
   });
 
+  it("unrefs its workers once they are ready (a CLI run must exit; a pending start must not)", async () => {
+    const { Worker } = await import("node:worker_threads");
+    const unref = vi.spyOn(Worker.prototype, "unref");
+    const on = vi.spyOn(Worker.prototype, "on");
+    const b = await createBackend("wasm", { threads: 3 });
+    expect(unref).toHaveBeenCalledTimes(2);
+    // Adding a listener refs a worker again: every listener must come before the unrefs.
+    expect(Math.max(...on.mock.invocationCallOrder)).toBeLessThan(
+      Math.min(...unref.mock.invocationCallOrder),
+    );
+    unref.mockRestore();
+    on.mockRestore();
+    await b.close?.();
+  });
+
   const shapes: [boolean, boolean, number, number, number, number, number][] = [
     // transA, transB, m, n, k, alpha, beta
     [false, false, 256, 256, 256, 1, 0],

@@ -130,6 +130,8 @@ export class KernelPool {
       await Promise.all(workers.map((w) => w.terminate()));
       throw err;
     });
+    // A pool nobody closed must not keep the process alive.
+    for (const w of workers) w.unref();
     return pool;
   }
 

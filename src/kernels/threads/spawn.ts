@@ -14,6 +14,11 @@ export interface WorkerHandle {
   /** A worker that failed to start or died. */
   onError(listener: (error: Error) => void): void;
   terminate(): Promise<void>;
+  /**
+   * Lets the process exit while the worker lives (Node). Called once the worker is ready:
+   * before that, the pending start must keep the process alive.
+   */
+  unref(): void;
 }
 
 /** Worker threads exist here: Node, or a browser with Worker. */
@@ -34,6 +39,7 @@ export async function spawnWorker(): Promise<WorkerHandle> {
     onError: (listener) =>
       w.addEventListener("error", (e) => listener(new Error(`onebit: kernel worker failed: ${e.message}`))),
     terminate: async () => w.terminate(),
+    unref: () => {},
   };
 }
 
@@ -49,8 +55,6 @@ async function spawnNode(): Promise<WorkerHandle> {
             `parentPort.once("message", (init) => (${workerMain.toString()})(init, (m) => parentPort.postMessage(m)));`,
           { eval: true },
         );
-  // A pool nobody closed must not keep the process alive.
-  w.unref();
   return {
     post: (init) => w.postMessage(init),
     onMessage: (listener) => void w.on("message", listener),
@@ -58,6 +62,7 @@ async function spawnNode(): Promise<WorkerHandle> {
       w.on("error", listener);
       w.on("exit", (code) => listener(new Error(`onebit: kernel worker exited (code ${code})`)));
     },
+    unref: () => w.unref(),
     terminate: async () => void (await w.terminate()),
   };
 }
