@@ -8,7 +8,8 @@
  * Adam) of bnn-mlp 3x1024 at batch 100 and of bnn-cnn at batch 64. Outputs are compared
  * after one run of each. The process CPU time per call is reported too: on a machine busy
  * with other work the wall-time speedup is capped by the CPU share the process gets, while
- * CPU time on N threads close to CPU time on 1 thread shows the split costs little.
+ * CPU time on N threads close to CPU time on 1 thread shows the split costs little; "cores
+ * used" (CPU time / wall time on N threads) shows how many cores the machine gave.
  */
 import os from "node:os";
 import { type Backend, createBackend, resolveThreads } from "../kernels/index.js";
@@ -227,6 +228,8 @@ export async function run(options: BenchOptions): Promise<void> {
       speedup: m1 / mn,
       cpu_ms_1_thread: c1,
       cpu_ms_n_threads: cn,
+      /** CPU time over wall time on N threads: how many cores the process really got. */
+      cores_used: cn / mn,
       identical: same,
     });
   }
@@ -260,6 +263,7 @@ export async function run(options: BenchOptions): Promise<void> {
         "speedup",
         "cpu ms 1",
         `cpu ms ${env.threads}`,
+        "cores used",
         "identical",
       ],
       results.map((r) => [
@@ -272,6 +276,7 @@ export async function run(options: BenchOptions): Promise<void> {
         r.speedup,
         r.cpu_ms_1_thread,
         r.cpu_ms_n_threads,
+        r.cores_used,
         r.identical ? "yes" : "NO",
       ]),
     ),
