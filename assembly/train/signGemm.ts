@@ -104,16 +104,21 @@ export function signPatterns(o: i32, k: i32, w: usize, pat: usize): void {
 // across those chunks in 8 registers, one pattern load serving both groups.
 const BLOCK = 4;
 
-/** The 256-entry table of chunk c for the rows r0.. (lanes) at tp. */
-@inline function buildTable(dy: usize, np: i32, o: i32, trans: bool, r0: i32, lanes: i32, c: i32, quads: usize, pairs: usize, tp: usize): void {
+/** lo (16 entries) at qp and hi (16 entries) at qp + 256 of chunk c for the rows r0.. (lanes). */
+@inline function buildQuads(dy: usize, np: i32, o: i32, trans: bool, r0: i32, lanes: i32, c: i32, pairs: usize, qp: usize): void {
   const col = c << 3;
   for (let q = 0; q < 4; q++) {
     const a = gather(dy, np, o, trans, r0, lanes, col + 2 * q);
     const b = gather(dy, np, o, trans, r0, lanes, col + 2 * q + 1);
     pairs4(a, b, pairs + (<usize>q << 6));
   }
-  quads16(pairs, pairs + 64, quads);
-  quads16(pairs + 128, pairs + 192, quads + 256);
+  quads16(pairs, pairs + 64, qp);
+  quads16(pairs + 128, pairs + 192, qp + 256);
+}
+
+/** The 256-entry table T[j] = lo[j & 15] + hi[j >> 4] of chunk c for the rows r0.. (lanes) at tp. */
+@inline function buildTable(dy: usize, np: i32, o: i32, trans: bool, r0: i32, lanes: i32, c: i32, quads: usize, pairs: usize, tp: usize): void {
+  buildQuads(dy, np, o, trans, r0, lanes, c, pairs, quads);
   for (let h = 0; h < 16; h++) {
     const hv = v128.load(quads + 256 + (<usize>h << 4));
     const row = tp + (<usize>h << 8);
@@ -206,6 +211,96 @@ function accumulate(
   }
 }
 
+// Narrow outputs (k < NIBBLE_K) do not repay a 256-entry table per chunk: they look up
+// lo and hi (16 entries each) and add T = lo + hi themselves, the same operations.
+const NIBBLE_K = 512;
+const NIBBLE_BLOCK = 16;
+
+@inline function quadsAt(tables: usize, t: i32, group: i32): usize {
+  return tables + (<usize>t << 10) + (<usize>group << 9);
+}
+
+@inline function nibbleEntry(q: usize, b: u32): v128 {
+  return f32x4.add(v128.load(q + (<usize>(b & 15) << 4)), v128.load(q + 256 + (<usize>(b >> 4) << 4)));
+}
+
+/** As accumulate, from the lo/hi tables of chunks c0..c1-1. */
+function accumulateNibbles(
+  tables: usize, pat: usize, k: i32, c0: i32, c1: i32, groups: i32, accA: usize, accB: usize,
+): void {
+  const k4 = k & ~3;
+  const first = c0 == 0;
+  let j = 0;
+  for (; j < k4; j += 4) {
+    const pa = accA + (<usize>j << 4);
+    const pb = accB + (<usize>j << 4);
+    let a0: v128, a1: v128, a2: v128, a3: v128, b0: v128, b1: v128, b2: v128, b3: v128;
+    let c = c0;
+    if (first) {
+      const w = load<u32>(pat + <usize>j);
+      const qA = quadsAt(tables, 0, 0);
+      const qB = qA + 512;
+      a0 = nibbleEntry(qA, w & 255);
+      a1 = nibbleEntry(qA, (w >> 8) & 255);
+      a2 = nibbleEntry(qA, (w >> 16) & 255);
+      a3 = nibbleEntry(qA, w >> 24);
+      b0 = nibbleEntry(qB, w & 255);
+      b1 = nibbleEntry(qB, (w >> 8) & 255);
+      b2 = nibbleEntry(qB, (w >> 16) & 255);
+      b3 = nibbleEntry(qB, w >> 24);
+      c = 1;
+    } else {
+      a0 = v128.load(pa);
+      a1 = v128.load(pa, 16);
+      a2 = v128.load(pa, 32);
+      a3 = v128.load(pa, 48);
+      b0 = v128.load(pb);
+      b1 = v128.load(pb, 16);
+      b2 = v128.load(pb, 32);
+      b3 = v128.load(pb, 48);
+    }
+    for (; c < c1; c++) {
+      const w = load<u32>(pat + <usize>c * <usize>k + <usize>j);
+      const qA = quadsAt(tables, c - c0, 0);
+      const qB = qA + 512;
+      const i0 = w & 255, i1 = (w >> 8) & 255, i2 = (w >> 16) & 255, i3 = w >> 24;
+      a0 = f32x4.add(a0, nibbleEntry(qA, i0));
+      b0 = f32x4.add(b0, nibbleEntry(qB, i0));
+      a1 = f32x4.add(a1, nibbleEntry(qA, i1));
+      b1 = f32x4.add(b1, nibbleEntry(qB, i1));
+      a2 = f32x4.add(a2, nibbleEntry(qA, i2));
+      b2 = f32x4.add(b2, nibbleEntry(qB, i2));
+      a3 = f32x4.add(a3, nibbleEntry(qA, i3));
+      b3 = f32x4.add(b3, nibbleEntry(qB, i3));
+    }
+    v128.store(pa, a0);
+    v128.store(pa, a1, 16);
+    v128.store(pa, a2, 32);
+    v128.store(pa, a3, 48);
+    if (groups > 1) {
+      v128.store(pb, b0);
+      v128.store(pb, b1, 16);
+      v128.store(pb, b2, 32);
+      v128.store(pb, b3, 48);
+    }
+  }
+  for (; j < k; j++) {
+    for (let g = 0; g < groups; g++) {
+      const pa = (g == 0 ? accA : accB) + (<usize>j << 4);
+      let c = c0;
+      let a: v128;
+      if (first) {
+        a = nibbleEntry(quadsAt(tables, 0, g), load<u8>(pat + <usize>j));
+        c = 1;
+      } else {
+        a = v128.load(pa);
+      }
+      for (; c < c1; c++) a = f32x4.add(a, nibbleEntry(quadsAt(tables, c - c0, g), load<u8>(pat + <usize>c * <usize>k + <usize>j)));
+      v128.store(pa, a);
+    }
+  }
+}
+
 /** Rows r0..r0+lanes-1 of out from the lanes of acc. */
 @inline function scatter(acc: usize, out: usize, k: i32, r0: i32, lanes: i32): void {
   const rowBytes = <usize>k << 2;
@@ -227,13 +322,24 @@ function signGemmSimd(p: i32, o: i32, k: i32, dy: usize, trans: bool, pat: usize
     const lanesA = min(4, p - r0);
     const lanesB = min(4, p - r0 - 4);
     const groups = lanesB > 0 ? 2 : 1;
-    for (let c0 = 0; c0 < chunks; c0 += BLOCK) {
-      const c1 = min(chunks, c0 + BLOCK);
-      for (let c = c0; c < c1; c++) {
-        buildTable(dy, p, o, trans, r0, lanesA, c, quads, pairs, tableAt(tables, c - c0, 0));
-        if (groups > 1) buildTable(dy, p, o, trans, r0 + 4, lanesB, c, quads, pairs, tableAt(tables, c - c0, 1));
+    if (k < NIBBLE_K) {
+      for (let c0 = 0; c0 < chunks; c0 += NIBBLE_BLOCK) {
+        const c1 = min(chunks, c0 + NIBBLE_BLOCK);
+        for (let c = c0; c < c1; c++) {
+          buildQuads(dy, p, o, trans, r0, lanesA, c, pairs, quadsAt(tables, c - c0, 0));
+          if (groups > 1) buildQuads(dy, p, o, trans, r0 + 4, lanesB, c, pairs, quadsAt(tables, c - c0, 1));
+        }
+        accumulateNibbles(tables, pat, k, c0, c1, groups, accA, accB);
       }
-      accumulate(tables, pat, k, c0, c1, groups, accA, accB);
+    } else {
+      for (let c0 = 0; c0 < chunks; c0 += BLOCK) {
+        const c1 = min(chunks, c0 + BLOCK);
+        for (let c = c0; c < c1; c++) {
+          buildTable(dy, p, o, trans, r0, lanesA, c, quads, pairs, tableAt(tables, c - c0, 0));
+          if (groups > 1) buildTable(dy, p, o, trans, r0 + 4, lanesB, c, quads, pairs, tableAt(tables, c - c0, 1));
+        }
+        accumulate(tables, pat, k, c0, c1, groups, accA, accB);
+      }
     }
     scatter(accA, out, k, r0, lanesA);
     if (groups > 1) scatter(accB, out, k, r0 + 4, lanesB);

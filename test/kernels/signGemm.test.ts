@@ -46,6 +46,8 @@ describe("sign GEMM", async () => {
     [6, 70, 33],
     [2, 130, 3],
     [13, 16, 100],
+    [9, 20, 515], // wide outputs: full 256-entry tables (narrow ones add lo + hi per lookup)
+    [4, 8, 512],
   ] as const;
   for (const [p, o, k] of shapes) {
     it(`[${p},${o}] x S[${o},${k}]: ref = simd = scalar, and the float64 product to rounding`, () => {
