@@ -78,6 +78,7 @@ async function libFromDist() {
     CheckpointError: ck.CheckpointError,
     buildModel: builders.buildModel,
     loadIntoModel: checkpoint.loadIntoModel,
+    checkCheckpointModel: checkpoint.checkCheckpointModel,
     Random: random.Random,
     ctx: await tensor.createContext("ref"),
     readIdx: data.readIdx,
@@ -211,7 +212,8 @@ async function main() {
   all.merge(random);
   report("total", all);
   console.log(`  wall time ${((performance.now() - start) / 1000).toFixed(1)} s`);
-  if (all.examples.length) console.log(`failures (first ${all.examples.length}) are listed above as they happened`);
+  if (all.examples.length)
+    console.log(`failures (first ${all.examples.length}) are listed above as they happened`);
   process.exitCode = all.failures ? 1 : 0;
 }
 

@@ -21,7 +21,7 @@ export interface CaseResult {
 }
 /**
  * The loaders under test: decodeModel, ModelFormatError, Engine, decodeCheckpoint,
- * CheckpointError, buildModel, loadIntoModel, Random, ctx (a "ref" context), readIdx,
+ * CheckpointError, checkCheckpointModel, buildModel, loadIntoModel, Random, ctx (a "ref" context), readIdx,
  * parseCifar10, DataError (see harness.mjs).
  */
 export type Lib = Record<string, unknown>;

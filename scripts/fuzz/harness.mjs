@@ -5,7 +5,8 @@
  *
  * A case ends in one of:
  *   ok               the loader returned (and the result was usable: a .onebit model runs one
- *                    image on the engine, a checkpoint's tensors load into its model)
+ *                    image on the engine, a checkpoint's tensors load into the model its
+ *                    config builds)
  *   typed-error      the loader threw its typed error (ModelFormatError, CheckpointError,
  *                    DataError) and the message names the file
  *   crash            anything else: another error type, or a message without the file name
@@ -48,8 +49,9 @@ export function loadSeeds(dir) {
 
 /**
  * The loaders under test, from `lib` (the built library or the sources):
- * { decodeModel, ModelFormatError, Engine, decodeCheckpoint, CheckpointError, buildModel,
- *   loadIntoModel, Random, ctx, readIdx, parseCifar10, DataError }.
+ * { decodeModel, ModelFormatError, Engine, decodeCheckpoint, CheckpointError,
+ *   checkCheckpointModel, buildModel, loadIntoModel, Random, ctx, readIdx, parseCifar10,
+ *   DataError }.
  * IDX files go through the file system (readIdx reads and gunzips), into `tmpDir`.
  */
 export function makeTargets(lib, tmpDir) {
@@ -72,7 +74,9 @@ export function makeTargets(lib, tmpDir) {
     checkpoint: {
       error: typed(lib.CheckpointError),
       load: (bytes, file) => lib.decodeCheckpoint(bytes, file),
-      use(ck, file) {
+      // As loadCheckpoint then loadTrainedModel: the config must fit the tensors, then load.
+      async use(ck, file) {
+        await lib.checkCheckpointModel(ck, file);
         const model = lib.buildModel(lib.ctx, ck.model, new lib.Random(0));
         try {
           lib.loadIntoModel(model, ck, file);
@@ -143,8 +147,11 @@ export async function runCase(targets, seed, bytes, limits = LIMITS) {
       await target.use?.(result, file);
       outcome = "ok";
     } catch (e) {
-      outcome = "crash";
-      detail = `loaded, but using it failed: ${e?.constructor?.name}: ${String(e?.message ?? e).slice(0, 300)}`;
+      // A check after decoding (the checkpoint's model must fit its tensors) may still
+      // reject the file with the typed error.
+      const message = String(e?.message ?? e);
+      outcome = e instanceof target.error && message.includes(named) ? "typed-error" : "crash";
+      detail = `loaded, then: ${e?.constructor?.name}: ${message.slice(0, 300)}`;
     }
   }
   result = undefined;

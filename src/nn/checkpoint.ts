@@ -8,9 +8,19 @@
  *     ck.tensors.get("layers.0.kernel")?.shape;  // [32, 3, 3, 1]
  */
 import { readFile } from "node:fs/promises";
+import { Heap } from "../kernels/heap.js";
+import { createContext } from "../tensor/index.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { writeFileAtomic } from "../util/atomicWrite.js";
-import { type Checkpoint, decodeCheckpoint, encodeCheckpoint, type NamedTensor } from "./checkpointFormat.js";
+import { Random } from "../util/random.js";
+import { buildModel } from "./builders.js";
+import {
+  type Checkpoint,
+  CheckpointError,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  type NamedTensor,
+} from "./checkpointFormat.js";
 import type { Model } from "./model.js";
 
 export type { Checkpoint, LayerRecord, ModelConfig, NamedTensor } from "./checkpointFormat.js";
@@ -26,7 +36,46 @@ export async function loadCheckpoint(file: string): Promise<Checkpoint> {
   } catch (e) {
     throw new Error(`${file}: cannot read checkpoint (${(e as Error).message})`);
   }
-  return decodeCheckpoint(bytes, file);
+  const ck = decodeCheckpoint(bytes, file);
+  await checkCheckpointModel(ck, file);
+  return ck;
+}
+
+/**
+ * Checks that the checkpoint's model config builds a model whose every tensor the file holds,
+ * shape for shape. The trial build runs on a throwaway heap capped near the file's tensor
+ * bytes, so a config describing a far bigger model (a corrupt or hostile `width`) fails at
+ * once instead of allocating gigabytes; any fault is a CheckpointError naming the file.
+ */
+export async function checkCheckpointModel(ck: Checkpoint, source: string): Promise<void> {
+  let bytes = 0;
+  for (const t of ck.tensors.values()) bytes += t.data.byteLength;
+  const heap = new Heap({ maximumBytes: Math.min(2 * bytes + (32 << 20), 2 ** 32 - 65536) });
+  const ctx = await createContext("ref", { heap });
+  let model: Model | undefined;
+  try {
+    model = buildModel(ctx, ck.model, new Random(0));
+    for (const [name, t] of model.namedTensors()) {
+      const s = ck.tensors.get(name);
+      if (!s)
+        throw new CheckpointError(source, `tensor '${name}' of the ${ck.model.builder} model is missing`);
+      if (s.shape.length !== t.shape.length || s.shape.some((d, i) => d !== t.shape[i])) {
+        throw new CheckpointError(
+          source,
+          `tensor '${name}' has shape [${s.shape}], the ${ck.model.builder} model it describes has [${t.shape}]`,
+        );
+      }
+    }
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    const options = JSON.stringify(ck.model.options).slice(0, 120);
+    throw new CheckpointError(
+      source,
+      `its model (${ck.model.builder} ${options}) cannot be built from the tensors it holds: ${(e as Error).message}`,
+    );
+  } finally {
+    model?.dispose();
+  }
 }
 
 /** Copies tensors out of the heap into a name -> {shape, data} map. */

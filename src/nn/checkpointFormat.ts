@@ -28,6 +28,22 @@ export const CHECKPOINT_MAGIC = "ONEBITCK";
 export const CHECKPOINT_VERSION = 1;
 /** Refuse headers larger than this (a corrupt length must not trigger a huge allocation). */
 const MAX_HEADER_BYTES = 64 * 1024 * 1024;
+/** JSON nesting the header may have (state holds plain records); deeper is refused before parsing. */
+const MAX_HEADER_NESTING = 64;
+const MAX_TENSORS = 1 << 16;
+const MAX_RANK = 8;
+
+/** The error a file that is not a valid checkpoint raises: the message names the file and the fault. */
+export class CheckpointError extends Error {
+  override readonly name = "CheckpointError";
+
+  constructor(
+    readonly file: string,
+    readonly detail: string,
+  ) {
+    super(`${file}: not a valid onebit checkpoint: ${detail}`);
+  }
+}
 
 export interface ModelConfig {
   /** Builder name, e.g. "bnn-cnn". */
@@ -122,10 +138,15 @@ export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
   return bytes;
 }
 
-/** Parses and validates checkpoint bytes; `source` names the file in errors. */
+/**
+ * Parses and validates checkpoint bytes; `source` names the file in errors. Throws
+ * CheckpointError for anything malformed: prefix, header JSON (nesting measured before
+ * parsing), field types, and a tensor table whose entries must be in bounds, sized by their
+ * shapes and disjoint, so the tensors copied out never exceed the file's data bytes.
+ */
 export function decodeCheckpoint(bytes: Uint8Array, source = "checkpoint"): Checkpoint {
   const fail = (why: string): never => {
-    throw new Error(`${source}: not a valid onebit checkpoint: ${why}`);
+    throw new CheckpointError(source, why);
   };
   if (bytes.length < 16) fail(`file is ${bytes.length} bytes, shorter than the 16-byte preamble`);
   const magic = String.fromCharCode(...bytes.subarray(0, 8));
@@ -138,34 +159,58 @@ export function decodeCheckpoint(bytes: Uint8Array, source = "checkpoint"): Chec
   if (headerBytes > MAX_HEADER_BYTES || 16 + headerBytes > bytes.length) {
     fail(`header length ${headerBytes} exceeds the file (${bytes.length} bytes)`);
   }
+  const text = new TextDecoder().decode(bytes.subarray(16, 16 + headerBytes));
+  if (jsonNesting(text, MAX_HEADER_NESTING) > MAX_HEADER_NESTING) {
+    fail(`header JSON nests deeper than ${MAX_HEADER_NESTING} levels`);
+  }
   let header: CheckpointHeader;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + headerBytes)));
+    header = JSON.parse(text);
   } catch (e) {
     return fail(`header is not JSON (${(e as Error).message})`);
   }
-  if (header?.format !== "onebit-checkpoint" || !Array.isArray(header.tensors)) {
+  if (!isObject(header) || header.format !== "onebit-checkpoint" || !Array.isArray(header.tensors)) {
     fail("header lacks format 'onebit-checkpoint' or a tensor table");
   }
-  if (typeof header.model?.builder !== "string") fail("header lacks model.builder");
+  if (
+    !isObject(header.model) ||
+    typeof header.model.builder !== "string" ||
+    !isObject(header.model.options)
+  ) {
+    fail("header lacks model.builder (a string) and model.options (an object)");
+  }
+  if (
+    !Array.isArray(header.layers) ||
+    !header.layers.every((l) => isObject(l) && typeof l.type === "string")
+  ) {
+    fail("header lacks the layer list (objects with a type)");
+  }
+  if (!Number.isSafeInteger(header.epoch) || header.epoch < 0)
+    fail(`epoch ${show(header.epoch)} is not a count`);
+  if (header.state !== undefined && !isObject(header.state)) fail("state is not an object");
+  if (header.tensors.length > MAX_TENSORS) fail(`${header.tensors.length} tensors, more than ${MAX_TENSORS}`);
   const dataStart = 16 + headerBytes;
+  const dataBytes = bytes.length - dataStart;
+  const entries = header.tensors.map((e: unknown, i: number) => tensorEntry(e, i, dataBytes, fail));
+  const names = new Set<string>();
+  for (const e of entries) {
+    if (names.has(e.name)) fail(`tensor '${e.name}' appears twice`);
+    names.add(e.name);
+  }
+  // Disjoint sections: together they fit in the data bytes, so the copies below do too.
+  const order = [...entries].sort((a, b) => a.offset - b.offset);
+  for (let j = 1; j < order.length; j++) {
+    const prev = order[j - 1]!;
+    if (order[j]!.offset < prev.offset + 4 * prev.length) {
+      fail(`tensor '${order[j]!.name}' overlaps tensor '${prev.name}'`);
+    }
+  }
   const tensors = new Map<string, NamedTensor>();
-  for (const e of header.tensors) {
-    const n = Array.isArray(e.shape) ? e.shape.reduce((a: number, b: number) => a * b, 1) : Number.NaN;
-    if (!Number.isInteger(n) || n !== e.length || e.length < 0) {
-      fail(`tensor '${e.name}' has shape ${JSON.stringify(e.shape)} but length ${e.length}`);
-    }
-    if (!Number.isInteger(e.offset) || e.offset < 0 || e.offset % 4 !== 0) {
-      fail(`tensor '${e.name}' has bad offset ${e.offset}`);
-    }
-    const end = dataStart + e.offset + 4 * e.length;
-    if (end > bytes.length) fail(`tensor '${e.name}' ends at byte ${end}, past the file end ${bytes.length}`);
-    if (tensors.has(e.name)) fail(`tensor '${e.name}' appears twice`);
+  for (const e of entries) {
     const data = new Float32Array(e.length);
     for (let j = 0; j < e.length; j++) data[j] = view.getFloat32(dataStart + e.offset + 4 * j, true);
-    tensors.set(e.name, { shape: [...e.shape], data });
+    tensors.set(e.name, { shape: e.shape, data });
   }
-  if (!Array.isArray(header.layers)) fail("header lacks the layer list");
   return {
     model: header.model,
     layers: header.layers,
@@ -173,4 +218,63 @@ export function decodeCheckpoint(bytes: Uint8Array, source = "checkpoint"): Chec
     state: header.state ?? {},
     tensors,
   };
+}
+
+/** One entry of the tensor table, checked against the data bytes that follow the header. */
+function tensorEntry(e: unknown, i: number, dataBytes: number, fail: (why: string) => never): TensorEntry {
+  if (!isObject(e)) return fail(`tensor table entry ${i} is ${show(e)}, not an object`);
+  const { name, shape, offset, length } = e;
+  if (typeof name !== "string" || name.length === 0 || name.length > 256) {
+    fail(`tensor table entry ${i} has no name (a string of 1..256 characters)`);
+  }
+  const what = `tensor '${name}'`;
+  if (
+    !Array.isArray(shape) ||
+    shape.length > MAX_RANK ||
+    !shape.every((d) => Number.isSafeInteger(d) && d >= 0)
+  ) {
+    fail(`${what} has shape ${show(shape)}, expected up to ${MAX_RANK} non-negative integers`);
+  }
+  const n = (shape as number[]).reduce((a, b) => a * b, 1);
+  if (n !== length) fail(`${what} has shape ${show(shape)} but length ${show(length)}`);
+  if (!Number.isSafeInteger(offset) || (offset as number) < 0 || (offset as number) % 4 !== 0) {
+    fail(`${what} has bad offset ${show(offset)}`);
+  }
+  if ((offset as number) + 4 * n > dataBytes) {
+    fail(`${what} ends at byte ${(offset as number) + 4 * n} of the data, past its end ${dataBytes}`);
+  }
+  return { name: name as string, shape: [...(shape as number[])], offset: offset as number, length: n };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** A short rendering of an untrusted value for messages. */
+function show(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 40 ? `${s.slice(0, 40)}...` : s;
+}
+
+/**
+ * The deepest nesting of arrays and objects in JSON text (brackets in strings do not count),
+ * scanning no further once `limit` is passed: JSON.parse takes time and memory superlinear
+ * in the nesting, so the reader measures first.
+ */
+function jsonNesting(text: string, limit: number): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) max = depth;
+      if (max > limit) return max;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
 }

@@ -12,7 +12,7 @@
  *       epochs: 2, batchSize: 100, lr: 1e-3 } });
  *     result.testAccuracy;
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import {
   type Augmentation,
@@ -38,7 +38,9 @@ import type { Tensor } from "../tensor/tensor.js";
 import { Progress, type ProgressMode } from "../util/progress.js";
 import { Random } from "../util/random.js";
 import { evaluate } from "./evaluate.js";
+import { checkTrainingData, prepareOutDir } from "./guards.js";
 import { countCorrect, flipRatio, signSnapshot } from "./metrics.js";
+import { divergence } from "./numerics.js";
 import { adam, bop, type Optimizer, type Param, sgd } from "./optimizers.js";
 import { makeSchedule, type ScheduleKind } from "./schedules.js";
 
@@ -75,6 +77,8 @@ export interface TrainRun {
   maxEpochsThisRun?: number;
   progress?: ProgressMode;
   onEpoch?: (record: EpochRecord) => void;
+  /** Once aborted (the CLI's Ctrl-C), training stops after the current epoch's checkpoint. */
+  signal?: AbortSignal;
   /** Binary layers on the XOR-popcount and sign-GEMM kernels (default true); false: float ops. */
   xnorForward?: boolean;
 }
@@ -102,6 +106,8 @@ export interface TrainResult {
   samplesPerSecond: number;
   params: { binary: number; float: number };
   checkpoint?: string;
+  /** True when `signal` stopped the run before its last epoch. */
+  stopped: boolean;
 }
 
 export const CHECKPOINT_FILE = "last.ckpt";
@@ -142,6 +148,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     },
   };
   const model = buildModel(ctx, modelConfig, new Random(seed));
+  checkTrainingData(data, model.inputShape, ck ? ckFile : undefined);
   const params = model.params();
   const opt = makeOptimizer(ctx, params, config);
   const batches = new BatchIterator(data.train, {
@@ -177,9 +184,14 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     config.epochs,
     history.length + (run.maxEpochsThisRun ?? Number.POSITIVE_INFINITY),
   );
-  if (ckFile) mkdirSync(run.outDir!, { recursive: true });
+  if (ckFile) prepareOutDir(run.outDir!);
+  let stopped = false;
 
   for (let epoch = history.length + 1; epoch <= lastEpoch; epoch++) {
+    if (run.signal?.aborted) {
+      stopped = true;
+      break;
+    }
     const lr = schedule(epoch - 1);
     const signsBefore = signSnapshot(params);
     const t0 = performance.now();
@@ -200,6 +212,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         lr,
         mode,
         config.loss,
+        { epoch, step: step + 1, checkpoint: ckFile },
       );
       lossSum += loss * n;
       correct += right;
@@ -252,6 +265,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     samplesPerSecond: trainSeconds > 0 ? samples / trainSeconds : 0,
     params: model.paramCounts(),
     checkpoint: ckFile,
+    stopped,
   };
 }
 
@@ -278,6 +292,7 @@ function trainStep(
   lr: number,
   mode: ForwardMode,
   lossName: LossName = "cross-entropy",
+  at: { epoch: number; step: number; checkpoint?: string } = { epoch: 0, step: 0 },
 ): { loss: number; right: number } {
   const ctx = model.ctx;
   return ctx.tidy(() => {
@@ -288,10 +303,13 @@ function trainStep(
       lossName === "squared-hinge"
         ? squaredHinge(logits, hingeTargets(ctx, labels, classes))
         : softmaxCrossEntropy(logits, labels);
+    // A NaN/Inf loss stops training before this step touches the weights.
+    const value = loss.item();
+    if (!Number.isFinite(value)) throw divergence(model, input, mode, { ...at, loss: value });
     for (const p of model.params()) p.tensor.zeroGrad();
     loss.backward();
     ctx.noGrad(() => opt.step(lr));
-    return { loss: loss.item(), right: countCorrect(logits.data, labels, n, classes) };
+    return { loss: value, right: countCorrect(logits.data, labels, n, classes) };
   });
 }
 

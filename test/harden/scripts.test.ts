@@ -24,7 +24,9 @@ function script(name: string, args: string[]): { status: number | null; out: str
 describe.skipIf(!built)("robustness scripts (short runs)", () => {
   it("fuzz: 300 mutations, no crash, hang or unbounded allocation", () => {
     const r = script("fuzz.mjs", ["--cases", "300", "--no-sweep", "--seed", "3"]);
-    expect(r.out).toMatch(/total: 300 cases: ok \d+ {2}typed-error \d+ {2}crash 0 {2}hang 0 {2}unbounded-alloc 0/);
+    expect(r.out).toMatch(
+      /total: 300 cases: ok \d+ {2}typed-error \d+ {2}crash 0 {2}hang 0 {2}unbounded-alloc 0/,
+    );
     expect(r.status, r.out).toBe(0);
   });
 

@@ -72,7 +72,7 @@ export function trainSummary(model: string, dataset: string, r: TrainResult) {
 }
 
 /** Parses the options, trains, and returns the result (used by `train` and `start`). */
-export async function runTrain(o: TrainCliOptions): Promise<TrainResult> {
+export async function runTrain(o: TrainCliOptions, signal?: AbortSignal): Promise<TrainResult> {
   const builder = builders[o.model];
   if (!builder)
     throw new Error(`unknown model '${o.model}'; choose one of: ${Object.keys(builders).join(", ")}`);
@@ -106,6 +106,7 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainResult> {
     data,
     outDir: o.out ?? path.join("runs", `${o.model}${o.float ? "-float" : ""}-${o.dataset}`),
     resume: o.resume,
+    signal,
     config: {
       model: { builder: o.model, options },
       epochs: o.epochs,
@@ -176,6 +177,28 @@ export function printResult(o: { json: boolean; model: string; dataset: string }
   );
 }
 
+/**
+ * Runs `work` with an AbortSignal that the first Ctrl-C (SIGINT) aborts: training then stops
+ * after the current epoch's checkpoint. A second Ctrl-C exits at once (code 130), leaving the
+ * last complete checkpoint (checkpoints are written atomically).
+ */
+export async function withCtrlC<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+    process.stderr.write(
+      "\nCtrl-C: stopping after this epoch's checkpoint (Ctrl-C again to quit now; the last checkpoint stays intact)\n",
+    );
+  };
+  process.on("SIGINT", onSigint);
+  try {
+    return await work(controller.signal);
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}
+
 export function register(program: Command): void {
   trainOptions(
     program
@@ -185,8 +208,9 @@ export function register(program: Command): void {
       .requiredOption("--dataset <name>", DATASET_NAMES.join(", ")),
     { epochs: 3 },
   ).action(async (o: TrainCliOptions) => {
-    const r = await runTrain(o);
+    const r = await withCtrlC((signal) => runTrain(o, signal));
     printResult(o, r);
     r.model.dispose();
+    if (r.stopped) process.exitCode = 130;
   });
 }

@@ -1,0 +1,139 @@
+/**
+ * Regression tests for the checkpoint reader faults the fuzzer and review found: an untyped
+ * TypeError on a null table entry, tensors aliasing one region (each copied: hundreds of
+ * times the file in memory), negative or fractional shapes accepted, deep header nesting,
+ * and a model config describing a far bigger model than the file holds (gigabytes
+ * allocated before the shape mismatch showed).
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { checkCheckpointModel, loadCheckpoint } from "../../src/nn/checkpoint.js";
+import { CheckpointError, decodeCheckpoint } from "../../src/nn/checkpointFormat.js";
+
+const seed = new Uint8Array(fs.readFileSync(path.join(import.meta.dirname, "seeds/mlp.ckpt")));
+const view = new DataView(seed.buffer);
+const headerLength = view.getUint32(12, true);
+// biome-ignore lint/suspicious/noExplicitAny: a header under attack is any JSON.
+type Header = any;
+const header: Header = JSON.parse(new TextDecoder().decode(seed.subarray(16, 16 + headerLength)));
+const data = seed.subarray(16 + headerLength);
+
+/** The seed with its header replaced (JSON text, padded to 16 bytes), data unchanged. */
+function withHeader(text: string): Uint8Array {
+  const json = new TextEncoder().encode(text);
+  const padded = Math.ceil(json.length / 16) * 16;
+  const out = new Uint8Array(16 + padded + data.length).fill(0x20, 16, 16 + padded);
+  out.set(seed.subarray(0, 12));
+  new DataView(out.buffer).setUint32(12, padded, true);
+  out.set(json, 16);
+  out.set(data, 16 + padded);
+  return out;
+}
+
+const edited = (edit: (h: Header) => void) => {
+  const h = structuredClone(header);
+  edit(h);
+  return withHeader(JSON.stringify(h));
+};
+
+function errorOf(bytes: Uint8Array): string {
+  try {
+    decodeCheckpoint(bytes, "x.ckpt");
+  } catch (e) {
+    expect(e).toBeInstanceOf(CheckpointError);
+    return (e as Error).message;
+  }
+  throw new Error("expected a CheckpointError");
+}
+
+describe("checkpoint reader", () => {
+  it("the seed decodes (the control)", () => {
+    expect(decodeCheckpoint(seed, "x.ckpt").tensors.size).toBe(header.tensors.length);
+  });
+
+  it("a null or non-object table entry is a CheckpointError, not a TypeError", () => {
+    expect(errorOf(edited((h) => (h.tensors[0] = null)))).toBe(
+      "x.ckpt: not a valid onebit checkpoint: tensor table entry 0 is null, not an object",
+    );
+    expect(errorOf(edited((h) => (h.tensors[2] = 7)))).toMatch(/tensor table entry 2 is 7, not an object$/);
+    expect(errorOf(edited((h) => (h.tensors[1].name = { a: 1 })))).toMatch(
+      /tensor table entry 1 has no name/,
+    );
+  });
+
+  it("negative or fractional dims are refused", () => {
+    expect(errorOf(edited((h) => (h.tensors[0].shape = [-16, -324])))).toBe(
+      "x.ckpt: not a valid onebit checkpoint: tensor 'layers.1.kernel' has shape [-16,-324], expected up to 8 non-negative integers",
+    );
+    expect(errorOf(edited((h) => (h.tensors[0].shape = [0.5, 10368])))).toMatch(/has shape \[0.5,10368\]/);
+  });
+
+  it("tensors aliasing one region are refused before any copy (was: 218x the file in memory)", () => {
+    const big = header.tensors[0];
+    const bytes = edited((h) => {
+      for (let i = 0; i < 5000; i++) h.tensors.push({ ...big, name: `alias${i}` });
+    });
+    const before = process.memoryUsage();
+    expect(errorOf(bytes)).toBe(
+      "x.ckpt: not a valid onebit checkpoint: tensor 'alias0' overlaps tensor 'layers.1.kernel'",
+    );
+    const after = process.memoryUsage();
+    const grown = after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers;
+    expect(grown).toBeLessThan(16 * bytes.length + (4 << 20));
+  });
+
+  it("a deeply nested header is refused before JSON.parse", () => {
+    const bytes = withHeader(`{"state":${"[".repeat(1_000_000)}${"]".repeat(1_000_000)}}`);
+    const t0 = performance.now();
+    expect(errorOf(bytes)).toBe(
+      "x.ckpt: not a valid onebit checkpoint: header JSON nests deeper than 64 levels",
+    );
+    expect(performance.now() - t0).toBeLessThan(500);
+  });
+
+  it("wrong field types are refused: epoch, model, layers, state", () => {
+    expect(errorOf(edited((h) => (h.epoch = "1")))).toMatch(/epoch "1" is not a count$/);
+    expect(errorOf(edited((h) => (h.model.options = null)))).toMatch(/model\.options \(an object\)$/);
+    expect(errorOf(edited((h) => (h.layers = [1])))).toMatch(/the layer list/);
+    expect(errorOf(edited((h) => (h.state = [])))).toMatch(/state is not an object$/);
+  });
+});
+
+describe("loadCheckpoint: the model a checkpoint describes must fit what it holds", () => {
+  const file = (bytes: Uint8Array) => {
+    const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "onebit-ck-")), "last.ckpt");
+    fs.writeFileSync(f, bytes);
+    return f;
+  };
+
+  it("the seed loads (the control)", async () => {
+    expect((await loadCheckpoint(file(seed))).model.builder).toBe("bnn-mlp");
+  });
+
+  it("a hostile width fails fast (was: 827 MB and 7 s for width 10000, then a bare error)", async () => {
+    for (const width of [10_000, 1e6, 2 ** 30]) {
+      const f = file(edited((h) => (h.model.options.width = width)));
+      const t0 = performance.now();
+      const err = await loadCheckpoint(f).catch((e) => e);
+      expect(err).toBeInstanceOf(CheckpointError);
+      expect(err.message).toMatch(
+        new RegExp(
+          `^${f}: not a valid onebit checkpoint: its model \\(bnn-mlp .*\\) cannot be built from the tensors it holds: `,
+        ),
+      );
+      expect(performance.now() - t0).toBeLessThan(5000);
+    }
+  });
+
+  it("bad options and shape mismatches name the file and the tensor", async () => {
+    const neg = await loadCheckpoint(file(edited((h) => (h.model.options.width = -1)))).catch((e) => e);
+    expect(neg).toBeInstanceOf(CheckpointError);
+    const narrow = edited((h) => (h.model.options.width = 8));
+    const ck = decodeCheckpoint(narrow, "n.ckpt");
+    await expect(checkCheckpointModel(ck, "n.ckpt")).rejects.toThrow(
+      "n.ckpt: not a valid onebit checkpoint: tensor 'layers.1.kernel' has shape [16,324], the bnn-mlp model it describes has [8,324]",
+    );
+  });
+});
