@@ -103,7 +103,7 @@ export async function run(options: BenchOptions): Promise<void> {
   const env = environment();
   for (const r of runs) {
     const data = await loadDataset(r.dataset);
-    const ctx = await createContext("wasm");
+    const ctx = await createContext("wasm", { threads: options.threads ?? 1 });
     const t0 = performance.now();
     const result = await train({
       ctx,
