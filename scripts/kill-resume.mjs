@@ -16,7 +16,7 @@
  *
  * Kill moments come from a seeded generator (--seed), so a failure can be replayed.
  *
- *     npm run build && npm run kill-resume -- [--kills 20] [--epochs 16] [--seed 1] [--keep]
+ *     npm run build && npm run kill-resume -- [--kills 20] [--epochs 30] [--seed 1] [--keep]
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -28,7 +28,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const cli = path.join(root, "dist/cli/main.js");
 
 function parseArgs(argv) {
-  const o = { kills: 20, epochs: 16, seed: 1, width: 128, limitTrain: 4000, limitTest: 500, keep: false };
+  const o = { kills: 20, epochs: 30, seed: 1, width: 128, limitTrain: 4000, limitTest: 500, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = () => Number(argv[++i]);
@@ -167,11 +167,11 @@ async function main() {
     `reference: ${o.epochs} epochs in ${(ref.ms / 1000).toFixed(1)} s (first epoch done at ${ref.firstEpochMs?.toFixed(0)} ms, then ${epochMs.toFixed(0)} ms per epoch)`,
   );
 
-  // Kill moments: uniform from halfway through start-up to two epochs after it, so runs are
-  // killed while loading, training, evaluating and writing checkpoints.
+  // Kill moments: uniform from halfway through start-up to three epochs after it, so runs
+  // are killed while loading, training, evaluating and writing checkpoints.
   const startup = ref.firstEpochMs ?? 1000;
   const earliest = 0.5 * startup;
-  const window = 0.5 * startup + 2 * epochMs;
+  const window = 0.5 * startup + 3 * epochMs;
   const runDir = path.join(work, "killed");
   const runFile = path.join(runDir, "last.ckpt");
   let kills = 0;
@@ -203,7 +203,7 @@ async function main() {
       reported - after <= 1,
       `after kill ${k}: the run reported epoch ${reported} finished, the checkpoint holds ${after}`,
     );
-    const temps = fs.readdirSync(runDir).filter((f) => f.endsWith(".tmp")).length;
+    const temps = fs.existsSync(runDir) ? fs.readdirSync(runDir).filter((f) => f.endsWith(".tmp")).length : 0;
     console.log(
       `  kill ${k + 1}/${o.kills} at ${delay.toFixed(0)} ms: ${killed ? "SIGKILL" : `exited ${r.code}`}; epochs reported ${r.epochs}, checkpoint epoch ${before} -> ${after}; stale temp files ${temps}`,
     );

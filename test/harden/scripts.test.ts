@@ -35,7 +35,7 @@ describe.skipIf(!built)("robustness scripts (short runs)", () => {
       "--kills",
       "3",
       "--epochs",
-      "6",
+      "20",
       "--width",
       "64",
       "--limit-train",
