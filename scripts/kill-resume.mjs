@@ -81,8 +81,7 @@ function train(o, out, extra, control) {
     "100",
     "--seed",
     "7",
-    // One thread: the run is deterministic on any machine (and worker threads are not killed
-    // with the main process by every signal path).
+    // One thread: the same run on any machine, and no kernel workers to outlive a kill.
     "--threads",
     "1",
     "--out",
