@@ -13,7 +13,7 @@ import { exportCheckpoint } from "../../export/checkpoint.js";
 import { formatVerifyReport, verifyEngine } from "../../export/verify.js";
 import { writeFileAtomic } from "../../util/atomicWrite.js";
 import { float32WeightBytes, measureEngine, sizeLine } from "./run.js";
-import { printResult, runTrain, type TrainCliOptions, trainOptions } from "./train.js";
+import { printResult, runTrain, type TrainCliOptions, trainOptions, withCtrlC } from "./train.js";
 
 export function register(program: Command): void {
   trainOptions(
@@ -27,9 +27,15 @@ export function register(program: Command): void {
     const log = (line: string) => process.stderr.write(`onebit start: ${line}\n`);
     const out = o.out ?? `runs/start-${o.model}-${o.dataset}`;
     log(`1/4 training ${o.model} on ${o.dataset} for ${o.epochs} epochs (checkpoints in ${out})`);
-    const r = await runTrain({ ...o, out });
+    const r = await withCtrlC((signal) => runTrain({ ...o, out }, signal));
     printResult(o, r);
     r.model.dispose();
+    // The training context's worker threads are done: close them (the rest runs on one thread).
+    await (r.model.ctx.backend as { close?: () => Promise<void> }).close?.();
+    if (r.stopped) {
+      process.exitCode = 130;
+      return;
+    }
     if (!r.checkpoint) throw new Error("onebit start: training wrote no checkpoint to export");
 
     const file = path.join(out, "model.onebit");
