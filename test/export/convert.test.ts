@@ -273,6 +273,36 @@ describe("converter + engine vs the training graph (eval mode)", () => {
     expect(b.report.scores.maxRelativeError).toBe(0);
   });
 
+  for (const padValue of [-1, 1] as const) {
+    it(`default bnn-cnn with 'same' padding, padValue ${padValue}: identical scores and integers`, async () => {
+      const ctx = await createContext("wasm");
+      const options = { widthMultiplier: 0.5, padding: "same", padValue };
+      const model = buildModel(ctx, { builder: "bnn-cnn", options }, new Random(40 + padValue));
+      randomizeBatchNorms(model, 42 + padValue);
+      const { report, engineModel } = await convertAndVerify(model, randomImages(12, 784, 44));
+      const convs = engineModel.layers.filter((l) => l.kind === "binary_conv2d");
+      expect(convs.map((l) => l.kind === "binary_conv2d" && [l.padding, l.padValue])).toEqual([
+        ["same", padValue],
+        ["same", padValue],
+      ]);
+      expect(report.ok, JSON.stringify(report)).toBe(true);
+      expect(report.scores.maxRelativeError).toBe(0);
+    });
+  }
+
+  it("builder options: scaling is xnor-cnn's only; padding is valid or same", async () => {
+    const ctx = await createContext("ref");
+    expect(() =>
+      buildModel(ctx, { builder: "bnn-cnn", options: { scaling: "xnor-weights" } }, new Random(1)),
+    ).toThrow(/bnn-cnn: the scaling option is for xnor-cnn only/);
+    expect(() =>
+      buildModel(ctx, { builder: "xnor-cnn", options: { scaling: "none" } }, new Random(1)),
+    ).toThrow(/scaling must be 'xnor' or 'xnor-weights', got 'none'/);
+    expect(() =>
+      buildModel(ctx, { builder: "bnn-cnn", options: { padding: "full" } }, new Random(1)),
+    ).toThrow(/padding must be 'valid' or 'same', got 'full'/);
+  });
+
   it("a float conv on binary input (float input binarized: bitpack then unpack), padValue -1", async () => {
     const ctx = await createContext("wasm");
     const rng = new Random(27);
