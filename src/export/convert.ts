@@ -331,7 +331,7 @@ function weightLayer(e: Emitter, sources: Source[], i: number): number {
  * reproduces every float of q exactly (alpha > 0) and is smaller; else null (the layer
  * stays float32).
  */
-function bwnWeights(q: Float32Array, shape: number[]) {
+export function bwnWeights(q: Float32Array, shape: number[]) {
   const c = shape[shape.length - 1]!;
   // Rows of few channels (e.g. a 1-channel image) pack no smaller than float32.
   if ((q.length / c) * Math.ceil(c / 32) + shape[0]! >= q.length) return null;

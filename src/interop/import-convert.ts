@@ -11,6 +11,7 @@
  * cannot express is an OnnxError naming the node; no partial model is returned.
  */
 import type { BinaryPadValue, InputLayer } from "../engine/model.js";
+import { bwnWeights } from "../export/convert.js";
 import { packFlags, packSigns, unpackSigns } from "../kernels/bits.js";
 import { affineOf } from "./import-affine.js";
 import { evalConst, reshapeTarget } from "./import-const.js";
@@ -494,20 +495,17 @@ export class Walker {
       this.pending = { draft, k, outC, alpha: signs.alpha, bias: r.bias, steps: [] };
       this.mode = "pending";
     } else {
-      // Real input: +/-alpha weights (BWN) are stored as bits and alpha, same float results.
-      const bwn = binaryWeights(weights);
-      const c = weights.shape[weights.shape.length - 1]!;
+      // Real input: +/-alpha float32 weights (BWN) are stored as bits and alpha when that is
+      // exact and smaller, by the converter's own rule (same layer kinds as a converted model).
+      const w32 = Float32Array.from(weights.data);
+      const bwn = bwnWeights(w32, weights.shape);
       if (bwn) {
         draft.kind = isConv ? "bwn_conv2d" : "bwn_dense";
-        draft.weights = {
-          dtype: "bits",
-          shape: weights.shape,
-          data: packSigns(weights.data, weights.data.length / c, c),
-        };
-        draft.alpha = f32(bwn.alpha ?? new Float64Array(outC).fill(1));
+        draft.weights = bwn.weights;
+        draft.alpha = bwn.alpha;
       } else {
         draft.kind = isConv ? "float_conv2d" : "float_dense";
-        draft.weights = f32(weights.data, weights.shape);
+        draft.weights = f32(w32, weights.shape);
       }
       if (r.bias) draft.bias = f32(r.bias);
       if (isConv) draft.padValue = r.padValue;

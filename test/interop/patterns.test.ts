@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Engine } from "../../src/engine/runtime.js";
+import { exportOnnxWithProbes } from "../../src/interop/export-onnx.js";
 import { importOnnx } from "../../src/interop/import.js";
 import {
   AttributeType,
@@ -228,6 +229,14 @@ describe("binarization forms", () => {
     );
     const r = await agrees(bytes, { inputRange: [-1, 1] }, 12);
     expect(r.model.layers.map((l) => l.kind)).toEqual(["input", "bitpack", "unpack", "float_dense"]);
+    // Exported again, unpack is the identity on the graph's +/-1 floats: onnxruntime agrees.
+    const exported = exportOnnxWithProbes(r.model);
+    const engine = await Engine.load(r.model);
+    const images = Uint8Array.from({ length: 300 * 12 }, () => rng.int(256));
+    const raw = { name: "image", dims: [12], axes: [0], scale: 1, offset: 0 };
+    const report = await verifyOnnx(engine, exported.bytes, images, 300, raw, { probes: exported.probes });
+    engine.dispose();
+    expect(report.ok, formatOnnxReport(report)).toBe(true);
   });
 
   it("an NHWC graph (tf2onnx/Larq): Transpose to NCHW at the input, back to NHWC before Flatten", async () => {
