@@ -25,7 +25,7 @@ export const MAX_FUSED_DEPTH = 384;
 export function fusedKernels(backend: Backend): FusedFirstLayerKernels | null {
   if (!backend.module) return createRefFusedKernels(backend.heap);
   return typeof backend.module.exports.fusedFloatConvPack === "function"
-    ? createWasmFusedKernels(backend.module)
+    ? createWasmFusedKernels(backend.module, backend.pool)
     : null;
 }
 

@@ -11,9 +11,6 @@
  *     const { classes, scores } = engine.predict(pixels);    // raw NHWC pixels, 1 or more images
  */
 import { type Backend, type BackendKind, createBackend } from "../kernels/index.js";
-import { createWasmBinaryKernels } from "../kernels/wasm/binary.js";
-import { createWasmFloatKernels } from "../kernels/wasm/float.js";
-import { loadKernelModule } from "../kernels/wasm/module.js";
 import { decodeModel } from "./format.js";
 import type { EngineModel, InputLayer, Layout } from "./model.js";
 import { shapeSize } from "./model.js";
@@ -27,6 +24,12 @@ export interface EngineOptions {
   backend?: BackendKind;
   /** Where the browser fetches the kernel module from. */
   wasmUrl?: string | URL;
+  /**
+   * Threads for the kernels, this one included (default 1). Needs shared memory: a page
+   * must be cross-origin isolated, else it runs on 1 thread and warns why. With `wasmUrl`
+   * and threads > 1, point it at the -shared kernel build.
+   */
+  threads?: number;
   /** Images per kernel call; larger inputs run in chunks. Default 64. */
   maxBatch?: number;
   /**
@@ -94,7 +97,7 @@ export class Engine {
     const model = source instanceof Uint8Array ? decodeModel(source) : source;
     if (!(source instanceof Uint8Array)) checkModel(model);
     const kind = options.backend ?? "wasm";
-    const backend = await backendFor(kind, options.wasmUrl);
+    const backend = await createBackend(kind, { wasmUrl: options.wasmUrl, threads: options.threads });
     const maxBatch = options.maxBatch ?? 64;
     if (!Number.isInteger(maxBatch) || maxBatch < 1) {
       throw new RangeError(`Engine.load: maxBatch must be a positive integer, got ${maxBatch}`);
@@ -150,11 +153,12 @@ export class Engine {
     });
   }
 
-  /** Frees every buffer and weight in the heap; the engine is unusable afterwards. */
+  /** Frees every buffer and weight in the heap and stops its worker threads; the engine is unusable afterwards. */
   dispose(): void {
     for (const plan of this.plans.values()) for (const s of plan.steps) s.free();
     this.plans.clear();
     this.weights.free();
+    void this.backend.close?.();
   }
 
   private batchOf(images: Images): number {
@@ -213,20 +217,6 @@ export class Engine {
     for (let i = 1; i < plan.steps.length; i++) plan.steps[i]!.run();
     return plan;
   }
-}
-
-/** createBackend, plus a kernel-module URL for browsers (which createBackend does not take). */
-async function backendFor(kind: BackendKind, wasmUrl: string | URL | undefined): Promise<Backend> {
-  if (wasmUrl === undefined || kind === "ref") return createBackend(kind);
-  const flavor = kind === "wasm-scalar" ? "scalar" : kind === "wasm-simd" ? "simd" : undefined;
-  const module = await loadKernelModule({ flavor, wasmUrl });
-  return {
-    name: module.flavor === "simd" ? "wasm-simd" : "wasm-scalar",
-    heap: module.heap,
-    float: createWasmFloatKernels(module),
-    binary: createWasmBinaryKernels(module),
-    module,
-  };
 }
 
 /**

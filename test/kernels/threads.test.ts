@@ -1,11 +1,15 @@
 /**
  * Kernels on 2 threads give bit-identical results to 1 thread: sgemm over a grid of
  * shapes and transposes, the binary GEMM and convolution, elementwise kernels, a conv
- * layer's forward and both gradients, and full training steps of bnn-cnn (conv) and
- * bnn-mlp (dense) with Adam. Every shape is large enough that the work is really split
- * (checked by counting pool dispatches).
+ * layer's forward and both gradients, full training steps of bnn-cnn (conv) and bnn-mlp
+ * (dense) with Adam, and an engine forward of the demo model. Every shape is large enough
+ * that the work is really split (checked by counting pool dispatches).
  */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { Engine } from "../../src/engine/index.js";
 import { type Backend, createBackend } from "../../src/kernels/index.js";
 import { type Call, KernelPool } from "../../src/kernels/threads/pool.js";
 import { splitRange } from "../../src/kernels/threads/split.js";
@@ -16,6 +20,7 @@ import { Context } from "../../src/tensor/context.js";
 import { adam } from "../../src/train/optimizers.js";
 import { Random } from "../../src/util/random.js";
 
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 let one: Backend;
 let two: Backend;
 const dispatches = vi.spyOn(KernelPool.prototype, "run");
@@ -287,6 +292,20 @@ describe("threads: 1 vs 2 bit for bit", () => {
       });
     });
     for (let i = 0; i < 3; i++) expect(results[1]![i]!.equals(results[0]![i]!), `output ${i}`).toBe(true);
+  });
+
+  it("an engine forward at batch 64 (fused float first layer, binary convs, dense)", async () => {
+    const bytes = new Uint8Array(readFileSync(path.join(ROOT, "web/public/models/mnist-bnn-cnn.onebit")));
+    const rng = new Random(19);
+    const images = Uint8Array.from({ length: 64 * 784 }, () => rng.int(256));
+    const [e1, e2] = [await Engine.load(bytes, { threads: 1 }), await Engine.load(bytes, { threads: 2 })];
+    expect(e2.backend.threads).toBe(2);
+    const before = dispatches.mock.calls.length;
+    const [p1, p2] = [e1.predict(images), e2.predict(images)];
+    expect(dispatches.mock.calls.length).toBeGreaterThan(before);
+    expect(Buffer.from(p2.scores.buffer).equals(Buffer.from(p1.scores.buffer))).toBe(true);
+    e1.dispose();
+    e2.dispose();
   });
 
   const models: [string, ModelConfig, number, number[]][] = [

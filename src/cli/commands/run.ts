@@ -10,7 +10,7 @@ import { type EngineModel, shapeSize } from "../../engine/model.js";
 import { Engine } from "../../engine/runtime.js";
 import { loadTrainedModel } from "../../export/checkpoint.js";
 import { formatVerifyReport, verifyEngine } from "../../export/verify.js";
-import type { BackendKind } from "../../kernels/index.js";
+import { type BackendKind, resolveThreads } from "../../kernels/index.js";
 
 export interface EngineMeasurement {
   test_images: number;
@@ -70,6 +70,7 @@ interface RunOptions {
   backend: string;
   verify?: string;
   json: boolean;
+  threads?: number;
 }
 
 export function register(program: Command): void {
@@ -85,9 +86,11 @@ export function register(program: Command): void {
     .option("--backend <name>", "wasm, wasm-simd, wasm-scalar or ref", "wasm")
     .option("--verify <checkpoint>", "compare with the training graph of this checkpoint on every test image")
     .option("--json", "print one JSON object", false)
+    .option("--threads <n>", "threads for the kernels (default: all cores)", (v) => Number.parseInt(v, 10))
     .action(async (file: string, o: RunOptions) => {
       const bytes = new Uint8Array(await readFile(file));
-      const engine = await Engine.load(bytes, { backend: o.backend as BackendKind, maxBatch: 64 });
+      const threads = await resolveThreads(o.threads);
+      const engine = await Engine.load(bytes, { backend: o.backend as BackendKind, maxBatch: 64, threads });
       const dataset = o.dataset ?? (engine.model.metadata.dataset as string | undefined);
       if (!dataset || !DATASET_NAMES.includes(dataset as DatasetName)) {
         throw new Error(`--dataset must be one of ${DATASET_NAMES.join(", ")} (got ${dataset ?? "nothing"})`);
@@ -109,6 +112,7 @@ export function register(program: Command): void {
         model: file,
         dataset,
         backend: engine.backend.name,
+        threads: engine.backend.threads ?? 1,
         file_bytes: bytes.length,
         float32_weight_bytes: float32WeightBytes(engine.model),
         ...measureEngine(engine, test),

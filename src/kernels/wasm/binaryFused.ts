@@ -1,12 +1,15 @@
 /** The fused float first layer in WebAssembly (assembly/binary/fused.ts): a thin wrapper. */
-import type { FusedFirstLayerKernels } from "../ref/binaryFused.js";
+import { type FusedFirstLayerKernels, fusedScratchBytes } from "../ref/binaryFused.js";
+import { type Call, type KernelPool, SCRATCH } from "../threads/pool.js";
+import { COST, chunksFor, splitRange } from "../threads/split.js";
 import type { Window2D } from "../types.js";
 import type { KernelModule } from "./module.js";
 
 const geometryArgs = (g: Window2D) =>
   [g.n, g.h, g.w, g.c, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW] as const;
 
-export function createWasmFusedKernels(mod: KernelModule): FusedFirstLayerKernels {
+/** With a pool, images are split across threads (each image is independent; scratch per thread). */
+export function createWasmFusedKernels(mod: KernelModule, threads?: KernelPool): FusedFirstLayerKernels {
   const fn = mod.exports.fusedFloatConvPack;
   if (typeof fn !== "function") {
     throw new Error(
@@ -18,27 +21,44 @@ export function createWasmFusedKernels(mod: KernelModule): FusedFirstLayerKernel
       if (pool.h !== g.outH || pool.w !== g.outW || pool.c !== outC || pool.n !== g.n) {
         throw new RangeError("fusedFloatConvPack: the pool window must run over the conv output");
       }
-      fn(
-        ...geometryArgs(g),
-        x,
-        outC,
-        wT,
-        bias,
-        padValue,
-        pool.kh,
-        pool.kw,
-        pool.strideH,
-        pool.strideW,
-        pool.padTop,
-        pool.padLeft,
-        pool.outH,
-        pool.outW,
-        bn?.mean ?? 0,
-        bn?.invStd ?? 0,
-        bn?.gamma ?? 0,
-        bn?.beta ?? 0,
-        out,
-        scratch,
+      const rest = (sub: Window2D, xs: number, os: number, sc: number) =>
+        [
+          ...geometryArgs(sub),
+          xs,
+          outC,
+          wT,
+          bias,
+          padValue,
+          pool.kh,
+          pool.kw,
+          pool.strideH,
+          pool.strideW,
+          pool.padTop,
+          pool.padLeft,
+          pool.outH,
+          pool.outW,
+          bn?.mean ?? 0,
+          bn?.invStd ?? 0,
+          bn?.gamma ?? 0,
+          bn?.beta ?? 0,
+          os,
+          sc,
+        ] as number[];
+      const macs = g.n * g.outH * g.outW * outC * g.kh * g.kw * g.c;
+      const chunks = threads && g.n >= 2 ? chunksFor(threads.threads, macs / COST.sgemmMacs) : 1;
+      const fits = threads !== undefined && fusedScratchBytes(g, outC) <= threads.scratchBytes;
+      if (chunks < 2 || !fits) {
+        fn(...rest(g, x, out, scratch));
+        return;
+      }
+      const [inImage, outImage] = [g.h * g.w * g.c * 4, pool.outH * pool.outW * ((outC + 31) >>> 5) * 4];
+      threads.run(
+        splitRange(g.n, chunks, 1).map(([s0, s1]): Call[] => [
+          [
+            "fusedFloatConvPack",
+            ...rest({ ...g, n: s1 - s0 }, x + s0 * inImage, out + s0 * outImage, SCRATCH),
+          ],
+        ]),
       );
     },
   };
