@@ -15,6 +15,8 @@
  */
 import type { Heap } from "./heap.js";
 import { refSignGemm, refSignPatterns } from "./ref/signGemm.js";
+import { type Call, type KernelPool, SCRATCH } from "./threads/pool.js";
+import { COST, chunksFor, splitRange } from "./threads/split.js";
 import type { KernelModule } from "./wasm/module.js";
 
 export interface SignGemmKernels {
@@ -56,16 +58,24 @@ const cache = new WeakMap<object, SignGemmKernels>();
  * The sign-GEMM kernels of a backend: the WebAssembly ones when it has a kernel module
  * that exports them, else the TypeScript reference on its heap.
  */
-export function signGemmKernels(backend: { heap: Heap; module?: KernelModule }): SignGemmKernels {
+export function signGemmKernels(backend: {
+  heap: Heap;
+  module?: KernelModule;
+  pool?: KernelPool;
+}): SignGemmKernels {
   let k = cache.get(backend);
   if (!k) {
-    k = createSignGemmKernels(backend.heap, backend.module);
+    k = createSignGemmKernels(backend.heap, backend.module, backend.pool);
     cache.set(backend, k);
   }
   return k;
 }
 
-function createSignGemmKernels(heap: Heap, mod: KernelModule | undefined): SignGemmKernels {
+function createSignGemmKernels(
+  heap: Heap,
+  mod: KernelModule | undefined,
+  pool?: KernelPool,
+): SignGemmKernels {
   const e = mod?.exports;
   const wasm = e?.signGemm && e.signPatterns && e.signGemmScratchBytes ? e : null;
   return {
@@ -76,7 +86,17 @@ function createSignGemmKernels(heap: Heap, mod: KernelModule | undefined): SignG
     },
     gemm(p, o, k, dy, transDy, pat, scratch, out) {
       checkCounts({ p, o, k });
-      if (wasm) wasm.signGemm!(p, o, k, dy, transDy ? 1 : 0, pat, scratch, out);
+      // On threads: rows of out are independent (each row's tables come from its own dy
+      // row), so blocks of rows split exactly; stored-transposed dy has no row stride to split by.
+      const chunks =
+        wasm && pool && !transDy ? chunksFor(pool.threads, (p * o * k) / (2 * COST.sgemmMacs)) : 1;
+      if (chunks >= 2 && pool && wasm!.signGemmScratchBytes!(k) <= pool.scratchBytes) {
+        pool.run(
+          splitRange(p, chunks, 1).map(([s0, s1]): Call[] => [
+            ["signGemm", s1 - s0, o, k, dy + s0 * o * 4, 0, pat, SCRATCH, out + s0 * k * 4],
+          ]),
+        );
+      } else if (wasm) wasm.signGemm!(p, o, k, dy, transDy ? 1 : 0, pat, scratch, out);
       else refSignGemm(heap, p, o, k, dy, transDy, pat, out);
     },
     scratchBytes: (k) => (wasm ? wasm.signGemmScratchBytes!(k) : 0),
