@@ -14,7 +14,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { bconv2dScratchWords } from "../kernels/binaryTypes.js";
 import { convGeometry } from "../kernels/geometry.js";
-import { type Backend, createBackend } from "../kernels/index.js";
+import { type Backend, createBackend, resolveThreads } from "../kernels/index.js";
 import { Random } from "../util/random.js";
 import { onnxModel } from "./layers-onnx.js";
 import { type BenchOptions, environment, median, table, timeRuns } from "./util.js";
@@ -60,6 +60,9 @@ export interface LayerResult {
   gmacs: number;
   speedup_vs_ort: number;
   speedup_vs_tfjs: number;
+  /** The same layer on --threads N threads (default: all cores), and its speedup over 1. */
+  onebit_threads_ms: number;
+  threads_speedup: number;
 }
 
 type Timed = () => unknown;
@@ -273,21 +276,26 @@ export async function run(options: BenchOptions): Promise<void> {
   const ort = ortModule.default ?? ortModule;
   const tf = await loadTfjs();
   const backend = await createBackend("wasm");
+  const threaded = await createBackend("wasm", { threads: await resolveThreads(options.threads) });
+  const threads = threaded.threads ?? 1;
   const results: LayerResult[] = [];
   for (const c of CASES) {
     const rng = new Random(results.length + 1);
     const inputSize =
       c.kind === "dense" ? c.batch * c.dims[0]! : c.batch * c.dims[0]! * c.dims[0]! * c.dims[1]!;
     const x = random(rng, inputSize);
+    const rngThreads = new Random(results.length + 1);
+    random(rngThreads, inputSize);
     const ob = onebitLayer(backend, c, x, rng);
+    const obThreads = onebitLayer(threaded, c, x, rngThreads);
     const ortRun = await ortLayer(ort, c, x, rng);
     const tfRun = tfjsLayer(tf, c, x, rng);
-    const [onebitMs, ortMs, tfMs] = (await interleavedMedians([ob.run, ortRun, tfRun.run], runs)) as [
-      number,
-      number,
-      number,
-    ];
+    const [onebitMs, ortMs, tfMs, threadsMs] = (await interleavedMedians(
+      [ob.run, ortRun, tfRun.run, obThreads.run],
+      runs,
+    )) as [number, number, number, number];
     ob.free();
+    obThreads.free();
     tfRun.free();
     const r: LayerResult = {
       shape: c.shape,
@@ -298,13 +306,16 @@ export async function run(options: BenchOptions): Promise<void> {
       gmacs: ob.macs / (onebitMs * 1e6),
       speedup_vs_ort: ortMs / onebitMs,
       speedup_vs_tfjs: tfMs / onebitMs,
+      onebit_threads_ms: threadsMs,
+      threads_speedup: onebitMs / threadsMs,
     };
     results.push(r);
     if (!options.json) process.stderr.write(`${c.shape} batch ${c.batch}: ${onebitMs.toFixed(3)} ms\n`);
   }
+  await threaded.close?.();
   if (options.json) {
     process.stdout.write(
-      `${JSON.stringify({ environment: environment(), backend: backend.name, runs, results })}\n`,
+      `${JSON.stringify({ environment: environment(), backend: backend.name, runs, threads, results })}\n`,
     );
     return;
   }
@@ -313,7 +324,18 @@ export async function run(options: BenchOptions): Promise<void> {
   );
   process.stdout.write(
     `${table(
-      ["shape", "batch", "onebit ms", "ort ms", "tfjs-wasm ms", "GMAC/s", "x ort", "x tfjs"],
+      [
+        "shape",
+        "batch",
+        "onebit ms",
+        "ort ms",
+        "tfjs-wasm ms",
+        "GMAC/s",
+        "x ort",
+        "x tfjs",
+        `onebit ${threads} thr ms`,
+        "x 1 thr",
+      ],
       results.map((r) => [
         r.shape,
         String(r.batch),
@@ -323,6 +345,8 @@ export async function run(options: BenchOptions): Promise<void> {
         r.gmacs,
         r.speedup_vs_ort,
         r.speedup_vs_tfjs,
+        r.onebit_threads_ms,
+        r.threads_speedup,
       ]),
     )}\n`,
   );

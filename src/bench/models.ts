@@ -10,6 +10,7 @@
  */
 import { Engine } from "../engine/runtime.js";
 import { convertModel } from "../export/convert.js";
+import { resolveThreads } from "../kernels/index.js";
 import { buildModel } from "../nn/builders.js";
 import type { Model } from "../nn/model.js";
 import { createContext } from "../tensor/index.js";
@@ -146,6 +147,12 @@ export interface ModelResult {
   onebit_unfused_images_per_s: number;
   ort_float_twin_images_per_s: number;
   speedup_vs_ort: number;
+  /** The engine and onnxruntime on --threads N threads (default: all cores). */
+  threads: number;
+  onebit_threads_images_per_s: number;
+  ort_float_twin_threads_images_per_s: number;
+  /** onebit on N threads over onebit on 1 thread. */
+  onebit_threads_speedup: number;
 }
 
 export async function run(options: BenchOptions): Promise<void> {
@@ -158,6 +165,8 @@ export async function run(options: BenchOptions): Promise<void> {
   const engineModel = convertModel(binary, { classNames: [..."0123456789"], preprocessing: PRE });
   const engine = await Engine.load(engineModel);
   const unfused = await Engine.load(engineModel, { fuse: false });
+  const threads = await resolveThreads(options.threads);
+  const threaded = await Engine.load(engineModel, { threads });
   const size = 784;
   const images = randomImages(64, size, 3);
   const floats = Float32Array.from(images, (v) => v * PRE.scale + PRE.offset);
@@ -184,12 +193,24 @@ export async function run(options: BenchOptions): Promise<void> {
       executionProviders: ["cpu"],
       graphOptimizationLevel: "all",
     });
+    const sessionThreads = await ort.InferenceSession.create(floatTwinOnnx(twin, batch), {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionProviders: ["cpu"],
+      graphOptimizationLevel: "all",
+    });
     const feed = { x: new ort.Tensor("float32", floats.subarray(0, batch * size), [batch, 1, 28, 28]) };
     const raw = images.subarray(0, batch * size);
-    const [onebitMs, unfusedMs, ortMs] = (await interleavedMedians(
-      [() => engine.predict(raw), () => unfused.predict(raw), () => session.run(feed)],
+    const [onebitMs, unfusedMs, ortMs, threadsMs, ortThreadsMs] = (await interleavedMedians(
+      [
+        () => engine.predict(raw),
+        () => unfused.predict(raw),
+        () => session.run(feed),
+        () => threaded.predict(raw),
+        () => sessionThreads.run(feed),
+      ],
       runs,
-    )) as [number, number, number];
+    )) as [number, number, number, number, number];
     results.push({
       model: "bnn-cnn (MNIST)",
       batch,
@@ -197,10 +218,15 @@ export async function run(options: BenchOptions): Promise<void> {
       onebit_unfused_images_per_s: (1000 * batch) / unfusedMs,
       ort_float_twin_images_per_s: (1000 * batch) / ortMs,
       speedup_vs_ort: ortMs / onebitMs,
+      threads: threaded.backend.threads ?? 1,
+      onebit_threads_images_per_s: (1000 * batch) / threadsMs,
+      ort_float_twin_threads_images_per_s: (1000 * batch) / ortThreadsMs,
+      onebit_threads_speedup: onebitMs / threadsMs,
     });
   }
   engine.dispose();
   unfused.dispose();
+  threaded.dispose();
   const out = {
     environment: environment(),
     backend: engine.backend.name,
@@ -213,10 +239,20 @@ export async function run(options: BenchOptions): Promise<void> {
     return;
   }
   process.stdout.write(
-    `${JSON.stringify(environment())}\nonebit engine (${engine.backend.name}) vs the float twin in onnxruntime-node, 1 thread; medians of ${runs} runs\n` +
+    `${JSON.stringify(environment())}\nonebit engine (${engine.backend.name}) vs the float twin in onnxruntime-node, 1 thread (and ${threads} threads: last columns); medians of ${runs} runs\n` +
       `ONNX float twin vs the training graph: max relative difference ${maxRel.toExponential(2)}\n` +
       `${table(
-        ["model", "batch", "onebit img/s", "unfused img/s", "ort float img/s", "x ort"],
+        [
+          "model",
+          "batch",
+          "onebit img/s",
+          "unfused img/s",
+          "ort float img/s",
+          "x ort",
+          `onebit ${threads} thr`,
+          "x 1 thr",
+          `ort ${threads} thr`,
+        ],
         results.map((r) => [
           r.model,
           String(r.batch),
@@ -224,6 +260,9 @@ export async function run(options: BenchOptions): Promise<void> {
           r.onebit_unfused_images_per_s,
           r.ort_float_twin_images_per_s,
           r.speedup_vs_ort,
+          r.onebit_threads_images_per_s,
+          r.onebit_threads_speedup,
+          r.ort_float_twin_threads_images_per_s,
         ]),
       )}\n`,
   );

@@ -1,6 +1,7 @@
 /**
  * `onebit bench train`: seconds per training epoch on MNIST for the two reference BNNs of
- * the train issue, onebit on one thread beside PyTorch 1.13 on two threads, in one run:
+ * the train issue, onebit on one thread and on --threads N (default: all cores) beside
+ * PyTorch 1.13 on two threads, in one run:
  * - mlp: `bnn-mlp` 784 -> 3 x 1024 -> 10, first layer binary weights on the real image,
  *   last layer binary (the PyTorch reference's setup), batch 100;
  * - cnn: `bnn-cnn`, the Larq tutorial's conv32 - conv64 - conv64 - dense64 - dense10, same
@@ -22,6 +23,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type DataSplits, loadDataset, mnistDataDir } from "../data/index.js";
+import { resolveThreads } from "../kernels/index.js";
 import type { ModelConfig } from "../nn/checkpointFormat.js";
 import { createContext } from "../tensor/index.js";
 import { train } from "../train/trainer.js";
@@ -57,8 +59,13 @@ interface Timing {
 const perEpoch = (t: Timing) => (t.seconds * FULL_EPOCH) / t.images;
 const cpuPerEpoch = (t: Timing) => (t.cpuSeconds * FULL_EPOCH) / t.images;
 
-async function onebitEpoch(data: DataSplits, m: ModelCase, xnorForward: boolean): Promise<Timing> {
-  const ctx = await createContext("wasm");
+async function onebitEpoch(
+  data: DataSplits,
+  m: ModelCase,
+  xnorForward: boolean,
+  threads = 1,
+): Promise<Timing> {
+  const ctx = await createContext("wasm", { threads });
   const cpu0 = process.cpuUsage();
   const result = await train({
     ctx,
@@ -71,6 +78,7 @@ async function onebitEpoch(data: DataSplits, m: ModelCase, xnorForward: boolean)
   // add well under 1% to an epoch.
   const cpu = process.cpuUsage(cpu0);
   result.model.dispose();
+  await (ctx.backend as { close?: () => Promise<void> }).close?.();
   return {
     seconds: result.epochSeconds[0]!,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
@@ -140,6 +148,8 @@ function peerEpoch(script: string, m: ModelCase): Promise<Timing & { torch: stri
 
 interface ModelResult {
   onebit: Timing[];
+  /** onebit on --threads N threads. */
+  onebitThreads: Timing[];
   onebitFloat: Timing[];
   peer: Timing[];
   peerLoad: number[];
@@ -147,11 +157,8 @@ interface ModelResult {
 
 export async function run(options: BenchOptions): Promise<void> {
   const runs = Math.max(1, options.runs ?? 1);
-  if ((options.threads ?? 1) !== 1) {
-    console.error(
-      "bench train: onebit trains on one thread (worker threads are a later issue); --threads ignored",
-    );
-  }
+  // onebit on 1 thread and on --threads N (default: all cores), side by side.
+  const threads = await resolveThreads(options.threads);
   const limit = options.limit;
   const data = await loadDataset("mnist", { limitTrain: limit, limitTest: 100 });
   const script = peerScript(options.peer);
@@ -160,12 +167,13 @@ export async function run(options: BenchOptions): Promise<void> {
   if (script && !peerOk) peerNote = `skipped: ${script} not found (pass --peer PATH or set ONEBIT_PEER)`;
   const loadBefore = os.loadavg()[0]!;
   const results = new Map<string, ModelResult>(
-    MODELS.map((m) => [m.name, { onebit: [], onebitFloat: [], peer: [], peerLoad: [] }]),
+    MODELS.map((m) => [m.name, { onebit: [], onebitThreads: [], onebitFloat: [], peer: [], peerLoad: [] }]),
   );
   for (let r = 0; r < runs; r++) {
     for (const m of MODELS) {
       const res = results.get(m.name)!;
       res.onebit.push(await onebitEpoch(data, m, true));
+      if (threads > 1) res.onebitThreads.push(await onebitEpoch(data, m, true, threads));
       if (options.float) res.onebitFloat.push(await onebitEpoch(data, m, false));
       if (peerOk && script) {
         try {
@@ -182,7 +190,7 @@ export async function run(options: BenchOptions): Promise<void> {
   }
   const env = {
     ...environment(),
-    onebit: "wasm-simd, 1 thread",
+    onebit: threads > 1 ? `wasm-simd, 1 and ${threads} threads` : "wasm-simd, 1 thread",
     peer: peerNote,
     runs,
     trainImages: data.train.count,
@@ -203,6 +211,8 @@ export async function run(options: BenchOptions): Promise<void> {
       };
     };
     const paths = [figures("onebit, XOR-popcount forward", 1, res.onebit)];
+    if (res.onebitThreads.length)
+      paths.push(figures("onebit, XOR-popcount forward", threads, res.onebitThreads));
     if (res.onebitFloat.length) paths.push(figures("onebit, float forward", 1, res.onebitFloat));
     if (res.peer.length) paths.push(figures("PyTorch", PEER_THREADS, res.peer));
     return {
