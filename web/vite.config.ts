@@ -12,6 +12,11 @@ import { fileURLToPath } from "node:url";
 import { defineConfig, type Plugin } from "vite";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+/** Cross-origin isolation: the page gets SharedArrayBuffer, so the kernels can use worker threads. */
+const ISOLATION = {
+  "Cross-Origin-Opener-Policy": "same-origin",
+  "Cross-Origin-Embedder-Policy": "require-corp",
+};
 const TEST_FILES = ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
 
 function mnistDir(): string {
@@ -53,6 +58,6 @@ export default defineConfig({
   // The kernel thread pool starts module workers (src/kernels/threads).
   worker: { format: "es" },
   build: { outDir: path.join(here, "dist"), emptyOutDir: true, target: "es2022", reportCompressedSize: true },
-  server: { host: "127.0.0.1", fs: { allow: [path.join(here, "..")] } },
-  preview: { host: "127.0.0.1" },
+  server: { host: "127.0.0.1", fs: { allow: [path.join(here, "..")] }, headers: ISOLATION },
+  preview: { host: "127.0.0.1", headers: ISOLATION },
 });
