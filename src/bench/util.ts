@@ -69,7 +69,7 @@ export function table(headers: readonly string[], rows: readonly (readonly (stri
 }
 
 export function formatNumber(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
+  if (!Number.isFinite(x) || Number.isInteger(x)) return String(x);
   const a = Math.abs(x);
   if (a >= 100) return x.toFixed(1);
   if (a >= 10) return x.toFixed(2);
