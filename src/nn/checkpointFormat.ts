@@ -23,6 +23,7 @@
  * Encoding is deterministic (no timestamps, fixed key order), so the same training run
  * gives byte-identical files.
  */
+import { jsonNesting } from "../engine/format-schema.js";
 
 export const CHECKPOINT_MAGIC = "ONEBITCK";
 export const CHECKPOINT_VERSION = 1;
@@ -254,27 +255,4 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function show(v: unknown): string {
   const s = JSON.stringify(v) ?? String(v);
   return s.length > 40 ? `${s.slice(0, 40)}...` : s;
-}
-
-/**
- * The deepest nesting of arrays and objects in JSON text (brackets in strings do not count),
- * scanning no further once `limit` is passed: JSON.parse takes time and memory superlinear
- * in the nesting, so the reader measures first.
- */
-function jsonNesting(text: string, limit: number): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      if (++depth > max) max = depth;
-      if (max > limit) return max;
-    } else if (c === 0x5d || c === 0x7d) depth--;
-  }
-  return max;
 }
