@@ -1,0 +1,29 @@
+/**
+ * onebit: train binary neural networks and run them packed.
+ *
+ *     import { createContext, loadDataset, train, exportCheckpoint, writeModelFile, Engine } from "onebit";
+ *
+ * The training wing (tensors, ops, quantizers, layers, trainer, data), the converter and
+ * the engine. A browser imports `onebit/engine` alone.
+ */
+export * from "./data/index.js";
+export * as engine from "./engine/index.js";
+export { decodeModel, Engine, type EngineModel, encodeModel } from "./engine/index.js";
+export {
+  checkpointDataset,
+  type DatasetChoice,
+  exportCheckpoint,
+  loadTrainedModel,
+  type TrainedModel,
+} from "./export/checkpoint.js";
+export { type ConvertOptions, convertModel } from "./export/convert.js";
+export { readModelFile, writeModelFile } from "./export/io.js";
+export { formatVerifyReport, type VerifyReport, verifyEngine } from "./export/verify.js";
+export * as interop from "./interop/index.js";
+export { type Backend, type BackendKind, createBackend, Heap } from "./kernels/index.js";
+export * from "./nn/index.js";
+export * from "./ops/index.js";
+export * from "./quant/index.js";
+export * from "./tensor/index.js";
+export * from "./train/index.js";
+export { Random } from "./util/random.js";
