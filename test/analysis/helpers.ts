@@ -1,7 +1,6 @@
 /** Test helpers: checkpoints of freshly built (untrained) models, and the CLI run in-process. */
+
 import path from "node:path";
-import { Command } from "commander";
-import { vi } from "vitest";
 import { register as registerSensitivity } from "../../src/cli/commands/sensitivity.js";
 import { register as registerSummary } from "../../src/cli/commands/summary.js";
 import { buildModel } from "../../src/nn/builders.js";
@@ -9,6 +8,7 @@ import { saveCheckpoint, snapshotTensors } from "../../src/nn/checkpoint.js";
 import type { ModelConfig } from "../../src/nn/checkpointFormat.js";
 import { createContext } from "../../src/tensor/index.js";
 import { Random } from "../../src/util/random.js";
+import { runCli } from "../cliHarness.js";
 
 /** Writes DIR/NAME.ckpt holding `config` built with seed 0 (state.dataset = mnist unless given). */
 export async function writeCheckpoint(
@@ -32,24 +32,6 @@ export async function writeCheckpoint(
 }
 
 /** Runs `onebit ARGS` with the summary and sensitivity commands; returns stdout and stderr. */
-export async function onebit(...args: string[]): Promise<{ out: string; err: string }> {
-  const program = new Command().exitOverride();
-  registerSummary(program);
-  registerSensitivity(program);
-  let out = "";
-  let err = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((s) => {
-    out += String(s);
-    return true;
-  });
-  vi.spyOn(process.stderr, "write").mockImplementation((s) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    await program.parseAsync(["node", "onebit", ...args]);
-  } finally {
-    vi.restoreAllMocks();
-  }
-  return { out, err };
+export function onebit(...args: string[]): Promise<{ out: string; err: string }> {
+  return runCli([registerSummary, registerSensitivity], args);
 }

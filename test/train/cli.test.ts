@@ -1,34 +1,15 @@
 import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Command } from "commander";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { register as registerEval } from "../../src/cli/commands/eval.js";
 import { register as registerModels } from "../../src/cli/commands/models.js";
 import { register as registerTrain } from "../../src/cli/commands/train.js";
+import { runCli } from "../cliHarness.js";
 
 /** Runs `onebit ARGS` in-process and returns what it wrote to stdout and stderr. */
-async function onebit(...args: string[]): Promise<{ out: string; err: string }> {
-  const program = new Command().exitOverride();
-  registerTrain(program);
-  registerEval(program);
-  registerModels(program);
-  let out = "";
-  let err = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((s) => {
-    out += String(s);
-    return true;
-  });
-  vi.spyOn(process.stderr, "write").mockImplementation((s) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    await program.parseAsync(["node", "onebit", ...args]);
-  } finally {
-    vi.restoreAllMocks();
-  }
-  return { out, err };
+function onebit(...args: string[]): Promise<{ out: string; err: string }> {
+  return runCli([registerTrain, registerEval, registerModels], args);
 }
 
 afterEach(() => vi.restoreAllMocks());
