@@ -4,6 +4,8 @@
 //     sdy = sum_r dy, sdx = sum_r dy * xhat; dgamma += sdx, dbeta += sdy;
 //     dx = gamma * invStd / rows * (rows * dy - sdy - xhat * sdx).
 //     `acc` is caller scratch of 3 * cols float64 (the sums and the per-column scale).
+//     Rows are ld floats apart: a block of columns is a pointer offset (threads split
+//     the columns; each column's sums are the same whatever the split).
 //   softmaxCrossEntropy: loss = mean_r (log sum_j exp(z_rj - max_r) + max_r - z_r,label),
 //     dlogits = (softmax - onehot) / rows (skipped when dlogits = 0). float64 math.
 //   adam: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2,
@@ -34,7 +36,7 @@ export function float_batchNormForward(
 }
 
 export function float_batchNormBackward(
-  rows: i32, cols: i32, dy: usize, xhat: usize, gamma: usize, invStd: usize,
+  rows: i32, cols: i32, ld: i32, dy: usize, xhat: usize, gamma: usize, invStd: usize,
   dx: usize, dgamma: usize, dbeta: usize, acc: usize,
 ): void {
   const sdy = acc;
@@ -44,7 +46,7 @@ export function float_batchNormBackward(
   memory.fill(acc, 0, <usize>cols * 16);
   // Pass 1: column sums in float64, rows in order (SIMD lanes are columns: same order).
   for (let r = 0; r < rows; r++) {
-    const base = <usize>r * cols * 4;
+    const base = <usize>r * ld * 4;
     let j = 0;
     if (ASC_FEATURE_SIMD) {
       for (; j + 4 <= cols; j += 4) {
@@ -77,7 +79,7 @@ export function float_batchNormBackward(
   }
   // Pass 2: dx = scale * (n*dy - sdy - xhat*sdx), float64 then rounded once.
   for (let r = 0; r < rows; r++) {
-    const base = <usize>r * cols * 4;
+    const base = <usize>r * ld * 4;
     let j = 0;
     if (ASC_FEATURE_SIMD) {
       const nv = f64x2.splat(n);

@@ -53,20 +53,22 @@ export function float_sumCols(rows: i32, cols: i32, x: usize, out: usize): void 
   }
 }
 
-export function float_sumRows(rows: i32, cols: i32, x: usize, out: usize, acc: usize): void {
+/** Column sums of x [rows, cols] with rows ld floats apart (acc: cols float64 scratch). */
+export function float_sumRows(rows: i32, cols: i32, ld: i32, x: usize, out: usize, acc: usize): void {
   memory.fill(acc, 0, <usize>cols * 8);
-  for (let r = 0; r < rows; r++) accumulateRow(cols, x + <usize>r * cols * 4, acc);
+  for (let r = 0; r < rows; r++) accumulateRow(cols, x + <usize>r * ld * 4, acc);
   for (let j = 0; j < cols; j++) store<f32>(out + <usize>j * 4, <f32>load<f64>(acc + <usize>j * 8));
 }
 
-export function float_meanVarRows(rows: i32, cols: i32, x: usize, mean: usize, variance: usize, acc: usize): void {
+/** Column means and (biased) variances of x [rows, cols], rows ld floats apart (acc: 2 * cols float64). */
+export function float_meanVarRows(rows: i32, cols: i32, ld: i32, x: usize, mean: usize, variance: usize, acc: usize): void {
   const mu = acc;
   const sq = acc + <usize>cols * 8;
   memory.fill(acc, 0, <usize>cols * 16);
-  for (let r = 0; r < rows; r++) accumulateRow(cols, x + <usize>r * cols * 4, mu);
+  for (let r = 0; r < rows; r++) accumulateRow(cols, x + <usize>r * ld * 4, mu);
   for (let j = 0; j < cols; j++) store<f64>(mu + <usize>j * 8, load<f64>(mu + <usize>j * 8) / <f64>rows);
   for (let r = 0; r < rows; r++) {
-    const row = x + <usize>r * cols * 4;
+    const row = x + <usize>r * ld * 4;
     let j = 0;
     if (ASC_FEATURE_SIMD) {
       // Lanes are columns, so each column still sums its rows in order, as in ref.

@@ -8,6 +8,7 @@
 //   im2col: cols[pixel, (ky*kw + kx)*c + ci] = x[b, iy, ix, ci] or padValue.
 //   col2im: dx[b, iy, ix, ci] += cols[pixel, (ky*kw + kx)*c + ci] (the adjoint).
 //   maxPool: y = max over in-bounds taps, argmax = flat x index of the first maximum.
+//   maxPoolBackward: dx[argmax] += dy (a gather in input order when windows do not overlap).
 //   avgPool: y = sum over in-bounds taps / their count; backward spreads dy / count.
 import { addIntoF32, copyF32, fillF32 } from "./vec";
 
@@ -78,37 +79,21 @@ export function float_col2im(
   }
 }
 
-/** Folds input pixel `src` (flat element index `index`) into the running max at y/arg. */
-@inline function maxStep(y: usize, arg: usize, src: usize, index: i32, c: i32): void {
-  let ci = 0;
-  if (ASC_FEATURE_SIMD) {
-    const lane = i32x4(0, 1, 2, 3);
-    for (; ci + 4 <= c; ci += 4) {
-      const o = <usize>ci * 4;
-      const v = v128.load(src + o);
-      const cur = v128.load(y + o);
-      const gt = f32x4.gt(v, cur);
-      v128.store(y + o, v128.bitselect(v, cur, gt));
-      const idx = i32x4.add(i32x4.splat(index + ci), lane);
-      v128.store(arg + o, v128.bitselect(idx, v128.load(arg + o), gt));
-    }
-  }
-  for (; ci < c; ci++) {
-    const o = <usize>ci * 4;
-    const v = load<f32>(src + o);
-    if (v > load<f32>(y + o)) {
-      store<f32>(y + o, v);
-      store<i32>(arg + o, index + ci);
-    }
-  }
-}
-
+/**
+ * Max pooling. argmax receives base + the flat index into x of each chosen element (base
+ * lets a call over a block of images write indices into the whole batch). The running max
+ * and its index stay in registers across the window's taps, four channels at a time (a
+ * full 2x2 window, the common case, unrolled); the first in-bounds tap initializes them,
+ * and comparing it with itself changes nothing, so NaN in the first tap stays, as in the
+ * reference.
+ */
 export function float_maxPool(
   n: i32, h: i32, w: i32, c: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, oh: i32, ow: i32,
-  x: usize, y: usize, argmax: usize,
+  x: usize, base: i32, y: usize, argmax: usize,
 ): void {
   let out = y;
   let arg = argmax;
+  const rowStride = w * c;
   for (let b = 0; b < n; b++) {
     for (let oy = 0; oy < oh; oy++) {
       const ky0 = tapStart(oy, sh, pt);
@@ -116,21 +101,66 @@ export function float_maxPool(
       for (let ox = 0; ox < ow; ox++) {
         const kx0 = tapStart(ox, sw, pl);
         const kx1 = tapEnd(ox, sw, pl, w, kw);
-        let first = true;
-        for (let ky = ky0; ky < ky1; ky++) {
-          const iy = oy * sh - pt + ky;
-          for (let kx = kx0; kx < kx1; kx++) {
-            const pixel = (b * h + iy) * w + (ox * sw - pl + kx);
-            const src = x + (<usize>pixel * c) * 4;
-            if (first) {
-              // The first in-bounds tap initializes the window (so NaN stays, as in ref).
-              copyF32(out, src, c);
-              for (let ci = 0; ci < c; ci++) store<i32>(arg + <usize>ci * 4, pixel * c + ci);
-              first = false;
-            } else {
-              maxStep(out, arg, src, pixel * c, c);
+        const first = ((b * h + oy * sh - pt + ky0) * w + (ox * sw - pl + kx0)) * c;
+        let ci = 0;
+        if (ASC_FEATURE_SIMD) {
+          const lane = i32x4(0, 1, 2, 3);
+          if (ky1 - ky0 == 2 && kx1 - kx0 == 2) {
+            for (; ci + 4 <= c; ci += 4) {
+              const i0 = first + ci;
+              const i1 = i0 + c;
+              const i2 = i0 + rowStride;
+              const i3 = i2 + c;
+              let m = v128.load(x + (<usize>i0 << 2));
+              let a = i32x4.add(i32x4.splat(base + i0), lane);
+              let v = v128.load(x + (<usize>i1 << 2));
+              let gt = f32x4.gt(v, m);
+              m = v128.bitselect(v, m, gt);
+              a = v128.bitselect(i32x4.add(i32x4.splat(base + i1), lane), a, gt);
+              v = v128.load(x + (<usize>i2 << 2));
+              gt = f32x4.gt(v, m);
+              m = v128.bitselect(v, m, gt);
+              a = v128.bitselect(i32x4.add(i32x4.splat(base + i2), lane), a, gt);
+              v = v128.load(x + (<usize>i3 << 2));
+              gt = f32x4.gt(v, m);
+              v128.store(out + (<usize>ci << 2), v128.bitselect(v, m, gt));
+              v128.store(arg + (<usize>ci << 2), v128.bitselect(i32x4.add(i32x4.splat(base + i3), lane), a, gt));
+            }
+          } else {
+            for (; ci + 4 <= c; ci += 4) {
+              let m = v128.load(x + (<usize>(first + ci) << 2));
+              let a = i32x4.add(i32x4.splat(base + first + ci), lane);
+              for (let ky = ky0; ky < ky1; ky++) {
+                const row = ((b * h + oy * sh - pt + ky) * w + ox * sw - pl) * c + ci;
+                for (let kx = kx0; kx < kx1; kx++) {
+                  const index = row + kx * c;
+                  const v = v128.load(x + (<usize>index << 2));
+                  const gt = f32x4.gt(v, m);
+                  m = v128.bitselect(v, m, gt);
+                  a = v128.bitselect(i32x4.add(i32x4.splat(base + index), lane), a, gt);
+                }
+              }
+              v128.store(out + (<usize>ci << 2), m);
+              v128.store(arg + (<usize>ci << 2), a);
             }
           }
+        }
+        for (; ci < c; ci++) {
+          let m = load<f32>(x + (<usize>(first + ci) << 2));
+          let a = base + first + ci;
+          for (let ky = ky0; ky < ky1; ky++) {
+            const row = ((b * h + oy * sh - pt + ky) * w + ox * sw - pl) * c + ci;
+            for (let kx = kx0; kx < kx1; kx++) {
+              const index = row + kx * c;
+              const v = load<f32>(x + (<usize>index << 2));
+              if (v > m) {
+                m = v;
+                a = base + index;
+              }
+            }
+          }
+          store<f32>(out + (<usize>ci << 2), m);
+          store<i32>(arg + (<usize>ci << 2), a);
         }
         out += <usize>c * 4;
         arg += <usize>c * 4;
@@ -139,10 +169,68 @@ export function float_maxPool(
   }
 }
 
-export function float_maxPoolBackward(count: i32, dy: usize, argmax: usize, dx: usize): void {
-  for (let i = 0; i < count; i++) {
-    const p = dx + (<usize>load<i32>(argmax + <usize>i * 4)) * 4;
-    store<f32>(p, load<f32>(p) + load<f32>(dy + <usize>i * 4));
+/**
+ * The adjoint of maxPool: dx[argmax[i] - base] (+)= dy[i] (overwrite: dx starts at 0).
+ * When the windows tile the image from its top-left corner (stride = window, no top/left
+ * padding), every input element lies in at most one window, so each window writes its
+ * taps once, selecting dy where the argmax points at the tap: no clearing pass and no
+ * scattered adds (only the rows/columns no window covers are cleared). The selected value
+ * is 0 + dy (overwrite) or dx + dy: the same float operations as the scatter.
+ */
+export function float_maxPoolBackward(
+  n: i32, h: i32, w: i32, c: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, oh: i32, ow: i32,
+  dy: usize, argmax: usize, base: i32, dx: usize, overwrite: i32,
+): void {
+  if (sh != kh || sw != kw || pt != 0 || pl != 0) {
+    if (overwrite) fillF32(dx, 0, n * h * w * c);
+    const count = n * oh * ow * c;
+    for (let i = 0; i < count; i++) {
+      const p = dx + (<usize>(load<i32>(argmax + (<usize>i << 2)) - base) << 2);
+      store<f32>(p, load<f32>(p) + load<f32>(dy + (<usize>i << 2)));
+    }
+    return;
+  }
+  const coveredH = min(h, oh * kh);
+  const coveredW = min(w, ow * kw);
+  for (let b = 0; b < n; b++) {
+    const image = b * h * w;
+    if (overwrite) {
+      // Rows and columns beyond the last window ('valid' pooling of an odd size).
+      for (let iy = 0; iy < coveredH; iy++) {
+        fillF32(dx + (<usize>((image + iy * w + coveredW) * c) << 2), 0, (w - coveredW) * c);
+      }
+      fillF32(dx + (<usize>((image + coveredH * w) * c) << 2), 0, (h - coveredH) * w * c);
+    }
+    for (let oy = 0; oy < oh; oy++) {
+      const ky1 = min(kh, h - oy * kh);
+      for (let ox = 0; ox < ow; ox++) {
+        const kx1 = min(kw, w - ox * kw);
+        const o = ((b * oh + oy) * ow + ox) * c;
+        for (let ky = 0; ky < ky1; ky++) {
+          for (let kx = 0; kx < kx1; kx++) {
+            const index = (image + (oy * kh + ky) * w + ox * kw + kx) * c;
+            let ci = 0;
+            if (ASC_FEATURE_SIMD) {
+              const lane = i32x4(0, 1, 2, 3);
+              const zero = f32x4.splat(0);
+              for (; ci + 4 <= c; ci += 4) {
+                const at = <usize>(o + ci) << 2;
+                const hit = i32x4.eq(v128.load(argmax + at), i32x4.add(i32x4.splat(base + index + ci), lane));
+                const p = dx + (<usize>(index + ci) << 2);
+                const old = overwrite ? zero : v128.load(p);
+                v128.store(p, v128.bitselect(f32x4.add(old, v128.load(dy + at)), old, hit));
+              }
+            }
+            for (; ci < c; ci++) {
+              const at = <usize>(o + ci) << 2;
+              const p = dx + (<usize>(index + ci) << 2);
+              const old: f32 = overwrite ? 0 : load<f32>(p);
+              store<f32>(p, load<i32>(argmax + at) == base + index + ci ? old + load<f32>(dy + at) : old);
+            }
+          }
+        }
+      }
+    }
   }
 }
 

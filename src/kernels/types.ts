@@ -72,8 +72,11 @@ export interface FloatKernels {
    */
   maxPool(g: Window2D, x: number, y: number, argmax: number): void;
 
-  /** dx[argmax[i]] += dy[i] for i < count. dx is not cleared. */
-  maxPoolBackward(count: number, dy: number, argmax: number, dx: number): void;
+  /**
+   * The adjoint of maxPool: dx[argmax[i]] += dy[i] over the outputs, in order; with
+   * `overwrite`, dx is first set to 0 (elements no window chose end at 0).
+   */
+  maxPoolBackward(g: Window2D, dy: number, argmax: number, dx: number, overwrite: boolean): void;
 
   /** Average pooling over in-bounds positions only (padding is not counted). */
   avgPool(g: Window2D, x: number, y: number): void;

@@ -44,10 +44,7 @@ export function maxPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   out.saveBuffer(argmax);
   out.setBackward([x], () => {
     const dy = out.grad!;
-    x.accumulateGrad((ptr, overwrite) => {
-      if (overwrite) ctx.float.fill(x.size, 0, ptr);
-      ctx.float.maxPoolBackward(out.size, dy.ptr, argmax, ptr);
-    });
+    x.accumulateGrad((ptr, overwrite) => ctx.float.maxPoolBackward(g, dy.ptr, argmax, ptr, overwrite));
   });
   return out;
 }

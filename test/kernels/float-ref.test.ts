@@ -58,7 +58,7 @@ describe("ref float kernels", () => {
     expect(Array.from(heap.f32At(y, 2))).toEqual([5, 2]);
     expect(Array.from(heap.i32At(arg, 2))).toEqual([1, 2]);
     heap.f32At(y, 2).set([10, 20]);
-    float.maxPoolBackward(2, y, arg, dx);
+    float.maxPoolBackward(g, y, arg, dx, true);
     expect(Array.from(heap.f32At(dx, 8))).toEqual([0, 10, 20, 0, 0, 0, 0, 0]);
   });
 

@@ -1,7 +1,8 @@
 import { describe, it } from "vitest";
 import { convGeometry, type Padding } from "../../src/kernels/geometry.js";
+import { createBackend } from "../../src/kernels/index.js";
 import { Random } from "../../src/util/random.js";
-import { compareBackends, randomF32 } from "./float-harness.js";
+import { compareBackends, randomF32, runOn } from "./float-harness.js";
 
 // [n, h, w, c, kh, kw, stride, padding]
 const WINDOWS: [number, number, number, number, number, number, number, Padding][] = [
@@ -13,6 +14,8 @@ const WINDOWS: [number, number, number, number, number, number, number, Padding]
   [1, 9, 5, 8, 5, 3, 2, "same"],
   [1, 4, 4, 13, 4, 4, 3, "same"],
   [3, 6, 6, 32, 3, 3, 1, "same"],
+  [2, 11, 11, 6, 2, 2, 2, "valid"],
+  [2, 7, 9, 9, 2, 3, 3, "same"],
 ];
 
 describe("window kernels: wasm matches ref exactly", () => {
@@ -49,13 +52,21 @@ describe("window kernels: wasm matches ref exactly", () => {
         { x, y: randomF32(rng, ySize), arg: new Int32Array(ySize) },
         (f, p) => f.maxPool(g, p.x!, p.y!, p.arg!),
       );
-      const arg = new Int32Array(ySize);
-      for (let i = 0; i < ySize; i++) arg[i] = rng.int(xSize);
-      await compareBackends(
-        `maxPoolBackward ${label}`,
-        { dy: randomF32(rng, ySize), arg, dx: randomF32(rng, xSize) },
-        (f, p) => f.maxPoolBackward(ySize, p.dy!, p.arg!, p.dx!),
-      );
+      // The argmax a forward pass wrote (the backward's gather path relies on it), and
+      // dy with zeros of both signs (overwrite must give 0 + dy, as the scatter does).
+      const ref = await createBackend("ref");
+      const arg = runOn(ref, { x, y: new Float32Array(ySize), arg: new Int32Array(ySize) }, (f, p) =>
+        f.maxPool(g, p.x!, p.y!, p.arg!),
+      ).buffers.arg as Int32Array;
+      const dy = randomF32(rng, ySize);
+      for (let i = 0; i < ySize; i += 5) dy[i] = i % 2 ? -0 : 0;
+      for (const overwrite of [true, false]) {
+        await compareBackends(
+          `maxPoolBackward ${overwrite ? "overwrite" : "accumulate"} ${label}`,
+          { dy, arg, dx: randomF32(rng, xSize) },
+          (f, p) => f.maxPoolBackward(g, p.dy!, p.arg!, p.dx!, overwrite),
+        );
+      }
       await compareBackends(
         `avgPool ${label}`,
         { x: randomF32(rng, xSize), y: randomF32(rng, ySize) },

@@ -10,7 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Engine } from "../../src/engine/index.js";
-import { type Backend, createBackend } from "../../src/kernels/index.js";
+import { type Backend, convGeometry, createBackend } from "../../src/kernels/index.js";
 import { type Call, KernelPool } from "../../src/kernels/threads/pool.js";
 import { splitRange } from "../../src/kernels/threads/split.js";
 import { buildModel } from "../../src/nn/builders.js";
@@ -276,6 +276,61 @@ describe("threads: 1 vs 2 bit for bit", () => {
     await pool.close();
     expect(() => pool.run([])).toThrow(/closed/);
     two.heap.free(p);
+  });
+
+  it("batch norm and column reductions, split over blocks of columns", () => {
+    const rng = new Random(6);
+    const rows = 64 * 13 * 13;
+    const cols = 48;
+    const x = place(randomFloats(rows * cols, rng));
+    const dy = place(randomFloats(rows * cols, rng));
+    const gamma = place(randomFloats(cols, rng));
+    const stats = place(new Float32Array(4 * cols));
+    const xhat = place(new Float32Array(rows * cols));
+    const dx = place(new Float32Array(rows * cols));
+    same(4 * cols * 4, (be, i) => {
+      const s = stats[i];
+      be.float.meanVarRows(rows, cols, x[i], s, s + cols * 4);
+      be.float.sumRows(rows, cols, dy[i], s + 2 * cols * 4);
+      return s;
+    });
+    same(rows * cols * 4, (be, i) => {
+      const s = stats[i];
+      be.float.batchNormForward(rows, cols, x[i], s, gamma[i], gamma[i], gamma[i], dx[i], xhat[i]);
+      be.float.batchNormBackward(
+        rows,
+        cols,
+        dy[i],
+        xhat[i],
+        gamma[i],
+        gamma[i],
+        dx[i],
+        s + 2 * cols * 4,
+        s + 3 * cols * 4,
+      );
+      return dx[i];
+    });
+  });
+
+  it("float max-pool forward and backward, split over images", () => {
+    const rng = new Random(5);
+    const g = convGeometry(64, 26, 26, 32, 2, 2, 2, 2, "valid");
+    const xs = 64 * 26 * 26 * 32;
+    const ys = 64 * 13 * 13 * 32;
+    const x = place(randomFloats(xs, rng));
+    const dy = place(randomFloats(ys, rng));
+    const y = place(new Float32Array(ys));
+    const arg = place(new Float32Array(ys));
+    const dx = place(new Float32Array(xs));
+    same(ys * 4, (be, i) => {
+      be.float.maxPool(g, x[i], y[i], arg[i]);
+      return arg[i];
+    });
+    same(xs * 4, (be, i) => {
+      be.float.maxPoolBackward(g, dy[i], arg[i], dx[i], true);
+      be.float.maxPoolBackward(g, dy[i], arg[i], dx[i], false);
+      return dx[i];
+    });
   });
 
   it("a conv layer's forward, dx and dW", () => {

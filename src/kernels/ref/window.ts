@@ -71,12 +71,21 @@ export function refMaxPool(heap: Heap, g: Window2D, x: number, y: number, argmax
   });
 }
 
-/** dx[argmax[i]] += dy[i], in order of i. */
-export function refMaxPoolBackward(heap: Heap, count: number, dy: number, argmax: number, dx: number): void {
+/** dx[argmax[i]] += dy[i], in order of i (dx set to 0 first when overwrite). */
+export function refMaxPoolBackward(
+  heap: Heap,
+  g: Window2D,
+  dy: number,
+  argmax: number,
+  dx: number,
+  overwrite: boolean,
+): void {
+  const count = outSize(g);
   const DY = heap.f32At(dy, count);
   const A = heap.i32At(argmax, count);
-  const f = heap.f32();
-  for (let i = 0; i < count; i++) f[(dx >> 2) + A[i]!]! += DY[i]!;
+  const DX = heap.f32At(dx, imageSize(g));
+  if (overwrite) DX.fill(0);
+  for (let i = 0; i < count; i++) DX[A[i]!]! += DY[i]!;
 }
 
 /** Number of in-bounds taps of each output pixel (the average's divisor). */

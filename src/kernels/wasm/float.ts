@@ -140,6 +140,17 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
   /** Window ops over images: g restricted to images [s, end), with per-image strides in bytes. */
   const overImages = (g: Window2D, bytes: number, call: (sub: number[], start: number) => Call): boolean =>
     g.n >= 2 && spread(streamed(bytes, 1), g.n, 1, (s, end) => call(geometryArgs({ ...g, n: end - s }), s));
+  /**
+   * Column reductions over rows: split into blocks of whole columns (16 floats, one cache
+   * line, so no two threads write one line), each summing its columns in row order as on
+   * one thread; `bytesPerElement` is the job's memory traffic for the cost estimate.
+   */
+  const overColumns = (
+    rows: number,
+    cols: number,
+    bytesPerElement: number,
+    call: (start: number, count: number) => Call,
+  ): boolean => spread(streamed(rows * cols, bytesPerElement), cols, SPAN, (s, end) => call(s, end - s));
   const imageBytes = (g: Window2D) => g.h * g.w * g.c * 4;
   const colsBytes = (g: Window2D) => g.outH * g.outW * g.kh * g.kw * g.c * 4;
   const outBytes = (g: Window2D) => g.outH * g.outW * g.c * 4;
@@ -226,8 +237,32 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
       ]);
       if (!split) e.float_col2im(...geometryArgs(g), cols, dx);
     },
-    maxPool: (g, xPtr, y, argmax) => void e.float_maxPool(...geometryArgs(g), xPtr, y, argmax),
-    maxPoolBackward: (count, dy, argmax, dx) => void e.float_maxPoolBackward(count, dy, argmax, dx),
+    // Both pooling directions split over images; argmax holds indices into the whole
+    // batch, so each block is told where its images start (`base`).
+    maxPool(g, xPtr, y, argmax) {
+      const split = overImages(g, g.n * (imageBytes(g) + 2 * outBytes(g)), (sub, i) => [
+        "float_maxPool",
+        ...sub,
+        xPtr + i * imageBytes(g),
+        (i * imageBytes(g)) / 4,
+        y + i * outBytes(g),
+        argmax + i * outBytes(g),
+      ]);
+      if (!split) e.float_maxPool(...geometryArgs(g), xPtr, 0, y, argmax);
+    },
+    maxPoolBackward(g, dy, argmax, dx, overwrite) {
+      const ow = overwrite ? 1 : 0;
+      const split = overImages(g, g.n * (imageBytes(g) + 2 * outBytes(g)), (sub, i) => [
+        "float_maxPoolBackward",
+        ...sub,
+        dy + i * outBytes(g),
+        argmax + i * outBytes(g),
+        (i * imageBytes(g)) / 4,
+        dx + i * imageBytes(g),
+        ow,
+      ]);
+      if (!split) e.float_maxPoolBackward(...geometryArgs(g), dy, argmax, 0, dx, ow);
+    },
     avgPool(g, xPtr, y) {
       const split = overImages(g, g.n * (colsBytes(g) + outBytes(g)), (sub, i) => [
         "float_avgPool",
@@ -301,10 +336,32 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
       e.float_copy(n, xPtr, out);
     },
     sum: (n, xPtr) => e.float_sum(n, xPtr),
-    sumRows: (rows, cols, xPtr, out) => void e.float_sumRows(rows, cols, xPtr, out, accumulators(cols, 1)),
+    sumRows(rows, cols, xPtr, out) {
+      const split = overColumns(rows, cols, 4, (j, n) => [
+        "float_sumRows",
+        rows,
+        n,
+        cols,
+        xPtr + j * 4,
+        out + j * 4,
+        SCRATCH,
+      ]);
+      if (!split) e.float_sumRows(rows, cols, cols, xPtr, out, accumulators(cols, 1));
+    },
     sumCols: (rows, cols, xPtr, out) => void e.float_sumCols(rows, cols, xPtr, out),
-    meanVarRows: (rows, cols, xPtr, mean, variance) =>
-      void e.float_meanVarRows(rows, cols, xPtr, mean, variance, accumulators(cols, 2)),
+    meanVarRows(rows, cols, xPtr, mean, variance) {
+      const split = overColumns(rows, cols, 8, (j, n) => [
+        "float_meanVarRows",
+        rows,
+        n,
+        cols,
+        xPtr + j * 4,
+        mean + j * 4,
+        variance + j * 4,
+        SCRATCH,
+      ]);
+      if (!split) e.float_meanVarRows(rows, cols, cols, xPtr, mean, variance, accumulators(cols, 2));
+    },
     maxAbs: (n, xPtr) => e.float_maxAbs(n, xPtr),
     countNonFinite: (n, xPtr) => e.float_countNonFinite(n, xPtr),
     batchNormForward(rows, cols, xPtr, mean, invStd, gamma, beta, y, xhat) {
@@ -322,19 +379,37 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
       ]);
       if (!split) e.float_batchNormForward(rows, cols, xPtr, mean, invStd, gamma, beta, y, xhat);
     },
-    batchNormBackward: (rows, cols, dy, xhat, gamma, invStd, dx, dgamma, dbeta) =>
-      void e.float_batchNormBackward(
+    batchNormBackward(rows, cols, dy, xhat, gamma, invStd, dx, dgamma, dbeta) {
+      const split = overColumns(rows, cols, 20, (j, n) => [
+        "float_batchNormBackward",
         rows,
+        n,
         cols,
-        dy,
-        xhat,
-        gamma,
-        invStd,
-        dx,
-        dgamma,
-        dbeta,
-        accumulators(cols, 3),
-      ),
+        dy + j * 4,
+        xhat + j * 4,
+        gamma + j * 4,
+        invStd + j * 4,
+        dx + j * 4,
+        dgamma + j * 4,
+        dbeta + j * 4,
+        SCRATCH,
+      ]);
+      if (!split) {
+        e.float_batchNormBackward(
+          rows,
+          cols,
+          cols,
+          dy,
+          xhat,
+          gamma,
+          invStd,
+          dx,
+          dgamma,
+          dbeta,
+          accumulators(cols, 3),
+        );
+      }
+    },
     softmaxCrossEntropy(rows, cols, logits, labels, dlogits) {
       const L = heap.i32At(labels, rows);
       for (let r = 0; r < rows; r++) {
