@@ -4,6 +4,7 @@
 export * from "./float/index";
 export * from "./binary/index";
 export * from "./train/signGemm";
+export * from "./train/convPatterns";
 
 /** First byte after the module's static data: TypeScript's heap starts above it. */
 export function heapBase(): usize {

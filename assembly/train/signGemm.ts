@@ -18,7 +18,7 @@
 
 /** Scratch bytes signGemm needs for an output width of k. */
 export function signGemmScratchBytes(k: i32): i32 {
-  return (4 << 13) + 512 + 256 + (k << 5);
+  return (4 << 13) + 512 + 384 + (k << 5);
 }
 
 /** pat [ceil(o/8), k] from the signs of float32 w [o, k] (bit = w >= 0; NaN gives 0). */
@@ -59,26 +59,57 @@ export function signPatterns(o: i32, k: i32, w: usize, pat: usize): void {
 
 /**
  * d_i for lanes = rows r0..r0+lanes-1 of dy at column col (0 beyond o and beyond the
- * rows); dy is [np, o], or [o, np] when trans (then the 4 lanes are one contiguous load).
+ * rows); dy is [p, ld] (row r at r * ld), or stored transposed [o, ld] when trans (then
+ * the 4 lanes are one contiguous load).
  */
-@inline function gather(dy: usize, np: i32, o: i32, trans: bool, r0: i32, lanes: i32, col: i32): v128 {
+@inline function gather(dy: usize, ld: i32, o: i32, trans: bool, r0: i32, lanes: i32, col: i32): v128 {
   let v = f32x4.splat(0);
   if (col >= o) return v;
   let p: usize;
   let stride: usize;
   if (trans) {
-    p = dy + ((<usize>col * <usize>np + <usize>r0) << 2);
+    p = dy + ((<usize>col * <usize>ld + <usize>r0) << 2);
     if (lanes == 4) return v128.load(p);
     stride = 4;
   } else {
-    p = dy + ((<usize>r0 * <usize>o + <usize>col) << 2);
-    stride = <usize>o << 2;
+    p = dy + ((<usize>r0 * <usize>ld + <usize>col) << 2);
+    stride = <usize>ld << 2;
   }
   v = f32x4.replace_lane(v, 0, load<f32>(p));
   if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(p + stride));
   if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(p + 2 * stride));
   if (lanes > 3) v = f32x4.replace_lane(v, 3, load<f32>(p + 3 * stride));
   return v;
+}
+
+/**
+ * The 4x4 transpose: given rows a, b, c, d (4 lanes each) at out, out + 16, ... stores
+ * columns (a0 b0 c0 d0), (a1 b1 c1 d1), ...
+ */
+@inline function transpose4(a: v128, b: v128, c: v128, d: v128, out: usize): void {
+  const t0 = i32x4.shuffle(a, b, 0, 4, 1, 5);
+  const t1 = i32x4.shuffle(c, d, 0, 4, 1, 5);
+  const t2 = i32x4.shuffle(a, b, 2, 6, 3, 7);
+  const t3 = i32x4.shuffle(c, d, 2, 6, 3, 7);
+  v128.store(out, i32x4.shuffle(t0, t1, 0, 1, 4, 5));
+  v128.store(out, i32x4.shuffle(t0, t1, 2, 3, 6, 7), 16);
+  v128.store(out, i32x4.shuffle(t2, t3, 0, 1, 4, 5), 32);
+  v128.store(out, i32x4.shuffle(t2, t3, 2, 3, 6, 7), 48);
+}
+
+/**
+ * The 8 columns of chunk c (d_8c .. d_8c+7) for the 4 rows r0.. of row-major dy, as 8
+ * lane vectors at cols: two 4x4 transposes of the rows' contiguous values, when the chunk
+ * and the rows are whole (else false: the caller gathers lane by lane).
+ */
+@inline function gatherChunk(dy: usize, ld: i32, o: i32, r0: i32, lanes: i32, c: i32, cols: usize): bool {
+  const col = c << 3;
+  if (lanes < 4 || col + 8 > o) return false;
+  const p = dy + ((<usize>r0 * <usize>ld + <usize>col) << 2);
+  const stride = <usize>ld << 2;
+  transpose4(v128.load(p), v128.load(p + stride), v128.load(p + 2 * stride), v128.load(p + 3 * stride), cols);
+  transpose4(v128.load(p, 16), v128.load(p + stride, 16), v128.load(p + 2 * stride, 16), v128.load(p + 3 * stride, 16), cols + 64);
+  return true;
 }
 
 /** pairs at pp: 4 entries (±a) + (±b). */
@@ -105,20 +136,28 @@ export function signPatterns(o: i32, k: i32, w: usize, pat: usize): void {
 const BLOCK = 4;
 
 /** lo (16 entries) at qp and hi (16 entries) at qp + 256 of chunk c for the rows r0.. (lanes). */
-@inline function buildQuads(dy: usize, np: i32, o: i32, trans: bool, r0: i32, lanes: i32, c: i32, pairs: usize, qp: usize): void {
+@inline function buildQuads(dy: usize, ld: i32, o: i32, trans: bool, r0: i32, lanes: i32, c: i32, pairs: usize, qp: usize): void {
   const col = c << 3;
-  for (let q = 0; q < 4; q++) {
-    const a = gather(dy, np, o, trans, r0, lanes, col + 2 * q);
-    const b = gather(dy, np, o, trans, r0, lanes, col + 2 * q + 1);
-    pairs4(a, b, pairs + (<usize>q << 6));
+  // pairs + 256 holds the chunk's 8 lane vectors when they come from two transposes.
+  const cols = pairs + 256;
+  if (!trans && gatherChunk(dy, ld, o, r0, lanes, c, cols)) {
+    for (let q = 0; q < 4; q++) {
+      pairs4(v128.load(cols + (<usize>(2 * q) << 4)), v128.load(cols + (<usize>(2 * q + 1) << 4)), pairs + (<usize>q << 6));
+    }
+  } else {
+    for (let q = 0; q < 4; q++) {
+      const a = gather(dy, ld, o, trans, r0, lanes, col + 2 * q);
+      const b = gather(dy, ld, o, trans, r0, lanes, col + 2 * q + 1);
+      pairs4(a, b, pairs + (<usize>q << 6));
+    }
   }
   quads16(pairs, pairs + 64, qp);
   quads16(pairs + 128, pairs + 192, qp + 256);
 }
 
 /** The 256-entry table T[j] = lo[j & 15] + hi[j >> 4] of chunk c for the rows r0.. (lanes) at tp. */
-@inline function buildTable(dy: usize, np: i32, o: i32, trans: bool, r0: i32, lanes: i32, c: i32, quads: usize, pairs: usize, tp: usize): void {
-  buildQuads(dy, np, o, trans, r0, lanes, c, pairs, quads);
+@inline function buildTable(dy: usize, ld: i32, o: i32, trans: bool, r0: i32, lanes: i32, c: i32, quads: usize, pairs: usize, tp: usize): void {
+  buildQuads(dy, ld, o, trans, r0, lanes, c, pairs, quads);
   for (let h = 0; h < 16; h++) {
     const hv = v128.load(quads + 256 + (<usize>h << 4));
     const row = tp + (<usize>h << 8);
@@ -301,22 +340,35 @@ function accumulateNibbles(
   }
 }
 
-/** Rows r0..r0+lanes-1 of out from the lanes of acc. */
-@inline function scatter(acc: usize, out: usize, k: i32, r0: i32, lanes: i32): void {
+/** Rows r0..r0+lanes-1 of out from the lanes of acc (4x4 transposes for whole rows). */
+@inline function scatter(acc: usize, out: usize, k: i32, r0: i32, lanes: i32, tmp: usize): void {
   const rowBytes = <usize>k << 2;
+  let j = 0;
+  if (lanes == 4) {
+    const po = out + <usize>r0 * rowBytes;
+    for (; j + 4 <= k; j += 4) {
+      const pa = acc + (<usize>j << 4);
+      transpose4(v128.load(pa), v128.load(pa, 16), v128.load(pa, 32), v128.load(pa, 48), tmp);
+      const pj = po + (<usize>j << 2);
+      v128.store(pj, v128.load(tmp));
+      v128.store(pj + rowBytes, v128.load(tmp, 16));
+      v128.store(pj + 2 * rowBytes, v128.load(tmp, 32));
+      v128.store(pj + 3 * rowBytes, v128.load(tmp, 48));
+    }
+  }
   for (let l = 0; l < lanes; l++) {
     const po = out + <usize>(r0 + l) * rowBytes;
     const pa = acc + (<usize>l << 2);
-    for (let j = 0; j < k; j++) store<f32>(po + (<usize>j << 2), load<f32>(pa + (<usize>j << 4)));
+    for (let jj = j; jj < k; jj++) store<f32>(po + (<usize>jj << 2), load<f32>(pa + (<usize>jj << 4)));
   }
 }
 
-function signGemmSimd(p: i32, o: i32, k: i32, dy: usize, trans: bool, pat: usize, scratch: usize, out: usize): void {
+function signGemmSimd(p: i32, o: i32, k: i32, dy: usize, ld: i32, trans: bool, pat: usize, scratch: usize, out: usize): void {
   const chunks = (o + 7) >> 3;
   const tables = scratch;
   const quads = scratch + (BLOCK << 13);
   const pairs = quads + 512;
-  const accA = pairs + 256;
+  const accA = pairs + 384;
   const accB = accA + (<usize>k << 4);
   for (let r0 = 0; r0 < p; r0 += 8) {
     const lanesA = min(4, p - r0);
@@ -326,8 +378,8 @@ function signGemmSimd(p: i32, o: i32, k: i32, dy: usize, trans: bool, pat: usize
       for (let c0 = 0; c0 < chunks; c0 += NIBBLE_BLOCK) {
         const c1 = min(chunks, c0 + NIBBLE_BLOCK);
         for (let c = c0; c < c1; c++) {
-          buildQuads(dy, p, o, trans, r0, lanesA, c, pairs, quadsAt(tables, c - c0, 0));
-          if (groups > 1) buildQuads(dy, p, o, trans, r0 + 4, lanesB, c, pairs, quadsAt(tables, c - c0, 1));
+          buildQuads(dy, ld, o, trans, r0, lanesA, c, pairs, quadsAt(tables, c - c0, 0));
+          if (groups > 1) buildQuads(dy, ld, o, trans, r0 + 4, lanesB, c, pairs, quadsAt(tables, c - c0, 1));
         }
         accumulateNibbles(tables, pat, k, c0, c1, groups, accA, accB);
       }
@@ -335,26 +387,26 @@ function signGemmSimd(p: i32, o: i32, k: i32, dy: usize, trans: bool, pat: usize
       for (let c0 = 0; c0 < chunks; c0 += BLOCK) {
         const c1 = min(chunks, c0 + BLOCK);
         for (let c = c0; c < c1; c++) {
-          buildTable(dy, p, o, trans, r0, lanesA, c, quads, pairs, tableAt(tables, c - c0, 0));
-          if (groups > 1) buildTable(dy, p, o, trans, r0 + 4, lanesB, c, quads, pairs, tableAt(tables, c - c0, 1));
+          buildTable(dy, ld, o, trans, r0, lanesA, c, quads, pairs, tableAt(tables, c - c0, 0));
+          if (groups > 1) buildTable(dy, ld, o, trans, r0 + 4, lanesB, c, quads, pairs, tableAt(tables, c - c0, 1));
         }
         accumulate(tables, pat, k, c0, c1, groups, accA, accB);
       }
     }
-    scatter(accA, out, k, r0, lanesA);
-    if (groups > 1) scatter(accB, out, k, r0 + 4, lanesB);
+    scatter(accA, out, k, r0, lanesA, pairs);
+    if (groups > 1) scatter(accB, out, k, r0 + 4, lanesB, pairs);
   }
 }
 
 // ---- scalar: one row of dy per table (same operations as one SIMD lane) ----
 
-@inline function d1(dy: usize, np: i32, o: i32, trans: bool, r: i32, col: i32): f32 {
+@inline function d1(dy: usize, ld: i32, o: i32, trans: bool, r: i32, col: i32): f32 {
   if (col >= o) return 0;
-  const at = trans ? <usize>col * <usize>np + <usize>r : <usize>r * <usize>o + <usize>col;
+  const at = trans ? <usize>col * <usize>ld + <usize>r : <usize>r * <usize>ld + <usize>col;
   return load<f32>(dy + (at << 2));
 }
 
-function signGemmScalar(p: i32, o: i32, k: i32, dy: usize, trans: bool, pat: usize, scratch: usize, out: usize): void {
+function signGemmScalar(p: i32, o: i32, k: i32, dy: usize, ld: i32, trans: bool, pat: usize, scratch: usize, out: usize): void {
   const chunks = (o + 7) >> 3;
   const table = scratch;
   const quads = scratch + 4096;
@@ -364,8 +416,8 @@ function signGemmScalar(p: i32, o: i32, k: i32, dy: usize, trans: bool, pat: usi
     for (let c = 0; c < chunks; c++) {
       const col = c << 3;
       for (let q = 0; q < 4; q++) {
-        const a = d1(dy, p, o, trans, r, col + 2 * q);
-        const b = d1(dy, p, o, trans, r, col + 2 * q + 1);
+        const a = d1(dy, ld, o, trans, r, col + 2 * q);
+        const b = d1(dy, ld, o, trans, r, col + 2 * q + 1);
         const pp = pairs + (<usize>q << 4);
         store<f32>(pp, -a + -b);
         store<f32>(pp, a + -b, 4);
@@ -395,8 +447,12 @@ function signGemmScalar(p: i32, o: i32, k: i32, dy: usize, trans: bool, pat: usi
   }
 }
 
-/** out [p, k] = dy [p, o] (transDy: stored [o, p]) times the +/-1 matrix of pat (see above). */
-export function signGemm(p: i32, o: i32, k: i32, dy: usize, transDy: i32, pat: usize, scratch: usize, out: usize): void {
-  if (ASC_FEATURE_SIMD) signGemmSimd(p, o, k, dy, transDy != 0, pat, scratch, out);
-  else signGemmScalar(p, o, k, dy, transDy != 0, pat, scratch, out);
+/**
+ * out [p, k] = dy [p, o] times the +/-1 matrix of pat (see above); dy's rows are ld floats
+ * apart (transDy: stored transposed, [o, ld], its columns being the rows of the product,
+ * so a block of rows is a pointer offset: threads split either layout by rows).
+ */
+export function signGemm(p: i32, o: i32, k: i32, dy: usize, ld: i32, transDy: i32, pat: usize, scratch: usize, out: usize): void {
+  if (ASC_FEATURE_SIMD) signGemmSimd(p, o, k, dy, ld, transDy != 0, pat, scratch, out);
+  else signGemmScalar(p, o, k, dy, ld, transDy != 0, pat, scratch, out);
 }

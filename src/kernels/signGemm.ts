@@ -9,14 +9,18 @@
  *   out = ((T_0[pat_0] + T_1[pat_1]) + T_2[pat_2]) + ...
  * (± is + where the sign bit is 1; d = 0 beyond o).
  *
+ * A convolution's weight gradient takes its patterns from the packed input
+ * (`convPatterns`, the im2col matrix's sign bits without a float im2col).
+ *
  *     const sg = signGemmKernels(backend);
  *     sg.patterns(o, k, w, pat);                       // pat: signGemmPatternBytes(o, k)
  *     sg.gemm(p, o, k, dy, false, pat, scratch, out);  // scratch: sg.scratchBytes(k)
  */
 import type { Heap } from "./heap.js";
-import { refSignGemm, refSignPatterns } from "./ref/signGemm.js";
+import { refSignGemm, refSignPatterns, refSignPatternsConv } from "./ref/signGemm.js";
 import { type Call, type KernelPool, SCRATCH } from "./threads/pool.js";
 import { COST, chunksFor, splitRange } from "./threads/split.js";
+import type { Window2D } from "./types.js";
 import type { KernelModule } from "./wasm/module.js";
 
 export interface SignGemmKernels {
@@ -38,6 +42,12 @@ export interface SignGemmKernels {
   ): void;
   /** Scratch bytes `gemm` needs for output width k. */
   scratchBytes(k: number): number;
+  /**
+   * pat [ceil(P/8), K] of the im2col matrix of a binary input, from its packed bits xb
+   * [n*h*w, ceil(c/32)] words (P = n*outH*outW, K = kh*kw*c); positions outside the
+   * image read padBit (1 = +1, 0 = -1). Equals `patterns(P, K, im2col(x))`.
+   */
+  convPatterns(g: Window2D, padBit: 0 | 1, xb: number, pat: number): void;
 }
 
 /** Bytes of the pattern matrix for a sign matrix [o, k]. */
@@ -77,7 +87,7 @@ function createSignGemmKernels(
   pool?: KernelPool,
 ): SignGemmKernels {
   const e = mod?.exports;
-  const wasm = e?.signGemm && e.signPatterns && e.signGemmScratchBytes ? e : null;
+  const wasm = e?.signGemm && e.signPatterns && e.signGemmScratchBytes && e.signPatternsConv ? e : null;
   return {
     patterns(o, k, w, pat) {
       checkCounts({ o, k });
@@ -86,19 +96,58 @@ function createSignGemmKernels(
     },
     gemm(p, o, k, dy, transDy, pat, scratch, out) {
       checkCounts({ p, o, k });
+      // dy's rows are o floats apart, or (transposed) its columns p floats apart.
+      const ld = transDy ? p : o;
+      const t = transDy ? 1 : 0;
       // On threads: rows of out are independent (each row's tables come from its own dy
-      // row), so blocks of rows split exactly; stored-transposed dy has no row stride to split by.
-      const chunks =
-        wasm && pool && !transDy ? chunksFor(pool.threads, (p * o * k) / (2 * COST.sgemmMacs)) : 1;
+      // row), so blocks of rows split exactly; in 8s, the rows one table set serves.
+      const chunks = wasm && pool ? chunksFor(pool.threads, (p * o * k) / (2 * COST.sgemmMacs)) : 1;
       if (chunks >= 2 && pool && wasm!.signGemmScratchBytes!(k) <= pool.scratchBytes) {
         pool.run(
-          splitRange(p, chunks, 1).map(([s0, s1]): Call[] => [
-            ["signGemm", s1 - s0, o, k, dy + s0 * o * 4, 0, pat, SCRATCH, out + s0 * k * 4],
+          splitRange(p, chunks, 8).map(([s0, s1]): Call[] => [
+            [
+              "signGemm",
+              s1 - s0,
+              o,
+              k,
+              dy + (transDy ? s0 : s0 * o) * 4,
+              ld,
+              t,
+              pat,
+              SCRATCH,
+              out + s0 * k * 4,
+            ],
           ]),
         );
-      } else if (wasm) wasm.signGemm!(p, o, k, dy, transDy ? 1 : 0, pat, scratch, out);
+      } else if (wasm) wasm.signGemm!(p, o, k, dy, ld, t, pat, scratch, out);
       else refSignGemm(heap, p, o, k, dy, transDy, pat, out);
     },
     scratchBytes: (k) => (wasm ? wasm.signGemmScratchBytes!(k) : 0),
+    convPatterns(g, padBit, xb, pat) {
+      if (!wasm) return refSignPatternsConv(heap, g, padBit, xb, pat);
+      const scratch = heap.alloc(wasm.signPatternsConvScratchBytes!());
+      try {
+        wasm.signPatternsConv!(
+          g.n,
+          g.h,
+          g.w,
+          g.c,
+          g.kh,
+          g.kw,
+          g.strideH,
+          g.strideW,
+          g.padTop,
+          g.padLeft,
+          g.outH,
+          g.outW,
+          xb,
+          padBit,
+          pat,
+          scratch,
+        );
+      } finally {
+        heap.free(scratch);
+      }
+    },
   };
 }

@@ -33,7 +33,7 @@ import {
 import { wordsPerPixel } from "../kernels/bits.js";
 import { convGeometry, type Padding } from "../kernels/geometry.js";
 import type { Heap } from "../kernels/heap.js";
-import { signGemmKernels, signGemmPatternBytes } from "../kernels/signGemm.js";
+import { type SignGemmKernels, signGemmKernels, signGemmPatternBytes } from "../kernels/signGemm.js";
 import type { Window2D } from "../kernels/types.js";
 import type { KernelModule } from "../kernels/wasm/module.js";
 import type { Context } from "../tensor/context.js";
@@ -157,8 +157,9 @@ function dotsToFloat(
 }
 
 /**
- * dst [o, k] = (beta ? dst : 0) + dy^T x for dy [rows, o] and x [rows, k] with entries
- * +/-1 (heap pointers): a binary layer's weight gradient on the sign GEMM.
+ * dst [o, k] = (beta ? dst : 0) + dy^T X for dy [rows, o] and X [rows, k] with entries
+ * +/-1, given by `patterns` (writing X's sign patterns): a binary layer's weight gradient
+ * on the sign GEMM.
  */
 function signWeightGrad(
   ctx: Context,
@@ -166,7 +167,7 @@ function signWeightGrad(
   o: number,
   k: number,
   dy: number,
-  x: number,
+  patterns: (sg: SignGemmKernels, pat: number) => void,
   dst: number,
   beta: 0 | 1,
 ): void {
@@ -181,7 +182,7 @@ function signWeightGrad(
   try {
     const pat = take(signGemmPatternBytes(rows, k));
     const scratch = take(sg.scratchBytes(k));
-    sg.patterns(rows, k, x, pat);
+    patterns(sg, pat);
     const out = beta ? take(o * k * 4) : dst;
     sg.gemm(o, rows, k, dy, true, pat, scratch, out);
     if (beta) ctx.float.axpy(o * k, 1, out, dst);
@@ -259,7 +260,8 @@ export function binaryMatmul(xq: Tensor, wq: Tensor, options: BinaryProductOptio
       { transB: true },
       {
         a: (g, ptr, beta) => signInputGrad(ctx, n, g.ptr, wq, alpha, ptr, beta),
-        b: (g, ptr, beta) => signWeightGrad(ctx, n, o, k, g.ptr, xq.ptr, ptr, beta),
+        b: (g, ptr, beta) =>
+          signWeightGrad(ctx, n, o, k, g.ptr, (sg, pat) => sg.patterns(n, k, xq.ptr, pat), ptr, beta),
       },
     );
   } else {
@@ -300,6 +302,10 @@ export function binaryConv2d(xq: Tensor, wq: Tensor, options: BinaryConv2dOption
   const bin = options.xnor === false ? null : binaryKernelsOf(ctx);
   const heap = ctx.heap;
   if (bin) {
+    // dW = dy^T cols runs on the sign GEMM when every cols entry is +/-1; its patterns come
+    // from the packed input, kept for backward (1 bit per value).
+    const colsAreSigns = padValue !== 0 || !hasPadding(g);
+    const keepBits = colsAreSigns && ctx.needsGrad(wq);
     const words = wordsPerPixel(c);
     const xb = heap.alloc(n * h * wd * words * 4);
     const wb = heap.alloc(o * kh * kw * words * 4);
@@ -309,16 +315,27 @@ export function binaryConv2d(xq: Tensor, wq: Tensor, options: BinaryConv2dOption
       bin.pack(o * kh * kw, c, wq.ptr, wb);
       bin.conv2d(g, padValue, o, xb, wb, cols, out.ptr);
     } finally {
-      heap.free(xb);
+      if (!keepBits) heap.free(xb);
       heap.free(wb);
       if (cols) heap.free(cols);
     }
+    if (keepBits) out.saveBuffer(xb);
     dotsToFloat(ctx, bin, pixels, o, out.ptr, alpha);
-    const colsAreSigns = padValue !== 0 || !hasPadding(g);
+    const padBit = padValue === 1 ? 1 : 0;
     recordConv2dBackward(out, xq, wq, null, g, padValue, {
       cols: (dy, dcols) => signInputGrad(ctx, pixels, dy.ptr, wq, alpha, dcols, 0),
-      w: colsAreSigns
-        ? (dy, cols, ptr, beta) => signWeightGrad(ctx, pixels, o, k, dy.ptr, cols, ptr, beta)
+      wFromInput: keepBits
+        ? (dy, ptr, beta) =>
+            signWeightGrad(
+              ctx,
+              pixels,
+              o,
+              k,
+              dy.ptr,
+              (sg, pat) => sg.convPatterns(g, padBit, xb, pat),
+              ptr,
+              beta,
+            )
         : undefined,
     });
   } else {

@@ -75,7 +75,9 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
  * with integer kernels): dW += dy^T cols, dbias += sum_p dy, dx += col2im(dy W).
  * `grads.cols(dy, dcols)`, when given, writes dcols = dy W [pixels, kh*kw*C], and
  * `grads.w(dy, cols, ptr, beta)` writes (beta 0) or adds (beta 1) dW = dy^T cols, in place
- * of the sgemms (a binary layer's gradients use the sign GEMM).
+ * of the sgemms (a binary layer's gradients use the sign GEMM); `grads.wFromInput(dy, ptr,
+ * beta)` does the same without the float cols (it reads the input its own way), so the
+ * im2col is skipped.
  */
 export function recordConv2dBackward(
   out: Tensor,
@@ -87,6 +89,7 @@ export function recordConv2dBackward(
   grads: {
     cols?: (dy: Tensor, dcols: number) => void;
     w?: (dy: Tensor, cols: number, ptr: number, beta: 0 | 1) => void;
+    wFromInput?: (dy: Tensor, ptr: number, beta: 0 | 1) => void;
     /** im2col(x) kept from the forward pass (owned by `out`), when x needs no gradient. */
     savedCols?: number;
   } = {},
@@ -106,10 +109,15 @@ export function recordConv2dBackward(
       bias.addGrad(tmp);
     }
     if (!w.requiresGrad && !x.requiresGrad) return;
+    const fromInput = grads.wFromInput;
+    if (w.requiresGrad && fromInput)
+      w.accumulateGrad((ptr, overwrite) => fromInput(dy, ptr, overwrite ? 0 : 1));
+    const colsForW = w.requiresGrad && !fromInput;
+    if (!colsForW && !x.requiresGrad) return;
     const saved = grads.savedCols !== undefined && !x.requiresGrad;
     const scratch = saved ? grads.savedCols! : heap.alloc(pixels * k * 4);
     try {
-      if (w.requiresGrad) {
+      if (colsForW) {
         if (!saved) f.im2col(g, x.ptr, padValue, scratch);
         w.accumulateGrad((ptr, overwrite) => {
           if (grads.w) grads.w(dy, scratch, ptr, overwrite ? 0 : 1);

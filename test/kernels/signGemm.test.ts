@@ -5,7 +5,7 @@
  * and equal the float64 product dy S up to float32 rounding.
  */
 import { describe, expect, it } from "vitest";
-import { type Backend, createBackend } from "../../src/kernels/index.js";
+import { type Backend, convGeometry, createBackend } from "../../src/kernels/index.js";
 import { signGemmKernels, signGemmPatternBytes } from "../../src/kernels/signGemm.js";
 import { Random } from "../../src/util/random.js";
 
@@ -48,6 +48,8 @@ describe("sign GEMM", async () => {
     [13, 16, 100],
     [9, 20, 515], // wide outputs: full 256-entry tables (narrow ones add lo + hi per lookup)
     [4, 8, 512],
+    [12, 24, 20], // whole 4-row lane groups and 8-column chunks: the transposing gather/scatter
+    [17, 40, 291],
   ] as const;
   for (const [p, o, k] of shapes) {
     it(`[${p},${o}] x S[${o},${k}]: ref = simd = scalar, and the float64 product to rounding`, () => {
@@ -94,6 +96,69 @@ describe("sign GEMM", async () => {
       for (const b of backends) {
         const t = run(b, p, o, k, dyT, w, true).out;
         expect(Array.from(new Uint32Array(t.buffer))).toEqual(Array.from(new Uint32Array(plain.buffer)));
+      }
+    });
+  }
+
+  it("transposed dy split by rows (threads): a block of rows is a pointer offset", async () => {
+    const two = await createBackend("wasm", { threads: 2 });
+    try {
+      const [p, o, k] = [4096, 64, 288];
+      const rng = new Random(77);
+      const dy = data(rng, p * o);
+      const dyT = new Float32Array(p * o);
+      for (let r = 0; r < p; r++) for (let i = 0; i < o; i++) dyT[i * p + r] = dy[r * o + i]!;
+      const w = data(rng, o * k);
+      const one = run(backends[1]!, p, o, k, dyT, w, true).out;
+      const split = run(two, p, o, k, dyT, w, true).out;
+      expect(Buffer.from(split.buffer).equals(Buffer.from(one.buffer))).toBe(true);
+    } finally {
+      await two.close?.();
+    }
+  });
+
+  // [n, h, w, c, kh, kw, stride, padding]
+  const convs = [
+    [1, 3, 3, 1, 3, 3, 1, "same"],
+    [2, 5, 4, 32, 3, 3, 1, "same"],
+    [1, 6, 7, 33, 3, 3, 2, "same"],
+    [3, 7, 5, 64, 3, 3, 1, "valid"],
+    [1, 5, 5, 70, 5, 5, 1, "same"],
+    [2, 4, 4, 8, 1, 1, 1, "valid"],
+    [1, 9, 9, 130, 3, 2, 2, "valid"],
+  ] as const;
+  for (const [n, h, w, c, kh, kw, stride, padding] of convs) {
+    it(`conv patterns from packed bits ${n}x${h}x${w}x${c} k${kh}x${kw} s${stride} ${padding}: ref = simd = scalar = patterns(im2col)`, () => {
+      const g = convGeometry(n, h, w, c, kh, kw, stride, stride, padding);
+      const pixels = n * g.outH * g.outW;
+      const k = kh * kw * c;
+      const rng = new Random(n * 1000 + h * 100 + c);
+      const x = Float32Array.from({ length: n * h * w * c }, () => (rng.next() < 0.5 ? 1 : -1));
+      for (const padBit of [0, 1] as const) {
+        const results = backends.map((b) => {
+          const heap = b.heap;
+          const sg = signGemmKernels(b);
+          const px = heap.alloc(x.byteLength);
+          heap.f32At(px, x.length).set(x);
+          const words = (c + 31) >> 5;
+          const xb = heap.alloc(n * h * w * words * 4);
+          b.binary.pack(n * h * w, c, px, xb);
+          const bytes = signGemmPatternBytes(pixels, k);
+          const pat = heap.alloc(bytes);
+          heap.u8().fill(0xa5, pat, pat + bytes);
+          sg.convPatterns(g, padBit, xb, pat);
+          const fromBits = Array.from(heap.u8().subarray(pat, pat + bytes));
+          const cols = heap.alloc(pixels * k * 4);
+          b.float.im2col(g, px, padBit ? 1 : -1, cols);
+          sg.patterns(pixels, k, cols, pat);
+          const fromFloats = Array.from(heap.u8().subarray(pat, pat + bytes));
+          for (const q of [px, xb, pat, cols]) heap.free(q);
+          return { fromBits, fromFloats };
+        });
+        for (const r of results) {
+          expect(r.fromBits).toEqual(results[0]!.fromFloats);
+          expect(r.fromFloats).toEqual(results[0]!.fromFloats);
+        }
       }
     });
   }

@@ -4,6 +4,7 @@
  * kernels' order.
  */
 import type { Heap } from "../heap.js";
+import type { Window2D } from "../types.js";
 
 const f = Math.fround;
 
@@ -16,6 +17,39 @@ export function refSignPatterns(heap: Heap, o: number, k: number, w: number, pat
       let b = 0;
       for (let i = 0; i < 8 && 8 * c + i < o; i++) if (W[(8 * c + i) * k + j]! >= 0) b |= 1 << i;
       P[pat + c * k + j] = b;
+    }
+  }
+}
+
+/**
+ * pat [ceil(P/8), K] of im2col of a packed binary input xb (P = n*outH*outW pixels, K =
+ * kh*kw*c, column (ky*kw + kx)*c + ci): bit i of pat[g, j] = the input bit under pixel
+ * 8g + i's tap, padBit outside the image, 0 beyond P.
+ */
+export function refSignPatternsConv(heap: Heap, g: Window2D, padBit: 0 | 1, xb: number, pat: number): void {
+  const words = (g.c + 31) >> 5;
+  const X = heap.u32At(xb, g.n * g.h * g.w * words);
+  const P = heap.u8();
+  const pixels = g.n * g.outH * g.outW;
+  const k = g.kh * g.kw * g.c;
+  P.fill(0, pat, pat + ((pixels + 7) >> 3) * k);
+  for (let p = 0; p < pixels; p++) {
+    const b = Math.floor(p / (g.outH * g.outW));
+    const oy = Math.floor(p / g.outW) % g.outH;
+    const ox = p % g.outW;
+    for (let ky = 0; ky < g.kh; ky++) {
+      for (let kx = 0; kx < g.kw; kx++) {
+        const iy = oy * g.strideH - g.padTop + ky;
+        const ix = ox * g.strideW - g.padLeft + kx;
+        const inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
+        for (let ci = 0; ci < g.c; ci++) {
+          const bit = inside
+            ? (X[((b * g.h + iy) * g.w + ix) * words + (ci >> 5)]! >>> (ci & 31)) & 1
+            : padBit;
+          const j = (ky * g.kw + kx) * g.c + ci;
+          P[pat + (p >> 3) * k + j]! |= bit << (p & 7);
+        }
+      }
     }
   }
 }
