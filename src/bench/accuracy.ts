@@ -8,6 +8,12 @@
  *     onebit bench accuracy                      # the three headline runs
  *     ONEBIT_ACCURACY=all onebit bench accuracy  # plus xnor-cnn, bwn-cnn and the float twins
  *     ONEBIT_ACCURACY=mnist-bnn-cnn onebit bench accuracy   # one run by id
+ *     ONEBIT_ACCURACY=side ONEBIT_ACCURACY_EPOCHS=10 ONEBIT_ACCURACY_WIDTH=1 onebit bench accuracy
+ *
+ * `side` is the side-by-side set with bnn-cnn itself beside XNOR-Net, BWN and the float
+ * twin (same schedule for all); ONEBIT_ACCURACY_EPOCHS and ONEBIT_ACCURACY_WIDTH shorten
+ * any selection (fewer epochs, narrower CNNs) when the full schedules do not fit the time
+ * at hand: the run ids then say so (e.g. mnist-xnor-cnn-e10-w1) and targets do not apply.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -79,10 +85,52 @@ export const COMPARISON_RUNS: AccuracyRun[] = (["mnist", "fashion-mnist"] as con
   })),
 );
 
+/** bnn-cnn on both data sets with the comparison runs' schedule, to stand beside them. */
+const SIDE_BASELINES: AccuracyRun[] = COMPARISON_RUNS.filter((r) => r.id.endsWith("-float")).map((r) => ({
+  ...r,
+  id: r.id.replace(/-float$/, "-binary"),
+  config: {
+    ...r.config,
+    model: { builder: "bnn-cnn", options: { widthMultiplier: 2 } },
+  },
+}));
+
+/**
+ * The runs with epochs and/or the CNN width multiplier overridden (a shortened schedule):
+ * ids get -eN / -wM, the cosine schedule spans the new epoch count, and no target applies.
+ */
+export function shortened(runs: AccuracyRun[], epochs?: number, width?: number): AccuracyRun[] {
+  if (epochs === undefined && width === undefined) return runs;
+  for (const [name, v] of [
+    ["ONEBIT_ACCURACY_EPOCHS", epochs],
+    ["ONEBIT_ACCURACY_WIDTH", width],
+  ] as const) {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) {
+      throw new RangeError(`${name} must be a positive integer, got ${v}`);
+    }
+  }
+  return runs.map((r) => {
+    const options = { ...(r.config.model.options as Record<string, unknown>) };
+    const cnn = r.config.model.builder !== "bnn-mlp";
+    if (width !== undefined && cnn) options.widthMultiplier = width;
+    return {
+      id: `${r.id}${epochs !== undefined ? `-e${epochs}` : ""}${width !== undefined && cnn ? `-w${width}` : ""}`,
+      dataset: r.dataset,
+      config: { ...r.config, epochs: epochs ?? r.config.epochs, model: { ...r.config.model, options } },
+    };
+  });
+}
+
 export function selectRuns(selector: string | undefined): AccuracyRun[] {
   const all = [...HEADLINE_RUNS, ...COMPARISON_RUNS];
   if (!selector || selector === "headline") return HEADLINE_RUNS;
   if (selector === "all") return all;
+  if (selector === "side") {
+    return (["mnist", "fashion"] as const).flatMap((ds) => [
+      ...SIDE_BASELINES.filter((r) => r.id.startsWith(`${ds}-`)),
+      ...COMPARISON_RUNS.filter((r) => r.id.startsWith(`${ds}-`)),
+    ]);
+  }
   const ids = selector.split(",");
   const runs = all.filter((r) => ids.includes(r.id));
   const unknown = ids.filter((id) => !all.some((r) => r.id === id));
@@ -95,7 +143,12 @@ export function selectRuns(selector: string | undefined): AccuracyRun[] {
 }
 
 export async function run(options: BenchOptions): Promise<void> {
-  const runs = selectRuns(process.env.ONEBIT_ACCURACY);
+  const num = (v: string | undefined) => (v === undefined || v === "" ? undefined : Number(v));
+  const runs = shortened(
+    selectRuns(process.env.ONEBIT_ACCURACY),
+    num(process.env.ONEBIT_ACCURACY_EPOCHS),
+    num(process.env.ONEBIT_ACCURACY_WIDTH),
+  );
   const outDir = path.resolve("bench", "results");
   mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `accuracy-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
