@@ -37,24 +37,25 @@ export function signPatternsConvScratchBytes(): i32 {
 }
 
 /**
- * pat [ceil(P/8), K] of im2col(x) from the packed input xb [n*h*w, ceil(c/32)] (see above).
- * scratch: signPatternsConvScratchBytes() bytes (the 8 pixels' coordinates and a staging
- * block for a partial last word).
+ * Rows [g0, g1) of pat [ceil(P/8), K] of im2col(x) from the packed input xb [n*h*w,
+ * ceil(c/32)] (see above); threads split the rows. scratch: signPatternsConvScratchBytes()
+ * bytes (the 8 pixels' coordinates and a staging block for a partial last word).
  */
 export function signPatternsConv(
   n: i32, h: i32, w: i32, c: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, oh: i32, ow: i32,
-  xb: usize, padBit: i32, pat: usize, scratch: usize,
+  xb: usize, padBit: i32, pat: usize, g0: i32, g1: i32, scratch: usize,
 ): void {
   const wpp = (c + 31) >> 5;
   const k = kh * kw * c;
-  const pixels = n * oh * ow;
+  const pixels = min(n * oh * ow, g1 << 3);
   const padWord: u32 = padBit ? 0xffffffff : 0;
   const coords = scratch; // per pixel of the group: image row base (b*h), iy0, ix0 (i32); b*h < 0 = no pixel
   const stage = scratch + 96;
-  let b = 0;
-  let oy = 0;
-  let ox = 0;
-  for (let p0 = 0; p0 < pixels; p0 += 8) {
+  const first = g0 << 3;
+  let b = first / (oh * ow);
+  let oy = (first / ow) % oh;
+  let ox = first % ow;
+  for (let p0 = first; p0 < pixels; p0 += 8) {
     for (let i = 0; i < 8; i++) {
       const at = coords + <usize>(i * 12);
       if (p0 + i < pixels) {

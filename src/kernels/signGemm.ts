@@ -125,26 +125,35 @@ function createSignGemmKernels(
     scratchBytes: (k) => (wasm ? wasm.signGemmScratchBytes!(k) : 0),
     convPatterns(g, padBit, xb, pat) {
       if (!wasm) return refSignPatternsConv(heap, g, padBit, xb, pat);
+      const geometry = [
+        g.n,
+        g.h,
+        g.w,
+        g.c,
+        g.kh,
+        g.kw,
+        g.strideH,
+        g.strideW,
+        g.padTop,
+        g.padLeft,
+        g.outH,
+        g.outW,
+      ];
+      const rows = (g.n * g.outH * g.outW + 7) >> 3;
+      // Rows of 8 pixels are independent: blocks of them split exactly. About 2.5 bytes of
+      // work per pattern byte.
+      const chunks = pool ? chunksFor(pool.threads, (rows * g.kh * g.kw * g.c * 2.5) / COST.bytes) : 1;
+      if (chunks >= 2 && pool) {
+        pool.run(
+          splitRange(rows, chunks, 8).map(([g0, g1]): Call[] => [
+            ["signPatternsConv", ...geometry, xb, padBit, pat, g0, g1, SCRATCH],
+          ]),
+        );
+        return;
+      }
       const scratch = heap.alloc(wasm.signPatternsConvScratchBytes!());
       try {
-        wasm.signPatternsConv!(
-          g.n,
-          g.h,
-          g.w,
-          g.c,
-          g.kh,
-          g.kw,
-          g.strideH,
-          g.strideW,
-          g.padTop,
-          g.padLeft,
-          g.outH,
-          g.outW,
-          xb,
-          padBit,
-          pat,
-          scratch,
-        );
+        wasm.signPatternsConv!(...geometry, xb, padBit, pat, 0, rows, scratch);
       } finally {
         heap.free(scratch);
       }

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Engine } from "../../src/engine/index.js";
 import { type Backend, convGeometry, createBackend } from "../../src/kernels/index.js";
+import { signGemmKernels } from "../../src/kernels/signGemm.js";
 import { type Call, KernelPool } from "../../src/kernels/threads/pool.js";
 import { splitRange } from "../../src/kernels/threads/split.js";
 import { buildModel } from "../../src/nn/builders.js";
@@ -309,6 +310,21 @@ describe("threads: 1 vs 2 bit for bit", () => {
         s + 3 * cols * 4,
       );
       return dx[i];
+    });
+  });
+
+  it("sign patterns of a binary convolution from packed bits, split over rows of 8 pixels", () => {
+    const g = convGeometry(64, 26, 26, 64, 3, 3, 1, 1, "same");
+    const words = g.n * g.h * g.w * 2;
+    const bits = new Uint32Array(words);
+    const rng = new Random(8);
+    for (let i = 0; i < words; i++) bits[i] = Math.floor(rng.next() * 2 ** 32) >>> 0;
+    const xb = place(bits);
+    const bytes = Math.ceil((g.n * g.outH * g.outW) / 8) * 9 * 64;
+    const pat = place(new Float32Array(Math.ceil(bytes / 4)));
+    same(bytes, (be, i) => {
+      signGemmKernels(be).convPatterns(g, 1, xb[i], pat[i]);
+      return pat[i];
     });
   });
 
