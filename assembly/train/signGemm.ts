@@ -16,9 +16,54 @@
 //   T[j]  = lo[j & 15] + hi[j >> 4]                      j in 0..255
 //   out   = ((T_0[pat_0] + T_1[pat_1]) + T_2[pat_2]) + ...   chunks in order
 
+// With a convolution geometry (signGemmCol2im), the product is the input gradient's
+// im2col matrix dcols [P, kh*kw*C] and each finished row is added straight into dx the
+// way col2im adds it (pixel order, then taps in order: the same additions in the same
+// order as col2im of the stored matrix), so dcols is never written to memory.
+
 /** Scratch bytes signGemm needs for an output width of k. */
 export function signGemmScratchBytes(k: i32): i32 {
-  return (4 << 13) + 512 + 384 + (k << 5);
+  return (4 << 13) + 512 + 384 + (k << 5) + (k << 4);
+}
+
+/** dx [n, h, w, c] += row (one row of dcols, output pixel `pixel`) as col2im adds it; geo = 12 i32. */
+@inline function addRowCol2im(row: usize, pixel: i32, geo: usize, dx: usize): void {
+  const h = load<i32>(geo, 4);
+  const w = load<i32>(geo, 8);
+  const c = load<i32>(geo, 12);
+  const kh = load<i32>(geo, 16);
+  const kw = load<i32>(geo, 20);
+  const sh = load<i32>(geo, 24);
+  const sw = load<i32>(geo, 28);
+  const pt = load<i32>(geo, 32);
+  const pl = load<i32>(geo, 36);
+  const oh = load<i32>(geo, 40);
+  const ow = load<i32>(geo, 44);
+  const b = pixel / (oh * ow);
+  const rem = pixel - b * oh * ow;
+  const oy = rem / ow;
+  const ox = rem - oy * ow;
+  for (let ky = 0; ky < kh; ky++) {
+    const iy = oy * sh - pt + ky;
+    if (<u32>iy >= <u32>h) continue;
+    for (let kx = 0; kx < kw; kx++) {
+      const ix = ox * sw - pl + kx;
+      if (<u32>ix >= <u32>w) continue;
+      const dst = dx + (<usize>(((b * h + iy) * w + ix) * c) << 2);
+      const src = row + (<usize>((ky * kw + kx) * c) << 2);
+      let i = 0;
+      if (ASC_FEATURE_SIMD) {
+        for (; i + 4 <= c; i += 4) {
+          const q = dst + (<usize>i << 2);
+          v128.store(q, f32x4.add(v128.load(q), v128.load(src + (<usize>i << 2))));
+        }
+      }
+      for (; i < c; i++) {
+        const q = dst + (<usize>i << 2);
+        store<f32>(q, load<f32>(q) + load<f32>(src + (<usize>i << 2)));
+      }
+    }
+  }
 }
 
 /** pat [ceil(o/8), k] from the signs of float32 w [o, k] (bit = w >= 0; NaN gives 0). */
@@ -363,7 +408,30 @@ function accumulateNibbles(
   }
 }
 
-function signGemmSimd(p: i32, o: i32, k: i32, dy: usize, ld: i32, trans: bool, pat: usize, scratch: usize, out: usize): void {
+/** Rows r0.. (lanes) of the product, from the lanes of acc, added into dx as col2im (rows staged in tmp). */
+@inline function scatterCol2im(acc: usize, k: i32, r0: i32, lanes: i32, tmp: usize, t4: usize, geo: usize, p0: i32, dx: usize): void {
+  const rowBytes = <usize>k << 2;
+  let j = 0;
+  if (lanes == 4) {
+    for (; j + 4 <= k; j += 4) {
+      const pa = acc + (<usize>j << 4);
+      transpose4(v128.load(pa), v128.load(pa, 16), v128.load(pa, 32), v128.load(pa, 48), t4);
+      const pj = tmp + (<usize>j << 2);
+      v128.store(pj, v128.load(t4));
+      v128.store(pj + rowBytes, v128.load(t4, 16));
+      v128.store(pj + 2 * rowBytes, v128.load(t4, 32));
+      v128.store(pj + 3 * rowBytes, v128.load(t4, 48));
+    }
+  }
+  for (let l = 0; l < lanes; l++) {
+    const po = tmp + <usize>l * rowBytes;
+    const pa = acc + (<usize>l << 2);
+    for (let jj = j; jj < k; jj++) store<f32>(po + (<usize>jj << 2), load<f32>(pa + (<usize>jj << 4)));
+  }
+  for (let l = 0; l < lanes; l++) addRowCol2im(tmp + <usize>l * rowBytes, p0 + r0 + l, geo, dx);
+}
+
+function signGemmSimd(p: i32, o: i32, k: i32, dy: usize, ld: i32, trans: bool, pat: usize, scratch: usize, out: usize, geo: usize, p0: i32): void {
   const chunks = (o + 7) >> 3;
   const tables = scratch;
   const quads = scratch + (BLOCK << 13);
@@ -393,8 +461,14 @@ function signGemmSimd(p: i32, o: i32, k: i32, dy: usize, ld: i32, trans: bool, p
         accumulate(tables, pat, k, c0, c1, groups, accA, accB);
       }
     }
-    scatter(accA, out, k, r0, lanesA, pairs);
-    if (groups > 1) scatter(accB, out, k, r0 + 4, lanesB, pairs);
+    if (geo) {
+      const tmp = accB + (<usize>k << 4);
+      scatterCol2im(accA, k, r0, lanesA, tmp, pairs, geo, p0, out);
+      if (groups > 1) scatterCol2im(accB, k, r0 + 4, lanesB, tmp, pairs, geo, p0, out);
+    } else {
+      scatter(accA, out, k, r0, lanesA, pairs);
+      if (groups > 1) scatter(accB, out, k, r0 + 4, lanesB, pairs);
+    }
   }
 }
 
@@ -406,7 +480,7 @@ function signGemmSimd(p: i32, o: i32, k: i32, dy: usize, ld: i32, trans: bool, p
   return load<f32>(dy + (at << 2));
 }
 
-function signGemmScalar(p: i32, o: i32, k: i32, dy: usize, ld: i32, trans: bool, pat: usize, scratch: usize, out: usize): void {
+function signGemmScalar(p: i32, o: i32, k: i32, dy: usize, ld: i32, trans: bool, pat: usize, scratch: usize, out: usize, geo: usize, p0: i32): void {
   const chunks = (o + 7) >> 3;
   const table = scratch;
   const quads = scratch + 4096;
@@ -443,7 +517,8 @@ function signGemmScalar(p: i32, o: i32, k: i32, dy: usize, ld: i32, trans: bool,
         store<f32>(pa, c == 0 ? t : load<f32>(pa) + t);
       }
     }
-    memory.copy(out + <usize>r * (<usize>k << 2), acc, <usize>k << 2);
+    if (geo) addRowCol2im(acc, p0 + r, geo, out);
+    else memory.copy(out + <usize>r * (<usize>k << 2), acc, <usize>k << 2);
   }
 }
 
@@ -453,6 +528,17 @@ function signGemmScalar(p: i32, o: i32, k: i32, dy: usize, ld: i32, trans: bool,
  * so a block of rows is a pointer offset: threads split either layout by rows).
  */
 export function signGemm(p: i32, o: i32, k: i32, dy: usize, ld: i32, transDy: i32, pat: usize, scratch: usize, out: usize): void {
-  if (ASC_FEATURE_SIMD) signGemmSimd(p, o, k, dy, ld, transDy != 0, pat, scratch, out);
-  else signGemmScalar(p, o, k, dy, ld, transDy != 0, pat, scratch, out);
+  if (ASC_FEATURE_SIMD) signGemmSimd(p, o, k, dy, ld, transDy != 0, pat, scratch, out, 0, 0);
+  else signGemmScalar(p, o, k, dy, ld, transDy != 0, pat, scratch, out, 0, 0);
+}
+
+/**
+ * dx [n, h, w, c] += col2im(dy S): rows p0 .. p0+p-1 of a convolution's input gradient
+ * (dy [p, ld] holds those rows; k = kh*kw*c), added into dx as they are finished (see
+ * above). geo: 12 i32 (n, h, w, c, kh, kw, strideH, strideW, padTop, padLeft, outH, outW).
+ * Threads split the rows at image boundaries (no two write one dx element).
+ */
+export function signGemmCol2im(p: i32, o: i32, k: i32, dy: usize, ld: i32, pat: usize, scratch: usize, geo: usize, p0: i32, dx: usize): void {
+  if (ASC_FEATURE_SIMD) signGemmSimd(p, o, k, dy, ld, false, pat, scratch, dx, geo, p0);
+  else signGemmScalar(p, o, k, dy, ld, false, pat, scratch, dx, geo, p0);
 }

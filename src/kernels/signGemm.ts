@@ -17,7 +17,7 @@
  *     sg.gemm(p, o, k, dy, false, pat, scratch, out);  // scratch: sg.scratchBytes(k)
  */
 import type { Heap } from "./heap.js";
-import { refSignGemm, refSignPatterns, refSignPatternsConv } from "./ref/signGemm.js";
+import { refSignGemm, refSignGemmCol2im, refSignPatterns, refSignPatternsConv } from "./ref/signGemm.js";
 import { type Call, type KernelPool, SCRATCH } from "./threads/pool.js";
 import { COST, chunksFor, splitRange } from "./threads/split.js";
 import type { Window2D } from "./types.js";
@@ -43,6 +43,13 @@ export interface SignGemmKernels {
   /** Scratch bytes `gemm` needs for output width k. */
   scratchBytes(k: number): number;
   /**
+   * dx [n, h, w, c] += col2im(dy S) for a convolution of geometry g: the input gradient
+   * from dy [P, o] (P = n*outH*outW) and the weights' patterns pat [ceil(o/8), K], without
+   * storing dcols; the same values and additions as `gemm` then col2im. scratch:
+   * `scratchBytes(K)`.
+   */
+  gemmCol2im(g: Window2D, o: number, dy: number, pat: number, scratch: number, dx: number): void;
+  /**
    * pat [ceil(P/8), K] of the im2col matrix of a binary input, from its packed bits xb
    * [n*h*w, ceil(c/32)] words (P = n*outH*outW, K = kh*kw*c); positions outside the
    * image read padBit (1 = +1, 0 = -1). Equals `patterns(P, K, im2col(x))`.
@@ -53,6 +60,10 @@ export interface SignGemmKernels {
 /** Bytes of the pattern matrix for a sign matrix [o, k]. */
 export function signGemmPatternBytes(o: number, k: number): number {
   return ((o + 7) >> 3) * k;
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
 }
 
 function checkCounts(values: Record<string, number>): void {
@@ -87,7 +98,10 @@ function createSignGemmKernels(
   pool?: KernelPool,
 ): SignGemmKernels {
   const e = mod?.exports;
-  const wasm = e?.signGemm && e.signPatterns && e.signGemmScratchBytes && e.signPatternsConv ? e : null;
+  const wasm =
+    e?.signGemm && e.signPatterns && e.signGemmScratchBytes && e.signPatternsConv && e.signGemmCol2im
+      ? e
+      : null;
   return {
     patterns(o, k, w, pat) {
       checkCounts({ o, k });
@@ -123,6 +137,32 @@ function createSignGemmKernels(
       else refSignGemm(heap, p, o, k, dy, transDy, pat, out);
     },
     scratchBytes: (k) => (wasm ? wasm.signGemmScratchBytes!(k) : 0),
+    gemmCol2im(g, o, dy, pat, scratch, dx) {
+      const p = g.n * g.outH * g.outW;
+      const k = g.kh * g.kw * g.c;
+      checkCounts({ p, o, k });
+      if (!wasm) return refSignGemmCol2im(heap, g, o, dy, pat, dx);
+      const geo = heap.alloc(48);
+      try {
+        heap
+          .i32At(geo, 12)
+          .set([g.n, g.h, g.w, g.c, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW]);
+        // Blocks of whole images (windows never cross images, so no two threads add into
+        // one dx element) that are also whole groups of 8 rows (one table set).
+        const perImage = g.outH * g.outW;
+        const unit = (perImage * 8) / gcd(perImage, 8);
+        const chunks = pool ? chunksFor(pool.threads, (p * o * k) / (2 * COST.sgemmMacs)) : 1;
+        if (chunks >= 2 && pool && wasm.signGemmScratchBytes!(k) <= pool.scratchBytes && p >= 2 * unit) {
+          pool.run(
+            splitRange(p, chunks, unit).map(([s0, s1]): Call[] => [
+              ["signGemmCol2im", s1 - s0, o, k, dy + s0 * o * 4, o, pat, SCRATCH, geo, s0, dx],
+            ]),
+          );
+        } else wasm.signGemmCol2im!(p, o, k, dy, o, pat, scratch, geo, 0, dx);
+      } finally {
+        heap.free(geo);
+      }
+    },
     convPatterns(g, padBit, xb, pat) {
       if (!wasm) return refSignPatternsConv(heap, g, padBit, xb, pat);
       const geometry = [

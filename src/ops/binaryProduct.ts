@@ -133,6 +133,45 @@ function signInputGrad(
   }
 }
 
+/**
+ * dx += col2im((dy * alpha) sign(wq)) for a binary convolution of geometry g, dy [P, O]
+ * at a heap pointer: its input gradient on the sign GEMM, rows added into dx as they are
+ * finished (no dcols matrix).
+ */
+function signInputGradConv(
+  ctx: Context,
+  g: Window2D,
+  dy: number,
+  wq: Tensor,
+  alpha: Float32Array | null,
+  dx: number,
+): void {
+  const heap = ctx.heap;
+  const sg = signGemmKernels(ctx.backend as { heap: Heap; module?: KernelModule });
+  const o = wq.shape[0]!;
+  const k = wq.size / o;
+  const rows = g.n * g.outH * g.outW;
+  const blocks: number[] = [];
+  const take = (bytes: number) => {
+    const p = heap.alloc(bytes);
+    blocks.push(p);
+    return p;
+  };
+  try {
+    const pat = take(signGemmPatternBytes(o, k));
+    const scratch = take(sg.scratchBytes(k));
+    sg.patterns(o, k, wq.ptr, pat);
+    let src = dy;
+    if (alpha) {
+      src = take(rows * o * 4);
+      scaleColumns(ctx, rows, o, dy, alpha, src);
+    }
+    sg.gemmCol2im(g, o, src, pat, scratch, dx);
+  } finally {
+    for (const p of blocks) heap.free(p);
+  }
+}
+
 /** int32 out [rows, c] -> float32 in place (exact: |x| < 2^24), then times alpha. */
 function dotsToFloat(
   ctx: Context,
@@ -323,7 +362,7 @@ export function binaryConv2d(xq: Tensor, wq: Tensor, options: BinaryConv2dOption
     dotsToFloat(ctx, bin, pixels, o, out.ptr, alpha);
     const padBit = padValue === 1 ? 1 : 0;
     recordConv2dBackward(out, xq, wq, null, g, padValue, {
-      cols: (dy, dcols) => signInputGrad(ctx, pixels, dy.ptr, wq, alpha, dcols, 0),
+      dx: (dy, dx) => signInputGradConv(ctx, g, dy.ptr, wq, alpha, dx),
       wFromInput: keepBits
         ? (dy, ptr, beta) =>
             signWeightGrad(

@@ -77,7 +77,7 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
  * `grads.w(dy, cols, ptr, beta)` writes (beta 0) or adds (beta 1) dW = dy^T cols, in place
  * of the sgemms (a binary layer's gradients use the sign GEMM); `grads.wFromInput(dy, ptr,
  * beta)` does the same without the float cols (it reads the input its own way), so the
- * im2col is skipped.
+ * im2col is skipped; `grads.dx(dy, dx)` adds the input gradient itself (no dcols).
  */
 export function recordConv2dBackward(
   out: Tensor,
@@ -88,6 +88,8 @@ export function recordConv2dBackward(
   padValue: number,
   grads: {
     cols?: (dy: Tensor, dcols: number) => void;
+    /** dx += col2im(dy W) without the dcols matrix (the caller's kernel adds into dx). */
+    dx?: (dy: Tensor, dx: number) => void;
     w?: (dy: Tensor, cols: number, ptr: number, beta: 0 | 1) => void;
     wFromInput?: (dy: Tensor, ptr: number, beta: 0 | 1) => void;
     /** im2col(x) kept from the forward pass (owned by `out`), when x needs no gradient. */
@@ -113,8 +115,16 @@ export function recordConv2dBackward(
     if (w.requiresGrad && fromInput)
       w.accumulateGrad((ptr, overwrite) => fromInput(dy, ptr, overwrite ? 0 : 1));
     const colsForW = w.requiresGrad && !fromInput;
-    if (!colsForW && !x.requiresGrad) return;
-    const saved = grads.savedCols !== undefined && !x.requiresGrad;
+    const fusedDx = grads.dx;
+    if (x.requiresGrad && fusedDx) {
+      x.accumulateGrad((ptr, overwrite) => {
+        if (overwrite) f.fill(x.size, 0, ptr);
+        fusedDx(dy, ptr);
+      });
+    }
+    const dxFromCols = x.requiresGrad && !fusedDx;
+    if (!colsForW && !dxFromCols) return;
+    const saved = grads.savedCols !== undefined && !dxFromCols;
     const scratch = saved ? grads.savedCols! : heap.alloc(pixels * k * 4);
     try {
       if (colsForW) {
@@ -124,7 +134,7 @@ export function recordConv2dBackward(
           else f.sgemm(true, false, o, k, pixels, 1, dy.ptr, o, scratch, k, overwrite ? 0 : 1, ptr, k);
         });
       }
-      if (x.requiresGrad) {
+      if (dxFromCols) {
         if (grads.cols) grads.cols(dy, scratch);
         else f.sgemm(false, false, pixels, k, o, 1, dy.ptr, o, w.ptr, k, 0, scratch, k);
         x.accumulateGrad((ptr, overwrite) => {

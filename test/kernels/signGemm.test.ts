@@ -163,6 +163,49 @@ describe("sign GEMM", async () => {
     });
   }
 
+  for (const [n, h, w, c, kh, kw, stride, padding] of convs) {
+    it(`input gradient with col2im fused ${n}x${h}x${w}x${c} k${kh}x${kw} s${stride} ${padding}: = gemm then col2im, ref = simd = scalar`, () => {
+      const g = convGeometry(n, h, w, c, kh, kw, stride, stride, padding);
+      const pixels = n * g.outH * g.outW;
+      const k = kh * kw * c;
+      const o = 11;
+      const rng = new Random(n * 1000 + h * 100 + c + 5);
+      const dy = data(rng, pixels * o);
+      const wts = data(rng, o * k);
+      const dx0 = data(rng, n * h * w * c);
+      const results = backends.map((b) => {
+        const heap = b.heap;
+        const sg = signGemmKernels(b);
+        const pd = heap.alloc(dy.byteLength);
+        heap.f32At(pd, dy.length).set(dy);
+        const pw = heap.alloc(wts.byteLength);
+        heap.f32At(pw, wts.length).set(wts);
+        const pat = heap.alloc(signGemmPatternBytes(o, k));
+        sg.patterns(o, k, pw, pat);
+        const scratch = heap.alloc(sg.scratchBytes(k));
+        const fused = heap.alloc(dx0.byteLength);
+        heap.f32At(fused, dx0.length).set(dx0);
+        sg.gemmCol2im(g, o, pd, pat, scratch, fused);
+        const dcols = heap.alloc(pixels * k * 4);
+        sg.gemm(pixels, o, k, pd, false, pat, scratch, dcols);
+        const plain = heap.alloc(dx0.byteLength);
+        heap.f32At(plain, dx0.length).set(dx0);
+        b.float.col2im(g, dcols, plain);
+        const out = {
+          fused: heap.f32At(fused, dx0.length).slice(),
+          plain: heap.f32At(plain, dx0.length).slice(),
+        };
+        for (const q of [pd, pw, pat, scratch, fused, dcols, plain]) heap.free(q);
+        return out;
+      });
+      const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer));
+      for (const r of results) {
+        expect(bits(r.fused)).toEqual(bits(r.plain));
+        expect(bits(r.fused)).toEqual(bits(results[0]!.fused));
+      }
+    });
+  }
+
   it("patterns: bit = w >= 0 (sign(0) = +1, -0 too), NaN gives 0, bits beyond o are 0", () => {
     const w = new Float32Array([0, -0, Number.NaN, -1, 2, -3, 0.5, -0.5, 1, 7]); // o = 10, k = 1
     for (const b of backends) {

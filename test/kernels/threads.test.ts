@@ -328,6 +328,27 @@ describe("threads: 1 vs 2 bit for bit", () => {
     });
   });
 
+  it("a binary convolution's input gradient with col2im fused, split over blocks of images", () => {
+    const g = convGeometry(64, 13, 13, 32, 3, 3, 1, 1, "valid");
+    const rows = 64 * 11 * 11;
+    const o = 64;
+    const k = 288;
+    const rng = new Random(9);
+    const dy = place(randomFloats(rows * o, rng));
+    const w = place(randomFloats(o * k, rng));
+    const dx = place(new Float32Array(64 * 13 * 13 * 32));
+    same(64 * 13 * 13 * 32 * 4, (be, i) => {
+      const sg = signGemmKernels(be);
+      const pat = be.heap.alloc(((o + 7) >> 3) * k);
+      const scratch = be.heap.alloc(sg.scratchBytes(k));
+      sg.patterns(o, k, w[i], pat);
+      sg.gemmCol2im(g, o, dy[i], pat, scratch, dx[i]);
+      be.heap.free(pat);
+      be.heap.free(scratch);
+      return dx[i];
+    });
+  });
+
   it("float max-pool forward and backward, split over images", () => {
     const rng = new Random(5);
     const g = convGeometry(64, 26, 26, 32, 2, 2, 2, 2, "valid");

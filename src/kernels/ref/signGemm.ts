@@ -91,3 +91,41 @@ export function refSignGemm(
     heap.f32At(out, p * k).set(acc, r * k);
   }
 }
+
+/** dx += col2im(dy S) (refSignGemm, then the rows added back pixel by pixel, taps in order). */
+export function refSignGemmCol2im(
+  heap: Heap,
+  g: Window2D,
+  o: number,
+  dy: number,
+  pat: number,
+  dx: number,
+): void {
+  const p = g.n * g.outH * g.outW;
+  const k = g.kh * g.kw * g.c;
+  const out = heap.alloc(p * k * 4);
+  try {
+    refSignGemm(heap, p, o, k, dy, false, pat, out);
+    const cols = heap.f32At(out, p * k);
+    const DX = heap.f32At(dx, g.n * g.h * g.w * g.c);
+    for (let r = 0; r < p; r++) {
+      const b = Math.floor(r / (g.outH * g.outW));
+      const oy = Math.floor(r / g.outW) % g.outH;
+      const ox = r % g.outW;
+      for (let ky = 0; ky < g.kh; ky++) {
+        const iy = oy * g.strideH - g.padTop + ky;
+        if (iy < 0 || iy >= g.h) continue;
+        for (let kx = 0; kx < g.kw; kx++) {
+          const ix = ox * g.strideW - g.padLeft + kx;
+          if (ix < 0 || ix >= g.w) continue;
+          for (let ci = 0; ci < g.c; ci++) {
+            const at = ((b * g.h + iy) * g.w + ix) * g.c + ci;
+            DX[at] = f(DX[at]! + cols[r * k + (ky * g.kw + kx) * g.c + ci]!);
+          }
+        }
+      }
+    }
+  } finally {
+    heap.free(out);
+  }
+}
