@@ -176,10 +176,11 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
     const chunks = chunksFor(threads, ((m * n * k) / COST.sgemmMacs) * slow);
     if (chunks < 2) return false;
     // Whole column blocks of the kernel (each packs its own panel of B) when there are
-    // enough of them: no packing is repeated. Else row blocks, each packing all of B.
+    // enough of them: no packing is repeated. Else row blocks, each packing all of B, so
+    // one per thread (a first conv's dW packs a 43264 x 9 B: more blocks, more packing).
     const nc = columnBlock(n);
     const byRows = Math.ceil(n / nc) < threads;
-    const ranges = byRows ? splitRange(m, chunks, MR) : splitRange(n, chunks, nc);
+    const ranges = byRows ? splitRange(m, threads, MR) : splitRange(n, chunks, nc);
     if (ranges.length < 2 || ranges.some(([s0, s1]) => s1 - s0 < 2)) return false;
     pool.run(
       ranges.map(([s0, s1]): Call[] => {
