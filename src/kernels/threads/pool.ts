@@ -30,12 +30,13 @@ export { SCRATCH } from "./protocol.js";
 export type Call = readonly [name: string, ...args: number[]];
 
 /**
- * Polls before the caller sleeps on unfinished chunks, and before an idle worker sleeps:
- * short, because on a busy machine a polling thread takes CPU from the thread it waits for
- * (CPU time on 2 threads was 4-8% over 1 thread with these, 14-15% with 20000 each).
+ * Polls before the caller sleeps on unfinished chunks, and the time an idle worker polls
+ * before it sleeps (ONEBIT_SPIN_US overrides it in Node). A sleeping worker costs a wake-up
+ * per job; a polling one takes CPU from the thread it waits for when the machine is busy:
+ * 0.2 ms covers the gaps between the jobs of a training step and little else.
  */
 const CALLER_SPIN = 5000;
-const WORKER_SPIN = 2000;
+const WORKER_SPIN_MICROS = Number(globalThis.process?.env?.ONEBIT_SPIN_US ?? 200);
 /** Tickets restart from 0 past this, so the int32 counters never wrap. */
 const TICKET_RESET = 1 << 30;
 
@@ -122,7 +123,7 @@ export class KernelPool {
               control,
               scratch: scratch[i + 1]!,
               layout: layout(),
-              spin: WORKER_SPIN,
+              spinMicros: WORKER_SPIN_MICROS,
             });
           }),
       ),

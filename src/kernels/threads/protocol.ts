@@ -62,8 +62,11 @@ export interface WorkerInit {
     messageByte: number;
     messageChars: number;
   };
-  /** Atomics.load polls before a worker sleeps in Atomics.wait (keeps back-to-back jobs cheap). */
-  spin: number;
+  /**
+   * Microseconds a worker polls for the next job before it sleeps in Atomics.wait: jobs
+   * that follow within that time start without a wake-up (tens of microseconds here).
+   */
+  spinMicros: number;
 }
 
 export function layout(): WorkerInit["layout"] {

@@ -45,7 +45,13 @@ export function workerMain(init: WorkerInit, post: (message: WorkerMessage) => v
   let seen = -1;
   for (;;) {
     let seq = Atomics.load(ctl, L.SEQ);
-    for (let i = 0; (seq === seen || seq & 1) && i < init.spin; i++) seq = Atomics.load(ctl, L.SEQ);
+    if (seq === seen || seq & 1) {
+      const until = performance.now() + init.spinMicros / 1000;
+      for (let i = 1; seq === seen || seq & 1; i++) {
+        seq = Atomics.load(ctl, L.SEQ);
+        if ((i & 255) === 0 && performance.now() > until) break;
+      }
+    }
     if (seq === seen || seq & 1) {
       Atomics.wait(ctl, L.SEQ, seq);
       continue;
