@@ -27,6 +27,8 @@ export function float_im2col(
   x: usize, padValue: f32, cols: usize,
 ): void {
   const rowLen = kh * kw * c;
+  const run = kw * c;
+  const rowStride = <usize>(w * c) << 2;
   let dst = cols;
   for (let b = 0; b < n; b++) {
     for (let oy = 0; oy < oh; oy++) {
@@ -36,6 +38,19 @@ export function float_im2col(
         const kx0 = min(tapStart(ox, sw, pl), kw);
         const kx1 = max(kx0, tapEnd(ox, sw, pl, w, kw));
         const ix0 = ox * sw - pl + kx0;
+        if (run <= 4 && ky0 == 0 && ky1 == kh && kx0 == 0 && kx1 == kw) {
+          // A window inside the image with short rows (a first layer: 3 taps of 1
+          // channel): plain copies, without the general path's per-row fills.
+          let src = x + (<usize>((b * h + oy * sh - pt) * w + ix0) * c) * 4;
+          let out = dst;
+          for (let ky = 0; ky < kh; ky++) {
+            for (let i = 0; i < run; i++) store<f32>(out + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+            out += <usize>run << 2;
+            src += rowStride;
+          }
+          dst += <usize>rowLen * 4;
+          continue;
+        }
         for (let ky = 0; ky < kh; ky++) {
           const out = dst + <usize>(ky * kw * c) * 4;
           if (ky < ky0 || ky >= ky1) {
