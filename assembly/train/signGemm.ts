@@ -157,28 +157,44 @@ export function signPatterns(o: i32, k: i32, w: usize, pat: usize): void {
   return true;
 }
 
-/** pairs at pp: 4 entries (±a) + (±b). */
-@inline function pairs4(a: v128, b: v128, pp: usize): void {
-  const na = f32x4.neg(a);
-  const nb = f32x4.neg(b);
-  v128.store(pp, f32x4.add(na, nb));
-  v128.store(pp, f32x4.add(a, nb), 16);
-  v128.store(pp, f32x4.add(na, b), 32);
-  v128.store(pp, f32x4.add(a, b), 48);
-}
-
-/** quads at qp: 16 entries pairLo[j & 3] + pairHi[j >> 2]. */
-@inline function quads16(lo: usize, hi: usize, qp: usize): void {
-  for (let j = 0; j < 16; j++) {
-    const v = f32x4.add(v128.load(lo + (<usize>(j & 3) << 4)), v128.load(hi + (<usize>(j >> 2) << 4)));
-    v128.store(qp + (<usize>j << 4), v);
-  }
-}
-
 // Rows go in pairs of lane groups (8 rows): tables of BLOCK chunks are built for both
 // groups first (BLOCK * 8 KiB, L1-sized); then each run of 4 output columns accumulates
 // across those chunks in 8 registers, one pattern load serving both groups.
 const BLOCK = 4;
+
+/**
+ * The 16 entries pair01[j & 3] + pair23[j >> 2] at qp (pair01[a] = (±a0) + (±a1), bit 0
+ * of a the sign of a0; pair23 likewise), from the four values' lane vectors, in registers:
+ * the pair and quad sums of the header, in that order (x + (-y) is x - y exactly).
+ */
+@inline function quadsOf(a0: v128, a1: v128, a2: v128, a3: v128, qp: usize): void {
+  const n0 = f32x4.neg(a0);
+  const p0 = f32x4.sub(n0, a1);
+  const p1 = f32x4.sub(a0, a1);
+  const p2 = f32x4.add(n0, a1);
+  const p3 = f32x4.add(a0, a1);
+  const n2 = f32x4.neg(a2);
+  let q = f32x4.sub(n2, a3);
+  v128.store(qp, f32x4.add(p0, q));
+  v128.store(qp, f32x4.add(p1, q), 16);
+  v128.store(qp, f32x4.add(p2, q), 32);
+  v128.store(qp, f32x4.add(p3, q), 48);
+  q = f32x4.sub(a2, a3);
+  v128.store(qp, f32x4.add(p0, q), 64);
+  v128.store(qp, f32x4.add(p1, q), 80);
+  v128.store(qp, f32x4.add(p2, q), 96);
+  v128.store(qp, f32x4.add(p3, q), 112);
+  q = f32x4.add(n2, a3);
+  v128.store(qp, f32x4.add(p0, q), 128);
+  v128.store(qp, f32x4.add(p1, q), 144);
+  v128.store(qp, f32x4.add(p2, q), 160);
+  v128.store(qp, f32x4.add(p3, q), 176);
+  q = f32x4.add(a2, a3);
+  v128.store(qp, f32x4.add(p0, q), 192);
+  v128.store(qp, f32x4.add(p1, q), 208);
+  v128.store(qp, f32x4.add(p2, q), 224);
+  v128.store(qp, f32x4.add(p3, q), 240);
+}
 
 /** lo (16 entries) at qp and hi (16 entries) at qp + 256 of chunk c for the rows r0.. (lanes). */
 @inline function buildQuads(dy: usize, ld: i32, o: i32, trans: bool, r0: i32, lanes: i32, c: i32, pairs: usize, qp: usize): void {
@@ -186,18 +202,24 @@ const BLOCK = 4;
   // pairs + 256 holds the chunk's 8 lane vectors when they come from two transposes.
   const cols = pairs + 256;
   if (!trans && gatherChunk(dy, ld, o, r0, lanes, c, cols)) {
-    for (let q = 0; q < 4; q++) {
-      pairs4(v128.load(cols + (<usize>(2 * q) << 4)), v128.load(cols + (<usize>(2 * q + 1) << 4)), pairs + (<usize>q << 6));
-    }
+    quadsOf(v128.load(cols), v128.load(cols, 16), v128.load(cols, 32), v128.load(cols, 48), qp);
+    quadsOf(v128.load(cols, 64), v128.load(cols, 80), v128.load(cols, 96), v128.load(cols, 112), qp + 256);
   } else {
-    for (let q = 0; q < 4; q++) {
-      const a = gather(dy, ld, o, trans, r0, lanes, col + 2 * q);
-      const b = gather(dy, ld, o, trans, r0, lanes, col + 2 * q + 1);
-      pairs4(a, b, pairs + (<usize>q << 6));
-    }
+    quadsOf(
+      gather(dy, ld, o, trans, r0, lanes, col),
+      gather(dy, ld, o, trans, r0, lanes, col + 1),
+      gather(dy, ld, o, trans, r0, lanes, col + 2),
+      gather(dy, ld, o, trans, r0, lanes, col + 3),
+      qp,
+    );
+    quadsOf(
+      gather(dy, ld, o, trans, r0, lanes, col + 4),
+      gather(dy, ld, o, trans, r0, lanes, col + 5),
+      gather(dy, ld, o, trans, r0, lanes, col + 6),
+      gather(dy, ld, o, trans, r0, lanes, col + 7),
+      qp + 256,
+    );
   }
-  quads16(pairs, pairs + 64, qp);
-  quads16(pairs + 128, pairs + 192, qp + 256);
 }
 
 /** The 256-entry table T[j] = lo[j & 15] + hi[j >> 4] of chunk c for the rows r0.. (lanes) at tp. */
