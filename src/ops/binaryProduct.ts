@@ -94,17 +94,24 @@ function scaleColumns(
 }
 
 /**
- * dst [rows, k] = (beta ? dst : 0) + (dy * alpha) sign(wq), dy [rows, o] at a heap
- * pointer, wq [o, k]: the input gradient of a binary layer on the sign GEMM.
+ * Runs `product(sg, src, pat, scratch, take)` for the input gradient of a binary layer:
+ * src = dy * alpha (dy [rows, o] at a heap pointer; dy itself for sign weights), pat the
+ * sign patterns of wq [o, k], scratch the sign GEMM's; `take` allocates more scratch.
+ * Every block is freed afterwards.
  */
-function signInputGrad(
+function withSignInputGrad(
   ctx: Context,
   rows: number,
   dy: number,
   wq: Tensor,
   alpha: Float32Array | null,
-  dst: number,
-  beta: 0 | 1,
+  product: (
+    sg: SignGemmKernels,
+    src: number,
+    pat: number,
+    scratch: number,
+    take: (bytes: number) => number,
+  ) => void,
 ): void {
   const heap = ctx.heap;
   const sg = signGemmKernels(ctx.backend as { heap: Heap; module?: KernelModule });
@@ -125,12 +132,32 @@ function signInputGrad(
       src = take(rows * o * 4);
       scaleColumns(ctx, rows, o, dy, alpha, src);
     }
-    const out = beta ? take(rows * k * 4) : dst;
-    sg.gemm(rows, o, k, src, false, pat, scratch, out);
-    if (beta) ctx.float.axpy(rows * k, 1, out, dst);
+    product(sg, src, pat, scratch, take);
   } finally {
     for (const p of blocks) heap.free(p);
   }
+}
+
+/**
+ * dst [rows, k] = (beta ? dst : 0) + (dy * alpha) sign(wq), dy [rows, o] at a heap
+ * pointer, wq [o, k]: the input gradient of a binary layer on the sign GEMM.
+ */
+function signInputGrad(
+  ctx: Context,
+  rows: number,
+  dy: number,
+  wq: Tensor,
+  alpha: Float32Array | null,
+  dst: number,
+  beta: 0 | 1,
+): void {
+  const o = wq.shape[0]!;
+  const k = wq.size / o;
+  withSignInputGrad(ctx, rows, dy, wq, alpha, (sg, src, pat, scratch, take) => {
+    const out = beta ? take(rows * k * 4) : dst;
+    sg.gemm(rows, o, k, src, false, pat, scratch, out);
+    if (beta) ctx.float.axpy(rows * k, 1, out, dst);
+  });
 }
 
 /**
@@ -146,30 +173,10 @@ function signInputGradConv(
   alpha: Float32Array | null,
   dx: number,
 ): void {
-  const heap = ctx.heap;
-  const sg = signGemmKernels(ctx.backend as { heap: Heap; module?: KernelModule });
-  const o = wq.shape[0]!;
-  const k = wq.size / o;
   const rows = g.n * g.outH * g.outW;
-  const blocks: number[] = [];
-  const take = (bytes: number) => {
-    const p = heap.alloc(bytes);
-    blocks.push(p);
-    return p;
-  };
-  try {
-    const pat = take(signGemmPatternBytes(o, k));
-    const scratch = take(sg.scratchBytes(k));
-    sg.patterns(o, k, wq.ptr, pat);
-    let src = dy;
-    if (alpha) {
-      src = take(rows * o * 4);
-      scaleColumns(ctx, rows, o, dy, alpha, src);
-    }
-    sg.gemmCol2im(g, o, src, pat, scratch, dx);
-  } finally {
-    for (const p of blocks) heap.free(p);
-  }
+  withSignInputGrad(ctx, rows, dy, wq, alpha, (sg, src, pat, scratch) =>
+    sg.gemmCol2im(g, wq.shape[0]!, src, pat, scratch, dx),
+  );
 }
 
 /** int32 out [rows, c] -> float32 in place (exact: |x| < 2^24), then times alpha. */

@@ -73,11 +73,10 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
  * Records conv2d's backward on `out` = conv(x, w) (+ bias) with geometry `g`, however its
  * forward was computed (the binary product in ./binaryProduct.ts computes the same values
  * with integer kernels): dW += dy^T cols, dbias += sum_p dy, dx += col2im(dy W).
- * `grads.cols(dy, dcols)`, when given, writes dcols = dy W [pixels, kh*kw*C], and
- * `grads.w(dy, cols, ptr, beta)` writes (beta 0) or adds (beta 1) dW = dy^T cols, in place
- * of the sgemms (a binary layer's gradients use the sign GEMM); `grads.wFromInput(dy, ptr,
- * beta)` does the same without the float cols (it reads the input its own way), so the
- * im2col is skipped; `grads.dx(dy, dx)` adds the input gradient itself (no dcols).
+ * In place of the sgemms (a binary layer's gradients use the sign GEMM),
+ * `grads.wFromInput(dy, ptr, beta)` writes (beta 0) or adds (beta 1) dW = dy^T cols
+ * reading the input its own way (no float im2col), and `grads.dx(dy, dx)` adds
+ * col2im(dy W) into dx itself (no dcols matrix).
  */
 export function recordConv2dBackward(
   out: Tensor,
@@ -87,10 +86,7 @@ export function recordConv2dBackward(
   g: Window2D,
   padValue: number,
   grads: {
-    cols?: (dy: Tensor, dcols: number) => void;
-    /** dx += col2im(dy W) without the dcols matrix (the caller's kernel adds into dx). */
     dx?: (dy: Tensor, dx: number) => void;
-    w?: (dy: Tensor, cols: number, ptr: number, beta: 0 | 1) => void;
     wFromInput?: (dy: Tensor, ptr: number, beta: 0 | 1) => void;
     /** im2col(x) kept from the forward pass (owned by `out`), when x needs no gradient. */
     savedCols?: number;
@@ -129,14 +125,12 @@ export function recordConv2dBackward(
     try {
       if (colsForW) {
         if (!saved) f.im2col(g, x.ptr, padValue, scratch);
-        w.accumulateGrad((ptr, overwrite) => {
-          if (grads.w) grads.w(dy, scratch, ptr, overwrite ? 0 : 1);
-          else f.sgemm(true, false, o, k, pixels, 1, dy.ptr, o, scratch, k, overwrite ? 0 : 1, ptr, k);
-        });
+        w.accumulateGrad((ptr, overwrite) =>
+          f.sgemm(true, false, o, k, pixels, 1, dy.ptr, o, scratch, k, overwrite ? 0 : 1, ptr, k),
+        );
       }
       if (dxFromCols) {
-        if (grads.cols) grads.cols(dy, scratch);
-        else f.sgemm(false, false, pixels, k, o, 1, dy.ptr, o, w.ptr, k, 0, scratch, k);
+        f.sgemm(false, false, pixels, k, o, 1, dy.ptr, o, w.ptr, k, 0, scratch, k);
         x.accumulateGrad((ptr, overwrite) => {
           if (overwrite) f.fill(x.size, 0, ptr);
           f.col2im(g, scratch, ptr);
