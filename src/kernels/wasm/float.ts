@@ -180,6 +180,11 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
     // one per thread (a first conv's dW packs a 43264 x 9 B: more blocks, more packing).
     const nc = columnBlock(n);
     const byRows = Math.ceil(n / nc) < threads;
+    // Row blocks all read the whole of B and, when A is stored transposed, the whole of A
+    // too: for a small output over a long reduction (a first conv's dW: 32 x 9 outputs over
+    // 43264 pixels) that doubles the memory traffic, and 2 threads took 2.2 ms against
+    // 1.2 ms on one.
+    if (byRows && m * n <= 4096 && k >= 16 * (m + n)) return false;
     const ranges = byRows ? splitRange(m, threads, MR) : splitRange(n, chunks, nc);
     if (ranges.length < 2 || ranges.some(([s0, s1]) => s1 - s0 < 2)) return false;
     pool.run(
