@@ -23,7 +23,7 @@
 
 /** Scratch bytes signGemm needs for an output width of k. */
 export function signGemmScratchBytes(k: i32): i32 {
-  return (4 << 13) + 512 + 384 + (k << 5) + (k << 4);
+  return (4 << 13) + 512 + 128 + (k << 5) + (k << 4);
 }
 
 /** dx [n, h, w, c] += row (one row of dcols, output pixel `pixel`) as col2im adds it; geo = 12 i32. */
@@ -197,10 +197,10 @@ const BLOCK = 4;
 }
 
 /** lo (16 entries) at qp and hi (16 entries) at qp + 256 of chunk c for the rows r0.. (lanes). */
-@inline function buildQuads(dy: usize, ld: i32, o: i32, trans: bool, r0: i32, lanes: i32, c: i32, pairs: usize, qp: usize): void {
+@inline function buildQuads(dy: usize, ld: i32, o: i32, trans: bool, r0: i32, lanes: i32, c: i32, stage: usize, qp: usize): void {
   const col = c << 3;
-  // pairs + 256 holds the chunk's 8 lane vectors when they come from two transposes.
-  const cols = pairs + 256;
+  // stage holds the chunk's 8 lane vectors when they come from two transposes.
+  const cols = stage;
   if (!trans && gatherChunk(dy, ld, o, r0, lanes, c, cols)) {
     quadsOf(v128.load(cols), v128.load(cols, 16), v128.load(cols, 32), v128.load(cols, 48), qp);
     quadsOf(v128.load(cols, 64), v128.load(cols, 80), v128.load(cols, 96), v128.load(cols, 112), qp + 256);
@@ -223,8 +223,8 @@ const BLOCK = 4;
 }
 
 /** The 256-entry table T[j] = lo[j & 15] + hi[j >> 4] of chunk c for the rows r0.. (lanes) at tp. */
-@inline function buildTable(dy: usize, ld: i32, o: i32, trans: bool, r0: i32, lanes: i32, c: i32, quads: usize, pairs: usize, tp: usize): void {
-  buildQuads(dy, ld, o, trans, r0, lanes, c, pairs, quads);
+@inline function buildTable(dy: usize, ld: i32, o: i32, trans: bool, r0: i32, lanes: i32, c: i32, quads: usize, stage: usize, tp: usize): void {
+  buildQuads(dy, ld, o, trans, r0, lanes, c, stage, quads);
   for (let h = 0; h < 16; h++) {
     const hv = v128.load(quads + 256 + (<usize>h << 4));
     const row = tp + (<usize>h << 8);
@@ -457,8 +457,8 @@ function signGemmSimd(p: i32, o: i32, k: i32, dy: usize, ld: i32, trans: bool, p
   const chunks = (o + 7) >> 3;
   const tables = scratch;
   const quads = scratch + (BLOCK << 13);
-  const pairs = quads + 512;
-  const accA = pairs + 384;
+  const stage = quads + 512; // 128 bytes: a chunk's transposed columns, or a 4x4 block
+  const accA = stage + 128;
   const accB = accA + (<usize>k << 4);
   for (let r0 = 0; r0 < p; r0 += 8) {
     const lanesA = min(4, p - r0);
@@ -468,8 +468,8 @@ function signGemmSimd(p: i32, o: i32, k: i32, dy: usize, ld: i32, trans: bool, p
       for (let c0 = 0; c0 < chunks; c0 += NIBBLE_BLOCK) {
         const c1 = min(chunks, c0 + NIBBLE_BLOCK);
         for (let c = c0; c < c1; c++) {
-          buildQuads(dy, ld, o, trans, r0, lanesA, c, pairs, quadsAt(tables, c - c0, 0));
-          if (groups > 1) buildQuads(dy, ld, o, trans, r0 + 4, lanesB, c, pairs, quadsAt(tables, c - c0, 1));
+          buildQuads(dy, ld, o, trans, r0, lanesA, c, stage, quadsAt(tables, c - c0, 0));
+          if (groups > 1) buildQuads(dy, ld, o, trans, r0 + 4, lanesB, c, stage, quadsAt(tables, c - c0, 1));
         }
         accumulateNibbles(tables, pat, k, c0, c1, groups, accA, accB);
       }
@@ -477,19 +477,19 @@ function signGemmSimd(p: i32, o: i32, k: i32, dy: usize, ld: i32, trans: bool, p
       for (let c0 = 0; c0 < chunks; c0 += BLOCK) {
         const c1 = min(chunks, c0 + BLOCK);
         for (let c = c0; c < c1; c++) {
-          buildTable(dy, ld, o, trans, r0, lanesA, c, quads, pairs, tableAt(tables, c - c0, 0));
-          if (groups > 1) buildTable(dy, ld, o, trans, r0 + 4, lanesB, c, quads, pairs, tableAt(tables, c - c0, 1));
+          buildTable(dy, ld, o, trans, r0, lanesA, c, quads, stage, tableAt(tables, c - c0, 0));
+          if (groups > 1) buildTable(dy, ld, o, trans, r0 + 4, lanesB, c, quads, stage, tableAt(tables, c - c0, 1));
         }
         accumulate(tables, pat, k, c0, c1, groups, accA, accB);
       }
     }
     if (geo) {
       const tmp = accB + (<usize>k << 4);
-      scatterCol2im(accA, k, r0, lanesA, tmp, pairs, geo, p0, out);
-      if (groups > 1) scatterCol2im(accB, k, r0 + 4, lanesB, tmp, pairs, geo, p0, out);
+      scatterCol2im(accA, k, r0, lanesA, tmp, stage, geo, p0, out);
+      if (groups > 1) scatterCol2im(accB, k, r0 + 4, lanesB, tmp, stage, geo, p0, out);
     } else {
-      scatter(accA, out, k, r0, lanesA, pairs);
-      if (groups > 1) scatter(accB, out, k, r0 + 4, lanesB, pairs);
+      scatter(accA, out, k, r0, lanesA, stage);
+      if (groups > 1) scatter(accB, out, k, r0 + 4, lanesB, stage);
     }
   }
 }
