@@ -64,7 +64,10 @@ function windowOf(
 
 /**
  * Builds the step for `layer` at batch size n. `input` is the previous step's output
- * (undefined for the input layer, which the runtime fills itself).
+ * (undefined for the input layer, which the runtime fills itself). With `fuse`, a binary
+ * conv whose output transform is a threshold runs as one kernel (conv2dThreshold, the same
+ * bits) and keeps no int32 pre-activation; without it (Engine.trace) every intermediate is
+ * kept.
  */
 export function makeStep(
   backend: Backend,
@@ -72,6 +75,7 @@ export function makeStep(
   weights: LayerWeights,
   n: number,
   input: Buffer | undefined,
+  fuse = false,
 ): Step {
   const bufs = new Buffers(backend);
   const F = backend.float;
@@ -127,6 +131,13 @@ export function makeStep(
       const [o, kh, kw] = layer.weights.shape as [number, number, number];
       const g = windowOf(n, layer.in, [kh, kw], layer.strides, layer.padding);
       const rows = n * g.outH * g.outW;
+      const t = weights.transform;
+      if (fuse && t?.kind === "threshold") {
+        const out = bufs.take(outLength);
+        return step(out, () =>
+          B.conv2dThreshold(g, layer.padValue, o, x, weights.weights, t.thresholds, t.flip, out.ptr),
+        );
+      }
       const cols = bufs.take(bconv2dScratchWords(g));
       const pre = bufs.take(rows * o);
       const out = bufs.take(outLength);

@@ -34,7 +34,8 @@ export interface EngineOptions {
   maxBatch?: number;
   /**
    * Run a float first layer (conv -> max pool -> batch norm -> bitpack) as one fused kernel
-   * in `predict` (bit-identical; `trace` always runs the layers one by one). Default true.
+   * in `predict`, and each binary conv with its threshold transform as one kernel
+   * (bit-identical; `trace` always runs the layers one by one). Default true.
    */
   fuse?: boolean;
 }
@@ -199,7 +200,7 @@ export class Engine {
           steps.push(makeFusedStep(this.backend, kernels, run, weights, i, n, input, layers[run.end]!));
           i = run.end;
         } else {
-          steps.push(makeStep(this.backend, layers[i]!, weights[i]!, n, input));
+          steps.push(makeStep(this.backend, layers[i]!, weights[i]!, n, input, fused));
         }
       }
       plan = { n, steps };

@@ -72,6 +72,22 @@ export interface BinaryKernels {
   ): void;
 
   /**
+   * conv2d with thresholdPack fused in: packed out [n, outH, outW, ceil(outC/32)], bit
+   * (p, o) = (conv2d value (p, o) >= thr[o]) XOR flip bit o, bit for bit what conv2d then
+   * thresholdPack give, without the int32 values in memory. Needs no scratch.
+   */
+  conv2dThreshold(
+    g: Window2D,
+    padValue: PadValue,
+    outC: number,
+    x: number,
+    weights: number,
+    thr: number,
+    flip: number,
+    out: number,
+  ): void;
+
+  /**
    * Output transform to bits: out [rows, ceil(c/32)], bit (r, j) = (x[r, j] >= thr[j]) XOR
    * flip bit j, with int32 x [rows, c], int32 thr [c] and packed flip [ceil(c/32)] (tail
    * bits 0). Constant channels: thr = ALWAYS_ON gives 1 XOR flip for every x; a threshold
