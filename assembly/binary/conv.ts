@@ -7,7 +7,7 @@
 //
 // Interior pixels (every tap in the image) run in threes (then pairs) against pairs of
 // filters, with i64 popcount accumulators as in the GEMM (i64.popcnt beats i8x16.popcnt
-// on x86); 3x3 stride-1 kernels over 64, 128, 256 or 512 channels have specialized
+// on x86); 3x3 stride-1 kernels over 32, 64, 128, 256 or 512 channels have specialized
 // versions with constant offsets.
 // Border pixels run one at a time: in-bounds taps read the image, padding taps count the
 // pad bits against the filter tap (pad -1: bits 0, so popcount(w tap); pad +1: the c real
@@ -100,6 +100,7 @@ const WEIGHT_BLOCK_BYTES: i32 = 32768;
 
 // Pixel sizes of the specialized 3x3 kernel: offsetof<T>() bytes, a compile-time constant
 // that becomes the immediate offset of each load (no address arithmetic in the loop).
+class Pixel4 { a: u32 = 0; }
 class Pixel8 { a: u64 = 0; }
 class Pixel16 { a: u64 = 0; b: u64 = 0; }
 class Pixel32 { a: u64 = 0; b: u64 = 0; c: u64 = 0; d: u64 = 0; }
@@ -107,7 +108,7 @@ class Pixel64 { a: u64 = 0; b: u64 = 0; c: u64 = 0; d: u64 = 0; e: u64 = 0; f: u
 
 /**
  * Two interior pixels of a 3x3 stride-1 conv against filter pairs f0, f0 + 2, .. < f1,
- * with P = offsetof<T>() bytes a pixel. In each kernel row, the three taps are 3P
+ * with P = offsetof<T>() bytes a pixel (4 or a multiple of 8). In each kernel row, the three taps are 3P
  * contiguous bytes for each pixel (the second P bytes later) and each filter (the second
  * 9P bytes later): one 64-bit lane a step, two pointers walking, every load a pointer plus
  * a constant. Two pointers and four accumulators fit V8's registers; wider bodies (all
@@ -123,7 +124,7 @@ class Pixel64 { a: u64 = 0; b: u64 = 0; c: u64 = 0; d: u64 = 0; e: u64 = 0; f: u
     let px = pa;
     let pw = weights + <usize>f * (9 * P);
     for (let ky = 0; ky < 3; ky++) {
-      const rowEnd = px + 3 * P;
+      const rowEnd = px + ((3 * P) & ~7);
       do {
         const x0 = load<u64>(px, 0);
         const x1 = load<u64>(px, P);
@@ -136,6 +137,19 @@ class Pixel64 { a: u64 = 0; b: u64 = 0; c: u64 = 0; d: u64 = 0; e: u64 = 0; f: u
         px += 8;
         pw += 8;
       } while (px < rowEnd);
+      if ((3 * P) & 4) {
+        // P = 4: the row's last 32-bit word.
+        const x0 = load<u32>(px, 0);
+        const x1 = load<u32>(px, P);
+        const w = load<u32>(pw, 0);
+        const v = load<u32>(pw, 9 * P);
+        c00 += <i64>popcnt<u32>(x0 ^ w);
+        c01 += <i64>popcnt<u32>(x0 ^ v);
+        c10 += <i64>popcnt<u32>(x1 ^ w);
+        c11 += <i64>popcnt<u32>(x1 ^ v);
+        px += 4;
+        pw += 4;
+      }
       px += inRow - 3 * P;
     }
     emit2(out, thr, pixel, outC, owords, f, k - 2 * <i32>c00, k - 2 * <i32>c01, true);
@@ -152,12 +166,17 @@ class Pixel64 { a: u64 = 0; b: u64 = 0; c: u64 = 0; d: u64 = 0; e: u64 = 0; f: u
   out: usize, thr: usize, pixel: usize, outC: i32, owords: i32,
 ): void {
   const P: usize = offsetof<T>();
+  // Fused threshold: the three pixels' bits of the current output word gather in
+  // registers and reach memory once per word (per filter pair, the stores cost as much as
+  // a third of the popcounts at 32 or 64 channels).
+  let b0: u32 = 0, b1: u32 = 0, b2: u32 = 0;
+  const pixelWords = <usize>owords << 2;
   for (let f = f0; f < f1; f += 2) {
     let c00: i64 = 0, c01: i64 = 0, c10: i64 = 0, c11: i64 = 0, c20: i64 = 0, c21: i64 = 0;
     let px = pa;
     let pw = weights + <usize>f * (9 * P);
     for (let ky = 0; ky < 3; ky++) {
-      const rowEnd = px + 3 * P;
+      const rowEnd = px + ((3 * P) & ~7);
       do {
         const w = load<u64>(pw, 0);
         const v = load<u64>(pw, 9 * P);
@@ -173,11 +192,45 @@ class Pixel64 { a: u64 = 0; b: u64 = 0; c: u64 = 0; d: u64 = 0; e: u64 = 0; f: u
         px += 8;
         pw += 8;
       } while (px < rowEnd);
+      if ((3 * P) & 4) {
+        // P = 4: the row's last 32-bit word.
+        const w = load<u32>(pw, 0);
+        const v = load<u32>(pw, 9 * P);
+        const x0 = load<u32>(px, 0);
+        c00 += <i64>popcnt<u32>(x0 ^ w);
+        c01 += <i64>popcnt<u32>(x0 ^ v);
+        const x1 = load<u32>(px, P);
+        c10 += <i64>popcnt<u32>(x1 ^ w);
+        c11 += <i64>popcnt<u32>(x1 ^ v);
+        const x2 = load<u32>(px, 2 * P);
+        c20 += <i64>popcnt<u32>(x2 ^ w);
+        c21 += <i64>popcnt<u32>(x2 ^ v);
+        px += 4;
+        pw += 4;
+      }
       px += inRow - 3 * P;
     }
-    emit2(out, thr, pixel, outC, owords, f, k - 2 * <i32>c00, k - 2 * <i32>c01, true);
-    emit2(out, thr, pixel + 1, outC, owords, f, k - 2 * <i32>c10, k - 2 * <i32>c11, true);
-    emit2(out, thr, pixel + 2, outC, owords, f, k - 2 * <i32>c20, k - 2 * <i32>c21, true);
+    if (thr) {
+      const t0 = load<i32>(thr + (<usize>f << 2));
+      const t1 = load<i32>(thr + (<usize>f << 2), 4);
+      const sh = f & 31;
+      b0 |= (<u32>(k - 2 * <i32>c00 >= t0) | (<u32>(k - 2 * <i32>c01 >= t1) << 1)) << sh;
+      b1 |= (<u32>(k - 2 * <i32>c10 >= t0) | (<u32>(k - 2 * <i32>c11 >= t1) << 1)) << sh;
+      b2 |= (<u32>(k - 2 * <i32>c20 >= t0) | (<u32>(k - 2 * <i32>c21 >= t1) << 1)) << sh;
+      if (sh == 30 || f + 2 >= f1) {
+        const wa = out + ((pixel * <usize>owords + <usize>(f >>> 5)) << 2);
+        store<u32>(wa, load<u32>(wa) ^ b0);
+        store<u32>(wa + pixelWords, load<u32>(wa + pixelWords) ^ b1);
+        store<u32>(wa + 2 * pixelWords, load<u32>(wa + 2 * pixelWords) ^ b2);
+        b0 = 0;
+        b1 = 0;
+        b2 = 0;
+      }
+    } else {
+      emit2(out, 0, pixel, outC, owords, f, k - 2 * <i32>c00, k - 2 * <i32>c01, true);
+      emit2(out, 0, pixel + 1, outC, owords, f, k - 2 * <i32>c10, k - 2 * <i32>c11, true);
+      emit2(out, 0, pixel + 2, outC, owords, f, k - 2 * <i32>c20, k - 2 * <i32>c21, true);
+    }
   }
 }
 
@@ -185,23 +238,25 @@ class Pixel64 { a: u64 = 0; b: u64 = 0; c: u64 = 0; d: u64 = 0; e: u64 = 0; f: u
 function interiorTriple3x3(pa: usize, pixStep: usize, inRow: usize, weights: usize, f0: i32, f1: i32, k: i32,
   out: usize, thr: usize, pixel: usize, outC: i32, owords: i32,
 ): void {
-  if (pixStep == 8) triple3x3<Pixel8>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);
+  if (pixStep == 4) triple3x3<Pixel4>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);
+  else if (pixStep == 8) triple3x3<Pixel8>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);
   else if (pixStep == 16) triple3x3<Pixel16>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);
   else if (pixStep == 32) triple3x3<Pixel32>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);
   else triple3x3<Pixel64>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);
 }
 
-/** True where the specialized 3x3 kernels apply: stride 1 and 8, 16, 32 or 64 bytes a pixel. */
+/** True where the specialized 3x3 kernels apply: stride 1 and 4, 8, 16, 32 or 64 bytes a pixel. */
 @inline function specialized(kh: i32, kw: i32, strideW: i32, pixelBytes: usize): bool {
   return kh == 3 && kw == 3 && strideW == 1 &&
-    (pixelBytes == 8 || pixelBytes == 16 || pixelBytes == 32 || pixelBytes == 64);
+    (pixelBytes == 4 || pixelBytes == 8 || pixelBytes == 16 || pixelBytes == 32 || pixelBytes == 64);
 }
 
 /** Two interior pixels of a specialized shape against filter pairs f0 .. f1 (f1 - f0 even). */
 function interiorPair3x3(pa: usize, pixelBytes: usize, inRow: usize, weights: usize, f0: i32, f1: i32, k: i32,
   out: usize, thr: usize, pixel: usize, outC: i32, owords: i32,
 ): void {
-  if (pixelBytes == 8) pair3x3<Pixel8>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);
+  if (pixelBytes == 4) pair3x3<Pixel4>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);
+  else if (pixelBytes == 8) pair3x3<Pixel8>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);
   else if (pixelBytes == 16) pair3x3<Pixel16>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);
   else if (pixelBytes == 32) pair3x3<Pixel32>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);
   else pair3x3<Pixel64>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);

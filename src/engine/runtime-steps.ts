@@ -7,7 +7,7 @@
  * their results are the same float32 values.
  */
 
-import { bconv2dScratchWords } from "../kernels/binaryTypes.js";
+import { bconv2dScratchWords, preferIm2col } from "../kernels/binaryTypes.js";
 import { convGeometry } from "../kernels/geometry.js";
 import type { Backend } from "../kernels/index.js";
 import type { Window2D } from "../kernels/types.js";
@@ -132,7 +132,7 @@ export function makeStep(
       const g = windowOf(n, layer.in, [kh, kw], layer.strides, layer.padding);
       const rows = n * g.outH * g.outW;
       const t = weights.transform;
-      if (fuse && t?.kind === "threshold") {
+      if (fuse && t?.kind === "threshold" && !preferIm2col(g)) {
         const out = bufs.take(outLength);
         return step(out, () =>
           B.conv2dThreshold(g, layer.padValue, o, x, weights.weights, t.thresholds, t.flip, out.ptr),

@@ -9,7 +9,7 @@
  * over images, packing and the output transforms over rows. The results are integers or
  * per-element float steps: identical for any thread count.
  */
-import { type BinaryKernels, isPointwise, type PadValue } from "../binaryTypes.js";
+import { type BinaryKernels, isPointwise, type PadValue, preferIm2col } from "../binaryTypes.js";
 import { wordsPerPixel } from "../bits.js";
 import type { Call, KernelPool } from "../threads/pool.js";
 import { COST, chunksFor, splitRange } from "../threads/split.js";
@@ -81,6 +81,48 @@ export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): B
     checkPad(padValue);
     e.bitIm2col!(...geometryArgs(g), padValue === 1 ? 1 : 0, x, cols);
   };
+  /** im2col, GEMM and the zero-padding correction, each thread on its own images. */
+  const im2colConv = (
+    g: Window2D,
+    padValue: PadValue,
+    outC: number,
+    x: number,
+    weights: number,
+    cols: number,
+    out: number,
+  ) => {
+    const taps = g.kh * g.kw;
+    const words = taps * wordsPerPixel(g.c);
+    const pixels = g.outH * g.outW;
+    const padded =
+      g.padTop > 0 ||
+      g.padLeft > 0 ||
+      (g.outH - 1) * g.strideH - g.padTop + g.kh > g.h ||
+      (g.outW - 1) * g.strideW - g.padLeft + g.kw > g.w;
+    const correct = padValue === 0 && padded;
+    const calls = (n: number, xs: number, cs: number, os: number): Call[] => {
+      const sub = geometryArgs({ ...g, n });
+      const list: Call[] = [
+        ["bitIm2col", ...sub, padValue === 1 ? 1 : 0, xs, cs],
+        ["bgemm", n * pixels, outC, words, taps * g.c, cs, weights, os],
+      ];
+      if (correct) list.push(["bitZeroPadCorrection", ...sub, outC, weights, os]);
+      return list;
+    };
+    const images = g.n >= 2 ? partition((g.n * pixels * outC * taps * g.c) / COST.bgemmMacs, g.n) : undefined;
+    if (!images) {
+      im2col(g, padValue, x, cols);
+      bgemm(g.n * pixels, outC, words, taps * g.c, cols, weights, out);
+      if (correct) e.bitZeroPadCorrection!(...geometryArgs(g), outC, weights, out);
+      return;
+    }
+    const inImage = g.h * g.w * wordsPerPixel(g.c) * 4;
+    pool!.run(
+      images.map(([s0, s1]): Call[] =>
+        calls(s1 - s0, x + s0 * inImage, cols + s0 * pixels * words * 4, out + s0 * pixels * outC * 4),
+      ),
+    );
+  };
   /**
    * bitConv2d (assembly/binary/conv.ts) on the pool: batches split over images, a single
    * image over its output rows; each output value is computed whole by one thread.
@@ -144,11 +186,12 @@ export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): B
     },
     bgemm,
     im2col,
-    conv2d(g, padValue, outC, x, weights, _cols, out) {
+    conv2d(g, padValue, outC, x, weights, cols, out) {
       checkPad(padValue);
       checkCounts("conv2d", { outC });
       // A 1x1 stride-1 conv without padding is a GEMM over the input as it lies.
       if (isPointwise(g)) bgemm(g.n * g.h * g.w, outC, wordsPerPixel(g.c), g.c, x, weights, out);
+      else if (cols && preferIm2col(g)) im2colConv(g, padValue, outC, x, weights, cols, out);
       else directConv(g, padValue, outC, x, weights, 0, 0, out);
     },
     conv2dThreshold(g, padValue, outC, x, weights, thr, flip, out) {
