@@ -137,7 +137,7 @@ class Pixel64 { a: u64 = 0; b: u64 = 0; c: u64 = 0; d: u64 = 0; e: u64 = 0; f: u
         px += 8;
         pw += 8;
       } while (px < rowEnd);
-      if ((3 * P) & 4) {
+      if (P % 8 == 4) {
         // P = 4: the row's last 32-bit word.
         const x0 = load<u32>(px, 0);
         const x1 = load<u32>(px, P);
@@ -192,7 +192,7 @@ class Pixel64 { a: u64 = 0; b: u64 = 0; c: u64 = 0; d: u64 = 0; e: u64 = 0; f: u
         px += 8;
         pw += 8;
       } while (px < rowEnd);
-      if ((3 * P) & 4) {
+      if (P % 8 == 4) {
         // P = 4: the row's last 32-bit word.
         const w = load<u32>(pw, 0);
         const v = load<u32>(pw, 9 * P);
