@@ -373,7 +373,8 @@ export function bitConv2d(
           const rowBase = image + <usize>iy0 * inRow;
           if (fast) {
             // Filter pairs in the specialized kernels, a lone last filter one pixel at a time.
-            for (; ox + 3 <= oxHi; ox += 3) {
+            // Threes, then pairs; four left are two pairs (a lone pixel takes the slow path).
+            for (; ox + 3 <= oxHi && oxHi - ox != 4; ox += 3) {
               const pa = rowBase + <usize>(ox - padLeft) * pixelBytes;
               interiorTriple3x3(pa, pixelBytes, inRow, weights, f0, pairEnd, k, out, thr, pixel + <usize>ox, outC, owords);
               if (pairEnd < f1) {
