@@ -116,7 +116,7 @@ class Pixel64 { a: u64 = 0; b: u64 = 0; c: u64 = 0; d: u64 = 0; e: u64 = 0; f: u
  */
 @inline function pair3x3<T>(
   pa: usize, inRow: usize, weights: usize, f0: i32, f1: i32, k: i32,
-  out: usize, thr: usize, pixel: usize, outC: i32, owords: i32,
+  out: usize, tA: usize, tB: usize, pixel: usize, outC: i32, owords: i32,
 ): void {
   const P: usize = offsetof<T>();
   for (let f = f0; f < f1; f += 2) {
@@ -152,8 +152,8 @@ class Pixel64 { a: u64 = 0; b: u64 = 0; c: u64 = 0; d: u64 = 0; e: u64 = 0; f: u
       }
       px += inRow - 3 * P;
     }
-    emit2(out, thr, pixel, outC, owords, f, k - 2 * <i32>c00, k - 2 * <i32>c01, true);
-    emit2(out, thr, pixel + 1, outC, owords, f, k - 2 * <i32>c10, k - 2 * <i32>c11, true);
+    emit2(out, tA, pixel, outC, owords, f, k - 2 * <i32>c00, k - 2 * <i32>c01, true);
+    emit2(out, tB, pixel + 1, outC, owords, f, k - 2 * <i32>c10, k - 2 * <i32>c11, true);
   }
 }
 
@@ -163,7 +163,7 @@ class Pixel64 { a: u64 = 0; b: u64 = 0; c: u64 = 0; d: u64 = 0; e: u64 = 0; f: u
  */
 @inline function triple3x3<T>(
   pa: usize, inRow: usize, weights: usize, f0: i32, f1: i32, k: i32,
-  out: usize, thr: usize, pixel: usize, outC: i32, owords: i32,
+  out: usize, tA: usize, tB: usize, tC: usize, pixel: usize, outC: i32, owords: i32,
 ): void {
   const P: usize = offsetof<T>();
   // Fused threshold: the three pixels' bits of the current output word gather in
@@ -210,13 +210,12 @@ class Pixel64 { a: u64 = 0; b: u64 = 0; c: u64 = 0; d: u64 = 0; e: u64 = 0; f: u
       }
       px += inRow - 3 * P;
     }
-    if (thr) {
-      const t0 = load<i32>(thr + (<usize>f << 2));
-      const t1 = load<i32>(thr + (<usize>f << 2), 4);
+    if (tA) {
+      const at = <usize>f << 2;
       const sh = f & 31;
-      b0 |= (<u32>(k - 2 * <i32>c00 >= t0) | (<u32>(k - 2 * <i32>c01 >= t1) << 1)) << sh;
-      b1 |= (<u32>(k - 2 * <i32>c10 >= t0) | (<u32>(k - 2 * <i32>c11 >= t1) << 1)) << sh;
-      b2 |= (<u32>(k - 2 * <i32>c20 >= t0) | (<u32>(k - 2 * <i32>c21 >= t1) << 1)) << sh;
+      b0 |= (<u32>(k - 2 * <i32>c00 >= load<i32>(tA + at)) | (<u32>(k - 2 * <i32>c01 >= load<i32>(tA + at, 4)) << 1)) << sh;
+      b1 |= (<u32>(k - 2 * <i32>c10 >= load<i32>(tB + at)) | (<u32>(k - 2 * <i32>c11 >= load<i32>(tB + at, 4)) << 1)) << sh;
+      b2 |= (<u32>(k - 2 * <i32>c20 >= load<i32>(tC + at)) | (<u32>(k - 2 * <i32>c21 >= load<i32>(tC + at, 4)) << 1)) << sh;
       if (sh == 30 || f + 2 >= f1) {
         const wa = out + ((pixel * <usize>owords + <usize>(f >>> 5)) << 2);
         store<u32>(wa, load<u32>(wa) ^ b0);
@@ -236,13 +235,13 @@ class Pixel64 { a: u64 = 0; b: u64 = 0; c: u64 = 0; d: u64 = 0; e: u64 = 0; f: u
 
 /** Three interior pixels of a specialized shape against filter pairs f0 .. f1 (f1 - f0 even). */
 function interiorTriple3x3(pa: usize, pixStep: usize, inRow: usize, weights: usize, f0: i32, f1: i32, k: i32,
-  out: usize, thr: usize, pixel: usize, outC: i32, owords: i32,
+  out: usize, tA: usize, tB: usize, tC: usize, pixel: usize, outC: i32, owords: i32,
 ): void {
-  if (pixStep == 4) triple3x3<Pixel4>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);
-  else if (pixStep == 8) triple3x3<Pixel8>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);
-  else if (pixStep == 16) triple3x3<Pixel16>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);
-  else if (pixStep == 32) triple3x3<Pixel32>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);
-  else triple3x3<Pixel64>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);
+  if (pixStep == 4) triple3x3<Pixel4>(pa, inRow, weights, f0, f1, k, out, tA, tB, tC, pixel, outC, owords);
+  else if (pixStep == 8) triple3x3<Pixel8>(pa, inRow, weights, f0, f1, k, out, tA, tB, tC, pixel, outC, owords);
+  else if (pixStep == 16) triple3x3<Pixel16>(pa, inRow, weights, f0, f1, k, out, tA, tB, tC, pixel, outC, owords);
+  else if (pixStep == 32) triple3x3<Pixel32>(pa, inRow, weights, f0, f1, k, out, tA, tB, tC, pixel, outC, owords);
+  else triple3x3<Pixel64>(pa, inRow, weights, f0, f1, k, out, tA, tB, tC, pixel, outC, owords);
 }
 
 /** True where the specialized 3x3 kernels apply: stride 1 and 4, 8, 16, 32 or 64 bytes a pixel. */
@@ -253,13 +252,13 @@ function interiorTriple3x3(pa: usize, pixStep: usize, inRow: usize, weights: usi
 
 /** Two interior pixels of a specialized shape against filter pairs f0 .. f1 (f1 - f0 even). */
 function interiorPair3x3(pa: usize, pixelBytes: usize, inRow: usize, weights: usize, f0: i32, f1: i32, k: i32,
-  out: usize, thr: usize, pixel: usize, outC: i32, owords: i32,
+  out: usize, tA: usize, tB: usize, pixel: usize, outC: i32, owords: i32,
 ): void {
-  if (pixelBytes == 4) pair3x3<Pixel4>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);
-  else if (pixelBytes == 8) pair3x3<Pixel8>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);
-  else if (pixelBytes == 16) pair3x3<Pixel16>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);
-  else if (pixelBytes == 32) pair3x3<Pixel32>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);
-  else pair3x3<Pixel64>(pa, inRow, weights, f0, f1, k, out, thr, pixel, outC, owords);
+  if (pixelBytes == 4) pair3x3<Pixel4>(pa, inRow, weights, f0, f1, k, out, tA, tB, pixel, outC, owords);
+  else if (pixelBytes == 8) pair3x3<Pixel8>(pa, inRow, weights, f0, f1, k, out, tA, tB, pixel, outC, owords);
+  else if (pixelBytes == 16) pair3x3<Pixel16>(pa, inRow, weights, f0, f1, k, out, tA, tB, pixel, outC, owords);
+  else if (pixelBytes == 32) pair3x3<Pixel32>(pa, inRow, weights, f0, f1, k, out, tA, tB, pixel, outC, owords);
+  else pair3x3<Pixel64>(pa, inRow, weights, f0, f1, k, out, tA, tB, pixel, outC, owords);
 }
 
 /**
@@ -318,16 +317,114 @@ function anyPixel(
 }
 
 /**
+ * xp [n, outH + 2, outW + 2, words]: each image of x [n, h, w, words] inside a border for a
+ * 3x3 stride-1 conv with at most one padding row or column a side: xp pixel (r, col) = x
+ * pixel (r - padTop, col - padLeft) where that is in the image, else the padding word
+ * (0 bits; padOne: the c real bits set).
+ */
+export function bitPadImages(
+  n: i32, h: i32, w: i32, c: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32, padOne: i32,
+  x: usize, xp: usize,
+): void {
+  const words = (c + 31) >> 5;
+  const pixelBytes = <usize>words << 2;
+  const lastMask: u32 = (c & 31) ? (<u32>1 << (c & 31)) - 1 : 0xffffffff;
+  const padFull: u32 = padOne ? 0xffffffff : 0;
+  const padLast: u32 = padOne ? lastMask : 0;
+  const hp = outH + 2;
+  const wp = outW + 2;
+  let pd = xp;
+  for (let b = 0; b < n; b++) {
+    const image = x + <usize>b * <usize>h * <usize>w * pixelBytes;
+    for (let r = 0; r < hp; r++) {
+      const iy = r - padTop;
+      for (let col = 0; col < wp; col++) {
+        const ix = col - padLeft;
+        if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+          const src = image + (<usize>iy * <usize>w + <usize>ix) * pixelBytes;
+          for (let q: usize = 0; q < pixelBytes; q += 4) store<u32>(pd + q, load<u32>(src + q));
+        } else {
+          for (let q: usize = 0; q < pixelBytes - 4; q += 4) store<u32>(pd + q, padFull);
+          store<u32>(pd + pixelBytes - 4, padLast);
+        }
+        pd += pixelBytes;
+      }
+    }
+  }
+}
+
+/** Bytes bitConv2d needs at `table` for a padded 3x3 conv with pad 0: 25 int32 per filter. */
+export function bitConvTableBytes(outC: i32): i32 {
+  return 25 * outC * 4;
+}
+
+/**
+ * Pad 0 over a padded copy (0 bits, i.e. -1, in the border): a window's border taps add
+ * -sum_c w = c - 2 * ones(w tap) each, so dot_true = dot_copy + sum over them of
+ * (2 * ones - c), and dot_true >= thr <=> dot_copy >= thr - that sum. table [16, outC]
+ * int32: the thresholds per border class (bit 0: the top kernel row outside, 1: the bottom
+ * row, 2: the left column, 3: the right column), clamped to int32 (exact: dots are far
+ * inside it). Then [outC, 9] int32 scratch: ones per filter tap.
+ */
+@inline function term(tf: usize, tap: i32): i64 {
+  return <i64>load<i32>(tf + (<usize>tap << 2));
+}
+
+function padThresholds(c: i32, outC: i32, weights: usize, thr: usize, table: usize): void {
+  const pixelBytes = <usize>((c + 31) >> 5) << 2;
+  const terms = table + (<usize>(16 * outC) << 2);
+  for (let f = 0; f < outC; f++) {
+    // terms: 2 * ones - c of each tap (f's 9 int32 in the scratch after the table).
+    const tf = terms + (<usize>(f * 9) << 2);
+    for (let tap = 0; tap < 9; tap++) {
+      store<i32>(tf + (<usize>tap << 2), 2 * tapOnes(weights + <usize>(f * 9 + tap) * pixelBytes, pixelBytes) - c);
+    }
+    const top = term(tf, 0) + term(tf, 1) + term(tf, 2);
+    const bottom = term(tf, 6) + term(tf, 7) + term(tf, 8);
+    const left = term(tf, 0) + term(tf, 3) + term(tf, 6);
+    const right = term(tf, 2) + term(tf, 5) + term(tf, 8);
+    const thrF = <i64>load<i32>(thr + (<usize>f << 2));
+    for (let cls = 0; cls < 16; cls++) {
+      // The outside taps' sum: rows and columns, each corner counted once.
+      let sum: i64 = 0;
+      if (cls & 1) sum += top;
+      if (cls & 2) sum += bottom;
+      if (cls & 4) sum += left;
+      if (cls & 8) sum += right;
+      if ((cls & 5) == 5) sum -= term(tf, 0);
+      if ((cls & 9) == 9) sum -= term(tf, 2);
+      if ((cls & 6) == 6) sum -= term(tf, 6);
+      if ((cls & 10) == 10) sum -= term(tf, 8);
+      const v = thrF - sum;
+      store<i32>(table + (<usize>(cls * outC + f) << 2), <i32>max(min(v, <i64>i32.MAX_VALUE), <i64>i32.MIN_VALUE));
+    }
+  }
+}
+
+/** The thresholds of output column ox in a row of class rowClass (padThresholds). */
+@inline function classThr(thr: usize, table: usize, outC: i32, rowClass: i32, ox: i32, padLeft: i32, w: i32): usize {
+  if (rowClass < 0) return thr;
+  const ix0 = ox - padLeft;
+  const cls = rowClass | (ix0 < 0 ? 4 : 0) | (ix0 + 3 > w ? 8 : 0);
+  return cls ? table + (<usize>(cls * outC) << 2) : thr;
+}
+
+/**
  * Binary convolution of x [n, h, w, ceil(c/32)] with weights [outC, kh, kw, ceil(c/32)],
  * output rows rowStart .. rowEnd of every image (a thread's share). padValue is -1, 0 or
  * +1. thr = 0: out is int32 [n, outH, outW, outC]; else out gets packed bits
  * (dot >= thr[o]) XOR flip, [n, outH, outW, ceil(outC/32)] words.
+ *
+ * xpad != 0 (thresholds only; 3x3 stride 1 with pixels of 4..64 bytes and at most one
+ * padding row or column a side): xpad holds bitPadImages of x, and every pixel runs in the
+ * fast tiles, border pixels too (for pad 0 with the thresholds of padThresholds, built at
+ * `table`, bitConvTableBytes(outC) bytes).
  */
 export function bitConv2d(
   n: i32, h: i32, w: i32, c: i32, kh: i32, kw: i32, strideH: i32, strideW: i32,
   padTop: i32, padLeft: i32, outH: i32, outW: i32, padValue: i32,
   outC: i32, x: usize, weights: usize, thr: usize, flip: usize, out: usize,
-  rowStart: i32, rowEnd: i32,
+  rowStart: i32, rowEnd: i32, xpad: usize, table: usize,
 ): void {
   const words = (c + 31) >> 5;
   const pixelBytes = <usize>words << 2;
@@ -355,6 +452,12 @@ export function bitConv2d(
       }
     }
   }
+  // The padded copy serves the threshold form only (the int32 form has no correction here).
+  if (!thr) xpad = 0;
+  const zeroPad = xpad != 0 && padValue == 0;
+  if (zeroPad) padThresholds(c, outC, weights, thr, table);
+  const padRow = <usize>(outW + 2) * pixelBytes;
+  const padImage = <usize>(outH + 2) * padRow;
   for (let b = 0; b < n; b++) {
     const image = x + <usize>b * imageBytes;
     for (let f0 = 0; f0 < outC; f0 += block) {
@@ -365,6 +468,32 @@ export function bitConv2d(
         const rowInside = iy0 >= 0 && iy0 + kh <= h;
         const pixel = (<usize>b * <usize>outH + <usize>oy) * <usize>outW;
         let ox = 0;
+        if (xpad) {
+          const rowBase = xpad + <usize>b * padImage + <usize>oy * padRow;
+          // -1: every pixel takes thr (pad +-1: the copy's border holds the pad bits).
+          const rowClass = zeroPad ? (iy0 < 0 ? 1 : 0) | (iy0 + 3 > h ? 2 : 0) : -1;
+          for (; ox + 3 <= outW && outW - ox != 4; ox += 3) {
+            interiorTriple3x3(rowBase + <usize>ox * pixelBytes, pixelBytes, padRow, weights, f0, pairEnd, k, out,
+              classThr(thr, table, outC, rowClass, ox, padLeft, w), classThr(thr, table, outC, rowClass, ox + 1, padLeft, w),
+              classThr(thr, table, outC, rowClass, ox + 2, padLeft, w), pixel + <usize>ox, outC, owords);
+          }
+          for (; ox + 2 <= outW; ox += 2) {
+            interiorPair3x3(rowBase + <usize>ox * pixelBytes, pixelBytes, padRow, weights, f0, pairEnd, k, out,
+              classThr(thr, table, outC, rowClass, ox, padLeft, w), classThr(thr, table, outC, rowClass, ox + 1, padLeft, w),
+              pixel + <usize>ox, outC, owords);
+          }
+          // A lone last pixel, and a lone last filter of every pixel, on the exact slow path.
+          const tail = ox;
+          for (let p = 0; p < tail && pairEnd < f1; p++) {
+            anyPixel(image, h, w, c, kh, kw, iy0, p - padLeft, padValue, pixelBytes, weights, filterBytes,
+              pairEnd, f1, out, thr, pixel + <usize>p, outC, owords);
+          }
+          for (; ox < outW; ox++) {
+            anyPixel(image, h, w, c, kh, kw, iy0, ox - padLeft, padValue, pixelBytes, weights, filterBytes,
+              f0, f1, out, thr, pixel + <usize>ox, outC, owords);
+          }
+          continue;
+        }
         if (rowInside) {
           for (; ox < oxLo; ox++) {
             anyPixel(image, h, w, c, kh, kw, iy0, ox * strideW - padLeft, padValue, pixelBytes, weights, filterBytes,
@@ -376,7 +505,7 @@ export function bitConv2d(
             // Threes, then pairs; four left are two pairs (a lone pixel takes the slow path).
             for (; ox + 3 <= oxHi && oxHi - ox != 4; ox += 3) {
               const pa = rowBase + <usize>(ox - padLeft) * pixelBytes;
-              interiorTriple3x3(pa, pixelBytes, inRow, weights, f0, pairEnd, k, out, thr, pixel + <usize>ox, outC, owords);
+              interiorTriple3x3(pa, pixelBytes, inRow, weights, f0, pairEnd, k, out, thr, thr, thr, pixel + <usize>ox, outC, owords);
               if (pairEnd < f1) {
                 for (let p = ox; p < ox + 3; p++) {
                   anyPixel(image, h, w, c, kh, kw, iy0, p - padLeft, padValue, pixelBytes, weights, filterBytes,
@@ -386,7 +515,7 @@ export function bitConv2d(
             }
             for (; ox + 2 <= oxHi; ox += 2) {
               const pa = rowBase + <usize>(ox - padLeft) * pixelBytes;
-              interiorPair3x3(pa, pixelBytes, inRow, weights, f0, pairEnd, k, out, thr, pixel + <usize>ox, outC, owords);
+              interiorPair3x3(pa, pixelBytes, inRow, weights, f0, pairEnd, k, out, thr, thr, pixel + <usize>ox, outC, owords);
               if (pairEnd < f1) {
                 for (let p = ox; p < ox + 2; p++) {
                   anyPixel(image, h, w, c, kh, kw, iy0, p - padLeft, padValue, pixelBytes, weights, filterBytes,

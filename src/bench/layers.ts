@@ -13,6 +13,7 @@
  */
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { bconv2dThresholdScratchWords } from "../kernels/binaryTypes.js";
 import { convGeometry } from "../kernels/geometry.js";
 import { type Backend, createBackend, resolveThreads } from "../kernels/index.js";
 import { Random } from "../util/random.js";
@@ -124,9 +125,11 @@ function onebitLayer(
   const flip = take(words(o));
   heap.u32At(flip, words(o)).fill(0);
   const out = take(pixels * words(o));
+  const scratchWords = bconv2dThresholdScratchWords(g, o);
+  const scratch = scratchWords ? take(scratchWords) : 0;
   const run = () => {
     b.binary.pack(pixels, ch, xp, bits);
-    b.binary.conv2dThreshold(g, 0, o, bits, w, thr, flip, out);
+    b.binary.conv2dThreshold(g, 0, o, bits, w, thr, flip, out, scratch);
   };
   return { run, macs: pixels * 9 * ch * o, free };
 }

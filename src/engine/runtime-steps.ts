@@ -7,10 +7,10 @@
  * their results are the same float32 values.
  */
 
-import { bconv2dScratchWords, preferIm2col } from "../kernels/binaryTypes.js";
+import { bconv2dScratchWords, bconv2dThresholdScratchWords, preferIm2col } from "../kernels/binaryTypes.js";
 import { convGeometry } from "../kernels/geometry.js";
 import type { Backend } from "../kernels/index.js";
-import type { Call } from "../kernels/threads/pool.js";
+import { type Call, SCRATCH } from "../kernels/threads/pool.js";
 import type { Window2D } from "../kernels/types.js";
 import type { ActivationSpec, Layer, MaxPoolLayer } from "./model.js";
 import { shapeSize, storageLength } from "./model.js";
@@ -152,24 +152,61 @@ export function makeStep(
       const t = weights.transform;
       if (fuse && t?.kind === "threshold" && !preferIm2col(g)) {
         const out = bufs.take(outLength);
-        const calls = (s0: number, count: number): Call[] => [
-          [
+        const scratchWords = bconv2dThresholdScratchWords(g, o);
+        const scratch = scratchWords ? bufs.take(scratchWords).ptr : 0;
+        // Per image chunk: the chunk's padded copy (when the geometry has one), then the
+        // conv; each thread builds the pad-0 thresholds in its own scratch.
+        const padImage = (g.outH + 2) * (g.outW + 2) * ((g.c + 31) >>> 5) * 4;
+        const pooled = scratch !== 0 && 25 * o * 4 <= (backend.pool?.scratchBytes ?? 0);
+        const calls = (s0: number, count: number): Call[] => {
+          const xs = x + s0 * inImage;
+          const ps = pooled ? scratch + s0 * padImage : 0;
+          const conv: Call = [
             "bitConv2d",
             ...geometryArgs(g, count),
             layer.padValue,
             o,
-            x + s0 * inImage,
+            xs,
             weights.weights,
             t.thresholds,
             t.flip,
             out.ptr + s0 * outImage,
             0,
             g.outH,
-          ],
-        ];
+            ps,
+            SCRATCH,
+          ];
+          if (!ps) return [conv];
+          const pad: Call = [
+            "bitPadImages",
+            count,
+            g.h,
+            g.w,
+            g.c,
+            g.padTop,
+            g.padLeft,
+            g.outH,
+            g.outW,
+            layer.padValue === 1 ? 1 : 0,
+            xs,
+            ps,
+          ];
+          return [pad, conv];
+        };
         return step(
           out,
-          () => B.conv2dThreshold(g, layer.padValue, o, x, weights.weights, t.thresholds, t.flip, out.ptr),
+          () =>
+            B.conv2dThreshold(
+              g,
+              layer.padValue,
+              o,
+              x,
+              weights.weights,
+              t.thresholds,
+              t.flip,
+              out.ptr,
+              scratch,
+            ),
           undefined,
           perImage(calls),
         );

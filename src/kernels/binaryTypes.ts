@@ -74,7 +74,9 @@ export interface BinaryKernels {
   /**
    * conv2d with thresholdPack fused in: packed out [n, outH, outW, ceil(outC/32)], bit
    * (p, o) = (conv2d value (p, o) >= thr[o]) XOR flip bit o, bit for bit what conv2d then
-   * thresholdPack give, without the int32 values in memory. Needs no scratch.
+   * thresholdPack give, without the int32 values in memory. Optional scratch of
+   * bconv2dThresholdScratchWords(g, outC) words lets a padded 3x3 conv run its border
+   * pixels in the fast kernel too (a padded copy of the input).
    */
   conv2dThreshold(
     g: Window2D,
@@ -85,6 +87,7 @@ export interface BinaryKernels {
     thr: number,
     flip: number,
     out: number,
+    scratch?: number,
   ): void;
 
   /**
@@ -117,6 +120,40 @@ export function bconv2dScratchWords(g: Window2D): number {
  */
 export function preferIm2col(g: Window2D): boolean {
   return g.c <= 32 && !isPointwise(g);
+}
+
+/**
+ * True when conv2dThreshold can run over a padded copy of the input: 3x3, stride 1, 32 to
+ * 512 channels in whole 64-bit words (or one word), at most one padding row or column a
+ * side, and some padding.
+ */
+export function paddedConvFits(g: Window2D): boolean {
+  const words = (g.c + 31) >>> 5;
+  const bottom = g.outH + 2 - g.padTop - g.h;
+  const right = g.outW + 2 - g.padLeft - g.w;
+  return (
+    g.kh === 3 &&
+    g.kw === 3 &&
+    g.strideH === 1 &&
+    g.strideW === 1 &&
+    [1, 2, 4, 8, 16].includes(words) &&
+    g.padTop <= 1 &&
+    g.padLeft <= 1 &&
+    bottom <= 1 &&
+    right <= 1 &&
+    (g.padTop > 0 || g.padLeft > 0 || bottom > 0 || right > 0)
+  );
+}
+
+/** Words of the padded copy conv2dThreshold uses (0 where paddedConvFits is false). */
+export function bconv2dPaddedWords(g: Window2D): number {
+  return paddedConvFits(g) ? g.n * (g.outH + 2) * (g.outW + 2) * ((g.c + 31) >>> 5) : 0;
+}
+
+/** Scratch words for conv2dThreshold: the padded copy and the pad-0 threshold table (0: none needed). */
+export function bconv2dThresholdScratchWords(g: Window2D, outC: number): number {
+  const copy = bconv2dPaddedWords(g);
+  return copy ? copy + 25 * outC : 0;
 }
 
 /** True when the convolution's input already is its im2col matrix (1x1, stride 1, no padding). */

@@ -7,7 +7,9 @@ import {
   ALWAYS_ON,
   type BinaryKernels,
   bconv2dScratchWords,
+  bconv2dThresholdScratchWords,
   type PadValue,
+  paddedConvFits,
 } from "../../src/kernels/binaryTypes.js";
 import { packFlags, packSigns, tailBitsClear, unpackSigns, wordsPerPixel } from "../../src/kernels/bits.js";
 import { convGeometry, type Padding } from "../../src/kernels/geometry.js";
@@ -288,10 +290,13 @@ describe("binary conv2d", () => {
       [130, 1, 1, 3, 4],
       [96, 3, 1, 1, 3],
       [64, 5, 2, 40, 5],
+      [32, 3, 1, 64, 13],
+      [64, 3, 1, 6, 1],
     ];
     for (const [c, kSize, stride, outC, size] of grid) {
       for (const padding of ["valid", "same"] as Padding[]) {
         const [n, h, w] = [2, size, size + 1];
+        if (padding === "valid" && h < kSize) continue; // no output (the 1-row image is for 'same')
         const g = convGeometry(n, h, w, c, kSize, kSize, stride, stride, padding);
         const x = signs(rng, n * h * w * c);
         const wt = signs(rng, outC * kSize * kSize * c);
@@ -304,22 +309,41 @@ describe("binary conv2d", () => {
         const flipFlags = Array.from({ length: outC }, () => rng.next() < 0.5);
         const flip = packFlags(flipFlags, 1, outC);
         for (const padValue of [-1, 0, 1] as PadValue[]) {
-          const label = `conv2dThreshold c=${c} k=${kSize} s=${stride} outC=${outC} ${padding} pad=${padValue}`;
-          const rows = n * g.outH * g.outW;
-          const bits = expectAllEqual(
-            onAll(rows * wordsPerPixel(outC), (k, o) =>
-              k.conv2dThreshold(g, padValue, outC, put(k, X), put(k, W), put(k, thr), put(k, flip), o),
-            ),
-            label,
-          );
-          const dots = floatConv(g, outC, x, wt, padValue);
-          const want = Array.from(dots, (v, i) => v >= thr[i % outC]! !== flipFlags[i % outC]!);
-          expect(bits, label).toEqual(packFlags(want, rows, outC));
-          cases++;
+          // With scratch, padded 3x3 stride-1 convs run over a padded copy of the input.
+          for (const scratchWords of [0, bconv2dThresholdScratchWords(g, outC)]) {
+            const label = `conv2dThreshold c=${c} k=${kSize} s=${stride} outC=${outC} ${padding} pad=${padValue} scratch=${scratchWords}`;
+            const rows = n * g.outH * g.outW;
+            const bits = expectAllEqual(
+              onAll(rows * wordsPerPixel(outC), (k, o) =>
+                k.conv2dThreshold(
+                  g,
+                  padValue,
+                  outC,
+                  put(k, X),
+                  put(k, W),
+                  put(k, thr),
+                  put(k, flip),
+                  o,
+                  scratchWords ? scratch(k, scratchWords) : 0,
+                ),
+              ),
+              label,
+            );
+            const dots = floatConv(g, outC, x, wt, padValue);
+            const want = Array.from(dots, (v, i) => v >= thr[i % outC]! !== flipFlags[i % outC]!);
+            expect(bits, label).toEqual(packFlags(want, rows, outC));
+            cases++;
+          }
         }
       }
     }
-    expect(cases).toBe(grid.length * 2 * 3);
+    expect(cases).toBe((grid.length * 2 - 1) * 3 * 2);
+    // The padded path ran where it fits: 3x3 stride 1 'same' at 13..512 channels in whole words.
+    expect(
+      grid.filter(
+        ([c, k, st]) => k === 3 && st === 1 && paddedConvFits(convGeometry(1, 5, 5, c, 3, 3, 1, 1, "same")),
+      ).length,
+    ).toBe(7);
   });
 
   it("im2col on packed words fills padding with 0 bits or the real channel bits", () => {

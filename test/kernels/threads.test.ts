@@ -10,6 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Engine } from "../../src/engine/index.js";
+import { bconv2dThresholdScratchWords } from "../../src/kernels/binaryTypes.js";
 import { type Backend, createBackend } from "../../src/kernels/index.js";
 import { type Call, KernelPool } from "../../src/kernels/threads/pool.js";
 import { splitRange } from "../../src/kernels/threads/split.js";
@@ -218,10 +219,13 @@ describe("threads: 1 vs 2 bit for bit", () => {
       const thr = place(new Uint32Array(Int32Array.from({ length: outC }, () => rng.int(41) - 20).buffer));
       const flip = place(randomWords(3, rng));
       const out = place(new Uint32Array(n * 28 * 28 * 3));
-      same(n * 28 * 28 * 3 * 4, (be, i) => {
-        be.binary.conv2dThreshold(g, 0, outC, x[i], w[i], thr[i], flip[i], out[i]);
-        return out[i];
-      });
+      const padded = place(new Uint32Array(bconv2dThresholdScratchWords(g, outC)));
+      for (const scratch of [undefined, padded]) {
+        same(n * 28 * 28 * 3 * 4, (be, i) => {
+          be.binary.conv2dThreshold(g, 0, outC, x[i], w[i], thr[i], flip[i], out[i], scratch?.[i]);
+          return out[i];
+        });
+      }
     }
   });
 

@@ -9,9 +9,15 @@
  * over images, packing and the output transforms over rows. The results are integers or
  * per-element float steps: identical for any thread count.
  */
-import { type BinaryKernels, isPointwise, type PadValue, preferIm2col } from "../binaryTypes.js";
+import {
+  type BinaryKernels,
+  bconv2dPaddedWords,
+  isPointwise,
+  type PadValue,
+  preferIm2col,
+} from "../binaryTypes.js";
 import { wordsPerPixel } from "../bits.js";
-import type { Call, KernelPool } from "../threads/pool.js";
+import { type Call, type KernelPool, SCRATCH } from "../threads/pool.js";
 import { COST, chunksFor, splitRange } from "../threads/split.js";
 import type { BackendName, Window2D } from "../types.js";
 import type { KernelModule } from "./module.js";
@@ -125,7 +131,9 @@ export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): B
   };
   /**
    * bitConv2d (assembly/binary/conv.ts) on the pool: batches split over images, a single
-   * image over its output rows; each output value is computed whole by one thread.
+   * image over its output rows; each output value is computed whole by one thread. With
+   * `scratch` (thresholds only, paddedConvFits), the input is first copied with its border
+   * (bitPadImages, per image chunk) and every pixel runs in the fast kernel.
    */
   const directConv = (
     g: Window2D,
@@ -136,8 +144,39 @@ export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): B
     thr: number,
     flip: number,
     out: number,
+    scratch = 0,
   ) => {
-    const call = (sub: Window2D, xs: number, os: number, r0: number, r1: number): Call => [
+    const copyWords = thr && scratch ? bconv2dPaddedWords(g) : 0;
+    const tableBytes = padValue === 0 ? 25 * outC * 4 : 0;
+    const padImage = (g.outH + 2) * (g.outW + 2) * wordsPerPixel(g.c) * 4;
+    const inImage = g.h * g.w * wordsPerPixel(g.c) * 4;
+    const outImage = g.outH * g.outW * (thr ? wordsPerPixel(outC) : outC) * 4;
+    const padArgs = (count: number, xs: number, ps: number): number[] => [
+      count,
+      g.h,
+      g.w,
+      g.c,
+      g.padTop,
+      g.padLeft,
+      g.outH,
+      g.outW,
+      padValue === 1 ? 1 : 0,
+      xs,
+      ps,
+    ];
+    const padCall = (count: number, xs: number, ps: number): Call => [
+      "bitPadImages",
+      ...padArgs(count, xs, ps),
+    ];
+    const call = (
+      sub: Window2D,
+      xs: number,
+      os: number,
+      r0: number,
+      r1: number,
+      ps: number,
+      table: number,
+    ): Call => [
       "bitConv2d",
       ...geometryArgs(sub),
       padValue,
@@ -149,23 +188,46 @@ export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): B
       os,
       r0,
       r1,
+      ps,
+      table,
     ];
     const micros = (g.n * g.outH * g.outW * outC * g.kh * g.kw * g.c) / COST.bgemmMacs;
     const parts = partition(micros, g.n >= 2 ? g.n : g.outH);
+    // Threads build their pad-0 thresholds in their own scratch; where it is too small,
+    // they run without the copy.
+    const onPool = parts !== undefined && copyWords > 0 && tableBytes <= pool!.scratchBytes;
     if (!parts) {
-      e.bitConv2d!(...geometryArgs(g), padValue, outC, x, weights, thr, flip, out, 0, g.outH);
+      if (copyWords) e.bitPadImages!(...padArgs(g.n, x, scratch));
+      const table = scratch + copyWords * 4;
+      e.bitConv2d!(
+        ...geometryArgs(g),
+        padValue,
+        outC,
+        x,
+        weights,
+        thr,
+        flip,
+        out,
+        0,
+        g.outH,
+        copyWords ? scratch : 0,
+        table,
+      );
       return;
     }
+    const xpad = onPool ? scratch : 0;
     if (g.n < 2) {
-      pool!.run(parts.map(([r0, r1]): Call[] => [call(g, x, out, r0, r1)]));
+      if (xpad) e.bitPadImages!(...padArgs(1, x, xpad));
+      pool!.run(parts.map(([r0, r1]): Call[] => [call(g, x, out, r0, r1, xpad, SCRATCH)]));
       return;
     }
-    const inImage = g.h * g.w * wordsPerPixel(g.c) * 4;
-    const outImage = g.outH * g.outW * (thr ? wordsPerPixel(outC) : outC) * 4;
     pool!.run(
-      parts.map(([s0, s1]): Call[] => [
-        call({ ...g, n: s1 - s0 }, x + s0 * inImage, out + s0 * outImage, 0, g.outH),
-      ]),
+      parts.map(([s0, s1]): Call[] => {
+        const xs = x + s0 * inImage;
+        const ps = xpad ? xpad + s0 * padImage : 0;
+        const conv = call({ ...g, n: s1 - s0 }, xs, out + s0 * outImage, 0, g.outH, ps, SCRATCH);
+        return xpad ? [padCall(s1 - s0, xs, ps), conv] : [conv];
+      }),
     );
   };
   return {
@@ -194,10 +256,10 @@ export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): B
       else if (cols && preferIm2col(g)) im2colConv(g, padValue, outC, x, weights, cols, out);
       else directConv(g, padValue, outC, x, weights, 0, 0, out);
     },
-    conv2dThreshold(g, padValue, outC, x, weights, thr, flip, out) {
+    conv2dThreshold(g, padValue, outC, x, weights, thr, flip, out, scratch = 0) {
       checkPad(padValue);
       checkCounts("conv2dThreshold", { outC });
-      directConv(g, padValue, outC, x, weights, thr, flip, out);
+      directConv(g, padValue, outC, x, weights, thr, flip, out, scratch);
     },
     thresholdPack(rows, c, x, thr, flip, out) {
       checkCounts("thresholdPack", { rows, c });
