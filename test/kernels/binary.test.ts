@@ -94,13 +94,15 @@ describe("binary kernels", () => {
 
   it("bgemm equals the float dot of +/-1 values (both wasm paths)", () => {
     const rng = new Random(11);
-    for (const k of [1, 31, 32, 33, 64, 65, 100, 130, 288]) {
+    // 270 and 288 bits are 9 words: the 3x2-tile path (461 columns cross its L1 blocks).
+    for (const k of [1, 31, 32, 33, 64, 65, 100, 130, 270, 288]) {
       for (const [m, n] of [
         [1, 1],
         [2, 2],
         [3, 5],
         [5, 3],
         [7, 8],
+        ...(k === 270 ? ([[4, 461]] as const) : []),
       ] as const) {
         const a = signs(rng, m * k);
         const b = signs(rng, n * k);
