@@ -137,13 +137,19 @@ export function makeStep(
       const c = layer.in.shape[layer.in.shape.length - 1]!;
       const rows = (n * shapeSize(layer.in.shape)) / c;
       const out = bufs.take(outLength);
-      return step(out, () => B.pack(rows, c, x, out.ptr));
+      const calls = (s0: number, count: number): Call[] => [
+        ["bitPack", (count * rows) / n, c, x + s0 * inImage, out.ptr + s0 * outImage],
+      ];
+      return step(out, () => B.pack(rows, c, x, out.ptr), undefined, perImage(calls));
     }
     case "unpack": {
       const c = layer.in.shape[layer.in.shape.length - 1]!;
       const rows = (n * shapeSize(layer.in.shape)) / c;
       const out = bufs.take(outLength);
-      return step(out, () => B.unpack(rows, c, x, out.ptr));
+      const calls = (s0: number, count: number): Call[] => [
+        ["bitUnpack", (count * rows) / n, c, x + s0 * inImage, out.ptr + s0 * outImage],
+      ];
+      return step(out, () => B.unpack(rows, c, x, out.ptr), undefined, perImage(calls));
     }
     case "binary_conv2d": {
       const [o, kh, kw] = layer.weights.shape as [number, number, number];
@@ -389,15 +395,32 @@ function maxPoolStep(
   const inWords = n * g.h * g.w * words;
   const flipped = bufs.take(inWords);
   const flip = weights.flip;
-  return step(out, () => {
-    xorRows(backend, inWords / words, words, x, flip, flipped.ptr);
-    backend.binary.maxPool(g, flipped.ptr, out.ptr);
-    xorRows(backend, outLength / words, words, out.ptr, flip, out.ptr);
-  });
+  const [inImage, outImage] = [activationLength(layer.in) * 4, activationLength(layer.out) * 4];
+  const [inRows, outRows] = [inImage / 4 / words, outImage / 4 / words];
+  const calls = (s0: number, count: number): Call[] => [
+    ["bitXorRows", count * inRows, words, x + s0 * inImage, flip, flipped.ptr + s0 * inImage],
+    ["bitMaxPool", ...geometryArgs(g, count), flipped.ptr + s0 * inImage, out.ptr + s0 * outImage],
+    ["bitXorRows", count * outRows, words, out.ptr + s0 * outImage, flip, out.ptr + s0 * outImage],
+  ];
+  return step(
+    out,
+    () => {
+      xorRows(backend, inWords / words, words, x, flip, flipped.ptr);
+      backend.binary.maxPool(g, flipped.ptr, out.ptr);
+      xorRows(backend, outLength / words, words, out.ptr, flip, out.ptr);
+    },
+    undefined,
+    perImage(calls),
+  );
 }
 
-/** out[r, i] = x[r, i] XOR mask[i] over uint32 words. */
+/** out[r, i] = x[r, i] XOR mask[i] over uint32 words (the kernel module's bitXorRows where there is one). */
 function xorRows(backend: Backend, rows: number, words: number, x: number, mask: number, out: number): void {
+  const kernel = backend.module?.exports.bitXorRows;
+  if (kernel) {
+    kernel(rows, words, x, mask, out);
+    return;
+  }
   const u = backend.heap.u32();
   const X = x >>> 2;
   const O = out >>> 2;
