@@ -7,8 +7,9 @@
  * 7x7x512->512 (batch 1 and 16), and dense 4096x4096 (batch 1 and 64). The onebit time
  * covers what the engine does for a binary layer whose input arrives as floats: pack the
  * input signs, then the XOR-popcount conv with zero padding and the threshold output
- * transform to packed bits fused in one kernel (conv2dThreshold), or for dense the GEMM
- * and the threshold. gmacs = binary MACs / onebit time.
+ * transform to packed bits fused in one kernel (conv2dThreshold, given its scratch: the
+ * padded copy of the input is part of the time), or for dense the GEMM and the threshold.
+ * gmacs = binary MACs / onebit time.
  * Medians of >= 10 timed runs after warm-up, the three timed round-robin.
  */
 import { createRequire } from "node:module";
