@@ -17,28 +17,37 @@
 
 /**
  * best[o] = y[o] (first tap) or y[o] if y[o] > best[o], with y[o] = sum_p patch[p] * wT[p, o]
- * in order of p (float32 steps) + bias[o].
+ * in order of p (float32 steps) + bias[o]. The patch is kh rows of rowLen floats, rowBytes
+ * apart: the patch buffer (rowBytes = rowLen * 4) or, for a window inside the image, the
+ * input itself (rowBytes = a row of the image; no copy).
  */
-function convPixelMax(patch: usize, k: i32, wT: usize, outC: i32, bias: usize, first: bool, best: usize): void {
+function convPixelMax(
+  patch: usize, rowBytes: usize, rowLen: i32, kh: i32, wT: usize, outC: i32, bias: usize, first: bool, best: usize,
+): void {
   let o = 0;
   const stride = <usize>outC << 2;
+  const rowEnd = <usize>rowLen << 2;
   if (ASC_FEATURE_SIMD) {
     // 32 channels at a time: eight accumulators, one splat of patch[p] per eight products.
     for (; o + 32 <= outC; o += 32) {
       const at = <usize>o << 2;
       let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
       let pw = wT + at;
-      for (let p = 0; p < k; p++) {
-        const a = f32x4.splat(load<f32>(patch + (<usize>p << 2)));
-        s0 = f32x4.add(s0, f32x4.mul(a, v128.load(pw)));
-        s1 = f32x4.add(s1, f32x4.mul(a, v128.load(pw, 16)));
-        s2 = f32x4.add(s2, f32x4.mul(a, v128.load(pw, 32)));
-        s3 = f32x4.add(s3, f32x4.mul(a, v128.load(pw, 48)));
-        s4 = f32x4.add(s4, f32x4.mul(a, v128.load(pw, 64)));
-        s5 = f32x4.add(s5, f32x4.mul(a, v128.load(pw, 80)));
-        s6 = f32x4.add(s6, f32x4.mul(a, v128.load(pw, 96)));
-        s7 = f32x4.add(s7, f32x4.mul(a, v128.load(pw, 112)));
-        pw += stride;
+      let row = patch;
+      for (let ky = 0; ky < kh; ky++) {
+        for (let q: usize = 0; q < rowEnd; q += 4) {
+          const a = v128.load32_splat(row + q);
+          s0 = f32x4.add(s0, f32x4.mul(a, v128.load(pw)));
+          s1 = f32x4.add(s1, f32x4.mul(a, v128.load(pw, 16)));
+          s2 = f32x4.add(s2, f32x4.mul(a, v128.load(pw, 32)));
+          s3 = f32x4.add(s3, f32x4.mul(a, v128.load(pw, 48)));
+          s4 = f32x4.add(s4, f32x4.mul(a, v128.load(pw, 64)));
+          s5 = f32x4.add(s5, f32x4.mul(a, v128.load(pw, 80)));
+          s6 = f32x4.add(s6, f32x4.mul(a, v128.load(pw, 96)));
+          s7 = f32x4.add(s7, f32x4.mul(a, v128.load(pw, 112)));
+          pw += stride;
+        }
+        row += rowBytes;
       }
       mergeMax(s0, bias, first, best, at);
       mergeMax(s1, bias, first, best, at + 16);
@@ -53,9 +62,13 @@ function convPixelMax(patch: usize, k: i32, wT: usize, outC: i32, bias: usize, f
       const at = <usize>o << 2;
       let s = f32x4.splat(0);
       let pw = wT + at;
-      for (let p = 0; p < k; p++) {
-        s = f32x4.add(s, f32x4.mul(f32x4.splat(load<f32>(patch + (<usize>p << 2))), v128.load(pw)));
-        pw += stride;
+      let row = patch;
+      for (let ky = 0; ky < kh; ky++) {
+        for (let q: usize = 0; q < rowEnd; q += 4) {
+          s = f32x4.add(s, f32x4.mul(v128.load32_splat(row + q), v128.load(pw)));
+          pw += stride;
+        }
+        row += rowBytes;
       }
       mergeMax(s, bias, first, best, at);
     }
@@ -63,7 +76,110 @@ function convPixelMax(patch: usize, k: i32, wT: usize, outC: i32, bias: usize, f
   for (; o < outC; o++) {
     const at = <usize>o << 2;
     let y: f32 = 0;
-    for (let p = 0; p < k; p++) y = y + load<f32>(patch + (<usize>p << 2)) * load<f32>(wT + <usize>p * stride + at);
+    let pw = wT + at;
+    let row = patch;
+    for (let ky = 0; ky < kh; ky++) {
+      for (let q: usize = 0; q < rowEnd; q += 4) {
+        y = y + load<f32>(row + q) * load<f32>(pw);
+        pw += stride;
+      }
+      row += rowBytes;
+    }
+    if (bias) y = y + load<f32>(bias + at);
+    if (first || y > load<f32>(best + at)) store<f32>(best + at, y);
+  }
+}
+
+/**
+ * convPixelMax for two conv pixels of the same pool window, A merged before B (the order
+ * of the taps). Sixteen channels at a time: each weight vector loaded once for both
+ * pixels, eight accumulators (more spill in V8). SIMD build only.
+ */
+function convPixelMax2(
+  pa: usize, rowBytesA: usize, pb: usize, rowBytesB: usize, rowLen: i32, kh: i32,
+  wT: usize, outC: i32, bias: usize, first: bool, best: usize,
+): void {
+  const stride = <usize>outC << 2;
+  const rowEnd = <usize>rowLen << 2;
+  let o = 0;
+  for (; o + 16 <= outC; o += 16) {
+    const at = <usize>o << 2;
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    let pw = wT + at;
+    let rowA = pa;
+    let rowB = pb;
+    for (let ky = 0; ky < kh; ky++) {
+      for (let q: usize = 0; q < rowEnd; q += 4) {
+        const x = v128.load32_splat(rowA + q);
+        const y = v128.load32_splat(rowB + q);
+        const w0 = v128.load(pw);
+        a0 = f32x4.add(a0, f32x4.mul(x, w0));
+        b0 = f32x4.add(b0, f32x4.mul(y, w0));
+        const w1 = v128.load(pw, 16);
+        a1 = f32x4.add(a1, f32x4.mul(x, w1));
+        b1 = f32x4.add(b1, f32x4.mul(y, w1));
+        const w2 = v128.load(pw, 32);
+        a2 = f32x4.add(a2, f32x4.mul(x, w2));
+        b2 = f32x4.add(b2, f32x4.mul(y, w2));
+        const w3 = v128.load(pw, 48);
+        a3 = f32x4.add(a3, f32x4.mul(x, w3));
+        b3 = f32x4.add(b3, f32x4.mul(y, w3));
+        pw += stride;
+      }
+      rowA += rowBytesA;
+      rowB += rowBytesB;
+    }
+    mergeMax(a0, bias, first, best, at);
+    mergeMax(a1, bias, first, best, at + 16);
+    mergeMax(a2, bias, first, best, at + 32);
+    mergeMax(a3, bias, first, best, at + 48);
+    mergeMax(b0, bias, false, best, at);
+    mergeMax(b1, bias, false, best, at + 16);
+    mergeMax(b2, bias, false, best, at + 32);
+    mergeMax(b3, bias, false, best, at + 48);
+  }
+  if (o < outC) {
+    // The last channels one pixel at a time (same values, same merge order).
+    const rest = outC - o;
+    const at = <usize>o << 2;
+    convPixelMaxFrom(pa, rowBytesA, rowLen, kh, wT + at, stride, rest, bias ? bias + at : 0, first, best + at);
+    convPixelMaxFrom(pb, rowBytesB, rowLen, kh, wT + at, stride, rest, bias ? bias + at : 0, false, best + at);
+  }
+}
+
+/** convPixelMax over `count` channels whose weights start at wT (rows `stride` bytes apart). */
+function convPixelMaxFrom(
+  patch: usize, rowBytes: usize, rowLen: i32, kh: i32, wT: usize, stride: usize, count: i32,
+  bias: usize, first: bool, best: usize,
+): void {
+  const rowEnd = <usize>rowLen << 2;
+  let o = 0;
+  for (; ASC_FEATURE_SIMD && o + 4 <= count; o += 4) {
+    const at = <usize>o << 2;
+    let s = f32x4.splat(0);
+    let pw = wT + at;
+    let row = patch;
+    for (let ky = 0; ky < kh; ky++) {
+      for (let q: usize = 0; q < rowEnd; q += 4) {
+        s = f32x4.add(s, f32x4.mul(v128.load32_splat(row + q), v128.load(pw)));
+        pw += stride;
+      }
+      row += rowBytes;
+    }
+    mergeMax(s, bias, first, best, at);
+  }
+  for (; o < count; o++) {
+    const at = <usize>o << 2;
+    let y: f32 = 0;
+    let pw = wT + at;
+    let row = patch;
+    for (let ky = 0; ky < kh; ky++) {
+      for (let q: usize = 0; q < rowEnd; q += 4) {
+        y = y + load<f32>(row + q) * load<f32>(pw);
+        pw += stride;
+      }
+      row += rowBytes;
+    }
     if (bias) y = y + load<f32>(bias + at);
     if (first || y > load<f32>(best + at)) store<f32>(best + at, y);
   }
@@ -122,10 +238,15 @@ export function fusedFloatConvPack(
   out: usize, scratch: usize,
 ): void {
   const k = kh * kw * c;
-  const patch = scratch;
-  const best = (patch + (<usize>(k + 4) << 2) + 15) & ~(<usize>15);
+  const rowLen = kw * c;
+  const patchBytes = <usize>rowLen << 2;
+  // Two patch buffers (a pixel pair may both touch the padding), then best, 16-aligned.
+  const patchA = scratch;
+  const patchB = patchA + (<usize>(k + 4) << 2);
+  const best = (patchB + (<usize>(k + 4) << 2) + 15) & ~(<usize>15);
   const words = (outC + 31) >>> 5;
   const pixelBytes = <usize>c << 2;
+  const imageRow = <usize>w * pixelBytes;
   for (let b = 0; b < n; b++) {
     const image = x + <usize>b * h * w * pixelBytes;
     for (let py = 0; py < poolOutH; py++) {
@@ -134,31 +255,66 @@ export function fusedFloatConvPack(
         for (let ty = 0; ty < poolH; ty++) {
           const cy = py * poolStrideH - poolPadTop + ty;
           if (cy < 0 || cy >= outH) continue;
+          // The in-bounds conv pixels of this pool row, two at a time where SIMD allows.
+          let pending: usize = 0;
+          let pendingRow: usize = 0;
           for (let tx = 0; tx < poolW; tx++) {
             const cx = px * poolStrideW - poolPadLeft + tx;
             if (cx < 0 || cx >= outW) continue;
-            // The im2col row of conv output (cy, cx).
-            let q: usize = patch;
-            for (let ky = 0; ky < kh; ky++) {
-              const iy = cy * strideH - padTop + ky;
-              for (let kx = 0; kx < kw; kx++) {
-                const ix = cx * strideW - padLeft + kx;
-                if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
-                  for (let ci = 0; ci < c; ci++) store<f32>(q + (<usize>ci << 2), padValue);
-                } else {
-                  const src = image + (<usize>iy * w + ix) * pixelBytes;
-                  for (let ci = 0; ci < c; ci++) store<f32>(q + (<usize>ci << 2), load<f32>(src + (<usize>ci << 2)));
-                }
-                q += pixelBytes;
-              }
+            const iy0 = cy * strideH - padTop;
+            const ix0 = cx * strideW - padLeft;
+            let src: usize;
+            let rowBytes: usize;
+            if (iy0 >= 0 && iy0 + kh <= h && ix0 >= 0 && ix0 + kw <= w) {
+              // The whole window is in the image: read it in place.
+              src = image + <usize>iy0 * imageRow + <usize>ix0 * pixelBytes;
+              rowBytes = imageRow;
+            } else {
+              src = pending ? patchB : patchA;
+              rowBytes = patchBytes;
+              fillPatch(image, h, w, c, kh, kw, iy0, ix0, padValue, src);
             }
-            convPixelMax(patch, k, wT, outC, bias, first, best);
+            if (!ASC_FEATURE_SIMD) {
+              convPixelMax(src, rowBytes, rowLen, kh, wT, outC, bias, first, best);
+              first = false;
+            } else if (pending) {
+              convPixelMax2(pending, pendingRow, src, rowBytes, rowLen, kh, wT, outC, bias, first, best);
+              first = false;
+              pending = 0;
+            } else {
+              pending = src;
+              pendingRow = rowBytes;
+            }
+          }
+          if (pending) {
+            convPixelMax(pending, pendingRow, rowLen, kh, wT, outC, bias, first, best);
             first = false;
           }
         }
         const dst = out + ((((<usize>b * poolOutH + py) * poolOutW + px) * words) << 2);
         bnPack(best, outC, mean, invStd, gamma, beta, dst);
       }
+    }
+  }
+}
+
+/** The im2col row of the window at (iy0, ix0), taps outside the image = padValue. */
+function fillPatch(
+  image: usize, h: i32, w: i32, c: i32, kh: i32, kw: i32, iy0: i32, ix0: i32, padValue: f32, patch: usize,
+): void {
+  const pixelBytes = <usize>c << 2;
+  let q: usize = patch;
+  for (let ky = 0; ky < kh; ky++) {
+    const iy = iy0 + ky;
+    for (let kx = 0; kx < kw; kx++) {
+      const ix = ix0 + kx;
+      if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
+        for (let ci = 0; ci < c; ci++) store<f32>(q + (<usize>ci << 2), padValue);
+      } else {
+        const src = image + (<usize>iy * w + ix) * pixelBytes;
+        for (let ci = 0; ci < c; ci++) store<f32>(q + (<usize>ci << 2), load<f32>(src + (<usize>ci << 2)));
+      }
+      q += pixelBytes;
     }
   }
 }

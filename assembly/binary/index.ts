@@ -5,6 +5,7 @@ export * from "./gemm";
 export * from "./transform";
 export * from "./window";
 export * from "./fused";
+export * from "./conv";
 
 export function binaryKernelsVersion(): i32 {
   return 1;

@@ -71,3 +71,15 @@ export function bitAffine(rows: i32, c: i32, x: usize, scale: usize, bias: usize
     }
   }
 }
+
+/** out [rows, words] = x XOR mask [words], word by word (flipped channels around a bit max-pool). */
+export function bitXorRows(rows: i32, words: i32, x: usize, mask: usize, out: usize): void {
+  const rowBytes = <usize>words << 2;
+  let px = x;
+  let po = out;
+  for (let r = 0; r < rows; r++) {
+    for (let q: usize = 0; q < rowBytes; q += 4) store<u32>(po + q, load<u32>(px + q) ^ load<u32>(mask + q));
+    px += rowBytes;
+    po += rowBytes;
+  }
+}

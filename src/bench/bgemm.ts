@@ -4,7 +4,7 @@
  * N = filters, K = 9 * input channels). Compared in the same run: the default kernel in
  * the SIMD build (i64.popcnt, 2x2 tile), the same kernel in the scalar build, the v128
  * i8x16.popcnt variant, the plain TypeScript reference, and the whole binary conv
- * (im2col on packed words + GEMM) in the SIMD build, and the SIMD GEMM on --threads N
+ * (conv2d, int32 out: the direct kernel for these shapes) in the SIMD build, and the SIMD GEMM on --threads N
  * threads (default: all cores); then the sign-packing throughput.
  */
 import type { BinaryKernels } from "../kernels/binaryTypes.js";
@@ -106,7 +106,7 @@ export async function run(options: BenchOptions): Promise<void> {
     row.gmacs_scalar = await time(scalar, "bgemm");
     row.gmacs_v128_popcnt = await time(simd, "bgemmV128");
     row.gmacs_ref = await time(ref, "bgemm", 20);
-    // The whole conv: packed NHWC input, im2col on words, then the GEMM.
+    // The whole conv (conv2d: the direct kernel at these shapes, int32 out, pad -1).
     const g = convGeometry(1, size, size, c, 3, 3, 1, 1, "same");
     const heap = simd.heap;
     const x = randomWords(heap, (size * size * c) / 32, new Random(2));

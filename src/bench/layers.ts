@@ -6,13 +6,15 @@
  * Shapes: 3x3 conv, stride 1, 'same', at 56x56x64->64, 28x28x128->128, 14x14x256->256 and
  * 7x7x512->512 (batch 1 and 16), and dense 4096x4096 (batch 1 and 64). The onebit time
  * covers what the engine does for a binary layer whose input arrives as floats: pack the
- * input signs, XOR-popcount conv or GEMM (zero padding, with its correction), and the
- * threshold output transform to packed bits. gmacs = binary MACs / onebit time.
+ * input signs, then the XOR-popcount conv with zero padding and the threshold output
+ * transform to packed bits fused in one kernel (conv2dThreshold, given its scratch: the
+ * padded copy of the input is part of the time), or for dense the GEMM and the threshold.
+ * gmacs = binary MACs / onebit time.
  * Medians of >= 10 timed runs after warm-up, the three timed round-robin.
  */
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { bconv2dScratchWords } from "../kernels/binaryTypes.js";
+import { bconv2dThresholdScratchWords } from "../kernels/binaryTypes.js";
 import { convGeometry } from "../kernels/geometry.js";
 import { type Backend, createBackend, resolveThreads } from "../kernels/index.js";
 import { Random } from "../util/random.js";
@@ -119,17 +121,16 @@ function onebitLayer(
   const bits = take(pixels * words(ch));
   const w = take(o * 9 * words(ch));
   fillRandomWords(w, o * 9 * words(ch));
-  const cols = take(bconv2dScratchWords(g));
-  const pre = take(pixels * o);
   const thr = take(o);
   heap.i32At(thr, o).fill(0);
   const flip = take(words(o));
   heap.u32At(flip, words(o)).fill(0);
   const out = take(pixels * words(o));
+  const scratchWords = bconv2dThresholdScratchWords(g, o);
+  const scratch = scratchWords ? take(scratchWords) : 0;
   const run = () => {
     b.binary.pack(pixels, ch, xp, bits);
-    b.binary.conv2d(g, 0, o, bits, w, cols, pre);
-    b.binary.thresholdPack(pixels, o, pre, thr, flip, out);
+    b.binary.conv2dThreshold(g, 0, o, bits, w, thr, flip, out, scratch);
   };
   return { run, macs: pixels * 9 * ch * o, free };
 }

@@ -193,11 +193,15 @@ export async function run(options: BenchOptions): Promise<void> {
       executionProviders: ["cpu"],
       graphOptimizationLevel: "all",
     });
+    // Its pool threads must not spin after a run: on 2 cores a spinning ORT thread takes
+    // the core from whatever is timed next (the 1-thread engine ran at about half speed
+    // after it, which inflated the engine's 2-thread speedup).
     const sessionThreads = await ort.InferenceSession.create(floatTwinOnnx(twin, batch), {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionProviders: ["cpu"],
       graphOptimizationLevel: "all",
+      extra: { session: { intra_op: { allow_spinning: "0" } } },
     });
     const feed = { x: new ort.Tensor("float32", floats.subarray(0, batch * size), [batch, 1, 28, 28]) };
     const raw = images.subarray(0, batch * size);

@@ -13,9 +13,10 @@ import {
   type FusedFirstLayerKernels,
   fusedScratchBytes,
 } from "../kernels/ref/binaryFused.js";
+import { type Call, SCRATCH } from "../kernels/threads/pool.js";
 import { createWasmFusedKernels } from "../kernels/wasm/binaryFused.js";
 import type { BatchNormLayer, BwnConv2DLayer, FloatConv2DLayer, Layer, MaxPoolLayer } from "./model.js";
-import { activationLength, type Buffer, type Step } from "./runtime-steps.js";
+import { activationLength, type Buffer, geometryArgs, type Step } from "./runtime-steps.js";
 import type { LayerWeights } from "./runtime-weights.js";
 
 /** The sgemm depth block (assembly/float/gemm.ts KC): up to it the sum runs in one order. */
@@ -106,10 +107,41 @@ export function makeFusedStep(
   const out = take(outLength * 4);
   const bnWeights = bn ? weights[run.end - 1]!.batchNorm! : null;
   const bias = weights[start]!.bias ?? 0;
+  // Per image chunk on the pool (runtime.ts), each thread with its own scratch.
+  const threads = backend.pool;
+  const chunked =
+    threads !== undefined && backend.module !== undefined && fusedScratchBytes(g, o) <= threads.scratchBytes;
+  const [inImage, outImage] = [h * w * c * 4, activationLength(pack.out) * 4];
+  const calls = (s0: number, count: number): Call[] => [
+    [
+      "fusedFloatConvPack",
+      ...geometryArgs(g, count),
+      x.ptr + s0 * inImage,
+      o,
+      wT,
+      bias,
+      conv.padValue,
+      pg.kh,
+      pg.kw,
+      pg.strideH,
+      pg.strideW,
+      pg.padTop,
+      pg.padLeft,
+      pg.outH,
+      pg.outW,
+      bnWeights?.mean ?? 0,
+      bnWeights?.invStd ?? 0,
+      bnWeights?.gamma ?? 0,
+      bnWeights?.beta ?? 0,
+      out + s0 * outImage,
+      SCRATCH,
+    ],
+  ];
   return {
     layer: pack,
     out: { ptr: out, length: outLength },
     run: () => kernels.floatConvPack(g, x.ptr, o, wT, bias, conv.padValue, pg, bnWeights, out, scratch),
+    calls: chunked ? calls : undefined,
     free: () => {
       for (const p of owned) heap.free(p);
       owned.length = 0;

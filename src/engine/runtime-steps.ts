@@ -7,9 +7,10 @@
  * their results are the same float32 values.
  */
 
-import { bconv2dScratchWords } from "../kernels/binaryTypes.js";
+import { bconv2dScratchWords, bconv2dThresholdScratchWords, preferIm2col } from "../kernels/binaryTypes.js";
 import { convGeometry } from "../kernels/geometry.js";
 import type { Backend } from "../kernels/index.js";
+import { type Call, SCRATCH } from "../kernels/threads/pool.js";
 import type { Window2D } from "../kernels/types.js";
 import type { ActivationSpec, Layer, MaxPoolLayer } from "./model.js";
 import { shapeSize, storageLength } from "./model.js";
@@ -28,9 +29,20 @@ export interface Step {
   /** Binary layers: the int32 dot values [rows, outC] before the output transform. */
   readonly preActivation?: Buffer;
   run(): void;
+  /**
+   * The kernel calls that do this step for images [start, start + count) alone, so that
+   * the runtime can run several steps per chunk of images in one pool dispatch. Absent
+   * where the step runs TypeScript, has no kernel module or no pool, or keeps
+   * intermediates for `trace`.
+   */
+  readonly calls?: (start: number, count: number) => Call[];
   /** Frees the step's buffers (not the weights). */
   free(): void;
 }
+
+/** The kernels' geometry arguments (assembly/binary/window.ts order) for `count` images. */
+export const geometryArgs = (g: Window2D, count: number) =>
+  [count, g.h, g.w, g.c, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW] as const;
 
 /** Storage elements of one sample's activation (bits: words). */
 export function activationLength(spec: ActivationSpec): number {
@@ -64,7 +76,10 @@ function windowOf(
 
 /**
  * Builds the step for `layer` at batch size n. `input` is the previous step's output
- * (undefined for the input layer, which the runtime fills itself).
+ * (undefined for the input layer, which the runtime fills itself). With `fuse`, a binary
+ * conv whose output transform is a threshold runs as one kernel (conv2dThreshold, the same
+ * bits) and keeps no int32 pre-activation; without it (Engine.trace) every intermediate is
+ * kept.
  */
 export function makeStep(
   backend: Backend,
@@ -72,19 +87,26 @@ export function makeStep(
   weights: LayerWeights,
   n: number,
   input: Buffer | undefined,
+  fuse = false,
 ): Step {
   const bufs = new Buffers(backend);
   const F = backend.float;
   const B = backend.binary;
   const outLength = n * activationLength(layer.out);
   const x = input?.ptr ?? 0;
-  const step = (out: Buffer, run: () => void, preActivation?: Buffer): Step => ({
+  const step = (out: Buffer, run: () => void, preActivation?: Buffer, calls?: Step["calls"]): Step => ({
     layer,
     out,
     preActivation,
     run,
+    calls,
     free: () => bufs.free(),
   });
+  // Per-image-chunk calls only where a pool can use them, and not for trace.
+  const chunked = fuse && backend.pool !== undefined && backend.module !== undefined;
+  const perImage = (calls: (start: number, count: number) => Call[]) => (chunked ? calls : undefined);
+  const inImage = activationLength(layer.in) * 4;
+  const outImage = activationLength(layer.out) * 4;
   switch (layer.kind) {
     case "input":
       return step(bufs.take(outLength), () => {});
@@ -115,22 +137,107 @@ export function makeStep(
       const c = layer.in.shape[layer.in.shape.length - 1]!;
       const rows = (n * shapeSize(layer.in.shape)) / c;
       const out = bufs.take(outLength);
-      return step(out, () => B.pack(rows, c, x, out.ptr));
+      const calls = (s0: number, count: number): Call[] => [
+        ["bitPack", (count * rows) / n, c, x + s0 * inImage, out.ptr + s0 * outImage],
+      ];
+      return step(out, () => B.pack(rows, c, x, out.ptr), undefined, perImage(calls));
     }
     case "unpack": {
       const c = layer.in.shape[layer.in.shape.length - 1]!;
       const rows = (n * shapeSize(layer.in.shape)) / c;
       const out = bufs.take(outLength);
-      return step(out, () => B.unpack(rows, c, x, out.ptr));
+      const calls = (s0: number, count: number): Call[] => [
+        ["bitUnpack", (count * rows) / n, c, x + s0 * inImage, out.ptr + s0 * outImage],
+      ];
+      return step(out, () => B.unpack(rows, c, x, out.ptr), undefined, perImage(calls));
     }
     case "binary_conv2d": {
       const [o, kh, kw] = layer.weights.shape as [number, number, number];
       const g = windowOf(n, layer.in, [kh, kw], layer.strides, layer.padding);
       const rows = n * g.outH * g.outW;
+      const t = weights.transform;
+      if (fuse && t?.kind === "threshold" && !preferIm2col(g)) {
+        const out = bufs.take(outLength);
+        const scratchWords = bconv2dThresholdScratchWords(g, o);
+        const scratch = scratchWords ? bufs.take(scratchWords).ptr : 0;
+        // Per image chunk: the chunk's padded copy (when the geometry has one), then the
+        // conv; each thread builds the pad-0 thresholds in its own scratch.
+        const padImage = (g.outH + 2) * (g.outW + 2) * ((g.c + 31) >>> 5) * 4;
+        const pooled = scratch !== 0 && 25 * o * 4 <= (backend.pool?.scratchBytes ?? 0);
+        const calls = (s0: number, count: number): Call[] => {
+          const xs = x + s0 * inImage;
+          const ps = pooled ? scratch + s0 * padImage : 0;
+          const conv: Call = [
+            "bitConv2d",
+            ...geometryArgs(g, count),
+            layer.padValue,
+            o,
+            xs,
+            weights.weights,
+            t.thresholds,
+            t.flip,
+            out.ptr + s0 * outImage,
+            0,
+            g.outH,
+            ps,
+            SCRATCH,
+          ];
+          if (!ps) return [conv];
+          const pad: Call = [
+            "bitPadImages",
+            count,
+            g.h,
+            g.w,
+            g.c,
+            g.padTop,
+            g.padLeft,
+            g.outH,
+            g.outW,
+            layer.padValue === 1 ? 1 : 0,
+            xs,
+            ps,
+          ];
+          return [pad, conv];
+        };
+        return step(
+          out,
+          () =>
+            B.conv2dThreshold(
+              g,
+              layer.padValue,
+              o,
+              x,
+              weights.weights,
+              t.thresholds,
+              t.flip,
+              out.ptr,
+              scratch,
+            ),
+          undefined,
+          perImage(calls),
+        );
+      }
       const cols = bufs.take(bconv2dScratchWords(g));
       const pre = bufs.take(rows * o);
       const out = bufs.take(outLength);
       const transform = outputTransform(backend, weights, rows, o, pre.ptr, out.ptr);
+      const pixels = g.outH * g.outW;
+      const taps = kh * kw;
+      const words = taps * ((g.c + 31) >>> 5);
+      // The im2col path of conv2d (wasm/binary.ts), per image chunk; the pointwise and
+      // direct paths stay whole-batch.
+      const calls = (s0: number, count: number): Call[] => {
+        const cs = cols.ptr + s0 * pixels * words * 4;
+        const ps = pre.ptr + s0 * pixels * o * 4;
+        const list: Call[] = [
+          ["bitIm2col", ...geometryArgs(g, count), layer.padValue === 1 ? 1 : 0, x + s0 * inImage, cs],
+          ["bgemm", count * pixels, o, words, taps * g.c, cs, weights.weights, ps],
+        ];
+        if (layer.padValue === 0 && hasPadding(g))
+          list.push(["bitZeroPadCorrection", ...geometryArgs(g, count), o, weights.weights, ps]);
+        list.push(transformCall(weights, count * pixels, o, ps, out.ptr + s0 * outImage));
+        return list;
+      };
       return step(
         out,
         () => {
@@ -138,6 +245,7 @@ export function makeStep(
           transform();
         },
         pre,
+        preferIm2col(g) ? perImage(calls) : undefined,
       );
     }
     case "binary_dense": {
@@ -146,6 +254,10 @@ export function makeStep(
       const out = bufs.take(outLength);
       const transform = outputTransform(backend, weights, n, o, pre.ptr, out.ptr);
       const words = (k + 31) >>> 5;
+      const calls = (s0: number, count: number): Call[] => [
+        ["bgemm", count, o, words, k, x + s0 * words * 4, weights.weights, pre.ptr + s0 * o * 4],
+        transformCall(weights, count, o, pre.ptr + s0 * o * 4, out.ptr + s0 * outImage),
+      ];
       return step(
         out,
         () => {
@@ -153,10 +265,11 @@ export function makeStep(
           transform();
         },
         pre,
+        perImage(calls),
       );
     }
     case "maxpool":
-      return maxPoolStep(backend, bufs, layer, weights, n, x, outLength, step);
+      return maxPoolStep(backend, bufs, layer, weights, n, x, outLength, step, perImage);
     case "avgpool": {
       const g = windowOf(n, layer.in, layer.poolSize, layer.strides, layer.padding);
       const out = bufs.take(outLength);
@@ -168,13 +281,38 @@ export function makeStep(
       const out = bufs.take(outLength);
       const p = weights.batchNorm!;
       // One pass with the training graph's float32 steps: ((x - mean) * invStd) * gamma + beta.
-      return step(out, () => F.batchNormForward(rows, c, x, p.mean, p.invStd, p.gamma, p.beta, out.ptr, 0));
+      const perRow = rows / n;
+      const calls = (s0: number, count: number): Call[] => [
+        [
+          "float_batchNormForward",
+          count * perRow,
+          c,
+          x + s0 * inImage,
+          p.mean,
+          p.invStd,
+          p.gamma,
+          p.beta,
+          out.ptr + s0 * outImage,
+          0,
+        ],
+      ];
+      return step(
+        out,
+        () => F.batchNormForward(rows, c, x, p.mean, p.invStd, p.gamma, p.beta, out.ptr, 0),
+        undefined,
+        perImage(calls),
+      );
     }
     case "flatten": {
       const c = layer.in.shape[layer.in.shape.length - 1]!;
       // Floats, and bits whose pixels fill whole words, are already laid out flat.
       if (layer.in.layout === "float" || c % 32 === 0 || layer.in.shape.length === 1) {
-        return step({ ptr: x, length: outLength }, () => {});
+        return step(
+          { ptr: x, length: outLength },
+          () => {},
+          undefined,
+          perImage(() => []),
+        );
       }
       const out = bufs.take(outLength);
       const pixels = n * (shapeSize(layer.in.shape) / c);
@@ -209,6 +347,24 @@ function outputTransform(
   return () => backend.binary.affine(rows, c, pre, t.scale, t.bias, out);
 }
 
+/** True when some window reaches outside the image (the zero-padding correction has work). */
+function hasPadding(g: Window2D): boolean {
+  return (
+    g.padTop > 0 ||
+    g.padLeft > 0 ||
+    (g.outH - 1) * g.strideH - g.padTop + g.kh > g.h ||
+    (g.outW - 1) * g.strideW - g.padLeft + g.kw > g.w
+  );
+}
+
+/** The output transform of `rows` rows as one kernel call. */
+function transformCall(w: LayerWeights, rows: number, c: number, pre: number, out: number): Call {
+  const t = w.transform!;
+  return t.kind === "threshold"
+    ? ["bitThreshold", rows, c, pre, t.thresholds, t.flip, out]
+    : ["bitAffine", rows, c, pre, t.scale, t.bias, out];
+}
+
 function maxPoolStep(
   backend: Backend,
   bufs: Buffers,
@@ -217,7 +373,8 @@ function maxPoolStep(
   n: number,
   x: number,
   outLength: number,
-  step: (out: Buffer, run: () => void) => Step,
+  step: (out: Buffer, run: () => void, pre?: Buffer, calls?: Step["calls"]) => Step,
+  perImage: (calls: (start: number, count: number) => Call[]) => Step["calls"],
 ): Step {
   const g = windowOf(n, layer.in, layer.poolSize, layer.strides, layer.padding);
   const out = bufs.take(outLength);
@@ -225,22 +382,45 @@ function maxPoolStep(
     const argmax = bufs.take(outLength);
     return step(out, () => backend.float.maxPool(g, x, out.ptr, argmax.ptr));
   }
-  if (!weights.flip) return step(out, () => backend.binary.maxPool(g, x, out.ptr));
+  if (!weights.flip) {
+    const [inImage, outImage] = [activationLength(layer.in) * 4, activationLength(layer.out) * 4];
+    const calls = (s0: number, count: number): Call[] => [
+      ["bitMaxPool", ...geometryArgs(g, count), x + s0 * inImage, out.ptr + s0 * outImage],
+    ];
+    return step(out, () => backend.binary.maxPool(g, x, out.ptr), undefined, perImage(calls));
+  }
   // Flipped channels hold NOT(x >= T): the max of x is the AND of their bits, i.e.
   // y = OR(bits XOR flip) XOR flip.
   const words = (g.c + 31) >>> 5;
   const inWords = n * g.h * g.w * words;
   const flipped = bufs.take(inWords);
   const flip = weights.flip;
-  return step(out, () => {
-    xorRows(backend, inWords / words, words, x, flip, flipped.ptr);
-    backend.binary.maxPool(g, flipped.ptr, out.ptr);
-    xorRows(backend, outLength / words, words, out.ptr, flip, out.ptr);
-  });
+  const [inImage, outImage] = [activationLength(layer.in) * 4, activationLength(layer.out) * 4];
+  const [inRows, outRows] = [inImage / 4 / words, outImage / 4 / words];
+  const calls = (s0: number, count: number): Call[] => [
+    ["bitXorRows", count * inRows, words, x + s0 * inImage, flip, flipped.ptr + s0 * inImage],
+    ["bitMaxPool", ...geometryArgs(g, count), flipped.ptr + s0 * inImage, out.ptr + s0 * outImage],
+    ["bitXorRows", count * outRows, words, out.ptr + s0 * outImage, flip, out.ptr + s0 * outImage],
+  ];
+  return step(
+    out,
+    () => {
+      xorRows(backend, inWords / words, words, x, flip, flipped.ptr);
+      backend.binary.maxPool(g, flipped.ptr, out.ptr);
+      xorRows(backend, outLength / words, words, out.ptr, flip, out.ptr);
+    },
+    undefined,
+    perImage(calls),
+  );
 }
 
-/** out[r, i] = x[r, i] XOR mask[i] over uint32 words. */
+/** out[r, i] = x[r, i] XOR mask[i] over uint32 words (the kernel module's bitXorRows where there is one). */
 function xorRows(backend: Backend, rows: number, words: number, x: number, mask: number, out: number): void {
+  const kernel = backend.module?.exports.bitXorRows;
+  if (kernel) {
+    kernel(rows, words, x, mask, out);
+    return;
+  }
   const u = backend.heap.u32();
   const X = x >>> 2;
   const O = out >>> 2;

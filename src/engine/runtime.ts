@@ -11,6 +11,7 @@
  *     const { classes, scores } = engine.predict(pixels);    // raw NHWC pixels, 1 or more images
  */
 import { type Backend, type BackendKind, createBackend } from "../kernels/index.js";
+import { CHUNKS_PER_THREAD, splitRange } from "../kernels/threads/split.js";
 import { decodeModel } from "./format.js";
 import type { EngineModel, InputLayer, Layout } from "./model.js";
 import { shapeSize } from "./model.js";
@@ -18,6 +19,13 @@ import { checkModel } from "./model-check.js";
 import { findFusedRun, fusedKernels, makeFusedStep } from "./runtime-fused.js";
 import { makeStep, type Step } from "./runtime-steps.js";
 import { ModelWeights } from "./runtime-weights.js";
+
+/**
+ * Fewest images a chunk of a per-image dispatch gets (an MNIST bnn-cnn image is ~50 us of
+ * work on one thread, a dispatch ~100 us): smaller batches run layer by layer, where each
+ * kernel decides on its own whether to split.
+ */
+const MIN_CHUNK_IMAGES = 4;
 
 export interface EngineOptions {
   /** "wasm" (default: SIMD when supported, else scalar), "wasm-simd", "wasm-scalar" or "ref". */
@@ -34,7 +42,8 @@ export interface EngineOptions {
   maxBatch?: number;
   /**
    * Run a float first layer (conv -> max pool -> batch norm -> bitpack) as one fused kernel
-   * in `predict` (bit-identical; `trace` always runs the layers one by one). Default true.
+   * in `predict`, and each binary conv with its threshold transform as one kernel
+   * (bit-identical; `trace` always runs the layers one by one). Default true.
    */
   fuse?: boolean;
 }
@@ -199,7 +208,7 @@ export class Engine {
           steps.push(makeFusedStep(this.backend, kernels, run, weights, i, n, input, layers[run.end]!));
           i = run.end;
         } else {
-          steps.push(makeStep(this.backend, layers[i]!, weights[i]!, n, input));
+          steps.push(makeStep(this.backend, layers[i]!, weights[i]!, n, input, fused));
         }
       }
       plan = { n, steps };
@@ -214,7 +223,28 @@ export class Engine {
     const inputStep = plan.steps[0]!;
     const x = this.backend.heap.f32At(inputStep.out.ptr, n * size);
     preprocess(images, start * size, n * size, this.input, x);
-    for (let i = 1; i < plan.steps.length; i++) plan.steps[i]!.run();
+    const pool = this.backend.pool;
+    for (let i = 1; i < plan.steps.length; ) {
+      // Consecutive steps that can run per image chunk go to the pool as one dispatch:
+      // each thread takes a chunk of images through all of them (no barrier between the
+      // layers, one dispatch instead of one per layer, and the small layers that one
+      // layer-wide job would not split run in parallel too).
+      let end = i;
+      while (end < plan.steps.length && plan.steps[end]!.calls) end++;
+      if (pool && end - i >= 2 && n >= MIN_CHUNK_IMAGES * pool.threads) {
+        const group = plan.steps.slice(i, end);
+        const chunks = splitRange(
+          n,
+          Math.min(pool.threads * CHUNKS_PER_THREAD, Math.floor(n / MIN_CHUNK_IMAGES)),
+          1,
+        );
+        pool.run(chunks.map(([s0, s1]) => group.flatMap((step) => step.calls!(s0, s1 - s0))));
+        i = end;
+      } else {
+        plan.steps[i]!.run();
+        i++;
+      }
+    }
     return plan;
   }
 }

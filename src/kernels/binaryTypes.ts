@@ -72,6 +72,25 @@ export interface BinaryKernels {
   ): void;
 
   /**
+   * conv2d with thresholdPack fused in: packed out [n, outH, outW, ceil(outC/32)], bit
+   * (p, o) = (conv2d value (p, o) >= thr[o]) XOR flip bit o, bit for bit what conv2d then
+   * thresholdPack give, without the int32 values in memory. Optional scratch of
+   * bconv2dThresholdScratchWords(g, outC) words lets a padded 3x3 conv run its border
+   * pixels in the fast kernel too (a padded copy of the input).
+   */
+  conv2dThreshold(
+    g: Window2D,
+    padValue: PadValue,
+    outC: number,
+    x: number,
+    weights: number,
+    thr: number,
+    flip: number,
+    out: number,
+    scratch?: number,
+  ): void;
+
+  /**
    * Output transform to bits: out [rows, ceil(c/32)], bit (r, j) = (x[r, j] >= thr[j]) XOR
    * flip bit j, with int32 x [rows, c], int32 thr [c] and packed flip [ceil(c/32)] (tail
    * bits 0). Constant channels: thr = ALWAYS_ON gives 1 XOR flip for every x; a threshold
@@ -92,6 +111,49 @@ export interface BinaryKernels {
 /** Scratch words for BinaryKernels.conv2d's im2col matrix. */
 export function bconv2dScratchWords(g: Window2D): number {
   return g.n * g.outH * g.outW * g.kh * g.kw * ((g.c + 31) >>> 5);
+}
+
+/**
+ * True when im2col + GEMM beats the direct convolution: one word a pixel (c <= 32). Then a
+ * 3x3 window's row is 3 words, a 64-bit and a 32-bit popcount in place, while an im2col
+ * row of 9 words takes 4 + 1 (measured on the MNIST model's 13x13x32 -> 64 conv: ~9%).
+ */
+export function preferIm2col(g: Window2D): boolean {
+  return g.c <= 32 && !isPointwise(g);
+}
+
+/**
+ * True when conv2dThreshold can run over a padded copy of the input: 3x3, stride 1, 32 to
+ * 512 channels in whole 64-bit words (or one word), at most one padding row or column a
+ * side, and some padding.
+ */
+export function paddedConvFits(g: Window2D): boolean {
+  const words = (g.c + 31) >>> 5;
+  const bottom = g.outH + 2 - g.padTop - g.h;
+  const right = g.outW + 2 - g.padLeft - g.w;
+  return (
+    g.kh === 3 &&
+    g.kw === 3 &&
+    g.strideH === 1 &&
+    g.strideW === 1 &&
+    [1, 2, 4, 8, 16].includes(words) &&
+    g.padTop <= 1 &&
+    g.padLeft <= 1 &&
+    bottom <= 1 &&
+    right <= 1 &&
+    (g.padTop > 0 || g.padLeft > 0 || bottom > 0 || right > 0)
+  );
+}
+
+/** Words of the padded copy conv2dThreshold uses (0 where paddedConvFits is false). */
+export function bconv2dPaddedWords(g: Window2D): number {
+  return paddedConvFits(g) ? g.n * (g.outH + 2) * (g.outW + 2) * ((g.c + 31) >>> 5) : 0;
+}
+
+/** Scratch words for conv2dThreshold: the padded copy and the pad-0 threshold table (0: none needed). */
+export function bconv2dThresholdScratchWords(g: Window2D, outC: number): number {
+  const copy = bconv2dPaddedWords(g);
+  return copy ? copy + 25 * outC : 0;
 }
 
 /** True when the convolution's input already is its im2col matrix (1x1, stride 1, no padding). */

@@ -181,6 +181,20 @@ describe("Engine", () => {
     wasm.dispose();
   });
 
+  it("predicts with fused kernels, per-image pool dispatches on 2 threads, the same scores as layer by layer", async () => {
+    // Every kind with the float first layer: fused first layer, conv2dThreshold (padded
+    // copy at pad +1, im2col at 20 channels), flipped bit max-pool, all per image chunk.
+    const model = everyKindModel(4);
+    const x = images(16, 243, 5);
+    const plain = await Engine.load(model, { backend: "wasm", fuse: false });
+    const one = await Engine.load(model, { backend: "wasm" });
+    const two = await Engine.load(model, { backend: "wasm", threads: 2 });
+    const want = plain.predict(x).scores;
+    expect(Array.from(one.predict(x).scores)).toEqual(Array.from(want));
+    expect(Array.from(two.predict(x).scores)).toEqual(Array.from(want));
+    for (const e of [plain, one, two]) e.dispose();
+  });
+
   it("predicts the same in batches, one by one and after an encode/decode round trip", async () => {
     const model = everyKindModel(3);
     const x = images(37, 243, 4);

@@ -7,7 +7,9 @@ import {
   ALWAYS_ON,
   type BinaryKernels,
   bconv2dScratchWords,
+  bconv2dThresholdScratchWords,
   type PadValue,
+  paddedConvFits,
 } from "../../src/kernels/binaryTypes.js";
 import { packFlags, packSigns, tailBitsClear, unpackSigns, wordsPerPixel } from "../../src/kernels/bits.js";
 import { convGeometry, type Padding } from "../../src/kernels/geometry.js";
@@ -92,13 +94,15 @@ describe("binary kernels", () => {
 
   it("bgemm equals the float dot of +/-1 values (both wasm paths)", () => {
     const rng = new Random(11);
-    for (const k of [1, 31, 32, 33, 64, 65, 100, 130, 288]) {
+    // 270 and 288 bits are 9 words: the 3x2-tile path (461 columns cross its L1 blocks).
+    for (const k of [1, 31, 32, 33, 64, 65, 100, 130, 270, 288]) {
       for (const [m, n] of [
         [1, 1],
         [2, 2],
         [3, 5],
         [5, 3],
         [7, 8],
+        ...(k === 270 ? ([[4, 461]] as const) : []),
       ] as const) {
         const a = signs(rng, m * k);
         const b = signs(rng, n * k);
@@ -238,7 +242,7 @@ function floatConv(
 }
 
 describe("binary conv2d", () => {
-  const channels = [1, 13, 32, 33, 64, 130];
+  const channels = [1, 13, 32, 33, 64, 128, 130];
   it("equals a float conv on +/-1 data over channels, kernels, strides, paddings and pad values", () => {
     const rng = new Random(20);
     let cases = 0;
@@ -268,6 +272,80 @@ describe("binary conv2d", () => {
       }
     }
     expect(cases).toBe(channels.length * 3 * 2 * 2 * 3);
+  });
+
+  it("conv2dThreshold equals conv2d then thresholdPack, over the specialized and general paths", () => {
+    const rng = new Random(22);
+    let cases = 0;
+    // 64..512 channels take the specialized 3x3 kernel (whole 64-bit words a pixel); the
+    // others, strides 2 and other kernel sizes take the general one. outC from 1 to 70
+    // crosses output words, odd filter counts and (c = 512) filter blocks.
+    const grid: [number, number, number, number, number][] = [
+      // c, k, stride, outC, spatial
+      [64, 3, 1, 70, 9],
+      [128, 3, 1, 33, 8],
+      [256, 3, 1, 5, 7],
+      [512, 3, 1, 66, 5],
+      [64, 3, 2, 64, 9],
+      [13, 3, 1, 7, 6],
+      [33, 5, 1, 31, 7],
+      [130, 1, 1, 3, 4],
+      [96, 3, 1, 1, 3],
+      [64, 5, 2, 40, 5],
+      [32, 3, 1, 64, 13],
+      [64, 3, 1, 6, 1],
+    ];
+    for (const [c, kSize, stride, outC, size] of grid) {
+      for (const padding of ["valid", "same"] as Padding[]) {
+        const [n, h, w] = [2, size, size + 1];
+        if (padding === "valid" && h < kSize) continue; // no output (the 1-row image is for 'same')
+        const g = convGeometry(n, h, w, c, kSize, kSize, stride, stride, padding);
+        const x = signs(rng, n * h * w * c);
+        const wt = signs(rng, outC * kSize * kSize * c);
+        const X = packSigns(x, n * h * w, c);
+        const W = packSigns(wt, outC * kSize * kSize, c);
+        const K = kSize * kSize * c;
+        const thr = Int32Array.from({ length: outC }, (_, j) =>
+          j % 9 === 0 ? ALWAYS_ON : j % 9 === 1 ? K + 1 : 2 * (rng.int(K + 1) - (K >> 1)),
+        );
+        const flipFlags = Array.from({ length: outC }, () => rng.next() < 0.5);
+        const flip = packFlags(flipFlags, 1, outC);
+        for (const padValue of [-1, 0, 1] as PadValue[]) {
+          // With scratch, padded 3x3 stride-1 convs run over a padded copy of the input.
+          for (const scratchWords of [0, bconv2dThresholdScratchWords(g, outC)]) {
+            const label = `conv2dThreshold c=${c} k=${kSize} s=${stride} outC=${outC} ${padding} pad=${padValue} scratch=${scratchWords}`;
+            const rows = n * g.outH * g.outW;
+            const bits = expectAllEqual(
+              onAll(rows * wordsPerPixel(outC), (k, o) =>
+                k.conv2dThreshold(
+                  g,
+                  padValue,
+                  outC,
+                  put(k, X),
+                  put(k, W),
+                  put(k, thr),
+                  put(k, flip),
+                  o,
+                  scratchWords ? scratch(k, scratchWords) : 0,
+                ),
+              ),
+              label,
+            );
+            const dots = floatConv(g, outC, x, wt, padValue);
+            const want = Array.from(dots, (v, i) => v >= thr[i % outC]! !== flipFlags[i % outC]!);
+            expect(bits, label).toEqual(packFlags(want, rows, outC));
+            cases++;
+          }
+        }
+      }
+    }
+    expect(cases).toBe((grid.length * 2 - 1) * 3 * 2);
+    // The padded path ran where it fits: 3x3 stride 1 'same' at 13..512 channels in whole words.
+    expect(
+      grid.filter(
+        ([c, k, st]) => k === 3 && st === 1 && paddedConvFits(convGeometry(1, 5, 5, c, 3, 3, 1, 1, "same")),
+      ).length,
+    ).toBe(7);
   });
 
   it("im2col on packed words fills padding with 0 bits or the real channel bits", () => {

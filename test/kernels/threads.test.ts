@@ -10,6 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Engine } from "../../src/engine/index.js";
+import { bconv2dThresholdScratchWords } from "../../src/kernels/binaryTypes.js";
 import { type Backend, convGeometry, createBackend } from "../../src/kernels/index.js";
 import { signGemmKernels } from "../../src/kernels/signGemm.js";
 import { type Call, KernelPool } from "../../src/kernels/threads/pool.js";
@@ -169,7 +170,7 @@ describe("threads: 1 vs 2 bit for bit", () => {
     });
   });
 
-  it("binary convolution with zero padding (im2col, GEMM and border correction per image)", () => {
+  it("binary convolution with zero padding (direct kernel, split over images)", () => {
     const rng = new Random(9);
     const g = {
       n: 32,
@@ -194,6 +195,39 @@ describe("threads: 1 vs 2 bit for bit", () => {
       be.binary.conv2d(g, 0, outC, x[i], w[i], cols[i], out[i]);
       return out[i];
     });
+  });
+
+  it("binary convolution with the threshold fused in (batch split by images, one image by rows)", () => {
+    const rng = new Random(10);
+    for (const n of [16, 1]) {
+      const g = {
+        n,
+        h: 28,
+        w: 28,
+        c: 128,
+        kh: 3,
+        kw: 3,
+        strideH: 1,
+        strideW: 1,
+        padTop: 1,
+        padLeft: 1,
+        outH: 28,
+        outW: 28,
+      };
+      const outC = 96;
+      const x = place(randomWords(n * 28 * 28 * 4, rng));
+      const w = place(randomWords(outC * 9 * 4, rng));
+      const thr = place(new Uint32Array(Int32Array.from({ length: outC }, () => rng.int(41) - 20).buffer));
+      const flip = place(randomWords(3, rng));
+      const out = place(new Uint32Array(n * 28 * 28 * 3));
+      const padded = place(new Uint32Array(bconv2dThresholdScratchWords(g, outC)));
+      for (const scratch of [undefined, padded]) {
+        same(n * 28 * 28 * 3 * 4, (be, i) => {
+          be.binary.conv2dThreshold(g, 0, outC, x[i], w[i], thr[i], flip[i], out[i], scratch?.[i]);
+          return out[i];
+        });
+      }
+    }
   });
 
   it("binary max-pool, packing and the output transforms", () => {

@@ -196,6 +196,28 @@ export function refBitMaxPool(heap: Heap, g: Window2D, x: number, y: number): vo
   }
 }
 
+/** conv2d then thresholdPack, through a temporary int32 block of the heap. */
+export function refBconv2dThreshold(
+  heap: Heap,
+  g: Window2D,
+  padValue: PadValue,
+  outC: number,
+  x: number,
+  weights: number,
+  thr: number,
+  flip: number,
+  out: number,
+): void {
+  const rows = g.n * g.outH * g.outW;
+  const pre = heap.alloc(Math.max(rows * outC, 1) * 4);
+  try {
+    refBconv2d(heap, g, padValue, outC, x, weights, pre);
+    refBitThreshold(heap, rows, outC, pre, thr, flip, out);
+  } finally {
+    heap.free(pre);
+  }
+}
+
 /** The reference binary kernels on a heap. */
 export function createRefBinaryKernels(heap: Heap): BinaryKernels {
   return {
@@ -207,6 +229,8 @@ export function createRefBinaryKernels(heap: Heap): BinaryKernels {
     im2col: (g, padValue, x, cols) => refBitIm2col(heap, g, padValue, x, cols),
     conv2d: (g, padValue, outC, x, weights, _cols, out) =>
       refBconv2d(heap, g, padValue, outC, x, weights, out),
+    conv2dThreshold: (g, padValue, outC, x, weights, thr, flip, out) =>
+      refBconv2dThreshold(heap, g, padValue, outC, x, weights, thr, flip, out),
     thresholdPack: (rows, c, x, thr, flip, out) => refBitThreshold(heap, rows, c, x, thr, flip, out),
     affine: (rows, c, x, scale, bias, out) => refBitAffine(heap, rows, c, x, scale, bias, out),
     maxPool: (g, x, y) => refBitMaxPool(heap, g, x, y),

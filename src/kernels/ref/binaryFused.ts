@@ -39,8 +39,9 @@ export interface FusedFirstLayerKernels {
   ): void;
 }
 
+/** Two patches of K + 4 floats and outC floats of maxima, with room to align the latter to 16 bytes. */
 export function fusedScratchBytes(g: Window2D, outC: number): number {
-  return (g.kh * g.kw * g.c + 2 * outC + 8) * 4;
+  return (2 * (g.kh * g.kw * g.c + 4) + outC + 4) * 4;
 }
 
 export function createRefFusedKernels(heap: Heap): FusedFirstLayerKernels {

@@ -1,17 +1,23 @@
 /**
  * The binary kernels in WebAssembly (assembly/binary): thin wrappers that check shapes,
- * do the geometry in TypeScript and pass pointers. The convolution is im2col on packed
- * words, then the binary GEMM, then (for zero padding) the border correction.
+ * do the geometry in TypeScript and pass pointers. The convolution is direct
+ * (assembly/binary/conv.ts: no im2col copy, padding counted in place), optionally with the
+ * threshold output transform fused in; a 1x1 stride-1 conv without padding is the GEMM.
  *
  * With a thread pool, large jobs are split: the GEMM over output rows (or columns for a
- * single row), the convolution over images (each thread runs im2col, GEMM and correction
- * for its own images in one dispatch), max-pool over images, packing and the output
- * transforms over rows. The
- * results are integers or per-element float steps: identical for any thread count.
+ * single row), the convolution over images (a single image over output rows), max-pool
+ * over images, packing and the output transforms over rows. The results are integers or
+ * per-element float steps: identical for any thread count.
  */
-import { type BinaryKernels, isPointwise, type PadValue } from "../binaryTypes.js";
+import {
+  type BinaryKernels,
+  bconv2dPaddedWords,
+  isPointwise,
+  type PadValue,
+  preferIm2col,
+} from "../binaryTypes.js";
 import { wordsPerPixel } from "../bits.js";
-import type { Call, KernelPool } from "../threads/pool.js";
+import { type Call, type KernelPool, SCRATCH } from "../threads/pool.js";
 import { COST, chunksFor, splitRange } from "../threads/split.js";
 import type { BackendName, Window2D } from "../types.js";
 import type { KernelModule } from "./module.js";
@@ -81,6 +87,149 @@ export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): B
     checkPad(padValue);
     e.bitIm2col!(...geometryArgs(g), padValue === 1 ? 1 : 0, x, cols);
   };
+  /** im2col, GEMM and the zero-padding correction, each thread on its own images. */
+  const im2colConv = (
+    g: Window2D,
+    padValue: PadValue,
+    outC: number,
+    x: number,
+    weights: number,
+    cols: number,
+    out: number,
+  ) => {
+    const taps = g.kh * g.kw;
+    const words = taps * wordsPerPixel(g.c);
+    const pixels = g.outH * g.outW;
+    const padded =
+      g.padTop > 0 ||
+      g.padLeft > 0 ||
+      (g.outH - 1) * g.strideH - g.padTop + g.kh > g.h ||
+      (g.outW - 1) * g.strideW - g.padLeft + g.kw > g.w;
+    const correct = padValue === 0 && padded;
+    const calls = (n: number, xs: number, cs: number, os: number): Call[] => {
+      const sub = geometryArgs({ ...g, n });
+      const list: Call[] = [
+        ["bitIm2col", ...sub, padValue === 1 ? 1 : 0, xs, cs],
+        ["bgemm", n * pixels, outC, words, taps * g.c, cs, weights, os],
+      ];
+      if (correct) list.push(["bitZeroPadCorrection", ...sub, outC, weights, os]);
+      return list;
+    };
+    const images = g.n >= 2 ? partition((g.n * pixels * outC * taps * g.c) / COST.bgemmMacs, g.n) : undefined;
+    if (!images) {
+      im2col(g, padValue, x, cols);
+      bgemm(g.n * pixels, outC, words, taps * g.c, cols, weights, out);
+      if (correct) e.bitZeroPadCorrection!(...geometryArgs(g), outC, weights, out);
+      return;
+    }
+    const inImage = g.h * g.w * wordsPerPixel(g.c) * 4;
+    pool!.run(
+      images.map(([s0, s1]): Call[] =>
+        calls(s1 - s0, x + s0 * inImage, cols + s0 * pixels * words * 4, out + s0 * pixels * outC * 4),
+      ),
+    );
+  };
+  /**
+   * bitConv2d (assembly/binary/conv.ts) on the pool: batches split over images, a single
+   * image over its output rows; each output value is computed whole by one thread. With
+   * `scratch` (thresholds only, paddedConvFits), the input is first copied with its border
+   * (bitPadImages, per image chunk) and every pixel runs in the fast kernel.
+   */
+  const directConv = (
+    g: Window2D,
+    padValue: PadValue,
+    outC: number,
+    x: number,
+    weights: number,
+    thr: number,
+    flip: number,
+    out: number,
+    scratch = 0,
+  ) => {
+    const copyWords = thr && scratch ? bconv2dPaddedWords(g) : 0;
+    const tableBytes = padValue === 0 ? 25 * outC * 4 : 0;
+    const padImage = (g.outH + 2) * (g.outW + 2) * wordsPerPixel(g.c) * 4;
+    const inImage = g.h * g.w * wordsPerPixel(g.c) * 4;
+    const outImage = g.outH * g.outW * (thr ? wordsPerPixel(outC) : outC) * 4;
+    const padArgs = (count: number, xs: number, ps: number): number[] => [
+      count,
+      g.h,
+      g.w,
+      g.c,
+      g.padTop,
+      g.padLeft,
+      g.outH,
+      g.outW,
+      padValue === 1 ? 1 : 0,
+      xs,
+      ps,
+    ];
+    const padCall = (count: number, xs: number, ps: number): Call => [
+      "bitPadImages",
+      ...padArgs(count, xs, ps),
+    ];
+    const call = (
+      sub: Window2D,
+      xs: number,
+      os: number,
+      r0: number,
+      r1: number,
+      ps: number,
+      table: number,
+    ): Call => [
+      "bitConv2d",
+      ...geometryArgs(sub),
+      padValue,
+      outC,
+      xs,
+      weights,
+      thr,
+      flip,
+      os,
+      r0,
+      r1,
+      ps,
+      table,
+    ];
+    const micros = (g.n * g.outH * g.outW * outC * g.kh * g.kw * g.c) / COST.bgemmMacs;
+    const parts = partition(micros, g.n >= 2 ? g.n : g.outH);
+    // Threads build their pad-0 thresholds in their own scratch; where it is too small,
+    // they run without the copy.
+    const onPool = parts !== undefined && copyWords > 0 && tableBytes <= pool!.scratchBytes;
+    if (!parts) {
+      if (copyWords) e.bitPadImages!(...padArgs(g.n, x, scratch));
+      const table = scratch + copyWords * 4;
+      e.bitConv2d!(
+        ...geometryArgs(g),
+        padValue,
+        outC,
+        x,
+        weights,
+        thr,
+        flip,
+        out,
+        0,
+        g.outH,
+        copyWords ? scratch : 0,
+        table,
+      );
+      return;
+    }
+    const xpad = onPool ? scratch : 0;
+    if (g.n < 2) {
+      if (xpad) e.bitPadImages!(...padArgs(1, x, xpad));
+      pool!.run(parts.map(([r0, r1]): Call[] => [call(g, x, out, r0, r1, xpad, SCRATCH)]));
+      return;
+    }
+    pool!.run(
+      parts.map(([s0, s1]): Call[] => {
+        const xs = x + s0 * inImage;
+        const ps = xpad ? xpad + s0 * padImage : 0;
+        const conv = call({ ...g, n: s1 - s0 }, xs, out + s0 * outImage, 0, g.outH, ps, SCRATCH);
+        return xpad ? [padCall(s1 - s0, xs, ps), conv] : [conv];
+      }),
+    );
+  };
   return {
     name,
     heap: mod.heap,
@@ -102,49 +251,15 @@ export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): B
     conv2d(g, padValue, outC, x, weights, cols, out) {
       checkPad(padValue);
       checkCounts("conv2d", { outC });
-      const taps = g.kh * g.kw;
-      const words = taps * wordsPerPixel(g.c);
-      const pixels = g.outH * g.outW;
-      const pointwise = isPointwise(g);
-      const padded =
-        g.padTop > 0 ||
-        g.padLeft > 0 ||
-        (g.outH - 1) * g.strideH - g.padTop + g.kh > g.h ||
-        (g.outW - 1) * g.strideW - g.padLeft + g.kw > g.w;
-      const correct = padValue === 0 && padded;
-      // Each thread runs the whole convolution for its images: its im2col rows are the
-      // rows its GEMM reads, so the three steps need no barrier between them.
-      const images =
-        g.n >= 2 ? partition((g.n * pixels * outC * taps * g.c) / COST.bgemmMacs, g.n) : undefined;
-      if (images) {
-        const inImage = g.h * g.w * wordsPerPixel(g.c) * 4;
-        pool!.run(
-          images.map(([s0, s1]): Call[] => {
-            const sub = geometryArgs({ ...g, n: s1 - s0 });
-            const xs = x + s0 * inImage;
-            const cs = cols + s0 * pixels * words * 4;
-            const os = out + s0 * pixels * outC * 4;
-            const calls: Call[] = [];
-            if (!pointwise) calls.push(["bitIm2col", ...sub, padValue === 1 ? 1 : 0, xs, cs]);
-            calls.push([
-              "bgemm",
-              (s1 - s0) * pixels,
-              outC,
-              words,
-              taps * g.c,
-              pointwise ? xs : cs,
-              weights,
-              os,
-            ]);
-            if (correct) calls.push(["bitZeroPadCorrection", ...sub, outC, weights, os]);
-            return calls;
-          }),
-        );
-        return;
-      }
-      if (!pointwise) im2col(g, padValue, x, cols);
-      bgemm(g.n * pixels, outC, words, taps * g.c, pointwise ? x : cols, weights, out);
-      if (correct) e.bitZeroPadCorrection!(...geometryArgs(g), outC, weights, out);
+      // A 1x1 stride-1 conv without padding is a GEMM over the input as it lies.
+      if (isPointwise(g)) bgemm(g.n * g.h * g.w, outC, wordsPerPixel(g.c), g.c, x, weights, out);
+      else if (cols && preferIm2col(g)) im2colConv(g, padValue, outC, x, weights, cols, out);
+      else directConv(g, padValue, outC, x, weights, 0, 0, out);
+    },
+    conv2dThreshold(g, padValue, outC, x, weights, thr, flip, out, scratch = 0) {
+      checkPad(padValue);
+      checkCounts("conv2dThreshold", { outC });
+      directConv(g, padValue, outC, x, weights, thr, flip, out, scratch);
     },
     thresholdPack(rows, c, x, thr, flip, out) {
       checkCounts("thresholdPack", { rows, c });
