@@ -188,3 +188,19 @@ export function float_copy(n: i32, x: usize, out: usize): void {
   if (n >= 1024) memory.copy(out, x, <usize>n * 4);
   else copyF32(out, x, n);
 }
+
+/**
+ * out[i] = f32(f64(x[i]) * scale + offset) for n raw inputs x, uint8 (bytes = 1) or
+ * float32 (bytes = 4): input normalization with one scale and offset, evaluated in
+ * float64 and rounded once, as the data pipeline and the engine's TypeScript path do
+ * (no fused multiply-add: the product is rounded to float64 first).
+ */
+export function float_normalize(n: i32, x: usize, bytes: i32, scale: f64, offset: f64, out: usize): void {
+  if (bytes == 1) {
+    for (let i = 0; i < n; i++) store<f32>(out + (<usize>i << 2), <f32>(<f64>load<u8>(x + <usize>i) * scale + offset));
+  } else {
+    for (let i = 0; i < n; i++) {
+      store<f32>(out + (<usize>i << 2), <f32>(<f64>load<f32>(x + (<usize>i << 2)) * scale + offset));
+    }
+  }
+}

@@ -11,6 +11,7 @@
  *     const { classes, scores } = engine.predict(pixels);    // raw NHWC pixels, 1 or more images
  */
 import { type Backend, type BackendKind, createBackend } from "../kernels/index.js";
+import type { Call } from "../kernels/threads/pool.js";
 import { CHUNKS_PER_THREAD, splitRange } from "../kernels/threads/split.js";
 import { decodeModel } from "./format.js";
 import type { EngineModel, InputLayer, Layout } from "./model.js";
@@ -75,6 +76,8 @@ type Images = Uint8Array | Uint8ClampedArray | Float32Array | ArrayLike<number>;
 interface Plan {
   n: number;
   steps: Step[];
+  /** Heap block the raw input bytes are copied to when a kernel normalizes them. */
+  staging?: number;
 }
 
 export class Engine {
@@ -164,7 +167,10 @@ export class Engine {
 
   /** Frees every buffer and weight in the heap and stops its worker threads; the engine is unusable afterwards. */
   dispose(): void {
-    for (const plan of this.plans.values()) for (const s of plan.steps) s.free();
+    for (const plan of this.plans.values()) {
+      for (const s of plan.steps) s.free();
+      if (plan.staging !== undefined) this.backend.heap.free(plan.staging);
+    }
     this.plans.clear();
     this.weights.free();
     void this.backend.close?.();
@@ -219,11 +225,14 @@ export class Engine {
 
   private run(images: Images, start: number, n: number, fused: boolean): Plan {
     const plan = this.plan(n, fused);
-    const size = this.imageSize;
-    const inputStep = plan.steps[0]!;
-    const x = this.backend.heap.f32At(inputStep.out.ptr, n * size);
-    preprocess(images, start * size, n * size, this.input, x);
+    // The input normalization: a kernel call (run with the first layers' dispatch, so on
+    // threads it is split too) when a kernel can read the raw values, else TypeScript.
+    let normalize = this.stageInput(images, start, n, plan);
     const pool = this.backend.pool;
+    const runWhole = (call: Call) => {
+      const [name, ...args] = call;
+      (this.backend.module!.exports[name] as (...a: number[]) => unknown)(...args);
+    };
     for (let i = 1; i < plan.steps.length; ) {
       // Consecutive steps that can run per image chunk go to the pool as one dispatch:
       // each thread takes a chunk of images through all of them (no barrier between the
@@ -238,14 +247,72 @@ export class Engine {
           Math.min(pool.threads * CHUNKS_PER_THREAD, Math.floor(n / MIN_CHUNK_IMAGES)),
           1,
         );
-        pool.run(chunks.map(([s0, s1]) => group.flatMap((step) => step.calls!(s0, s1 - s0))));
+        const first = normalize;
+        pool.run(
+          chunks.map(([s0, s1]) => [
+            ...(first ? [first(s0, s1 - s0)] : []),
+            ...group.flatMap((step) => step.calls!(s0, s1 - s0)),
+          ]),
+        );
+        normalize = null;
         i = end;
       } else {
+        if (normalize) runWhole(normalize(0, n));
+        normalize = null;
         plan.steps[i]!.run();
         i++;
       }
     }
     return plan;
+  }
+
+  /**
+   * Writes the normalized input of images [start, start + n) to the plan's input buffer
+   * in TypeScript and returns null, or, for uint8 or float32 input with one scale and
+   * offset on a kernel module, copies the raw values into the heap and returns the call
+   * that normalizes images [s0, s0 + count) of them (the same float64 expression).
+   */
+  private stageInput(
+    images: Images,
+    start: number,
+    n: number,
+    plan: Plan,
+  ): ((s0: number, count: number) => Call) | null {
+    const size = this.imageSize;
+    const x = plan.steps[0]!.out.ptr;
+    const { scale, offset } = this.input;
+    const bytes =
+      images instanceof Float32Array
+        ? 4
+        : images instanceof Uint8Array || images instanceof Uint8ClampedArray
+          ? 1
+          : 0;
+    const heap = this.backend.heap;
+    if (
+      !this.backend.module?.exports.float_normalize ||
+      bytes === 0 ||
+      scale.length !== 1 ||
+      offset.length !== 1
+    ) {
+      preprocess(images, start * size, n * size, this.input, heap.f32At(x, n * size));
+      return null;
+    }
+    plan.staging ??= heap.alloc(plan.n * size * 4);
+    const raw = images as Uint8Array | Uint8ClampedArray | Float32Array;
+    heap
+      .u8()
+      .set(new Uint8Array(raw.buffer, raw.byteOffset + start * size * bytes, n * size * bytes), plan.staging);
+    const staging = plan.staging;
+    const [s, o] = [scale[0]!, offset[0]!];
+    return (s0, count) => [
+      "float_normalize",
+      count * size,
+      staging + s0 * size * bytes,
+      bytes,
+      s,
+      o,
+      x + s0 * size * 4,
+    ];
   }
 }
 

@@ -383,6 +383,20 @@ describe("threads: 1 vs 2 bit for bit", () => {
     });
   });
 
+  it("arguments of -1 (a pad value) pass through a split job unchanged", () => {
+    const g = convGeometry(64, 13, 13, 32, 3, 3, 1, 1, "same");
+    const rng = new Random(12);
+    const x = place(randomFloats(64 * 13 * 13 * 32, rng));
+    const colsBytes = 64 * 13 * 13 * 9 * 32 * 4;
+    const cols = place(new Float32Array(colsBytes / 4));
+    same(colsBytes, (be, i) => {
+      be.float.im2col(g, x[i], -1, cols[i]);
+      return cols[i];
+    });
+    // And the padding positions hold -1 (the first column of the first pixel is one).
+    expect(two.heap.f32At(cols[1], 1)[0]).toBe(-1);
+  });
+
   it("float max-pool forward and backward, split over images", () => {
     const rng = new Random(5);
     const g = convGeometry(64, 26, 26, 32, 2, 2, 2, 2, "valid");

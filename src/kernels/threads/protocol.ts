@@ -29,8 +29,12 @@ export const MAX_VALUES = 8192;
 export const MESSAGE_BYTE = VALUES_BYTE + MAX_VALUES * 8;
 export const MESSAGE_CHARS = 512;
 export const CONTROL_BYTES = MESSAGE_BYTE + MESSAGE_CHARS * 2;
-/** Stands for "this thread's scratch block" in a call's arguments. */
-export const SCRATCH = -1;
+/**
+ * Stands for "this thread's scratch block" in a call's arguments: a value no argument
+ * takes (pointers and sizes are non-negative integers, float32 arguments stay below 3.4e38
+ * in magnitude). It was -1 once, which a pad value or an offset of -1 also is.
+ */
+export const SCRATCH = -Number.MAX_VALUE;
 
 export const Ctl = {
   SEQ: 0,
