@@ -58,35 +58,10 @@ function convPixelMax(
       mergeMax(s6, bias, first, best, at + 96);
       mergeMax(s7, bias, first, best, at + 112);
     }
-    for (; o + 4 <= outC; o += 4) {
-      const at = <usize>o << 2;
-      let s = f32x4.splat(0);
-      let pw = wT + at;
-      let row = patch;
-      for (let ky = 0; ky < kh; ky++) {
-        for (let q: usize = 0; q < rowEnd; q += 4) {
-          s = f32x4.add(s, f32x4.mul(v128.load32_splat(row + q), v128.load(pw)));
-          pw += stride;
-        }
-        row += rowBytes;
-      }
-      mergeMax(s, bias, first, best, at);
-    }
   }
-  for (; o < outC; o++) {
+  if (o < outC) {
     const at = <usize>o << 2;
-    let y: f32 = 0;
-    let pw = wT + at;
-    let row = patch;
-    for (let ky = 0; ky < kh; ky++) {
-      for (let q: usize = 0; q < rowEnd; q += 4) {
-        y = y + load<f32>(row + q) * load<f32>(pw);
-        pw += stride;
-      }
-      row += rowBytes;
-    }
-    if (bias) y = y + load<f32>(bias + at);
-    if (first || y > load<f32>(best + at)) store<f32>(best + at, y);
+    convPixelMaxFrom(patch, rowBytes, rowLen, kh, wT + at, stride, outC - o, bias ? bias + at : 0, first, best + at);
   }
 }
 
