@@ -78,6 +78,8 @@ interface Plan {
   steps: Step[];
   /** Heap block the raw input bytes are copied to when a kernel normalizes them. */
   staging?: number;
+  /** The chunks of each pool dispatch, built once (the buffers do not change between runs). */
+  jobs: Map<string, Call[][]>;
 }
 
 export class Engine {
@@ -217,7 +219,7 @@ export class Engine {
           steps.push(makeStep(this.backend, layers[i]!, weights[i]!, n, input, fused));
         }
       }
-      plan = { n, steps };
+      plan = { n, steps, jobs: new Map() };
       this.plans.set(key, plan);
     }
     return plan;
@@ -228,6 +230,7 @@ export class Engine {
     // The input normalization: a kernel call (run with the first layers' dispatch, so on
     // threads it is split too) when a kernel can read the raw values, else TypeScript.
     let normalize = this.stageInput(images, start, n, plan);
+    const inputKey = normalize ? `${normalize.bytes}` : "ts";
     const pool = this.backend.pool;
     const runWhole = (call: Call) => {
       const [name, ...args] = call;
@@ -241,23 +244,27 @@ export class Engine {
       let end = i;
       while (end < plan.steps.length && plan.steps[end]!.calls) end++;
       if (pool && end - i >= 2 && n >= MIN_CHUNK_IMAGES * pool.threads) {
-        const group = plan.steps.slice(i, end);
-        const chunks = splitRange(
-          n,
-          Math.min(pool.threads * CHUNKS_PER_THREAD, Math.floor(n / MIN_CHUNK_IMAGES)),
-          1,
-        );
-        const first = normalize;
-        pool.run(
-          chunks.map(([s0, s1]) => [
+        const key = `${i}:${inputKey}`;
+        let job = plan.jobs.get(key);
+        if (!job) {
+          const group = plan.steps.slice(i, end);
+          const chunks = splitRange(
+            n,
+            Math.min(pool.threads * CHUNKS_PER_THREAD, Math.floor(n / MIN_CHUNK_IMAGES)),
+            1,
+          );
+          const first = normalize?.call;
+          job = chunks.map(([s0, s1]) => [
             ...(first ? [first(s0, s1 - s0)] : []),
             ...group.flatMap((step) => step.calls!(s0, s1 - s0)),
-          ]),
-        );
+          ]);
+          plan.jobs.set(key, job);
+        }
+        pool.run(job);
         normalize = null;
         i = end;
       } else {
-        if (normalize) runWhole(normalize(0, n));
+        if (normalize) runWhole(normalize.call(0, n));
         normalize = null;
         plan.steps[i]!.run();
         i++;
@@ -277,7 +284,7 @@ export class Engine {
     start: number,
     n: number,
     plan: Plan,
-  ): ((s0: number, count: number) => Call) | null {
+  ): { bytes: number; call: (s0: number, count: number) => Call } | null {
     const size = this.imageSize;
     const x = plan.steps[0]!.out.ptr;
     const { scale, offset } = this.input;
@@ -304,15 +311,18 @@ export class Engine {
       .set(new Uint8Array(raw.buffer, raw.byteOffset + start * size * bytes, n * size * bytes), plan.staging);
     const staging = plan.staging;
     const [s, o] = [scale[0]!, offset[0]!];
-    return (s0, count) => [
-      "float_normalize",
-      count * size,
-      staging + s0 * size * bytes,
+    return {
       bytes,
-      s,
-      o,
-      x + s0 * size * 4,
-    ];
+      call: (s0, count) => [
+        "float_normalize",
+        count * size,
+        staging + s0 * size * bytes,
+        bytes,
+        s,
+        o,
+        x + s0 * size * 4,
+      ],
+    };
   }
 }
 
