@@ -12,6 +12,7 @@ import { convGeometry } from "../kernels/geometry.js";
 import type { Backend } from "../kernels/index.js";
 import { type Call, SCRATCH } from "../kernels/threads/pool.js";
 import type { Window2D } from "../kernels/types.js";
+import { bitPadImagesArgs } from "../kernels/wasm/binary.js";
 import type { ActivationSpec, Layer, MaxPoolLayer } from "./model.js";
 import { shapeSize, storageLength } from "./model.js";
 import type { LayerWeights } from "./runtime-weights.js";
@@ -183,20 +184,7 @@ export function makeStep(
             SCRATCH,
           ];
           if (!ps) return [conv];
-          const pad: Call = [
-            "bitPadImages",
-            count,
-            g.h,
-            g.w,
-            g.c,
-            g.padTop,
-            g.padLeft,
-            g.outH,
-            g.outW,
-            layer.padValue === 1 ? 1 : 0,
-            xs,
-            ps,
-          ];
+          const pad: Call = ["bitPadImages", ...bitPadImagesArgs(g, layer.padValue, count, xs, ps)];
           return [pad, conv];
         };
         return step(

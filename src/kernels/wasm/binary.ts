@@ -151,19 +151,7 @@ export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): B
     const padImage = (g.outH + 2) * (g.outW + 2) * wordsPerPixel(g.c) * 4;
     const inImage = g.h * g.w * wordsPerPixel(g.c) * 4;
     const outImage = g.outH * g.outW * (thr ? wordsPerPixel(outC) : outC) * 4;
-    const padArgs = (count: number, xs: number, ps: number): number[] => [
-      count,
-      g.h,
-      g.w,
-      g.c,
-      g.padTop,
-      g.padLeft,
-      g.outH,
-      g.outW,
-      padValue === 1 ? 1 : 0,
-      xs,
-      ps,
-    ];
+    const padArgs = (count: number, xs: number, ps: number) => bitPadImagesArgs(g, padValue, count, xs, ps);
     const padCall = (count: number, xs: number, ps: number): Call => [
       "bitPadImages",
       ...padArgs(count, xs, ps),
@@ -305,4 +293,18 @@ export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): B
       );
     },
   };
+}
+
+/**
+ * The arguments of bitPadImages (assembly/binary/conv.ts) for `count` images of g's input
+ * at xs, copied with their border (the pad bit of padValue) to ps.
+ */
+export function bitPadImagesArgs(
+  g: Window2D,
+  padValue: PadValue,
+  count: number,
+  xs: number,
+  ps: number,
+): number[] {
+  return [count, g.h, g.w, g.c, g.padTop, g.padLeft, g.outH, g.outW, padValue === 1 ? 1 : 0, xs, ps];
 }
