@@ -8,7 +8,7 @@
  */
 
 import { bconv2dScratchWords, bconv2dThresholdScratchWords, preferIm2col } from "../kernels/binaryTypes.js";
-import { convGeometry } from "../kernels/geometry.js";
+import { convGeometry, readsPadding } from "../kernels/geometry.js";
 import type { Backend } from "../kernels/index.js";
 import { type Call, SCRATCH } from "../kernels/threads/pool.js";
 import type { Window2D } from "../kernels/types.js";
@@ -221,7 +221,7 @@ export function makeStep(
           ["bitIm2col", ...geometryArgs(g, count), layer.padValue === 1 ? 1 : 0, x + s0 * inImage, cs],
           ["bgemm", count * pixels, o, words, taps * g.c, cs, weights.weights, ps],
         ];
-        if (layer.padValue === 0 && hasPadding(g))
+        if (layer.padValue === 0 && readsPadding(g))
           list.push(["bitZeroPadCorrection", ...geometryArgs(g, count), o, weights.weights, ps]);
         list.push(transformCall(weights, count * pixels, o, ps, out.ptr + s0 * outImage));
         return list;
@@ -333,16 +333,6 @@ function outputTransform(
   if (t.kind === "threshold")
     return () => backend.binary.thresholdPack(rows, c, pre, t.thresholds, t.flip, out);
   return () => backend.binary.affine(rows, c, pre, t.scale, t.bias, out);
-}
-
-/** True when some window reaches outside the image (the zero-padding correction has work). */
-function hasPadding(g: Window2D): boolean {
-  return (
-    g.padTop > 0 ||
-    g.padLeft > 0 ||
-    (g.outH - 1) * g.strideH - g.padTop + g.kh > g.h ||
-    (g.outW - 1) * g.strideW - g.padLeft + g.kw > g.w
-  );
 }
 
 /** The output transform of `rows` rows as one kernel call. */

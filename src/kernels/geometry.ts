@@ -61,3 +61,13 @@ export function convGeometry(
     outW: x.out,
   };
 }
+
+/** True when some window of g reads a position outside the image (a padding position). */
+export function readsPadding(g: Window2D): boolean {
+  return (
+    g.padTop > 0 ||
+    g.padLeft > 0 ||
+    (g.outH - 1) * g.strideH - g.padTop + g.kh > g.h ||
+    (g.outW - 1) * g.strideW - g.padLeft + g.kw > g.w
+  );
+}

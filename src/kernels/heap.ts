@@ -116,6 +116,23 @@ export class Heap {
     this.top = base;
   }
 
+  /**
+   * Runs `body` with `take(bytes)`, which allocates blocks that are all freed when body
+   * returns or throws (scratch for one kernel sequence).
+   */
+  withBlocks<T>(body: (take: (bytes: number) => number) => T): T {
+    const blocks: number[] = [];
+    try {
+      return body((bytes) => {
+        const p = this.alloc(bytes);
+        blocks.push(p);
+        return p;
+      });
+    } finally {
+      for (const p of blocks) this.free(p);
+    }
+  }
+
   /** Returns a block to its free list. Freeing twice, or a pointer never allocated, throws. */
   free(ptr: number): void {
     const size = this.sizes.get(ptr);

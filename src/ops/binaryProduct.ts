@@ -31,7 +31,7 @@ import {
   type PadValue,
 } from "../kernels/binaryTypes.js";
 import { wordsPerPixel } from "../kernels/bits.js";
-import { convGeometry, type Padding } from "../kernels/geometry.js";
+import { convGeometry, type Padding, readsPadding } from "../kernels/geometry.js";
 import type { Heap } from "../kernels/heap.js";
 import { type SignGemmKernels, signGemmKernels, signGemmPatternBytes } from "../kernels/signGemm.js";
 import type { Window2D } from "../kernels/types.js";
@@ -113,17 +113,10 @@ function withSignInputGrad(
     take: (bytes: number) => number,
   ) => void,
 ): void {
-  const heap = ctx.heap;
   const sg = signGemmKernels(ctx.backend as { heap: Heap; module?: KernelModule });
   const o = wq.shape[0]!;
   const k = wq.size / o;
-  const blocks: number[] = [];
-  const take = (bytes: number) => {
-    const p = heap.alloc(bytes);
-    blocks.push(p);
-    return p;
-  };
-  try {
+  ctx.heap.withBlocks((take) => {
     const pat = take(signGemmPatternBytes(o, k));
     const scratch = take(sg.scratchBytes(k));
     sg.patterns(o, k, wq.ptr, pat);
@@ -133,9 +126,7 @@ function withSignInputGrad(
       scaleColumns(ctx, rows, o, dy, alpha, src);
     }
     product(sg, src, pat, scratch, take);
-  } finally {
-    for (const p of blocks) heap.free(p);
-  }
+  });
 }
 
 /**
@@ -217,34 +208,15 @@ function signWeightGrad(
   dst: number,
   beta: 0 | 1,
 ): void {
-  const heap = ctx.heap;
   const sg = signGemmKernels(ctx.backend as { heap: Heap; module?: KernelModule });
-  const blocks: number[] = [];
-  const take = (bytes: number) => {
-    const p = heap.alloc(bytes);
-    blocks.push(p);
-    return p;
-  };
-  try {
+  ctx.heap.withBlocks((take) => {
     const pat = take(signGemmPatternBytes(rows, k));
     const scratch = take(sg.scratchBytes(k));
     patterns(sg, pat);
     const out = beta ? take(o * k * 4) : dst;
     sg.gemm(o, rows, k, dy, true, pat, scratch, out);
     if (beta) ctx.float.axpy(o * k, 1, out, dst);
-  } finally {
-    for (const p of blocks) heap.free(p);
-  }
-}
-
-/** True when some window of the convolution reads a position outside the image. */
-function hasPadding(g: Window2D): boolean {
-  return (
-    g.padTop > 0 ||
-    g.padLeft > 0 ||
-    (g.outH - 1) * g.strideH - g.padTop + g.kh > g.h ||
-    (g.outW - 1) * g.strideW - g.padLeft + g.kw > g.w
-  );
+  });
 }
 
 /**
@@ -350,7 +322,7 @@ export function binaryConv2d(xq: Tensor, wq: Tensor, options: BinaryConv2dOption
   if (bin) {
     // dW = dy^T cols runs on the sign GEMM when every cols entry is +/-1; its patterns come
     // from the packed input, kept for backward (1 bit per value).
-    const colsAreSigns = padValue !== 0 || !hasPadding(g);
+    const colsAreSigns = padValue !== 0 || !readsPadding(g);
     const keepBits = colsAreSigns && ctx.needsGrad(wq);
     const words = wordsPerPixel(c);
     const xb = heap.alloc(n * h * wd * words * 4);
