@@ -240,83 +240,6 @@ const BLOCK = 4;
   return v128.load(table + (<usize>byte << 4));
 }
 
-/** acc (+)= the lookups of chunks c0..c1-1 for `groups` (1 or 2) lane groups. */
-function accumulate(
-  tables: usize, pat: usize, k: i32, c0: i32, c1: i32, groups: i32, accA: usize, accB: usize,
-): void {
-  const k4 = k & ~3;
-  const first = c0 == 0;
-  let j = 0;
-  for (; j < k4; j += 4) {
-    const pa = accA + (<usize>j << 4);
-    const pb = accB + (<usize>j << 4);
-    let a0: v128, a1: v128, a2: v128, a3: v128, b0: v128, b1: v128, b2: v128, b3: v128;
-    let c = c0;
-    if (first) {
-      const w = load<u32>(pat + <usize>j);
-      const tA = tableAt(tables, 0, 0);
-      a0 = entry(tA, w & 255);
-      a1 = entry(tA, (w >> 8) & 255);
-      a2 = entry(tA, (w >> 16) & 255);
-      a3 = entry(tA, w >> 24);
-      const tB = tA + 4096;
-      b0 = entry(tB, w & 255);
-      b1 = entry(tB, (w >> 8) & 255);
-      b2 = entry(tB, (w >> 16) & 255);
-      b3 = entry(tB, w >> 24);
-      c = 1;
-    } else {
-      a0 = v128.load(pa);
-      a1 = v128.load(pa, 16);
-      a2 = v128.load(pa, 32);
-      a3 = v128.load(pa, 48);
-      b0 = v128.load(pb);
-      b1 = v128.load(pb, 16);
-      b2 = v128.load(pb, 32);
-      b3 = v128.load(pb, 48);
-    }
-    for (; c < c1; c++) {
-      const w = load<u32>(pat + <usize>c * <usize>k + <usize>j);
-      const tA = tableAt(tables, c - c0, 0);
-      const tB = tA + 4096;
-      const i0 = w & 255, i1 = (w >> 8) & 255, i2 = (w >> 16) & 255, i3 = w >> 24;
-      a0 = f32x4.add(a0, entry(tA, i0));
-      b0 = f32x4.add(b0, entry(tB, i0));
-      a1 = f32x4.add(a1, entry(tA, i1));
-      b1 = f32x4.add(b1, entry(tB, i1));
-      a2 = f32x4.add(a2, entry(tA, i2));
-      b2 = f32x4.add(b2, entry(tB, i2));
-      a3 = f32x4.add(a3, entry(tA, i3));
-      b3 = f32x4.add(b3, entry(tB, i3));
-    }
-    v128.store(pa, a0);
-    v128.store(pa, a1, 16);
-    v128.store(pa, a2, 32);
-    v128.store(pa, a3, 48);
-    if (groups > 1) {
-      v128.store(pb, b0);
-      v128.store(pb, b1, 16);
-      v128.store(pb, b2, 32);
-      v128.store(pb, b3, 48);
-    }
-  }
-  for (; j < k; j++) {
-    for (let g = 0; g < groups; g++) {
-      const pa = (g == 0 ? accA : accB) + (<usize>j << 4);
-      let c = c0;
-      let a: v128;
-      if (first) {
-        a = entry(tableAt(tables, 0, g), load<u8>(pat + <usize>j));
-        c = 1;
-      } else {
-        a = v128.load(pa);
-      }
-      for (; c < c1; c++) a = f32x4.add(a, entry(tableAt(tables, c - c0, g), load<u8>(pat + <usize>c * <usize>k + <usize>j)));
-      v128.store(pa, a);
-    }
-  }
-}
-
 // Narrow outputs (k < NIBBLE_K) do not repay a 256-entry table per chunk: they look up
 // lo and hi (16 entries each) and add T = lo + hi themselves, the same operations.
 const NIBBLE_K = 512;
@@ -330,9 +253,23 @@ const NIBBLE_BLOCK = 16;
   return f32x4.add(v128.load(q + (<usize>(b & 15) << 4)), v128.load(q + 256 + (<usize>(b >> 4) << 4)));
 }
 
-/** As accumulate, from the lo/hi tables of chunks c0..c1-1. */
-function accumulateNibbles(
-  tables: usize, pat: usize, k: i32, c0: i32, c1: i32, groups: i32, accA: usize, accB: usize,
+/** The tables of chunk t (relative to the block) for lane group g: 256 entries, or lo/hi. */
+@inline function tablesOf(nibbles: bool, tables: usize, t: i32, g: i32): usize {
+  return nibbles ? quadsAt(tables, t, g) : tableAt(tables, t, g);
+}
+
+/** T[byte] of one chunk's tables: a 256-entry lookup, or lo[byte & 15] + hi[byte >> 4]. */
+@inline function lookup(nibbles: bool, table: usize, byte: u32): v128 {
+  return nibbles ? nibbleEntry(table, byte) : entry(table, byte);
+}
+
+/**
+ * acc (+)= the lookups of chunks c0..c1-1 for `groups` (1 or 2) lane groups, from 256-entry
+ * tables or (nibbles) lo/hi tables; `nibbles` is a constant at both call sites, so each
+ * compiles to its own loop.
+ */
+@inline function accumulateWith(
+  nibbles: bool, tables: usize, pat: usize, k: i32, c0: i32, c1: i32, groups: i32, accA: usize, accB: usize,
 ): void {
   const k4 = k & ~3;
   const first = c0 == 0;
@@ -344,16 +281,16 @@ function accumulateNibbles(
     let c = c0;
     if (first) {
       const w = load<u32>(pat + <usize>j);
-      const qA = quadsAt(tables, 0, 0);
-      const qB = qA + 512;
-      a0 = nibbleEntry(qA, w & 255);
-      a1 = nibbleEntry(qA, (w >> 8) & 255);
-      a2 = nibbleEntry(qA, (w >> 16) & 255);
-      a3 = nibbleEntry(qA, w >> 24);
-      b0 = nibbleEntry(qB, w & 255);
-      b1 = nibbleEntry(qB, (w >> 8) & 255);
-      b2 = nibbleEntry(qB, (w >> 16) & 255);
-      b3 = nibbleEntry(qB, w >> 24);
+      const tA = tablesOf(nibbles, tables, 0, 0);
+      const tB = tablesOf(nibbles, tables, 0, 1);
+      a0 = lookup(nibbles, tA, w & 255);
+      a1 = lookup(nibbles, tA, (w >> 8) & 255);
+      a2 = lookup(nibbles, tA, (w >> 16) & 255);
+      a3 = lookup(nibbles, tA, w >> 24);
+      b0 = lookup(nibbles, tB, w & 255);
+      b1 = lookup(nibbles, tB, (w >> 8) & 255);
+      b2 = lookup(nibbles, tB, (w >> 16) & 255);
+      b3 = lookup(nibbles, tB, w >> 24);
       c = 1;
     } else {
       a0 = v128.load(pa);
@@ -367,17 +304,17 @@ function accumulateNibbles(
     }
     for (; c < c1; c++) {
       const w = load<u32>(pat + <usize>c * <usize>k + <usize>j);
-      const qA = quadsAt(tables, c - c0, 0);
-      const qB = qA + 512;
+      const tA = tablesOf(nibbles, tables, c - c0, 0);
+      const tB = tablesOf(nibbles, tables, c - c0, 1);
       const i0 = w & 255, i1 = (w >> 8) & 255, i2 = (w >> 16) & 255, i3 = w >> 24;
-      a0 = f32x4.add(a0, nibbleEntry(qA, i0));
-      b0 = f32x4.add(b0, nibbleEntry(qB, i0));
-      a1 = f32x4.add(a1, nibbleEntry(qA, i1));
-      b1 = f32x4.add(b1, nibbleEntry(qB, i1));
-      a2 = f32x4.add(a2, nibbleEntry(qA, i2));
-      b2 = f32x4.add(b2, nibbleEntry(qB, i2));
-      a3 = f32x4.add(a3, nibbleEntry(qA, i3));
-      b3 = f32x4.add(b3, nibbleEntry(qB, i3));
+      a0 = f32x4.add(a0, lookup(nibbles, tA, i0));
+      b0 = f32x4.add(b0, lookup(nibbles, tB, i0));
+      a1 = f32x4.add(a1, lookup(nibbles, tA, i1));
+      b1 = f32x4.add(b1, lookup(nibbles, tB, i1));
+      a2 = f32x4.add(a2, lookup(nibbles, tA, i2));
+      b2 = f32x4.add(b2, lookup(nibbles, tB, i2));
+      a3 = f32x4.add(a3, lookup(nibbles, tA, i3));
+      b3 = f32x4.add(b3, lookup(nibbles, tB, i3));
     }
     v128.store(pa, a0);
     v128.store(pa, a1, 16);
@@ -396,15 +333,25 @@ function accumulateNibbles(
       let c = c0;
       let a: v128;
       if (first) {
-        a = nibbleEntry(quadsAt(tables, 0, g), load<u8>(pat + <usize>j));
+        a = lookup(nibbles, tablesOf(nibbles, tables, 0, g), load<u8>(pat + <usize>j));
         c = 1;
       } else {
         a = v128.load(pa);
       }
-      for (; c < c1; c++) a = f32x4.add(a, nibbleEntry(quadsAt(tables, c - c0, g), load<u8>(pat + <usize>c * <usize>k + <usize>j)));
+      for (; c < c1; c++) {
+        a = f32x4.add(a, lookup(nibbles, tablesOf(nibbles, tables, c - c0, g), load<u8>(pat + <usize>c * <usize>k + <usize>j)));
+      }
       v128.store(pa, a);
     }
   }
+}
+
+function accumulate(tables: usize, pat: usize, k: i32, c0: i32, c1: i32, groups: i32, accA: usize, accB: usize): void {
+  accumulateWith(false, tables, pat, k, c0, c1, groups, accA, accB);
+}
+
+function accumulateNibbles(tables: usize, pat: usize, k: i32, c0: i32, c1: i32, groups: i32, accA: usize, accB: usize): void {
+  accumulateWith(true, tables, pat, k, c0, c1, groups, accA, accB);
 }
 
 /** Rows r0..r0+lanes-1 of out from the lanes of acc (4x4 transposes for whole rows). */
