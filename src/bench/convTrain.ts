@@ -20,7 +20,7 @@ import { conv2d } from "../ops/conv2d.js";
 import { Context } from "../tensor/context.js";
 import { createContext } from "../tensor/index.js";
 import { Random } from "../util/random.js";
-import { type BenchOptions, environment, median, table, timeRuns } from "./util.js";
+import { type BenchOptions, environment, formatEnvironment, median, table, timeRuns } from "./util.js";
 
 const [N, H, W, C, O, K] = [64, 28, 28, 32, 64, 3];
 const PRODUCT_FLOPS = 2 * N * H * W * O * K * K * C;
@@ -179,11 +179,7 @@ export async function run(options: BenchOptions): Promise<void> {
     console.log(JSON.stringify({ gflops, gflops_threads: gflopsThreads, environment: env }));
     return;
   }
-  console.log(
-    Object.entries(env)
-      .map(([k, v]) => `${k}: ${v}`)
-      .join("\n"),
-  );
+  console.log(formatEnvironment(env));
   console.log(
     `\nconv 3x3 'same', x [${N},${H},${W},${C}] -> ${O} channels: forward + dW + dx (${((3 * PRODUCT_FLOPS) / 1e9).toFixed(2)} GFLOP)\n`,
   );

@@ -19,7 +19,7 @@ import os from "node:os";
 import { dirname, join } from "node:path";
 import { createBackend, resolveThreads } from "../kernels/index.js";
 import { Random } from "../util/random.js";
-import { type BenchOptions, environment, median, table, timeRuns } from "./util.js";
+import { type BenchOptions, environment, formatEnvironment, median, table, timeRuns } from "./util.js";
 
 export interface GemmCase {
   name: string;
@@ -284,11 +284,7 @@ export async function run(options: BenchOptions): Promise<void> {
     );
     return;
   }
-  console.log(
-    Object.entries(env)
-      .map(([k, v]) => `${k}: ${v}`)
-      .join("\n"),
-  );
+  console.log(formatEnvironment(env));
   console.log();
   console.log(
     table(

@@ -12,13 +12,13 @@
  * used" (CPU time / wall time on N threads) shows how many cores the machine gave.
  */
 import os from "node:os";
-import { type Backend, createBackend, resolveThreads } from "../kernels/index.js";
+import { type Backend, convGeometry, createBackend, resolveThreads } from "../kernels/index.js";
 import { buildModel } from "../nn/builders.js";
 import { conv2d, mean, softmaxCrossEntropy, square } from "../ops/index.js";
 import { Context } from "../tensor/context.js";
 import { adam } from "../train/optimizers.js";
 import { Random } from "../util/random.js";
-import { type BenchOptions, environment, median, table } from "./util.js";
+import { type BenchOptions, environment, formatEnvironment, median, table } from "./util.js";
 
 /** A job set up on one backend: `run` does the work, `output` reads the result bytes. */
 interface Job {
@@ -86,20 +86,7 @@ const bconvCase: Case = {
   work: 16 * 28 * 28 * 128 * 9 * 128,
   unit: "GMAC/s",
   setup(b) {
-    const g = {
-      n: 16,
-      h: 28,
-      w: 28,
-      c: 128,
-      kh: 3,
-      kw: 3,
-      strideH: 1,
-      strideW: 1,
-      padTop: 1,
-      padLeft: 1,
-      outH: 28,
-      outW: 28,
-    };
+    const g = convGeometry(16, 28, 28, 128, 3, 3, 1, 1, "same");
     const rng = new Random(3);
     const x = b.heap.alloc(16 * 28 * 28 * 4 * 4);
     const w = b.heap.alloc(128 * 9 * 4 * 4);
@@ -245,11 +232,7 @@ export async function run(options: BenchOptions): Promise<void> {
     console.log(JSON.stringify({ results, environment: env }));
     return;
   }
-  console.log(
-    Object.entries(env)
-      .map(([k, v]) => `${k}: ${v}`)
-      .join("\n"),
-  );
+  console.log(formatEnvironment(env));
   console.log();
   console.log(
     table(

@@ -27,7 +27,7 @@ import { resolveThreads } from "../kernels/index.js";
 import type { ModelConfig } from "../nn/checkpointFormat.js";
 import { createContext } from "../tensor/index.js";
 import { train } from "../train/trainer.js";
-import { type BenchOptions, environment, median, table } from "./util.js";
+import { type BenchOptions, environment, formatEnvironment, median, table } from "./util.js";
 
 const FULL_EPOCH = 60000;
 const PEER_THREADS = 2;
@@ -228,11 +228,7 @@ export async function run(options: BenchOptions): Promise<void> {
     console.log(JSON.stringify({ extrapolated, environment: env, models: summary }));
     return;
   }
-  console.log(
-    Object.entries(env)
-      .map(([k, v]) => `${k}: ${v}`)
-      .join("\n"),
-  );
+  console.log(formatEnvironment(env));
   const mark = data.train.count !== FULL_EPOCH ? ` (extrapolated from ${data.train.count} images)` : "";
   console.log(`\nseconds per MNIST training epoch${mark}, median of ${runs}:\n`);
   const rows = summary.flatMap((s) =>

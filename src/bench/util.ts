@@ -61,6 +61,13 @@ export function environment(): Record<string, string | number> {
 }
 
 /** Formats rows as an aligned text table. */
+/** The environment as "key: value" lines, the heading of a benchmark's table. */
+export function formatEnvironment(env: Record<string, string | number>): string {
+  return Object.entries(env)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join("\n");
+}
+
 export function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const cells = rows.map((r) => r.map((c) => (typeof c === "number" ? formatNumber(c) : c)));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => String(r[i] ?? "").length)));

@@ -172,20 +172,7 @@ describe("threads: 1 vs 2 bit for bit", () => {
 
   it("binary convolution with zero padding (direct kernel, split over images)", () => {
     const rng = new Random(9);
-    const g = {
-      n: 32,
-      h: 14,
-      w: 14,
-      c: 64,
-      kh: 3,
-      kw: 3,
-      strideH: 1,
-      strideW: 1,
-      padTop: 1,
-      padLeft: 1,
-      outH: 14,
-      outW: 14,
-    };
+    const g = convGeometry(32, 14, 14, 64, 3, 3, 1, 1, "same");
     const outC = 64;
     const x = place(randomWords(g.n * g.h * g.w * 2, rng));
     const w = place(randomWords(outC * 9 * 2, rng));
@@ -200,20 +187,7 @@ describe("threads: 1 vs 2 bit for bit", () => {
   it("binary convolution with the threshold fused in (batch split by images, one image by rows)", () => {
     const rng = new Random(10);
     for (const n of [16, 1]) {
-      const g = {
-        n,
-        h: 28,
-        w: 28,
-        c: 128,
-        kh: 3,
-        kw: 3,
-        strideH: 1,
-        strideW: 1,
-        padTop: 1,
-        padLeft: 1,
-        outH: 28,
-        outW: 28,
-      };
+      const g = convGeometry(n, 28, 28, 128, 3, 3, 1, 1, "same");
       const outC = 96;
       const x = place(randomWords(n * 28 * 28 * 4, rng));
       const w = place(randomWords(outC * 9 * 4, rng));
