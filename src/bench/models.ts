@@ -10,6 +10,7 @@
  */
 import { Engine } from "../engine/runtime.js";
 import { convertModel } from "../export/convert.js";
+import { toOihw } from "../interop/export-onnx.js";
 import { resolveThreads } from "../kernels/index.js";
 import { buildModel } from "../nn/builders.js";
 import type { Model } from "../nn/model.js";
@@ -30,17 +31,6 @@ interface Ort {
     ): Promise<{ run(feeds: Record<string, unknown>): Promise<Record<string, { data: Float32Array }>> }>;
   };
   Tensor: new (type: string, data: Float32Array, dims: number[]) => unknown;
-}
-
-/** OHWI -> OIHW. */
-function toOihw(w: Float32Array, [o, kh, kw, c]: number[]): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let a = 0; a < o!; a++)
-    for (let y = 0; y < kh!; y++)
-      for (let x = 0; x < kw!; x++)
-        for (let i = 0; i < c!; i++)
-          out[((a * c! + i) * kh! + y) * kw! + x] = w[((a * kh! + y) * kw! + x) * c! + i]!;
-  return out;
 }
 
 /** [out, in] -> [in, out]. */

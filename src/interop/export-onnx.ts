@@ -78,7 +78,7 @@ function padsOf(shape: number[], k: [number, number], s: [number, number], paddi
 }
 
 /** OHWI (or [O, I]) -> OIHW. */
-function toOihw(w: Float32Array, [o, kh, kw, c]: number[]): Float32Array {
+export function toOihw(w: Float32Array, [o, kh, kw, c]: number[]): Float32Array {
   const out = new Float32Array(w.length);
   for (let a = 0; a < o!; a++)
     for (let y = 0; y < kh!; y++)
