@@ -4,8 +4,8 @@
  * own CLI (accuracy is not the point), exports it to .onebit, and runs
  * `onebit run --verify` on the full MNIST test set (10,000 images): predicted classes
  * identical, class scores within 1e-5 relative, every binary layer's integer
- * pre-activations identical. Default first/last layers everywhere; bnn-mlp also with
- * `--first bwn` and `--first binary` for the file size against float32 weights, and
+ * pre-activations identical. Default first/last layers everywhere (bnn-mlp's first layer: bwn); bnn-mlp also with
+ * `--first float` and `--first binary` for the file size against float32 weights, and
  * bnn-cnn with `--first bwn`. `--only PREFIX` runs the rows whose name starts with PREFIX.
  * Prints a summary table; exits 1 if any verification fails.
  *
@@ -38,7 +38,7 @@ const MODELS = [
   { name: "bnn-cnn same, pad -1", model: "bnn-cnn", extra: ["--padding", "same", "--pad-value", "-1"] },
   { name: "bnn-cnn same, pad 0", model: "bnn-cnn", extra: ["--padding", "same", "--pad-value", "0"] },
   { name: "bnn-cnn same, pad +1", model: "bnn-cnn", extra: ["--padding", "same", "--pad-value", "1"] },
-  { name: "bnn-mlp --first bwn", model: "bnn-mlp", extra: ["--first", "bwn"] },
+  { name: "bnn-mlp --first float", model: "bnn-mlp", extra: ["--first", "float"] },
   { name: "bnn-mlp --first binary", model: "bnn-mlp", extra: ["--first", "binary"] },
   { name: "bnn-cnn --first bwn", model: "bnn-cnn", extra: ["--first", "bwn"] },
 ];

@@ -15,7 +15,7 @@ it("README example: train a small BNN, export it, classify with the packed engin
     data,
     outDir: out,
     progress: "quiet",
-    config: { model: { builder: "bnn-mlp", options: { width: 128 } }, epochs: 1, batchSize: 100, lr: 1e-2 },
+    config: { model: { builder: "bnn-mlp", options: { width: 128 } }, epochs: 2, batchSize: 100, lr: 1e-2 },
   });
   const { engineModel } = await exportCheckpoint(path.join(out, "last.ckpt"));
   const engine = await Engine.load(encodeModel(engineModel));

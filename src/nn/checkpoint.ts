@@ -42,6 +42,32 @@ export async function loadCheckpoint(file: string): Promise<Checkpoint> {
 }
 
 /**
+ * The file's layer list must be the one its config builds: same types and configs (a
+ * quantizer present or absent changes what the same tensors mean, so shapes alone do not
+ * catch it; a config relying on a default that has since changed does).
+ */
+function checkLayerList(ck: Checkpoint, model: Model, source: string): void {
+  const built = model.layers.map((l) => ({ type: l.type, config: l.config }));
+  if (ck.layers.length !== built.length) {
+    throw new CheckpointError(
+      source,
+      `it lists ${ck.layers.length} layers, its model (${ck.model.builder}) has ${built.length}`,
+    );
+  }
+  ck.layers.forEach((stored, i) => {
+    const want = JSON.stringify(built[i]);
+    const have = JSON.stringify(stored);
+    if (have !== want) {
+      throw new CheckpointError(
+        source,
+        `layer ${i} is ${have} in the file, but its model config (${ck.model.builder} ` +
+          `${JSON.stringify(ck.model.options)}) builds ${want}`,
+      );
+    }
+  });
+}
+
+/**
  * Checks that the checkpoint's model config builds a model whose every tensor the file holds,
  * shape for shape. The trial build runs on a throwaway heap capped near the file's tensor
  * bytes, so a config describing a far bigger model (a corrupt or hostile `width`) fails at
@@ -66,6 +92,7 @@ export async function checkCheckpointModel(ck: Checkpoint, source: string): Prom
         );
       }
     }
+    checkLayerList(ck, model, source);
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
     const options = JSON.stringify(ck.model.options).slice(0, 120);

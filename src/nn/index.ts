@@ -9,6 +9,7 @@ export {
   type LayerPrecision,
   listBuilders,
   type MlpOptions,
+  resolveModelConfig,
 } from "./builders.js";
 export {
   type Checkpoint,

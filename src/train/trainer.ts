@@ -21,7 +21,7 @@ import {
   type DataSplits,
   imageSize,
 } from "../data/index.js";
-import { buildModel } from "../nn/builders.js";
+import { buildModel, resolveModelConfig } from "../nn/builders.js";
 import {
   loadCheckpoint,
   loadIntoModel,
@@ -139,14 +139,16 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     config = { ...saved.train, epochs: run.config.epochs };
   }
   const seed = config.seed ?? 0;
-  const modelConfig: ModelConfig = ck?.model ?? {
-    builder: config.model.builder,
-    options: {
-      ...config.model.options,
-      inputShape: [data.train.height, data.train.width, data.train.channels],
-      classes: data.classes.length,
-    },
-  };
+  const modelConfig: ModelConfig =
+    ck?.model ??
+    resolveModelConfig({
+      builder: config.model.builder,
+      options: {
+        ...config.model.options,
+        inputShape: [data.train.height, data.train.width, data.train.channels],
+        classes: data.classes.length,
+      },
+    });
   const model = buildModel(ctx, modelConfig, new Random(seed));
   checkTrainingData(data, model.inputShape, ck ? ckFile : undefined);
   const params = model.params();

@@ -64,7 +64,7 @@ describe("converter + engine vs the training graph (eval mode)", () => {
     const ctx = await createContext("wasm");
     const model = buildModel(
       ctx,
-      { builder: "bnn-mlp", options: { width: 96, depth: 2, last: "bwn" } },
+      { builder: "bnn-mlp", options: { width: 96, depth: 2, first: "float", last: "bwn" } },
       new Random(1),
     );
     randomizeBatchNorms(model, 2);
@@ -211,9 +211,13 @@ describe("converter + engine vs the training graph (eval mode)", () => {
     expect(report.ok, JSON.stringify(report)).toBe(true);
   });
 
-  it("default bnn-mlp (float first and last): unpack feeds the float last layer, identical scores", async () => {
+  it("bnn-mlp with float first and last layers: unpack feeds the float last layer, identical scores", async () => {
     const ctx = await createContext("wasm");
-    const model = buildModel(ctx, { builder: "bnn-mlp", options: { width: 96, depth: 2 } }, new Random(21));
+    const model = buildModel(
+      ctx,
+      { builder: "bnn-mlp", options: { width: 96, depth: 2, first: "float" } },
+      new Random(21),
+    );
     randomizeBatchNorms(model, 22);
     const { report, engineModel } = await convertAndVerify(model, randomImages(40, 784, 23));
     expect(engineModel.layers.map((l) => l.kind)).toEqual([

@@ -136,4 +136,15 @@ describe("loadCheckpoint: the model a checkpoint describes must fit what it hold
       "n.ckpt: not a valid onebit checkpoint: tensor 'layers.1.kernel' has shape [16,324], the bnn-mlp model it describes has [8,324]",
     );
   });
+
+  it("a config that builds other layers than the file lists (same shapes) names the layer", async () => {
+    // The seed's first layer has binary weights; 'float' builds the same tensors, unquantized.
+    const ck = decodeCheckpoint(
+      edited((h) => (h.model.options.first = "float")),
+      "f.ckpt",
+    );
+    await expect(checkCheckpointModel(ck, "f.ckpt")).rejects.toThrow(
+      /f\.ckpt: not a valid onebit checkpoint: layer 1 is .*"kernelQuantizer":\{"name":"ste_sign"\}.* in the file, but its model config .* builds .*"kernelQuantizer":null/,
+    );
+  });
 });

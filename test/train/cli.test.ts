@@ -56,7 +56,7 @@ describe("onebit CLI", () => {
       model: "bnn-mlp",
       dataset: "mnist",
       epochs: 2,
-      params: { binary: 2 * 32 * 32 },
+      params: { binary: 784 * 32 + 2 * 32 * 32 },
     });
     expect(r.best_test_accuracy).toBeGreaterThanOrEqual(r.test_accuracy);
     expect(err).toMatch(/epoch 2\/2/);

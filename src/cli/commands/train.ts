@@ -150,7 +150,7 @@ export function trainOptions(cmd: Command, defaults: { epochs: number }): Comman
     .option("--json", "print one JSON object at the end", false)
     .option("--width <n>", "bnn-mlp: hidden units (paper 4096); CNNs: filter multiplier", int)
     .option("--float", "train the float twin", false)
-    .option("--first <p>", "first weight layer: float, bwn or binary (default float)")
+    .option("--first <p>", "first weight layer: float, bwn or binary (default float; bnn-mlp: bwn)")
     .option("--last <p>", "last weight layer: float, bwn or binary (default float)")
     .option("--pad-value <v>", "binary conv padding value: -1, 0 or 1", int)
     .option("--padding <p>", "CNN conv padding: valid (default) or same (--pad-value then matters)")
