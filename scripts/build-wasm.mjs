@@ -47,4 +47,23 @@ for (const v of variants) {
   });
   renameSync(tmp, join(outDir, `${v.name}.wasm`));
 }
-console.log(`wasm: built ${variants.map((v) => v.name).join(", ")} in ${outDir}`);
+// The popcount probe of `onebit bench bgemm` (assembly/probe): its own memory, SIMD only.
+const probe = join(outDir, `onebit-probe.${process.pid}.tmp.wasm`);
+execFileSync(
+  process.execPath,
+  [
+    asc,
+    "assembly/probe/popcount.ts",
+    "-O3",
+    "--noAssert",
+    "--runtime",
+    "stub",
+    "--enable",
+    "simd",
+    "-o",
+    probe,
+  ],
+  { cwd: root, stdio: "inherit" },
+);
+renameSync(probe, join(outDir, "onebit-probe.wasm"));
+console.log(`wasm: built ${variants.map((v) => v.name).join(", ")}, onebit-probe in ${outDir}`);

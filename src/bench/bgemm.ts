@@ -5,7 +5,8 @@
  * the SIMD build (i64.popcnt, 2x2 tile), the same kernel in the scalar build, the v128
  * i8x16.popcnt variant, the plain TypeScript reference, and the whole binary conv
  * (conv2d, int32 out: the direct kernel for these shapes) in the SIMD build, and the SIMD GEMM on --threads N
- * threads (default: all cores); then the sign-packing throughput.
+ * threads (default: all cores); then the sign-packing throughput, and the XOR-popcount
+ * ceiling of this runtime (bare loops, no GEMM: what no binary kernel can beat).
  */
 import type { BinaryKernels } from "../kernels/binaryTypes.js";
 import { bconv2dScratchWords } from "../kernels/binaryTypes.js";
@@ -78,6 +79,45 @@ async function packThroughput(simd: KernelModule, scalar: KernelModule, runs: nu
   return rows;
 }
 
+/** Operand length of the popcount probe, bytes (8192 bits, a multiple of its 128-byte step). */
+const PROBE_BYTES = 1024;
+
+/**
+ * The XOR-popcount ceiling (assembly/probe/popcount.ts): bare loops over L1-resident
+ * operands, in GMAC/s (= bits/ns), for i64.popcnt, i8x16.popcnt and Harley-Seal on v128.
+ * No binary kernel can beat the fastest; all three must count the same bits.
+ */
+async function popcountCeiling(runs: number): Promise<Record<string, number>> {
+  const { readFile } = await import("node:fs/promises");
+  const bytes = await readFile(new URL("../../build/wasm/onebit-probe.wasm", import.meta.url));
+  const { instance } = await WebAssembly.instantiate(bytes, { env: { abort: () => undefined } });
+  const e = instance.exports as Record<string, (...args: number[]) => bigint> & {
+    memory: WebAssembly.Memory;
+  };
+  if (e.memory.buffer.byteLength < 65536) e.memory.grow(1);
+  const a = 1024;
+  const b = a + PROBE_BYTES;
+  const u32 = new Uint32Array(e.memory.buffer, a, (2 * PROBE_BYTES) / 4);
+  const rng = new Random(5);
+  for (let i = 0; i < u32.length; i++) u32[i] = rng.nextUint32();
+  const reps = 2000;
+  const row: Record<string, number> = { bits: PROBE_BYTES * 8 };
+  const counts = new Set<bigint>();
+  for (const [key, name] of [
+    ["gmacs_i64_popcnt", "xorPopcountScalar"],
+    ["gmacs_i8x16_popcnt", "xorPopcountV128"],
+    ["gmacs_harley_seal", "xorPopcountHarleySeal"],
+  ] as const) {
+    const f = e[name]!;
+    counts.add(f(a, b, PROBE_BYTES, 1));
+    const times = await timeRuns(() => f(a, b, PROBE_BYTES, reps), { runs, warmup: 2, minMs: 50 });
+    row[key] = (PROBE_BYTES * 8 * reps) / (median(times) * 1e6);
+  }
+  if (counts.size !== 1)
+    throw new Error(`popcount probe: the three loops disagree (${[...counts].join(", ")})`);
+  return row;
+}
+
 export async function run(options: BenchOptions): Promise<void> {
   const runs = Math.max(options.runs ?? 7, 5);
   const simd = await loadKernelModule({ flavor: "simd" });
@@ -122,11 +162,20 @@ export async function run(options: BenchOptions): Promise<void> {
     results.push(row);
   }
   const pack = await packThroughput(simd, scalar, runs);
+  const ceiling = await popcountCeiling(runs);
   const threads = threaded.threads ?? 1;
   await threaded.close?.();
   if (options.json) {
     console.log(
-      JSON.stringify({ benchmark: "bgemm", environment: environment(), runs, threads, results, pack }),
+      JSON.stringify({
+        benchmark: "bgemm",
+        environment: environment(),
+        runs,
+        threads,
+        results,
+        pack,
+        ceiling,
+      }),
     );
     return;
   }
@@ -164,6 +213,15 @@ export async function run(options: BenchOptions): Promise<void> {
         r.conv_ms_simd!,
         (r.m! * r.n! * r.k!) / (r.conv_ms_simd! * 1e6),
       ]),
+    ),
+  );
+  console.log(
+    `\nXOR-popcount ceiling: bare loops over ${ceiling.bits} L1-resident bits, GMAC/s (median of ${runs} runs)`,
+  );
+  console.log(
+    table(
+      ["i64.popcnt", "i8x16.popcnt", "Harley-Seal v128"],
+      [[ceiling.gmacs_i64_popcnt!, ceiling.gmacs_i8x16_popcnt!, ceiling.gmacs_harley_seal!]],
     ),
   );
   console.log(`\npacking float32 signs into bits, G elements/s (median of ${runs} runs)`);
