@@ -180,7 +180,8 @@ export const builders: Record<string, Builder> = {
   "bnn-mlp": {
     first: "bwn",
     batchSize: 100,
-    about: "Hubara et al. MNIST MLP: 3 x (binary dense N, BN, sign) -> 10, N = width (paper 4096)",
+    about:
+      "Hubara et al. MNIST MLP: 784 -> 3 x (dense N, BN, sign) -> dense 10; binary weights but the last layer's, the first on the real image; N = width (paper 4096)",
     build(b, raw) {
       const o = raw as MlpOptions;
       b.push(new Flatten());

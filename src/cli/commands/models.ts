@@ -15,7 +15,8 @@ export function register(program: Command): void {
       }
       for (const b of list) process.stdout.write(`${b.name.padEnd(10)} ${b.about}\n`);
       process.stdout.write(
-        "\nEach has a float twin (--float); --first/--last set the first and last layers.\n",
+        "\nEach has a float twin (--float); --first/--last set the first and last layers\n" +
+          "(float, bwn or binary; default float, but bwn for bnn-mlp's first).\n",
       );
     });
 }
