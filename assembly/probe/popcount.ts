@@ -1,9 +1,12 @@
 // The XOR-popcount ceiling of this runtime, for `onebit bench bgemm` (not a kernel: built
 // into its own small module, build/wasm/onebit-probe.wasm, which only that bench loads).
-// Each function returns the popcount of a XOR b over `bytes` bytes (a multiple of 128),
-// `reps` times over the same L1-resident operands, so its rate is the bare instruction
-// throughput with no tile, threshold or memory cost: a binary GEMM or conv cannot beat
-// the fastest of them.
+// popcountRegisters is the hardware limit: i64.popcnt on register operands only, eight
+// independent chains, so it runs at the CPU's popcount issue rate (x86: one a cycle, so
+// 64 MACs a cycle). The xorPopcount loops return the popcount of a XOR b over `bytes`
+// bytes (a multiple of 128, at most 4096), `reps` times over the same L1-resident
+// operands: the rates of the three instruction forms a kernel can use, with loads but no
+// tile, threshold or output cost. A tiled kernel, which loads fewer words a popcount,
+// can run above them, never above popcountRegisters.
 
 /** i64.popcnt, four independent accumulators. */
 export function xorPopcountScalar(a: usize, b: usize, bytes: i32, reps: i32): i64 {
@@ -102,4 +105,29 @@ export function xorPopcountHarleySeal(a: usize, b: usize, bytes: i32, reps: i32)
     total = i32x4.add(total, i32x4.extadd_pairwise_i16x8_u(count));
   }
   return laneSum(total);
+}
+
+/**
+ * 8 * reps popcounts of register values (each chain adds an odd constant, so the values
+ * differ every step and nothing can be hoisted); returns their sum.
+ */
+export function popcountRegisters(reps: i32): i64 {
+  const k: u64 = 0x9e3779b97f4a7c15;
+  let r0: u64 = 1, r1: u64 = 2, r2: u64 = 3, r3: u64 = 4, r4: u64 = 5, r5: u64 = 6, r6: u64 = 7, r7: u64 = 8;
+  let c0: u64 = 0, c1: u64 = 0, c2: u64 = 0, c3: u64 = 0;
+  for (let i = 0; i < reps; i++) {
+    r0 += k;
+    r1 += k;
+    r2 += k;
+    r3 += k;
+    r4 += k;
+    r5 += k;
+    r6 += k;
+    r7 += k;
+    c0 += popcnt<u64>(r0) + popcnt<u64>(r4);
+    c1 += popcnt<u64>(r1) + popcnt<u64>(r5);
+    c2 += popcnt<u64>(r2) + popcnt<u64>(r6);
+    c3 += popcnt<u64>(r3) + popcnt<u64>(r7);
+  }
+  return <i64>(c0 + c1 + c2 + c3);
 }

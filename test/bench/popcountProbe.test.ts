@@ -40,3 +40,20 @@ it("i64.popcnt, i8x16.popcnt and Harley-Seal loops count the XOR bits of a and b
     }
   }
 });
+
+it("popcountRegisters counts the bits of its eight chains", async () => {
+  const bytes = readFileSync(new URL("../../build/wasm/onebit-probe.wasm", import.meta.url));
+  const { instance } = await WebAssembly.instantiate(bytes, { env: { abort: () => undefined } });
+  const f = instance.exports.popcountRegisters as (reps: number) => bigint;
+  const k = 0x9e3779b97f4a7c15n;
+  const mask = (1n << 64n) - 1n;
+  const r = [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n];
+  let want = 0n;
+  for (let i = 0; i < 5; i++) {
+    for (let j = 0; j < 8; j++) {
+      r[j] = (r[j]! + k) & mask;
+      want += BigInt(r[j]!.toString(2).replaceAll("0", "").length);
+    }
+  }
+  expect(f(5)).toBe(want);
+});
