@@ -13,6 +13,7 @@
  *     const cols = heap.alloc(bconv2dScratchWords(g) * 4), out = heap.alloc(28 * 28 * 32 * 4);
  *     binary.conv2d(g, 0, 32, bits, weights, cols, out);  // int32 dot values [1, 28, 28, 32]
  */
+import { wordsPerPixel } from "./bits.js";
 import type { Heap } from "./heap.js";
 import type { BackendName, Window2D } from "./types.js";
 
@@ -150,10 +151,19 @@ export function bconv2dPaddedWords(g: Window2D): number {
   return paddedConvFits(g) ? g.n * (g.outH + 2) * (g.outW + 2) * ((g.c + 31) >>> 5) : 0;
 }
 
-/** Scratch words for conv2dThreshold: the padded copy and the pad-0 threshold table (0: none needed). */
+/**
+ * Bytes of the kernel scratch after the padded copy (bitConvScratchBytes in
+ * assembly/binary/conv.ts): the pad-0 thresholds (25 int32 a filter), then the word tiles'
+ * bounds (16 x outC int16), counts (2 x outC uint16) and one im2col row of outW + 1 pixels.
+ */
+export function bconv2dTableBytes(g: Window2D, outC: number): number {
+  return 25 * outC * 4 + 16 * outC * 2 + 2 * outC * 2 + (g.outW + 1) * 9 * wordsPerPixel(g.c) * 4;
+}
+
+/** Scratch words for conv2dThreshold: the padded copy and the table after it (0: none needed). */
 export function bconv2dThresholdScratchWords(g: Window2D, outC: number): number {
   const copy = bconv2dPaddedWords(g);
-  return copy ? copy + 25 * outC : 0;
+  return copy ? copy + Math.ceil(bconv2dTableBytes(g, outC) / 4) : 0;
 }
 
 /** True when the convolution's input already is its im2col matrix (1x1, stride 1, no padding). */

@@ -279,7 +279,8 @@ describe("binary conv2d", () => {
     let cases = 0;
     // 64..512 channels take the specialized 3x3 kernel (whole 64-bit words a pixel); the
     // others, strides 2 and other kernel sizes take the general one. outC from 1 to 70
-    // crosses output words, odd filter counts and (c = 512) filter blocks.
+    // crosses output words, odd filter counts and (c = 512) filter blocks. With scratch, 64
+    // and 128 channels with outC a multiple of 16 take the word tiles.
     const grid: [number, number, number, number, number][] = [
       // c, k, stride, outC, spatial
       [64, 3, 1, 70, 9],
@@ -294,6 +295,11 @@ describe("binary conv2d", () => {
       [64, 5, 2, 40, 5],
       [32, 3, 1, 64, 13],
       [64, 3, 1, 6, 1],
+      // The word tiles (padded copy, 64 or 128 channels, outC a multiple of 16): odd and even
+      // output widths (a lone last pixel).
+      [64, 3, 1, 48, 9],
+      [128, 3, 1, 32, 8],
+      [64, 3, 1, 16, 6],
     ];
     for (const [c, kSize, stride, outC, size] of grid) {
       for (const padding of ["valid", "same"] as Padding[]) {
@@ -345,7 +351,7 @@ describe("binary conv2d", () => {
       grid.filter(
         ([c, k, st]) => k === 3 && st === 1 && paddedConvFits(convGeometry(1, 5, 5, c, 3, 3, 1, 1, "same")),
       ).length,
-    ).toBe(7);
+    ).toBe(10);
   });
 
   it("im2col on packed words fills padding with 0 bits or the real channel bits", () => {

@@ -186,17 +186,21 @@ describe("threads: 1 vs 2 bit for bit", () => {
 
   it("binary convolution with the threshold fused in (batch split by images, one image by rows)", () => {
     const rng = new Random(10);
-    for (const n of [16, 1]) {
-      const g = convGeometry(n, 28, 28, 128, 3, 3, 1, 1, "same");
-      const outC = 96;
-      const x = place(randomWords(n * 28 * 28 * 4, rng));
-      const w = place(randomWords(outC * 9 * 4, rng));
+    // 128 and 64 channels, outC a multiple of 16: the word tiles, with their scratch.
+    for (const [n, c, outC] of [
+      [16, 128, 96],
+      [1, 128, 96],
+      [3, 64, 64],
+    ] as const) {
+      const g = convGeometry(n, 28, 28, c, 3, 3, 1, 1, "same");
+      const x = place(randomWords((n * 28 * 28 * c) / 32, rng));
+      const w = place(randomWords((outC * 9 * c) / 32, rng));
       const thr = place(new Uint32Array(Int32Array.from({ length: outC }, () => rng.int(41) - 20).buffer));
-      const flip = place(randomWords(3, rng));
-      const out = place(new Uint32Array(n * 28 * 28 * 3));
+      const flip = place(randomWords(outC / 32, rng));
+      const out = place(new Uint32Array((n * 28 * 28 * outC) / 32));
       const padded = place(new Uint32Array(bconv2dThresholdScratchWords(g, outC)));
       for (const scratch of [undefined, padded]) {
-        same(n * 28 * 28 * 3 * 4, (be, i) => {
+        same((n * 28 * 28 * outC) / 8, (be, i) => {
           be.binary.conv2dThreshold(g, 0, outC, x[i], w[i], thr[i], flip[i], out[i], scratch?.[i]);
           return out[i];
         });

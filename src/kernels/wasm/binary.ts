@@ -12,6 +12,7 @@
 import {
   type BinaryKernels,
   bconv2dPaddedWords,
+  bconv2dTableBytes,
   isPointwise,
   type PadValue,
   preferIm2col,
@@ -147,7 +148,7 @@ export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): B
     scratch = 0,
   ) => {
     const copyWords = thr && scratch ? bconv2dPaddedWords(g) : 0;
-    const tableBytes = padValue === 0 ? 25 * outC * 4 : 0;
+    const tableBytes = bconv2dTableBytes(g, outC);
     const padImage = (g.outH + 2) * (g.outW + 2) * wordsPerPixel(g.c) * 4;
     const inImage = g.h * g.w * wordsPerPixel(g.c) * 4;
     const outImage = g.outH * g.outW * (thr ? wordsPerPixel(outC) : outC) * 4;
