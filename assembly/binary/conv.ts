@@ -17,27 +17,24 @@
 // Output: int32 dot values [n, outH, outW, outC], or (thr != 0) the threshold transform
 // fused in: bit (p, o) = (dot >= thr[o]) XOR flip bit o, packed [n, outH, outW,
 // ceil(outC / 32)] words, so the int32 values never reach memory. In that form a 3x3
-// stride-1 conv can also read a padded copy of its input (bitPadImages), so that border
-// pixels run in the fast tiles too; pad 0 is then compensated in the thresholds.
+// stride-1 conv can also read a padded copy of its input (bitPadImages, window.ts), so that
+// border pixels run in the fast tiles too; pad 0 is then compensated in the thresholds
+// (convPadded.ts), and 64 and 128 channels take the word tiles (convWordTiles.ts).
 //
-// Measured limits (bench layers, this x86 under V8): the tiles run at about 5 instructions
-// a popcount, so 64- and 128-channel layers (short rows, 9 or 18 popcounts a pixel and
-// filter) reach 140-165 GMAC/s and 256-512 channels 180-200, against about 205 for bare
-// popcounts; wider tiles, unrolled taps and i8x16.popcnt all measured slower.
+// Measured limits (bench layers, this x86 under V8): the tiles here run at about 5
+// instructions a popcount; 256-512 channels reach 180-220 GMAC/s against 229-253 for bare
+// popcounts on registers; wider tiles, unrolled taps and i8x16.popcnt all measured slower.
 //
 // Filters run in blocks that stay in L1 while every pixel of a row range passes by.
+
+import { bitConvTableBytes, classThr, padThresholds, tapOnes } from "./convPadded";
+import { wordTileBounds, wordTileOutputRow16, wordTileOutputRow8, wordTiles } from "./convWordTiles";
+import { Pixel16, Pixel32, Pixel4, Pixel64, Pixel8 } from "./pixel";
 
 const WEIGHT_BLOCK_BYTES: i32 = 32768;
 
 @inline function xorPop32(pa: usize, pb: usize): i64 {
   return <i64>popcnt<i32>(load<u32>(pa) ^ load<u32>(pb));
-}
-
-/** popcount of one filter tap (pixelBytes bytes at p). */
-@inline function tapOnes(p: usize, pixelBytes: usize): i32 {
-  let ones: i32 = 0;
-  for (let q: usize = 0; q < pixelBytes; q += 4) ones += popcnt<i32>(load<u32>(p + q));
-  return ones;
 }
 
 /**
@@ -104,14 +101,6 @@ const WEIGHT_BLOCK_BYTES: i32 = 32768;
     emit2(out, thr, pixel + 1, outC, owords, f, k - 2 * <i32>c10, k - 2 * <i32>c11, two);
   }
 }
-
-// Pixel sizes of the specialized 3x3 kernel: offsetof<T>() bytes, a compile-time constant
-// that becomes the immediate offset of each load (no address arithmetic in the loop).
-class Pixel4 { a: u32 = 0; }
-class Pixel8 { a: u64 = 0; }
-class Pixel16 { a: u64 = 0; b: u64 = 0; }
-class Pixel32 { a: u64 = 0; b: u64 = 0; c: u64 = 0; d: u64 = 0; }
-class Pixel64 { a: u64 = 0; b: u64 = 0; c: u64 = 0; d: u64 = 0; e: u64 = 0; f: u64 = 0; g: u64 = 0; h: u64 = 0; }
 
 /**
  * Two interior pixels of a 3x3 stride-1 conv against filter pairs f0, f0 + 2, .. < f1,
@@ -324,344 +313,6 @@ function anyPixel(
 }
 
 /**
- * xp [n, outH + 2, outW + 2, words]: each image of x [n, h, w, words] inside a border for a
- * 3x3 stride-1 conv with at most one padding row or column a side: xp pixel (r, col) = x
- * pixel (r - padTop, col - padLeft) where that is in the image, else the padding word
- * (0 bits; padOne: the c real bits set).
- */
-export function bitPadImages(
-  n: i32, h: i32, w: i32, c: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32, padOne: i32,
-  x: usize, xp: usize,
-): void {
-  const words = (c + 31) >> 5;
-  const pixelBytes = <usize>words << 2;
-  const lastMask: u32 = (c & 31) ? (<u32>1 << (c & 31)) - 1 : 0xffffffff;
-  const padFull: u32 = padOne ? 0xffffffff : 0;
-  const padLast: u32 = padOne ? lastMask : 0;
-  const hp = outH + 2;
-  const wp = outW + 2;
-  let pd = xp;
-  for (let b = 0; b < n; b++) {
-    const image = x + <usize>b * <usize>h * <usize>w * pixelBytes;
-    for (let r = 0; r < hp; r++) {
-      const iy = r - padTop;
-      for (let col = 0; col < wp; col++) {
-        const ix = col - padLeft;
-        if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
-          const src = image + (<usize>iy * <usize>w + <usize>ix) * pixelBytes;
-          for (let q: usize = 0; q < pixelBytes; q += 4) store<u32>(pd + q, load<u32>(src + q));
-        } else {
-          for (let q: usize = 0; q < pixelBytes - 4; q += 4) store<u32>(pd + q, padFull);
-          store<u32>(pd + pixelBytes - 4, padLast);
-        }
-        pd += pixelBytes;
-      }
-    }
-  }
-}
-
-/** Bytes bitConv2d needs at `table` for a padded 3x3 conv with pad 0: 25 int32 per filter. */
-export function bitConvTableBytes(outC: i32): i32 {
-  return 25 * outC * 4;
-}
-
-/**
- * Pad 0 over a padded copy (0 bits, i.e. -1, in the border): a window's border taps add
- * -sum_c w = c - 2 * ones(w tap) each, so dot_true = dot_copy + sum over them of
- * (2 * ones - c), and dot_true >= thr <=> dot_copy >= thr - that sum. table [16, outC]
- * int32: the thresholds per border class (bit 0: the top kernel row outside, 1: the bottom
- * row, 2: the left column, 3: the right column), clamped to int32 (exact: dots are far
- * inside it). Then [outC, 9] int32 scratch: ones per filter tap.
- */
-@inline function term(tf: usize, tap: i32): i64 {
-  return <i64>load<i32>(tf + (<usize>tap << 2));
-}
-
-function padThresholds(c: i32, outC: i32, weights: usize, thr: usize, table: usize): void {
-  const pixelBytes = <usize>((c + 31) >> 5) << 2;
-  const terms = table + (<usize>(16 * outC) << 2);
-  for (let f = 0; f < outC; f++) {
-    // terms: 2 * ones - c of each tap (f's 9 int32 in the scratch after the table).
-    const tf = terms + (<usize>(f * 9) << 2);
-    for (let tap = 0; tap < 9; tap++) {
-      store<i32>(tf + (<usize>tap << 2), 2 * tapOnes(weights + <usize>(f * 9 + tap) * pixelBytes, pixelBytes) - c);
-    }
-    const top = term(tf, 0) + term(tf, 1) + term(tf, 2);
-    const bottom = term(tf, 6) + term(tf, 7) + term(tf, 8);
-    const left = term(tf, 0) + term(tf, 3) + term(tf, 6);
-    const right = term(tf, 2) + term(tf, 5) + term(tf, 8);
-    const thrF = <i64>load<i32>(thr + (<usize>f << 2));
-    for (let cls = 0; cls < 16; cls++) {
-      // The outside taps' sum: rows and columns, each corner counted once.
-      let sum: i64 = 0;
-      if (cls & 1) sum += top;
-      if (cls & 2) sum += bottom;
-      if (cls & 4) sum += left;
-      if (cls & 8) sum += right;
-      if ((cls & 5) == 5) sum -= term(tf, 0);
-      if ((cls & 9) == 9) sum -= term(tf, 2);
-      if ((cls & 6) == 6) sum -= term(tf, 6);
-      if ((cls & 10) == 10) sum -= term(tf, 8);
-      const v = thrF - sum;
-      store<i32>(table + (<usize>(cls * outC + f) << 2), <i32>max(min(v, <i64>i32.MAX_VALUE), <i64>i32.MIN_VALUE));
-    }
-  }
-}
-
-/** The thresholds of output column ox in a row of class rowClass (padThresholds). */
-@inline function classThr(thr: usize, table: usize, outC: i32, rowClass: i32, ox: i32, padLeft: i32, w: i32): usize {
-  if (rowClass < 0) return thr;
-  const ix0 = ox - padLeft;
-  const cls = rowClass | (ix0 < 0 ? 4 : 0) | (ix0 + 3 > w ? 8 : 0);
-  return cls ? table + (<usize>(cls * outC) << 2) : thr;
-}
-
-// Word tiles: 3x3 stride-1 convs over the padded copy at 64 or 128 channels (8 or 16 bytes a
-// pixel), whose dot products are only 9 or 18 words long. There the triple3x3 tiles lose a
-// third of their time to V8's spills and loop overhead (measured: 150 GMAC/s at 64
-// channels against 250 for bare popcounts). Instead each output row is first copied to a
-// small im2col row (9 taps of a pixel contiguous, 72 or 144 bytes), so two pixels and two
-// filters are each one pointer plus constant offsets; the 2x2 tile over the whole dot
-// product is unrolled and needs 11 registers (no spills), and its four counts go to a u16
-// scratch row instead of through a threshold epilogue. Then 16 filters at a time are
-// compared with their bounds in SIMD: dot = k - 2 * count >= thr <=> count <= (k - thr) >> 1.
-
-/** Bytes of the word-tile scratch after the pad-0 table: bounds, counts and one im2col row. */
-@inline function wordTileBytes(outC: i32, outW: i32, pixelBytes: usize): usize {
-  return <usize>(16 * outC * 2 + 2 * outC * 2) + <usize>(outW + 1) * 9 * pixelBytes;
-}
-
-/**
- * Scratch bytes bitConv2d needs at `table` for the padded copy's kernels: the pad-0
- * thresholds (bitConvTableBytes) and the word tiles' bounds, counts and im2col row.
- */
-export function bitConvScratchBytes(outC: i32, outW: i32, c: i32): i32 {
-  return bitConvTableBytes(outC) + <i32>wordTileBytes(outC, outW, <usize>((c + 31) >> 5) << 2);
-}
-
-/** True where the word tiles apply: 64 or 128 channels, filters in one block, in steps of 16. */
-@inline function wordTiles(pixelBytes: usize, outC: i32, block: i32): bool {
-  return (pixelBytes == 8 || pixelBytes == 16) && (outC & 15) == 0 && outC <= block;
-}
-
-/**
- * bounds [classes, outC] i16: (k - thr) >> 1 clamped to [-1, k] (count <= bound <=> dot >=
- * thr), from the thresholds of each border class (the pad-0 table) or from thr alone.
- */
-function wordTileBounds(k: i32, outC: i32, thr: usize, table: usize, classes: i32, bounds: usize): void {
-  for (let cls = 0; cls < classes; cls++) {
-    const t = classes > 1 ? table + (<usize>(cls * outC) << 2) : thr;
-    for (let f = 0; f < outC; f++) {
-      const v = (<i64>k - <i64>load<i32>(t + (<usize>f << 2))) >> 1;
-      store<i16>(bounds + (<usize>(cls * outC + f) << 1), <i16>max(min(v, <i64>k), <i64>-1));
-    }
-  }
-}
-
-/** Copies the 3x3 windows of outW pixels (row at rowBase, rows inRow apart) to cols, 9P bytes each. */
-@inline function wordTileRow<T>(rowBase: usize, inRow: usize, outW: i32, cols: usize): void {
-  const P: usize = offsetof<T>();
-  let src = rowBase;
-  let dst = cols;
-  for (let ox = 0; ox < outW; ox++) {
-    for (let ky: usize = 0; ky < 3; ky++) {
-      const s = src + ky * inRow;
-      const d = dst + ky * 3 * P;
-      for (let q: usize = 0; q < 3 * P; q += 8) store<u64>(d + q, load<u64>(s + q));
-    }
-    src += P;
-    dst += 9 * P;
-  }
-}
-
-/**
- * Counts (popcounts of the differences) of the two pixels at pa, pa + 9P of an im2col row
- * against every filter, in pairs: counts [2, outC] u16, rowBytes apart.
- */
-@inline function wordTilePair<T>(pa: usize, weights: usize, outC: i32, counts: usize, rowBytes: usize): void {
-  const P: usize = offsetof<T>();
-  let pw = weights;
-  let ps = counts;
-  for (let f = 0; f < outC; f += 2) {
-    let c0: i64 = 0, c1: i64 = 0, c2: i64 = 0, c3: i64 = 0;
-    let a0: u64, a1: u64, b0: u64, b1: u64;
-    if (P == 8) {
-      // 9 words: straight-line code (measured 188 GMAC/s against 165-175 for loops).
-      a0 = load<u64>(pa, 0);
-      a1 = load<u64>(pa, 9 * P + 0);
-      b0 = load<u64>(pw, 0);
-      b1 = load<u64>(pw, 9 * P + 0);
-      c0 += popcnt<u64>(a0 ^ b0);
-      c1 += popcnt<u64>(a0 ^ b1);
-      c2 += popcnt<u64>(a1 ^ b0);
-      c3 += popcnt<u64>(a1 ^ b1);
-      a0 = load<u64>(pa, 8);
-      a1 = load<u64>(pa, 9 * P + 8);
-      b0 = load<u64>(pw, 8);
-      b1 = load<u64>(pw, 9 * P + 8);
-      c0 += popcnt<u64>(a0 ^ b0);
-      c1 += popcnt<u64>(a0 ^ b1);
-      c2 += popcnt<u64>(a1 ^ b0);
-      c3 += popcnt<u64>(a1 ^ b1);
-      a0 = load<u64>(pa, 16);
-      a1 = load<u64>(pa, 9 * P + 16);
-      b0 = load<u64>(pw, 16);
-      b1 = load<u64>(pw, 9 * P + 16);
-      c0 += popcnt<u64>(a0 ^ b0);
-      c1 += popcnt<u64>(a0 ^ b1);
-      c2 += popcnt<u64>(a1 ^ b0);
-      c3 += popcnt<u64>(a1 ^ b1);
-      a0 = load<u64>(pa, 24);
-      a1 = load<u64>(pa, 9 * P + 24);
-      b0 = load<u64>(pw, 24);
-      b1 = load<u64>(pw, 9 * P + 24);
-      c0 += popcnt<u64>(a0 ^ b0);
-      c1 += popcnt<u64>(a0 ^ b1);
-      c2 += popcnt<u64>(a1 ^ b0);
-      c3 += popcnt<u64>(a1 ^ b1);
-      a0 = load<u64>(pa, 32);
-      a1 = load<u64>(pa, 9 * P + 32);
-      b0 = load<u64>(pw, 32);
-      b1 = load<u64>(pw, 9 * P + 32);
-      c0 += popcnt<u64>(a0 ^ b0);
-      c1 += popcnt<u64>(a0 ^ b1);
-      c2 += popcnt<u64>(a1 ^ b0);
-      c3 += popcnt<u64>(a1 ^ b1);
-      a0 = load<u64>(pa, 40);
-      a1 = load<u64>(pa, 9 * P + 40);
-      b0 = load<u64>(pw, 40);
-      b1 = load<u64>(pw, 9 * P + 40);
-      c0 += popcnt<u64>(a0 ^ b0);
-      c1 += popcnt<u64>(a0 ^ b1);
-      c2 += popcnt<u64>(a1 ^ b0);
-      c3 += popcnt<u64>(a1 ^ b1);
-      a0 = load<u64>(pa, 48);
-      a1 = load<u64>(pa, 9 * P + 48);
-      b0 = load<u64>(pw, 48);
-      b1 = load<u64>(pw, 9 * P + 48);
-      c0 += popcnt<u64>(a0 ^ b0);
-      c1 += popcnt<u64>(a0 ^ b1);
-      c2 += popcnt<u64>(a1 ^ b0);
-      c3 += popcnt<u64>(a1 ^ b1);
-      a0 = load<u64>(pa, 56);
-      a1 = load<u64>(pa, 9 * P + 56);
-      b0 = load<u64>(pw, 56);
-      b1 = load<u64>(pw, 9 * P + 56);
-      c0 += popcnt<u64>(a0 ^ b0);
-      c1 += popcnt<u64>(a0 ^ b1);
-      c2 += popcnt<u64>(a1 ^ b0);
-      c3 += popcnt<u64>(a1 ^ b1);
-      a0 = load<u64>(pa, 64);
-      a1 = load<u64>(pa, 9 * P + 64);
-      b0 = load<u64>(pw, 64);
-      b1 = load<u64>(pw, 9 * P + 64);
-      c0 += popcnt<u64>(a0 ^ b0);
-      c1 += popcnt<u64>(a0 ^ b1);
-      c2 += popcnt<u64>(a1 ^ b0);
-      c3 += popcnt<u64>(a1 ^ b1);
-    } else {
-      // 18 words: two a pass (measured 195-214 GMAC/s; longer bodies, V8 unrolling them
-      // less well, ran at 145-190).
-      let px = pa;
-      let pv = pw;
-      const end = pa + 9 * P;
-      do {
-        a0 = load<u64>(px, 0);
-        a1 = load<u64>(px, 9 * P + 0);
-        b0 = load<u64>(pv, 0);
-        b1 = load<u64>(pv, 9 * P + 0);
-        c0 += popcnt<u64>(a0 ^ b0);
-        c1 += popcnt<u64>(a0 ^ b1);
-        c2 += popcnt<u64>(a1 ^ b0);
-        c3 += popcnt<u64>(a1 ^ b1);
-        a0 = load<u64>(px, 8);
-        a1 = load<u64>(px, 9 * P + 8);
-        b0 = load<u64>(pv, 8);
-        b1 = load<u64>(pv, 9 * P + 8);
-        c0 += popcnt<u64>(a0 ^ b0);
-        c1 += popcnt<u64>(a0 ^ b1);
-        c2 += popcnt<u64>(a1 ^ b0);
-        c3 += popcnt<u64>(a1 ^ b1);
-        px += 16;
-        pv += 16;
-      } while (px < end);
-    }
-    pw += 18 * P;
-    store<u32>(ps, <u32>c0 | (<u32>c1 << 16));
-    store<u32>(ps + rowBytes, <u32>c2 | (<u32>c3 << 16));
-    ps += 4;
-  }
-}
-
-/** Output bits of one pixel: (count <= bound) XOR flip, 16 filters a step. */
-@inline function wordTileBits(counts: usize, bounds: usize, flip: usize, outC: i32, dst: usize): void {
-  for (let q: usize = 0; q < <usize>outC; q += 16) {
-    let bits: u32 = 0;
-    if (ASC_FEATURE_SIMD) {
-      const lo = i16x8.le_s(v128.load(counts + (q << 1)), v128.load(bounds + (q << 1)));
-      const hi = i16x8.le_s(v128.load(counts + (q << 1), 16), v128.load(bounds + (q << 1), 16));
-      bits = i8x16.bitmask(i8x16.narrow_i16x8_s(lo, hi));
-    } else {
-      for (let j: usize = 0; j < 16; j++) {
-        // Widened to i32 first: compared as i16 directly, -1 bounds came out wrong (scalar build).
-        bits |= <u32>(<i32>load<i16>(counts + ((q + j) << 1)) <= <i32>load<i16>(bounds + ((q + j) << 1))) << <u32>j;
-      }
-    }
-    store<u16>(dst + (q >> 3), <u16>bits ^ load<u16>(flip + (q >> 3)));
-  }
-}
-
-/**
- * One output row of the padded copy (rowBase) through the word tiles: im2col row, pixel
- * pairs (a lone last pixel paired with a copy of itself), bits per pixel with the bounds
- * of its border class. P = offsetof<T>() bytes a pixel.
- */
-@inline function wordTileOutputRow<T>(
-  rowBase: usize, padRow: usize, outW: i32, outC: i32, weights: usize,
-  bounds: usize, zeroPad: bool, rowClass: i32, padLeft: i32, w: i32, flip: usize,
-  out: usize, pixel: usize, owords: i32, scratch: usize,
-): void {
-  const P: usize = offsetof<T>();
-  const counts = scratch;
-  const rowBytes = <usize>outC << 1;
-  const cols = scratch + 2 * rowBytes;
-  wordTileRow<T>(rowBase, padRow, outW, cols);
-  if (outW & 1) memory.copy(cols + <usize>outW * 9 * P, cols + <usize>(outW - 1) * 9 * P, 9 * P);
-  const outBytes = <usize>owords << 2;
-  for (let ox = 0; ox < outW; ox += 2) {
-    wordTilePair<T>(cols + <usize>ox * 9 * P, weights, outC, counts, rowBytes);
-    for (let i = 0; i < 2 && ox + i < outW; i++) {
-      let cls = 0;
-      if (zeroPad) {
-        const ix0 = ox + i - padLeft;
-        cls = rowClass | (ix0 < 0 ? 4 : 0) | (ix0 + 3 > w ? 8 : 0);
-      }
-      wordTileBits(counts + <usize>i * rowBytes, bounds + <usize>cls * rowBytes, flip, outC,
-        out + (pixel + <usize>(ox + i)) * outBytes);
-    }
-  }
-}
-
-// One function per pixel size, so that V8 allocates registers for each tile alone.
-function wordTileOutputRow8(
-  rowBase: usize, padRow: usize, outW: i32, outC: i32, weights: usize,
-  bounds: usize, zeroPad: bool, rowClass: i32, padLeft: i32, w: i32, flip: usize,
-  out: usize, pixel: usize, owords: i32, scratch: usize,
-): void {
-  wordTileOutputRow<Pixel8>(rowBase, padRow, outW, outC, weights, bounds, zeroPad, rowClass, padLeft, w, flip,
-    out, pixel, owords, scratch);
-}
-
-function wordTileOutputRow16(
-  rowBase: usize, padRow: usize, outW: i32, outC: i32, weights: usize,
-  bounds: usize, zeroPad: bool, rowClass: i32, padLeft: i32, w: i32, flip: usize,
-  out: usize, pixel: usize, owords: i32, scratch: usize,
-): void {
-  wordTileOutputRow<Pixel16>(rowBase, padRow, outW, outC, weights, bounds, zeroPad, rowClass, padLeft, w, flip,
-    out, pixel, owords, scratch);
-}
-
-/**
  * Binary convolution of x [n, h, w, ceil(c/32)] with weights [outC, kh, kw, ceil(c/32)],
  * output rows rowStart .. rowEnd of every image (a thread's share). padValue is -1, 0 or
  * +1. thr = 0: out is int32 [n, outH, outW, outC]; else out gets packed bits
@@ -693,8 +344,16 @@ export function bitConv2d(
   const fast = specialized(kh, kw, strideW, pixelBytes);
   const oxLo = min((padLeft + strideW - 1) / strideW, outW);
   const oxHi = max(oxLo, min(w - kw + padLeft >= 0 ? (w - kw + padLeft) / strideW + 1 : 0, outW));
-  if (thr) {
-    // Every output word starts as its flip word; each bit is then XORed in once.
+  // The padded copy serves the threshold form only (the int32 form has no correction here).
+  if (!thr) xpad = 0;
+  const zeroPad = xpad != 0 && padValue == 0;
+  if (zeroPad) padThresholds(c, outC, weights, thr, table);
+  const padRow = <usize>(outW + 2) * pixelBytes;
+  const padImage = <usize>(outH + 2) * padRow;
+  const tiles = xpad != 0 && table != 0 && wordTiles(pixelBytes, outC, block);
+  if (thr && !(tiles && (outC & 31) == 0)) {
+    // Every output word starts as its flip word; each bit is then XORed in once. (The word
+    // tiles write whole words, so they need no start where outC fills its last word.)
     for (let b = 0; b < n; b++) {
       for (let oy = rowStart; oy < rowEnd; oy++) {
         const pixel = (<usize>b * <usize>outH + <usize>oy) * <usize>outW;
@@ -705,13 +364,6 @@ export function bitConv2d(
       }
     }
   }
-  // The padded copy serves the threshold form only (the int32 form has no correction here).
-  if (!thr) xpad = 0;
-  const zeroPad = xpad != 0 && padValue == 0;
-  if (zeroPad) padThresholds(c, outC, weights, thr, table);
-  const padRow = <usize>(outW + 2) * pixelBytes;
-  const padImage = <usize>(outH + 2) * padRow;
-  const tiles = xpad != 0 && table != 0 && wordTiles(pixelBytes, outC, block);
   const bounds = table + <usize>bitConvTableBytes(outC);
   const tileScratch = bounds + (<usize>(16 * outC) << 1);
   if (tiles) wordTileBounds(k, outC, thr, table, zeroPad ? 16 : 1, bounds);

@@ -6,6 +6,8 @@ export * from "./transform";
 export * from "./window";
 export * from "./fused";
 export * from "./conv";
+export { bitConvTableBytes } from "./convPadded";
+export { bitConvScratchBytes } from "./convWordTiles";
 
 export function binaryKernelsVersion(): i32 {
   return 1;

@@ -2,6 +2,12 @@
 // correction, and max-pool. Input position of output (oy, ox) and tap (ky, kx):
 // iy = oy * strideH - padTop + ky, ix = ox * strideW - padLeft + kx.
 
+/** A padding word: 0 bits, or (padOne) the low `bits` bits set (0: all 32, a full word). */
+@inline function padWord(padOne: i32, bits: i32): u32 {
+  if (!padOne) return 0;
+  return bits & 31 ? (<u32>1 << bits) - 1 : 0xffffffff;
+}
+
 /**
  * cols [n*outH*outW, kh*kw*words] from x [n, h, w, words], words = ceil(c/32). Taps
  * outside the image get the padding word: 0 bits (padOne = 0), or the c real bits set
@@ -13,9 +19,8 @@ export function bitIm2col(
 ): void {
   const words = (c + 31) >> 5;
   const pixelBytes = <usize>words << 2;
-  const lastMask: u32 = (c & 31) ? (<u32>1 << (c & 31)) - 1 : 0xffffffff;
-  const padFull: u32 = padOne ? 0xffffffff : 0;
-  const padLast: u32 = padOne ? lastMask : 0;
+  const padFull = padWord(padOne, 32);
+  const padLast = padWord(padOne, c & 31);
   let pc = cols;
   for (let b = 0; b < n; b++) {
     const image = x + <usize>b * <usize>h * <usize>w * pixelBytes;
@@ -108,6 +113,42 @@ export function bitMaxPool(
           store<u32>(py + q, acc);
         }
         py += pixelBytes;
+      }
+    }
+  }
+}
+
+/**
+ * xp [n, outH + 2, outW + 2, words]: each image of x [n, h, w, words] inside a border for a
+ * 3x3 stride-1 conv with at most one padding row or column a side: xp pixel (r, col) = x
+ * pixel (r - padTop, col - padLeft) where that is in the image, else the padding word
+ * (0 bits; padOne: the c real bits set).
+ */
+export function bitPadImages(
+  n: i32, h: i32, w: i32, c: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32, padOne: i32,
+  x: usize, xp: usize,
+): void {
+  const words = (c + 31) >> 5;
+  const pixelBytes = <usize>words << 2;
+  const padFull = padWord(padOne, 32);
+  const padLast = padWord(padOne, c & 31);
+  const hp = outH + 2;
+  const wp = outW + 2;
+  let pd = xp;
+  for (let b = 0; b < n; b++) {
+    const image = x + <usize>b * <usize>h * <usize>w * pixelBytes;
+    for (let r = 0; r < hp; r++) {
+      const iy = r - padTop;
+      for (let col = 0; col < wp; col++) {
+        const ix = col - padLeft;
+        if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+          const src = image + (<usize>iy * <usize>w + <usize>ix) * pixelBytes;
+          for (let q: usize = 0; q < pixelBytes; q += 4) store<u32>(pd + q, load<u32>(src + q));
+        } else {
+          for (let q: usize = 0; q < pixelBytes - 4; q += 4) store<u32>(pd + q, padFull);
+          store<u32>(pd + pixelBytes - 4, padLast);
+        }
+        pd += pixelBytes;
       }
     }
   }

@@ -380,23 +380,7 @@ function accumulateNibbles(tables: usize, pat: usize, k: i32, c0: i32, c1: i32, 
 /** Rows r0.. (lanes) of the product, from the lanes of acc, added into dx as col2im (rows staged in tmp). */
 @inline function scatterCol2im(acc: usize, k: i32, r0: i32, lanes: i32, tmp: usize, t4: usize, geo: usize, p0: i32, dx: usize): void {
   const rowBytes = <usize>k << 2;
-  let j = 0;
-  if (lanes == 4) {
-    for (; j + 4 <= k; j += 4) {
-      const pa = acc + (<usize>j << 4);
-      transpose4(v128.load(pa), v128.load(pa, 16), v128.load(pa, 32), v128.load(pa, 48), t4);
-      const pj = tmp + (<usize>j << 2);
-      v128.store(pj, v128.load(t4));
-      v128.store(pj + rowBytes, v128.load(t4, 16));
-      v128.store(pj + 2 * rowBytes, v128.load(t4, 32));
-      v128.store(pj + 3 * rowBytes, v128.load(t4, 48));
-    }
-  }
-  for (let l = 0; l < lanes; l++) {
-    const po = tmp + <usize>l * rowBytes;
-    const pa = acc + (<usize>l << 2);
-    for (let jj = j; jj < k; jj++) store<f32>(po + (<usize>jj << 2), load<f32>(pa + (<usize>jj << 4)));
-  }
+  scatter(acc, tmp, k, 0, lanes, t4);
   for (let l = 0; l < lanes; l++) addRowCol2im(tmp + <usize>l * rowBytes, p0 + r0 + l, geo, dx);
 }
 

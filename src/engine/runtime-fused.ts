@@ -14,9 +14,9 @@ import {
   fusedScratchBytes,
 } from "../kernels/ref/binaryFused.js";
 import { type Call, SCRATCH } from "../kernels/threads/pool.js";
-import { createWasmFusedKernels } from "../kernels/wasm/binaryFused.js";
+import { createWasmFusedKernels, fusedFloatConvPackArgs } from "../kernels/wasm/binaryFused.js";
 import type { BatchNormLayer, BwnConv2DLayer, FloatConv2DLayer, Layer, MaxPoolLayer } from "./model.js";
-import { activationLength, type Buffer, geometryArgs, type Step } from "./runtime-steps.js";
+import { activationLength, type Buffer, type Step } from "./runtime-steps.js";
 import type { LayerWeights } from "./runtime-weights.js";
 
 /** The sgemm depth block (assembly/float/gemm.ts KC): up to it the sum runs in one order. */
@@ -115,26 +115,18 @@ export function makeFusedStep(
   const calls = (s0: number, count: number): Call[] => [
     [
       "fusedFloatConvPack",
-      ...geometryArgs(g, count),
-      x.ptr + s0 * inImage,
-      o,
-      wT,
-      bias,
-      conv.padValue,
-      pg.kh,
-      pg.kw,
-      pg.strideH,
-      pg.strideW,
-      pg.padTop,
-      pg.padLeft,
-      pg.outH,
-      pg.outW,
-      bnWeights?.mean ?? 0,
-      bnWeights?.invStd ?? 0,
-      bnWeights?.gamma ?? 0,
-      bnWeights?.beta ?? 0,
-      out + s0 * outImage,
-      SCRATCH,
+      ...fusedFloatConvPackArgs(
+        { ...g, n: count },
+        x.ptr + s0 * inImage,
+        o,
+        wT,
+        bias,
+        conv.padValue,
+        pg,
+        bnWeights,
+        out + s0 * outImage,
+        SCRATCH,
+      ),
     ],
   ];
   return {

@@ -8,7 +8,7 @@
  */
 
 import { bconv2dScratchWords, bconv2dThresholdScratchWords, preferIm2col } from "../kernels/binaryTypes.js";
-import { convGeometry, readsPadding } from "../kernels/geometry.js";
+import { convGeometry, geometryArgs, readsPadding } from "../kernels/geometry.js";
 import type { Backend } from "../kernels/index.js";
 import { type Call, SCRATCH } from "../kernels/threads/pool.js";
 import type { Window2D } from "../kernels/types.js";
@@ -40,10 +40,6 @@ export interface Step {
   /** Frees the step's buffers (not the weights). */
   free(): void;
 }
-
-/** The kernels' geometry arguments (assembly/binary/window.ts order) for `count` images. */
-export const geometryArgs = (g: Window2D, count: number) =>
-  [count, g.h, g.w, g.c, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW] as const;
 
 /** Storage elements of one sample's activation (bits: words). */
 export function activationLength(spec: ActivationSpec): number {

@@ -71,3 +71,12 @@ export function readsPadding(g: Window2D): boolean {
     (g.outW - 1) * g.strideW - g.padLeft + g.kw > g.w
   );
 }
+
+/**
+ * The window arguments every kernel takes, in the assembly's order (assembly/binary/window.ts):
+ * n, h, w, c, kh, kw, strideH, strideW, padTop, padLeft, outH, outW; `count` images in place
+ * of g.n (a thread's share).
+ */
+export function geometryArgs(g: Window2D, count = g.n): number[] {
+  return [count, g.h, g.w, g.c, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW];
+}

@@ -262,8 +262,7 @@ export function buildModel(ctx: Context, config: ModelConfig, rng: Random): Mode
   const settings = {
     ...o,
     float: o.float ?? false,
-    first: o.first ?? builder.first ?? "float",
-    last: o.last ?? "float",
+    ...precisions(builder, o),
     padValue: o.padValue ?? 0,
   };
   const scaling = scalingOf(config.builder, o as CnnOptions);
@@ -281,11 +280,15 @@ export function buildModel(ctx: Context, config: ModelConfig, rng: Random): Mode
 export function resolveModelConfig(config: ModelConfig): ModelConfig {
   const builder = builders[config.builder];
   if (!builder || config.options.float === true) return config;
-  const o = config.options as CommonOptions;
   return {
     builder: config.builder,
-    options: { ...config.options, first: o.first ?? builder.first ?? "float", last: o.last ?? "float" },
+    options: { ...config.options, ...precisions(builder, config.options as CommonOptions) },
   };
+}
+
+/** The first and last layers' precision: the options', else the builder's defaults. */
+function precisions(builder: Builder, o: CommonOptions): { first: LayerPrecision; last: LayerPrecision } {
+  return { first: o.first ?? builder.first ?? "float", last: o.last ?? "float" };
 }
 
 /** The binary layers' scaling: xnor-cnn's option (default 'xnor'), 'none' for the others. */

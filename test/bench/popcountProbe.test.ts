@@ -10,12 +10,16 @@ function popcount32(v: number): number {
   return n;
 }
 
-it("i64.popcnt, i8x16.popcnt and Harley-Seal loops count the XOR bits of a and b, times reps", async () => {
+type ProbeExports = Record<string, (...args: number[]) => bigint> & { memory: WebAssembly.Memory };
+
+async function loadProbe(): Promise<ProbeExports> {
   const bytes = readFileSync(new URL("../../build/wasm/onebit-probe.wasm", import.meta.url));
   const { instance } = await WebAssembly.instantiate(bytes, { env: { abort: () => undefined } });
-  const e = instance.exports as Record<string, (...args: number[]) => bigint> & {
-    memory: WebAssembly.Memory;
-  };
+  return instance.exports as ProbeExports;
+}
+
+it("i64.popcnt, i8x16.popcnt and Harley-Seal loops count the XOR bits of a and b, times reps", async () => {
+  const e = await loadProbe();
   if (e.memory.buffer.byteLength < 65536) e.memory.grow(1);
   const rng = new Random(9);
   // 1024 bytes: past the i8x16 loop's 512-byte widening block and 8 Harley-Seal steps;
@@ -42,9 +46,7 @@ it("i64.popcnt, i8x16.popcnt and Harley-Seal loops count the XOR bits of a and b
 });
 
 it("popcountRegisters counts the bits of its eight chains", async () => {
-  const bytes = readFileSync(new URL("../../build/wasm/onebit-probe.wasm", import.meta.url));
-  const { instance } = await WebAssembly.instantiate(bytes, { env: { abort: () => undefined } });
-  const f = instance.exports.popcountRegisters as (reps: number) => bigint;
+  const f = (await loadProbe()).popcountRegisters!;
   const k = 0x9e3779b97f4a7c15n;
   const mask = (1n << 64n) - 1n;
   const r = [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n];

@@ -18,6 +18,7 @@ import {
   preferIm2col,
 } from "../binaryTypes.js";
 import { wordsPerPixel } from "../bits.js";
+import { geometryArgs } from "../geometry.js";
 import { type Call, type KernelPool, SCRATCH } from "../threads/pool.js";
 import { COST, chunksFor, splitRange } from "../threads/split.js";
 import type { BackendName, Window2D } from "../types.js";
@@ -44,9 +45,6 @@ function checkPoolWindows(g: Window2D): void {
     throw new RangeError(`binary maxPool: a ${g.kh}x${g.kw} window lies entirely in padding`);
   }
 }
-
-const geometryArgs = (g: Window2D) =>
-  [g.n, g.h, g.w, g.c, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW] as const;
 
 /** Binary kernels over a loaded kernel module (its heap is the kernels' heap), split across `pool` when given. */
 export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): BinaryKernels {

@@ -1,12 +1,51 @@
 /** The fused float first layer in WebAssembly (assembly/binary/fused.ts): a thin wrapper. */
-import { type FusedFirstLayerKernels, fusedScratchBytes } from "../ref/binaryFused.js";
+
+import { geometryArgs } from "../geometry.js";
+import { type FusedBatchNorm, type FusedFirstLayerKernels, fusedScratchBytes } from "../ref/binaryFused.js";
 import { type Call, type KernelPool, SCRATCH } from "../threads/pool.js";
 import { COST, chunksFor, splitRange } from "../threads/split.js";
 import type { Window2D } from "../types.js";
 import type { KernelModule } from "./module.js";
 
-const geometryArgs = (g: Window2D) =>
-  [g.n, g.h, g.w, g.c, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW] as const;
+/**
+ * The arguments of fusedFloatConvPack (assembly/binary/fused.ts) after its name, for the
+ * images of g (x and out at their first image; scratch may be the pool's SCRATCH).
+ */
+export function fusedFloatConvPackArgs(
+  g: Window2D,
+  x: number,
+  outC: number,
+  wT: number,
+  bias: number,
+  padValue: number,
+  pool: Window2D,
+  bn: FusedBatchNorm | null,
+  out: number,
+  scratch: number,
+): number[] {
+  return [
+    ...geometryArgs(g),
+    x,
+    outC,
+    wT,
+    bias,
+    padValue,
+    pool.kh,
+    pool.kw,
+    pool.strideH,
+    pool.strideW,
+    pool.padTop,
+    pool.padLeft,
+    pool.outH,
+    pool.outW,
+    bn?.mean ?? 0,
+    bn?.invStd ?? 0,
+    bn?.gamma ?? 0,
+    bn?.beta ?? 0,
+    out,
+    scratch,
+  ];
+}
 
 /** With a pool, images are split across threads (each image is independent; scratch per thread). */
 export function createWasmFusedKernels(mod: KernelModule, threads?: KernelPool): FusedFirstLayerKernels {
@@ -22,28 +61,7 @@ export function createWasmFusedKernels(mod: KernelModule, threads?: KernelPool):
         throw new RangeError("fusedFloatConvPack: the pool window must run over the conv output");
       }
       const rest = (sub: Window2D, xs: number, os: number, sc: number) =>
-        [
-          ...geometryArgs(sub),
-          xs,
-          outC,
-          wT,
-          bias,
-          padValue,
-          pool.kh,
-          pool.kw,
-          pool.strideH,
-          pool.strideW,
-          pool.padTop,
-          pool.padLeft,
-          pool.outH,
-          pool.outW,
-          bn?.mean ?? 0,
-          bn?.invStd ?? 0,
-          bn?.gamma ?? 0,
-          bn?.beta ?? 0,
-          os,
-          sc,
-        ] as number[];
+        fusedFloatConvPackArgs(sub, xs, outC, wT, bias, padValue, pool, bn, os, sc);
       const macs = g.n * g.outH * g.outW * outC * g.kh * g.kw * g.c;
       const chunks = threads && g.n >= 2 ? chunksFor(threads.threads, macs / COST.sgemmMacs) : 1;
       const fits = threads !== undefined && fusedScratchBytes(g, outC) <= threads.scratchBytes;

@@ -12,6 +12,8 @@
  * count. Reductions run on the calling thread. Each thread has its own sgemm scratch
  * (the pool's, named by the SCRATCH argument).
  */
+
+import { geometryArgs } from "../geometry.js";
 import type { Heap } from "../heap.js";
 import { type Call, type KernelPool, SCRATCH } from "../threads/pool.js";
 import { COST, chunksFor, splitRange } from "../threads/split.js";
@@ -69,10 +71,6 @@ function code<T extends string>(codes: Record<T, number>, op: T, what: string): 
   const c = codes[op];
   if (c === undefined) throw new RangeError(`${what}: unknown op '${op}' (${Object.keys(codes).join(", ")})`);
   return c;
-}
-
-function geometryArgs(g: Window2D): number[] {
-  return [g.n, g.h, g.w, g.c, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW];
 }
 
 function checkGemm(transA: boolean, transB: boolean, m: number, n: number, k: number, lds: number[]): void {
