@@ -11,6 +11,7 @@ export {
   binaryMatmul,
 } from "./binaryProduct.js";
 export { broadcastShape } from "./broadcast.js";
+export { concat } from "./concat.js";
 export { type Conv2dOptions, conv2d } from "./conv2d.js";
 export { type DropoutOptions, dropout } from "./dropout.js";
 export { softmaxCrossEntropy, squaredHinge } from "./loss.js";

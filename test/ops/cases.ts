@@ -263,6 +263,69 @@ export const CASES: OpCase[] = [
     }),
   ),
   {
+    name: "concat channels",
+    grid: [
+      [
+        [2, 3, 3, 2],
+        [2, 3, 3, 5],
+      ],
+      [
+        [3, 2],
+        [3, 1],
+        [3, 4],
+      ],
+      [[1, 1, 1, 1]],
+    ],
+    op: (xs) => ops.concat(xs),
+    ref: (xs) => R.concat(xs, xs[0]!.shape.length - 1),
+  },
+  {
+    name: "concat axis 1",
+    grid: [
+      [
+        [2, 3, 4],
+        [2, 1, 4],
+        [2, 2, 4],
+      ],
+      [
+        [1, 2, 1],
+        [1, 3, 1],
+      ],
+    ],
+    op: (xs) => ops.concat(xs, 1),
+    ref: (xs) => R.concat(xs, 1),
+  },
+  {
+    name: "concat axis 0",
+    grid: [
+      [
+        [2, 3],
+        [4, 3],
+      ],
+      [[5], [2]],
+    ],
+    op: (xs) => ops.concat(xs, 0),
+    ref: (xs) => R.concat(xs, 0),
+  },
+  {
+    name: "concat, one tensor used twice",
+    grid: [[[2, 2, 3]]],
+    op: ([a]) => ops.concat([a!, a!]),
+    ref: ([a]) => R.concat([a!, a!], 2),
+  },
+  // Inputs that are op results: their first gradient overwrites a fresh block.
+  {
+    name: "concat of intermediates",
+    grid: [
+      [
+        [2, 3, 2],
+        [2, 3, 3],
+      ],
+    ],
+    op: ([a, b]) => ops.concat([ops.neg(a!), ops.neg(b!)]),
+    ref: ([a, b]) => R.map(R.concat([a!, b!], 2), (v) => -v),
+  },
+  {
     name: "relu",
     grid: [[[3, 5]], [[1]]],
     kinks: [0],

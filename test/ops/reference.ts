@@ -206,3 +206,27 @@ export function squaredHinge(y: Arr, t: Arr): Arr {
   const s = y.data.reduce((acc, v, i) => acc + Math.max(0, 1 - t.data[i]! * v) ** 2, 0);
   return { data: [s / y.data.length], shape: [] };
 }
+
+/** Concatenation along `axis`, element by element through the output's multi-index. */
+export function concat(xs: Arr[], axis: number): Arr {
+  const shape = [...xs[0]!.shape];
+  shape[axis] = xs.reduce((s, x) => s + x.shape[axis]!, 0);
+  const data: number[] = [];
+  for (let o = 0; o < size(shape); o++) {
+    let rem = o;
+    const idx = new Array<number>(shape.length);
+    for (let d = shape.length - 1; d >= 0; d--) {
+      idx[d] = rem % shape[d]!;
+      rem = Math.floor(rem / shape[d]!);
+    }
+    let at = idx[axis]!;
+    const x = xs.find((t) => {
+      if (at < t.shape[axis]!) return true;
+      at -= t.shape[axis]!;
+      return false;
+    })!;
+    idx[axis] = at;
+    data.push(x.data[idx.reduce((flat, v, d) => flat * x.shape[d]! + v, 0)]!);
+  }
+  return { data, shape };
+}
