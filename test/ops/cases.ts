@@ -313,6 +313,17 @@ export const CASES: OpCase[] = [
     op: ([a]) => ops.concat([a!, a!]),
     ref: ([a]) => R.concat([a!, a!], 2),
   },
+  {
+    name: "prelu",
+    grid: [
+      [[2, 3, 3, 4], [4]],
+      [[5, 3], [3]],
+      [[1], [1]],
+    ],
+    kinks: [0],
+    op: ([x, a]) => ops.prelu(x!, a!),
+    ref: ([x, a]) => R.prelu(x!, a!),
+  },
   // Inputs that are op results: their first gradient overwrites a fresh block.
   {
     name: "concat of intermediates",
@@ -324,6 +335,17 @@ export const CASES: OpCase[] = [
     ],
     op: ([a, b]) => ops.concat([ops.neg(a!), ops.neg(b!)]),
     ref: ([a, b]) => R.map(R.concat([a!, b!], 2), (v) => -v),
+  },
+  {
+    name: "prelu of intermediates",
+    grid: [[[4, 3], [3]]],
+    kinks: [0],
+    op: ([x, a]) => ops.prelu(ops.neg(x!), ops.neg(a!)),
+    ref: ([x, a]) =>
+      R.prelu(
+        R.map(x!, (v) => -v),
+        R.map(a!, (v) => -v),
+      ),
   },
   {
     name: "relu",

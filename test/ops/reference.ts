@@ -230,3 +230,9 @@ export function concat(xs: Arr[], axis: number): Arr {
   }
   return { data, shape };
 }
+
+/** PReLU with one slope per channel of the last axis. */
+export function prelu(x: Arr, alpha: Arr): Arr {
+  const c = x.shape[x.shape.length - 1]!;
+  return { data: x.data.map((v, i) => (v >= 0 ? v : alpha.data[i % c]! * v)), shape: [...x.shape] };
+}
