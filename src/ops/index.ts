@@ -16,7 +16,7 @@ export { type Conv2dOptions, conv2d } from "./conv2d.js";
 export { type DropoutOptions, dropout } from "./dropout.js";
 export { softmaxCrossEntropy, squaredHinge } from "./loss.js";
 export { type MatmulOptions, matmul } from "./matmul.js";
-export { avgPool2d, maxPool2d, type Pool2dOptions } from "./pool.js";
+export { avgPool2d, globalAvgPool2d, maxPool2d, type Pool2dOptions } from "./pool.js";
 export { prelu } from "./prelu.js";
 export { mean, sum } from "./reduce.js";
 export { flatten, permute, reshape, transpose } from "./shape.js";

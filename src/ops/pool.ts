@@ -3,13 +3,17 @@
  * 'same' rules; padding positions never count).
  *   maxPool2d: y = max over the window; dx[argmax] += dy (the first maximum wins ties).
  *   avgPool2d: y = mean over the in-bounds window; dx[each tap] += dy / count.
+ *   globalAvgPool2d: x [N, H, W, C] -> [N, C], y[n, c] = mean over H and W of x[n, :, :, c],
+ *     dx[n, h, w, c] += dy[n, c] / (H*W) (a derived op: avgPool2d with one H x W window).
  *
  *     const p = maxPool2d(x, { size: 2 }); // stride defaults to the size
+ *     const features = globalAvgPool2d(h); // the classifier head's input
  */
 import { convGeometry, type Padding } from "../kernels/geometry.js";
 import type { Window2D } from "../kernels/types.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { checkRank } from "./grad.js";
+import { checkRank, composite } from "./grad.js";
+import { reshape } from "./shape.js";
 
 export interface Pool2dOptions {
   /** Window size, one number or [kh, kw]. */
@@ -64,4 +68,10 @@ export function avgPool2d(x: Tensor, options: Pool2dOptions): Tensor {
     });
   }
   return out;
+}
+
+export function globalAvgPool2d(x: Tensor): Tensor {
+  checkRank("globalAvgPool2d", "input x [N, H, W, C]", x, 4);
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  return composite(x.ctx, [x], () => reshape(avgPool2d(x, { size: [h, w] }), [n, c]));
 }

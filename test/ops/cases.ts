@@ -263,6 +263,12 @@ export const CASES: OpCase[] = [
     }),
   ),
   {
+    name: "globalAvgPool2d",
+    grid: [[[2, 3, 4, 5]], [[1, 5, 3, 2]], [[1, 1, 1, 1]]],
+    op: ([x]) => ops.globalAvgPool2d(x!),
+    ref: ([x]) => R.globalAvgPool2d(x!),
+  },
+  {
     name: "concat channels",
     grid: [
       [

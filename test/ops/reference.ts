@@ -236,3 +236,18 @@ export function prelu(x: Arr, alpha: Arr): Arr {
   const c = x.shape[x.shape.length - 1]!;
   return { data: x.data.map((v, i) => (v >= 0 ? v : alpha.data[i % c]! * v)), shape: [...x.shape] };
 }
+
+/** [N, H, W, C] -> [N, C], mean over H and W. */
+export function globalAvgPool2d(x: Arr): Arr {
+  const [n, h, wd, c] = x.shape as [number, number, number, number];
+  const data: number[] = [];
+  for (let b = 0; b < n; b++) {
+    for (let ci = 0; ci < c; ci++) {
+      let s = 0;
+      for (let y = 0; y < h; y++)
+        for (let xx = 0; xx < wd; xx++) s += x.data[((b * h + y) * wd + xx) * c + ci]!;
+      data.push(s / (h * wd));
+    }
+  }
+  return { data, shape: [n, c] };
+}
