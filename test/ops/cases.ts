@@ -43,6 +43,17 @@ const CONV: [number[][], number, "valid" | "same", number][] = [
   [[[1, 1, 1, 1], [1, 1, 1, 1], [1]], 1, "valid", 0],
   [[[3, 3, 3, 5], [1, 3, 3, 5], [1]], 1, "same", -1],
 ];
+// Depthwise: x and w [kh, kw, C], stride [h, w], padding. Even and odd sizes at stride 2
+// ('same' pads 0 on top and 1 below for even, 1 and 1 for odd), a window larger than the image.
+const DEPTHWISE: [number[], number[], [number, number], "valid" | "same"][] = [
+  [[2, 5, 5, 3], [3, 3, 3], [1, 1], "same"],
+  [[1, 6, 6, 2], [3, 3, 2], [2, 2], "same"],
+  [[1, 7, 5, 3], [3, 3, 3], [2, 2], "same"],
+  [[2, 6, 5, 2], [3, 3, 2], [2, 2], "valid"],
+  [[1, 4, 5, 3], [2, 3, 3], [1, 2], "same"],
+  [[1, 3, 3, 1], [1, 1, 1], [1, 1], "valid"],
+  [[1, 1, 1, 2], [3, 3, 2], [2, 2], "same"],
+];
 // Distinct values 0.05 apart, so max pooling has no ties within the difference step.
 const distinct = (rng: Random, _i: number, j: number) =>
   (((j * 7919 + rng.int(3)) % 97) - 48) * 0.05 + rng.uniform(0, 0.01);
@@ -268,6 +279,14 @@ export const CASES: OpCase[] = [
     op: ([x]) => ops.globalAvgPool2d(x!),
     ref: ([x]) => R.globalAvgPool2d(x!),
   },
+  ...DEPTHWISE.map(
+    ([xShape, wShape, stride, padding]): OpCase => ({
+      name: `depthwiseConv2d ${wShape[0]}x${wShape[1]} stride ${stride.join(",")} ${padding}`,
+      grid: [[xShape, wShape]],
+      op: ([x, w]) => ops.depthwiseConv2d(x!, w!, { stride, padding }),
+      ref: ([x, w]) => R.depthwiseConv2d(x!, w!, stride[0], stride[1], padding),
+    }),
+  ),
   {
     name: "concat channels",
     grid: [
@@ -352,6 +371,17 @@ export const CASES: OpCase[] = [
         R.map(x!, (v) => -v),
         R.map(a!, (v) => -v),
       ),
+  },
+  {
+    name: "depthwiseConv2d of intermediates",
+    grid: [
+      [
+        [1, 5, 4, 2],
+        [3, 3, 2],
+      ],
+    ],
+    op: ([x, w]) => ops.depthwiseConv2d(ops.neg(x!), ops.neg(w!), { stride: 2, padding: "same" }),
+    ref: ([x, w]) => R.depthwiseConv2d(x!, w!, 2, 2, "same"),
   },
   {
     name: "relu",

@@ -251,3 +251,37 @@ export function globalAvgPool2d(x: Arr): Arr {
   }
   return { data, shape: [n, c] };
 }
+
+/** Depthwise convolution, weights [kh, kw, C], padding reading 0. */
+export function depthwiseConv2d(
+  x: Arr,
+  w: Arr,
+  strideH: number,
+  strideW: number,
+  padding: "valid" | "same",
+): Arr {
+  const [n, h, wd, c] = x.shape as [number, number, number, number];
+  const [kh, kw] = w.shape as [number, number, number];
+  const [oh, pt] = padAxis(h, kh, strideH, padding);
+  const [ow, pl] = padAxis(wd, kw, strideW, padding);
+  const data: number[] = [];
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < oh; y++) {
+      for (let xx = 0; xx < ow; xx++) {
+        for (let ci = 0; ci < c; ci++) {
+          let s = 0;
+          for (let ky = 0; ky < kh; ky++) {
+            for (let kx = 0; kx < kw; kx++) {
+              const iy = y * strideH - pt + ky;
+              const ix = xx * strideW - pl + kx;
+              if (iy >= 0 && iy < h && ix >= 0 && ix < wd)
+                s += x.data[((b * h + iy) * wd + ix) * c + ci]! * w.data[(ky * kw + kx) * c + ci]!;
+            }
+          }
+          data.push(s);
+        }
+      }
+    }
+  }
+  return { data, shape: [n, oh, ow, c] };
+}
