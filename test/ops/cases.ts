@@ -91,6 +91,21 @@ export const CASES: OpCase[] = [
     ref: ([a, b]) => R.broadcast(a!, b!, (x, y) => x / y),
   },
   {
+    name: "add, one tensor used twice (gradient 2g)",
+    grid: [[[3, 4]], [[1]]],
+    op: ([a]) => ops.add(a!, a!),
+    ref: ([a]) => R.map(a!, (x) => x + x),
+  },
+  {
+    name: "add per-channel shift",
+    grid: [
+      [[2, 3, 3, 4], [4]],
+      [[1, 1, 1, 1], [1]],
+    ],
+    op: ([x, b]) => ops.add(x!, b!),
+    ref: ([x, b]) => R.broadcast(x!, b!, (u, v) => u + v),
+  },
+  {
     name: "add number",
     grid: [[[3, 4]], [[1]]],
     op: ([a]) => ops.add(a!, 0.75),
