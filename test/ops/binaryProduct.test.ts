@@ -2,7 +2,8 @@
  * The binary product (ops/binaryProduct.ts): the packed XOR-popcount forward, the float
  * forward and an independent integer reference must agree bit for bit (sign of zero
  * included), on inputs with exact zeros, every pad value, channel counts that are not
- * multiples of 32, XNOR alpha (with an all-zero row: alpha 0), strides and 'same' padding.
+ * multiples of 32, XNOR alpha (with an all-zero row: alpha 0), strides 1 and 2, 3x3 and 1x1
+ * kernels, 'same' and 'valid' padding.
  * The packed path's gradients (sign GEMM) equal the float path's up to summation order.
  */
 import { describe, expect, it } from "vitest";
@@ -216,6 +217,11 @@ describe.each(["wasm", "ref"] as const)("binaryConv2d (%s)", (kind) => {
     { xs: [1, 5, 4, 70], o: 33, kSize: 3, stride: 1, padding: "same" },
     { xs: [2, 3, 3, 5], o: 6, kSize: 1, stride: 1, padding: "valid" },
     { xs: [1, 4, 4, 1], o: 2, kSize: 2, stride: 2, padding: "same" },
+    { xs: [2, 7, 6, 33], o: 4, kSize: 3, stride: 2, padding: "valid" },
+    { xs: [1, 5, 5, 3], o: 3, kSize: 3, stride: 2, padding: "same" },
+    { xs: [1, 5, 6, 40], o: 3, kSize: 1, stride: 2, padding: "valid" },
+    { xs: [2, 6, 5, 3], o: 5, kSize: 1, stride: 2, padding: "same" },
+    { xs: [1, 4, 5, 64], o: 2, kSize: 1, stride: 1, padding: "same" },
   ] as const;
   for (const cs of cases) {
     for (const padValue of [-1, 0, 1] as const) {

@@ -42,6 +42,9 @@ const CONV: [number[][], number, "valid" | "same", number][] = [
   [[[1, 4, 6, 2], [3, 2, 3, 2], [3]], 2, "same", 0],
   [[[1, 1, 1, 1], [1, 1, 1, 1], [1]], 1, "valid", 0],
   [[[3, 3, 3, 5], [1, 3, 3, 5], [1]], 1, "same", -1],
+  [[[1, 5, 5, 2], [2, 3, 3, 2], [2]], 2, "same", 1],
+  [[[1, 5, 6, 3], [2, 1, 1, 3], [2]], 2, "valid", 0],
+  [[[2, 5, 5, 2], [3, 1, 1, 2], [3]], 2, "same", -1],
 ];
 // Depthwise: x and w [kh, kw, C], stride [h, w], padding. Even and odd sizes at stride 2
 // ('same' pads 0 on top and 1 below for even, 1 and 1 for odd), a window larger than the image.
