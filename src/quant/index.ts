@@ -15,6 +15,7 @@ export {
   quantizerSpec,
   sign,
   signValue,
+  steSign,
   stochasticSign,
 } from "./quantizers.js";
 export { xnorActivationScale } from "./xnorScale.js";

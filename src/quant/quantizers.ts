@@ -49,14 +49,18 @@ function signForward(x: Float32Array, out: Float32Array): void {
   for (let i = 0; i < x.length; i++) out[i] = x[i]! >= 0 ? 1 : -1;
 }
 
-/** dx += dy * 1{|x| <= 1}: the straight-through estimator cancelled beyond the clip. */
-function steBackward(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
-  for (let i = 0; i < x.length; i++) if (Math.abs(x[i]!) <= 1) dx[i]! += dy[i]!;
+/**
+ * dx += dy * 1{|x| <= clip}: the straight-through estimator cancelled beyond the clip.
+ * `clip` must be a float32 value: x is float32, so the comparison is the float32 one.
+ */
+function steBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, clip = 1): void {
+  for (let i = 0; i < x.length; i++) if (Math.abs(x[i]!) <= clip) dx[i]! += dy[i]!;
 }
 
 /**
- * `ste_sign` (Hubara et al. 2016, "Binarized Neural Networks"; Larq `SteSign`).
- * Forward: q(x) = sign(x), sign(0) = +1. Backward (STE): dq/dx = 1{|x| <= 1}.
+ * `ste_sign` (Hubara et al. 2016, "Binarized Neural Networks"; Larq `SteSign`) with the
+ * default clip value 1. Forward: q(x) = sign(x), sign(0) = +1. Backward (STE):
+ * dq/dx = 1{|x| <= 1}. `steSign(clipValue)` widens or narrows the clip.
  */
 export const sign: Quantizer = {
   name: "ste_sign",
@@ -65,6 +69,29 @@ export const sign: Quantizer = {
   forward: (x, out) => signForward(x, out),
   backward: (x, dy, dx) => steBackward(x, dy, dx),
 };
+
+/**
+ * `ste_sign` with clip value c (Larq `SteSign(clip_value=c)`; QuickNet, Bannink et al.
+ * 2021, trains its activations with c = 1.25). Forward: q(x) = sign(x), sign(0) = +1.
+ * Backward (STE): dq/dx = 1{|x| <= c}, with c rounded to float32 as TensorFlow compares it.
+ * c = 1 is `sign` itself (its spec carries no options); other values store {clipValue: c}.
+ *
+ *     const q = steSign(1.25); // getQuantizer({ name: "ste_sign", options: { clipValue: 1.25 } })
+ */
+export function steSign(clipValue = 1): Quantizer {
+  if (clipValue === 1) return sign;
+  if (!Number.isFinite(clipValue) || clipValue <= 0) {
+    throw new RangeError(`ste_sign: clipValue must be a positive number, got ${clipValue}`);
+  }
+  const clip = Math.fround(clipValue);
+  return {
+    name: "ste_sign",
+    bits: 1,
+    options: { clipValue },
+    forward: (x, out) => signForward(x, out),
+    backward: (x, dy, dx) => steBackward(x, dy, dx, clip),
+  };
+}
 
 /**
  * `stochastic_sign` (Hubara et al. 2016, stochastic binarization).
@@ -191,11 +218,15 @@ const named: Record<string, Quantizer> = {
 /** The names `getQuantizer` accepts. */
 export const quantizerNames = [...Object.keys(named), "dorefa"];
 
-/** Looks a quantizer up by name ("sign" is an alias of "ste_sign"); dorefa takes {k}. */
+/**
+ * Looks a quantizer up by name ("sign" is an alias of "ste_sign"); ste_sign takes
+ * {clipValue} (default 1), dorefa takes {k}.
+ */
 export function getQuantizer(spec: string | QuantizerSpec): Quantizer {
   const { name, options } = typeof spec === "string" ? { name: spec, options: undefined } : spec;
   if (name === "dorefa") return dorefa(options?.k ?? 1);
-  const q = named[name === "sign" ? "ste_sign" : name];
+  if (name === "ste_sign" || name === "sign") return steSign(options?.clipValue ?? 1);
+  const q = named[name];
   if (!q) throw new RangeError(`unknown quantizer '${name}'; choose one of: ${quantizerNames.join(", ")}`);
   return q;
 }

@@ -8,6 +8,7 @@ import {
   type Quantizer,
   quantizerSpec,
   sign,
+  steSign,
   stochasticSign,
 } from "../../src/quant/quantizers.js";
 import { Random } from "../../src/util/random.js";
@@ -41,6 +42,44 @@ describe("sign (STE)", () => {
     const dx = f32([10, 10]);
     sign.backward(f32([0, 2]), f32([1, 1]), dx, ctx);
     expect([...dx]).toEqual([11, 10]);
+  });
+});
+
+describe("steSign(clipValue) (QuickNet: 1.25)", () => {
+  // float32 neighbours of 1.25 (one ulp is 2^-23 in [1, 2)).
+  const below = 1.25 - 2 ** -23;
+  const above = 1.25 + 2 ** -23;
+  const at = [0, -0, 1.25, -1.25, below, -below, above, -above, 1, -1, 2, -3];
+  const g = at.map((_, i) => i + 1);
+  const q = steSign(1.25);
+  it("forward is sign with sign(0) = +1", () => {
+    expect(fwd(q, at)).toEqual([1, 1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1]);
+  });
+  it("backward passes dy where |x| <= 1.25, zero beyond", () => {
+    expect(bwd(q, at, g)).toEqual([1, 2, 3, 4, 5, 6, 0, 0, 9, 10, 0, 0]);
+  });
+  it("compares with the clip rounded to float32, as TensorFlow does", () => {
+    const x = Math.fround(1.1);
+    expect(x).toBeGreaterThan(1.1);
+    expect(bwd(steSign(1.1), [x, -x], [1, 1])).toEqual([1, 1]);
+  });
+  it("clipValue 1 is sign itself; its spec stays { name: 'ste_sign' }", () => {
+    expect(steSign()).toBe(sign);
+    expect(steSign(1)).toBe(sign);
+    expect(quantizerSpec(steSign(1))).toEqual({ name: "ste_sign" });
+    expect(getQuantizer({ name: "ste_sign" })).toBe(sign);
+    expect(getQuantizer({ name: "ste_sign", options: { clipValue: 1 } })).toBe(sign);
+  });
+  it("its spec stores the clip value and rebuilds the same pseudo-gradient", () => {
+    expect(quantizerSpec(q)).toEqual({ name: "ste_sign", options: { clipValue: 1.25 } });
+    const r = getQuantizer(JSON.parse(JSON.stringify(quantizerSpec(q))));
+    expect(r.bits).toBe(1);
+    expect(bwd(r, at, g)).toEqual(bwd(q, at, g));
+    expect(bwd(getQuantizer({ name: "sign", options: { clipValue: 1.25 } }), at, g)).toEqual(bwd(q, at, g));
+  });
+  it("rejects a clip value that is not a positive number", () => {
+    for (const c of [0, -1, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(() => steSign(c)).toThrow(/clipValue/);
   });
 });
 
@@ -156,6 +195,8 @@ describe("kernel fast path", () => {
       };
       expect(run(sign)).toEqual(run(plain));
       expect([...run(sign)[1]!]).toEqual(bwd(sign, xs, dy));
+      // A clip other than 1 has no kernel: the array code runs on the tensor.
+      expect([...run(steSign(1.25))[1]!]).toEqual(bwd(steSign(1.25), xs, dy));
     }
   });
 });
