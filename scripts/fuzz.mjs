@@ -66,7 +66,7 @@ async function libFromDist() {
   const [engine, ck, builders, checkpoint, tensor, random, data] = await Promise.all([
     dist("engine/index.js"),
     dist("nn/checkpointFormat.js"),
-    dist("nn/builders.js"),
+    dist("nn/build.js"),
     dist("nn/checkpoint.js"),
     dist("tensor/index.js"),
     dist("util/random.js"),

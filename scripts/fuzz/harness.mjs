@@ -77,7 +77,7 @@ export function makeTargets(lib, tmpDir) {
       // As loadCheckpoint then loadTrainedModel: the config must fit the tensors, then load.
       async use(ck, file) {
         await lib.checkCheckpointModel(ck, file);
-        const model = lib.buildModel(lib.ctx, ck.model, new lib.Random(0));
+        const model = lib.buildModel(lib.ctx, ck.spec, new lib.Random(0));
         try {
           lib.loadIntoModel(model, ck, file);
         } finally {

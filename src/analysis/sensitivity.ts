@@ -18,6 +18,7 @@ import { finetune, recalibrateBatchNorm } from "./tune.js";
 import {
   buildVariant,
   checkpointInputShape,
+  checkpointLayers,
   type PrecisionEdit,
   resolveLayers,
   variantRecords,
@@ -116,10 +117,10 @@ export function runSensitivity(o: SensitivityOptions): SensitivityReport {
   }
   checkInputShape(o.checkpoint, o.checkpointFile, o.data);
   if (o.binary) checkInputShape(o.binary, o.binaryFile ?? "binary checkpoint", o.data);
-  const floatLayers = weightLayers(o.checkpoint.layers);
+  const floatLayers = weightLayers(checkpointLayers(o.checkpoint, o.checkpointFile));
   const keepCk = o.binary ?? o.checkpoint;
   const keepFile = o.binaryFile ?? o.checkpointFile;
-  const keepLayers = weightLayers(keepCk.layers);
+  const keepLayers = weightLayers(checkpointLayers(keepCk, keepFile));
   const derived = doKeep && !o.binary && o.mode === "both" && keepLayers.every((l) => l.weightBits === 32);
   if (doKeep && !derived && keepLayers.every((l) => l.weightBits === 32 && l.inputBits === 32)) {
     throw new Error(
@@ -231,7 +232,7 @@ function runVariant(
   edits: PrecisionEdit[],
   onStep: (step: number, steps: number) => void,
 ): number {
-  const model = buildVariant(o.ctx, ck, variantRecords(ck.layers, edits), file);
+  const model = buildVariant(o.ctx, ck, variantRecords(checkpointLayers(ck, file), edits), file);
   try {
     const { train, test, preprocessing } = o.data;
     finetune(model, train, preprocessing, {

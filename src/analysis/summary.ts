@@ -19,15 +19,11 @@ import { encodeModel } from "../engine/format.js";
 import type { Layer as EngineLayer, EngineModel } from "../engine/model.js";
 import { exportCheckpoint } from "../export/checkpoint.js";
 import { convertModel } from "../export/convert.js";
-import type { Checkpoint, LayerRecord } from "../nn/checkpointFormat.js";
+import { modelOfCheckpoint } from "../nn/checkpoint.js";
+import type { Checkpoint } from "../nn/checkpointFormat.js";
+import { type LayerSpec, resolveSpec } from "../nn/spec.js";
 import { createContext } from "../tensor/index.js";
-import {
-  buildVariant,
-  checkpointInputShape,
-  layerFromRecord,
-  variantRecords,
-  WEIGHT_TYPES,
-} from "./variant.js";
+import { checkpointInputShape, WEIGHT_TYPES } from "./variant.js";
 
 export interface LayerSummary {
   name: string;
@@ -90,9 +86,12 @@ function macsOf(
   outputShape: readonly number[],
   binary: boolean,
 ) {
+  // Depthwise [k, k, C]: k*k per output value; dense [out, in]: in; conv OHWI: k*k*C.
   const n = type.includes("dense")
     ? prod(outputShape) * kernelShape[1]!
-    : prod(outputShape) * prod(kernelShape.slice(1));
+    : type === "depthwise_conv2d"
+      ? prod(outputShape) * kernelShape[0]! * kernelShape[1]!
+      : prod(outputShape) * prod(kernelShape.slice(1));
   return binary ? { binary: n, float: 0 } : { binary: 0, float: n };
 }
 
@@ -105,7 +104,7 @@ export async function summarizeCheckpoint(ck: Checkpoint, file: string): Promise
   const inputShape = checkpointInputShape(ck);
   let engine: EngineModel | null = null;
   let note: string | undefined;
-  const model = buildVariant(ctx, ck, variantRecords(ck.layers, []), file);
+  const model = modelOfCheckpoint(ctx, ck, file);
   try {
     const exported = await exportCheckpoint(file);
     exported.model.dispose();
@@ -117,20 +116,14 @@ export async function summarizeCheckpoint(ck: Checkpoint, file: string): Promise
       note = `not convertible to .onebit: ${(e as Error).message}`;
     }
   }
-  const fileBytes = engine ? encodeModel(engine).length : null;
-  const layers: LayerSummary[] = [];
-  let shape = inputShape;
-  ck.layers.forEach((r, i) => {
-    const live = layerFromRecord(ctx, r, shape, `${file}: layers.${i}`);
-    shape = live.outputShape(shape);
-    live.dispose();
-    layers.push(checkpointLayer(ck, r, i, shape, engine));
-  });
   model.dispose();
+  const fileBytes = engine ? encodeModel(engine).length : null;
+  const { shapes } = resolveSpec(ck.spec, file);
+  const layers = ck.spec.layers.map((l) => checkpointLayer(ck, l, shapes.get(l.name)!, engine));
   return {
     source: file,
     kind: "checkpoint",
-    model: ck.model.builder,
+    model: ck.spec.name,
     inputShape,
     layers,
     totals: totalsOf(layers, fileBytes),
@@ -139,22 +132,24 @@ export async function summarizeCheckpoint(ck: Checkpoint, file: string): Promise
 }
 
 function classNames(ck: Checkpoint): string[] {
-  const classes = (ck.model.options.classes as number | undefined) ?? 10;
+  const out = ck.spec.outputs[0]!;
+  const units = ck.spec.layers.find((l) => l.name === out)?.config.units;
+  const classes =
+    typeof units === "number" ? units : ((ck.model?.options.classes as number | undefined) ?? 10);
   return Array.from({ length: classes }, (_, i) => String(i));
 }
 
 function checkpointLayer(
   ck: Checkpoint,
-  r: LayerRecord,
-  i: number,
+  r: LayerSpec,
   out: number[],
   engine: EngineModel | null,
 ): LayerSummary {
-  const prefix = `layers.${i}.`;
+  const prefix = `${r.name}.`;
   let params = 0;
   for (const [name, t] of ck.tensors) if (name.startsWith(prefix)) params += t.data.length;
   const bits = (q: unknown) => (q ? quantBits(q) : 32);
-  const isWeight = WEIGHT_TYPES.has(r.type);
+  const isWeight = WEIGHT_TYPES.has(r.type) || r.type === "depthwise_conv2d";
   const weightBits = isWeight ? bits(r.config.kernelQuantizer) : params > 0 ? 32 : null;
   const inputBits = isWeight ? bits(r.config.inputQuantizer) : null;
   const kernel = ck.tensors.get(`${prefix}kernel`);
@@ -165,7 +160,7 @@ function checkpointLayer(
   let deployedBytes: number;
   let note: string | undefined;
   if (engine) {
-    const mine = engine.layers.filter((l) => l.name.startsWith(prefix));
+    const mine = engine.layers.filter((l) => l.name === r.name || l.name.startsWith(prefix));
     deployedBytes = mine.reduce((a, l) => a + tensorBytes(l), 0);
     if (params > 0 && mine.length === 0) note = "folded into the previous layer's output transform";
   } else {
@@ -175,7 +170,7 @@ function checkpointLayer(
     note = "deployed size estimated";
   }
   return {
-    name: `layers.${i}`,
+    name: r.name,
     type: r.type,
     outputShape: out,
     params,

@@ -11,14 +11,13 @@
  *   binarizes (sign(ReLU(z)) would be the constant +1): the quantizer replaces that ReLU.
  * - p = 32: no quantizers (the layer reads the real-valued batch-norm output), scaling none.
  *
- *     const v = variantRecords(ck.layers, [{ layer: 3, bits: 1 }]);
+ *     const v = variantRecords(checkpointLayers(ck), [{ layer: 3, bits: 1 }]);
  *     const model = buildVariant(ctx, ck, v);
  */
+import { buildModel } from "../nn/build.js";
 import type { Checkpoint, LayerRecord, NamedTensor } from "../nn/checkpointFormat.js";
-import type { Layer } from "../nn/layer.js";
-import { Activation, BatchNorm, Dropout, Flatten, MaxPool } from "../nn/layers.js";
-import { Model } from "../nn/model.js";
-import { QuantConv2D, QuantDense } from "../nn/quantLayers.js";
+import type { Model } from "../nn/model.js";
+import { isChain, type ModelSpec } from "../nn/spec.js";
 import { getQuantizer, type QuantizerSpec } from "../quant/quantizers.js";
 import type { Context } from "../tensor/context.js";
 import { Random } from "../util/random.js";
@@ -126,38 +125,22 @@ export function variantRecords(
   return out;
 }
 
-/** One live layer from its record, for an input of shape `input` (without batch). */
-export function layerFromRecord(
-  ctx: Context,
-  r: LayerRecord,
-  input: readonly number[],
-  label: string,
-): Layer {
-  const c = r.config as Record<string, never>;
-  const rng = new Random(0);
-  switch (r.type) {
-    case "quant_dense":
-      return new QuantDense(ctx, input, { ...c, units: c.units }, rng, label);
-    case "quant_conv2d":
-      return new QuantConv2D(ctx, input, { ...c, filters: c.filters, kernelSize: c.kernelSize }, rng, label);
-    case "batch_norm":
-      return new BatchNorm(ctx, input, c);
-    case "max_pool":
-      return new MaxPool(c.size, c.stride, c.padding);
-    case "flatten":
-      return new Flatten();
-    case "dropout":
-      return new Dropout(c.rate);
-    case "activation":
-      return new Activation(c.fn);
-    default:
-      throw new RangeError(`${label}: unknown layer type '${r.type}'`);
+/**
+ * The checkpoint's layers as records (type and config), in model order. The analysis
+ * varies chains of layers: a graph model (add, concatenate) is refused, naming the file.
+ */
+export function checkpointLayers(ck: Checkpoint, source = "checkpoint"): LayerRecord[] {
+  if (!isChain(ck.spec)) {
+    throw new Error(
+      `${source}: model '${ck.spec.name}' is a graph; the sensitivity analysis varies chains of layers`,
+    );
   }
+  return ck.spec.layers.map((l) => ({ type: l.type, config: l.config }));
 }
 
 /** The model input shape a checkpoint was built for. */
 export function checkpointInputShape(ck: Checkpoint): number[] {
-  return [...((ck.model.options.inputShape as number[] | undefined) ?? [28, 28, 1])];
+  return [...ck.spec.inputs[0]!.shape];
 }
 
 /** Builds the variant and loads the checkpoint's tensors into it; `source` names the checkpoint in errors. */
@@ -167,23 +150,28 @@ export function buildVariant(
   records: readonly VariantRecord[],
   source = "checkpoint",
 ): Model {
-  const inputShape = checkpointInputShape(ck);
-  const layers: Layer[] = [];
-  let shape = inputShape;
-  records.forEach((r, i) => {
-    const layer = layerFromRecord(ctx, r, shape, `${source}: layers.${r.source ?? `new ${i}`} (${r.type})`);
-    shape = layer.outputShape(shape);
-    layers.push(layer);
-  });
-  const model = new Model(ctx, ck.model, inputShape, layers);
+  const inputName = ck.spec.inputs[0]!.name;
+  const names = records.map((r, i) => (r.source === null ? `variant_${i}` : ck.spec.layers[r.source]!.name));
+  const spec: ModelSpec = {
+    ...ck.spec,
+    layers: records.map((r, i) => ({
+      name: names[i]!,
+      type: r.type,
+      inputs: [i === 0 ? inputName : names[i - 1]!],
+      config: r.config,
+    })),
+    outputs: [names[names.length - 1]!],
+  };
+  const model = buildModel(ctx, spec, new Random(0), { source, origin: ck.model });
   records.forEach((r, i) => {
     if (r.source === null) return;
-    const layer = layers[i]!;
+    const layer = model.layers[i]!;
+    const prefix = `${names[i]}.`;
     const tensors = [...layer.params(), ...layer.buffers()];
-    const kernel = r.normalizeKernel ? ck.tensors.get(`layers.${r.source}.kernel`) : undefined;
+    const kernel = r.normalizeKernel ? ck.tensors.get(`${prefix}kernel`) : undefined;
     const scale = kernel ? 1 / maxAbs(kernel) : 1;
     for (const t of tensors) {
-      const name = `layers.${r.source}.${t.name}`;
+      const name = `${prefix}${t.name}`;
       const stored = ck.tensors.get(name);
       if (!stored) throw new Error(`${source}: tensor '${name}' is missing`);
       checkShape(stored, t.tensor.shape, name, source);

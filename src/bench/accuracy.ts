@@ -18,6 +18,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { type DatasetName, loadDataset } from "../data/index.js";
+import type { ModelConfig } from "../nn/checkpointFormat.js";
 import { createContext } from "../tensor/index.js";
 import { type TrainConfig, train } from "../train/index.js";
 import { type BenchOptions, environment, median, table } from "./util.js";
@@ -110,13 +111,14 @@ export function shortened(runs: AccuracyRun[], epochs?: number, width?: number):
     }
   }
   return runs.map((r) => {
-    const options = { ...(r.config.model.options as Record<string, unknown>) };
-    const cnn = r.config.model.builder !== "bnn-mlp";
+    const model = r.config.model as ModelConfig;
+    const options = { ...model.options };
+    const cnn = model.builder !== "bnn-mlp";
     if (width !== undefined && cnn) options.widthMultiplier = width;
     return {
       id: `${r.id}${epochs !== undefined ? `-e${epochs}` : ""}${width !== undefined && cnn ? `-w${width}` : ""}`,
       dataset: r.dataset,
-      config: { ...r.config, epochs: epochs ?? r.config.epochs, model: { ...r.config.model, options } },
+      config: { ...r.config, epochs: epochs ?? r.config.epochs, model: { ...model, options } },
     };
   });
 }

@@ -12,7 +12,7 @@ import { Engine } from "../engine/runtime.js";
 import { convertModel } from "../export/convert.js";
 import { toOihw } from "../interop/export-onnx.js";
 import { resolveThreads } from "../kernels/index.js";
-import { buildModel } from "../nn/builders.js";
+import { buildModel } from "../nn/build.js";
 import type { Model } from "../nn/model.js";
 import { createContext } from "../tensor/index.js";
 import { Random } from "../util/random.js";

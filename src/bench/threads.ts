@@ -13,7 +13,7 @@
  */
 import os from "node:os";
 import { type Backend, convGeometry, createBackend, resolveThreads } from "../kernels/index.js";
-import { buildModel } from "../nn/builders.js";
+import { buildModel } from "../nn/build.js";
 import { conv2d, mean, softmaxCrossEntropy, square } from "../ops/index.js";
 import { Context } from "../tensor/context.js";
 import { adam } from "../train/optimizers.js";

@@ -1,5 +1,5 @@
 /**
- * Checkpoint -> engine model: rebuild the trained model from its config, load its weights
+ * Checkpoint -> engine model: rebuild the trained model from its spec, load its weights
  * and batch-norm statistics, and convert it with the data set's class names and
  * preprocessing (the data set the checkpoint records, unless overridden).
  *
@@ -9,11 +9,9 @@
 import { DATASET_NAMES, type DataSplits, type DatasetName, loadDataset } from "../data/index.js";
 import type { EngineModel } from "../engine/model.js";
 import type { BackendKind } from "../kernels/index.js";
-import { buildModel } from "../nn/builders.js";
-import { type Checkpoint, loadCheckpoint, loadIntoModel } from "../nn/checkpoint.js";
+import { type Checkpoint, loadCheckpoint, modelOfCheckpoint } from "../nn/checkpoint.js";
 import type { Model } from "../nn/model.js";
 import { createContext } from "../tensor/index.js";
-import { Random } from "../util/random.js";
 import { convertModel } from "./convert.js";
 
 export interface TrainedModel {
@@ -25,8 +23,7 @@ export interface TrainedModel {
 export async function loadTrainedModel(file: string, backend: BackendKind = "wasm"): Promise<TrainedModel> {
   const checkpoint = await loadCheckpoint(file);
   const ctx = await createContext(backend);
-  const model = buildModel(ctx, checkpoint.model, new Random(0));
-  loadIntoModel(model, checkpoint, file);
+  const model = modelOfCheckpoint(ctx, checkpoint, file);
   return { checkpoint, model };
 }
 

@@ -17,6 +17,7 @@
  *   `unpack` (bits -> +/-1 floats), e.g. the default float last layer.
  * - batch norm, max-pool, flatten and ReLU between float layers map one to one; dropout is
  *   the identity in eval mode.
+ * Engine layers take the names of the spec's layers. Only chains export (format 1.x).
  * What the engine cannot express exactly is rejected with a message naming the layer.
  */
 
@@ -49,6 +50,8 @@ export interface ConvertOptions {
 /** A training layer with its tensors copied out of the heap. */
 interface Source {
   index: number;
+  /** The layer's name in the model spec (the engine layer's name). */
+  name: string;
   type: string;
   config: Record<string, unknown>;
   tensors: Map<string, Float32Array>;
@@ -62,16 +65,23 @@ function fail(src: Source, message: string): never {
 }
 
 function sourcesOf(model: Model): Source[] {
+  if (!model.isChain) {
+    throw new ConvertError(
+      `convert: model '${model.name}' is a graph (a layer reads more than the one before it); ` +
+        "the engine's format 1.x runs chains of layers, graph models (add, concatenate) are not exportable yet",
+    );
+  }
   return model.layers.map((layer: TrainLayer, index) => {
     const tensors = new Map<string, Float32Array>();
     for (const p of layer.params()) tensors.set(p.name, p.tensor.toArray());
     for (const b of layer.buffers()) tensors.set(b.name, b.tensor.toArray());
     return {
       index,
+      name: model.names[index]!,
       type: layer.type,
       config: layer.config,
       tensors,
-      label: `layers.${index} (${layer.type})`,
+      label: `'${model.names[index]}' (${layer.type})`,
     };
   });
 }
@@ -175,12 +185,11 @@ export function convertModel(model: Model, options: ConvertOptions): EngineModel
     );
   }
   return {
-    name: options.name ?? model.config.builder,
+    name: options.name ?? model.name,
     classNames: [...options.classNames],
     layers: e.layers,
     metadata: {
-      builder: model.config.builder,
-      options: model.config.options as JsonValue,
+      ...(model.origin ? { builder: model.origin.builder, options: model.origin.options as JsonValue } : {}),
       ...(options.metadata ?? {}),
     },
   };
@@ -188,7 +197,7 @@ export function convertModel(model: Model, options: ConvertOptions): EngineModel
 
 /** One training op between weight layers, on float activations. */
 function floatOp(e: Emitter, src: Source): void {
-  const name = `layers.${src.index}.${src.type}`;
+  const name = src.name;
   switch (src.type) {
     case "dropout":
       return;
@@ -238,7 +247,7 @@ function weightLayer(e: Emitter, sources: Source[], i: number): number {
   if (kQ) kQ.forward(kernel, quantized, { channels: outC, training: false });
   else quantized.set(kernel);
   const bias = src.tensors.get("bias");
-  const name = `layers.${src.index}.${src.type}`;
+  const name = src.name;
 
   if (!inQ || kQ?.bits !== 1) {
     if (inQ) {
@@ -310,7 +319,7 @@ function weightLayer(e: Emitter, sources: Source[], i: number): number {
       const { size, stride, padding } = s.config as { size: number; stride: number; padding: Padding };
       const pool = {
         kind: "maxpool" as const,
-        name: `layers.${s.index}.max_pool`,
+        name: s.name,
         poolSize: [size, size],
         strides: [stride, stride],
         padding,
@@ -320,7 +329,7 @@ function weightLayer(e: Emitter, sources: Source[], i: number): number {
       const withFlip = !afterBn && anyFlip && flip.kind === "threshold" ? { flip: flip.flip } : {};
       e.push({ ...pool, ...withFlip });
     } else if (s.type === "flatten") {
-      e.push({ kind: "flatten", name: `layers.${s.index}.flatten` });
+      e.push({ kind: "flatten", name: s.name });
     }
   }
   return j;

@@ -70,7 +70,7 @@ export function verifyEngine(model: Model, engine: Engine, input: VerifyInput): 
       ctx.tidy(() => {
         let h: Tensor = ctx.fromArray(x, [n, ...model.inputShape]);
         model.layers.forEach((layer, i) => {
-          const name = `layers.${i}.${layer.type}`;
+          const name = model.names[i]!;
           const traced = trace.find((t) => t.name === name);
           if (traced?.preActivation) {
             const m = pre.get(name) ?? emptyMismatch();

@@ -15,22 +15,22 @@
  * - Batch norm: the CNNs use Keras momentum 0.99, eps 1e-3, scale = false (Larq tutorial);
  *   the MLP uses PyTorch's defaults (momentum 0.9 in Keras' convention, eps 1e-5).
  *
- *     const model = buildModel(ctx, { builder: "bnn-mlp", options: { width: 256 } }, rng);
+ * Each builder returns a model spec (src/nn/spec.ts); `buildModel` builds it:
+ *
+ *     const spec = builderSpec({ builder: "bnn-mlp", options: { width: 256 } });
+ *     const model = buildModel(ctx, spec, rng);
  */
 import type { Padding } from "../kernels/geometry.js";
-import type { Context } from "../tensor/context.js";
-import type { Random } from "../util/random.js";
 import type { ModelConfig } from "./checkpointFormat.js";
-import type { Layer } from "./layer.js";
-import { Activation, BatchNorm, type BatchNormOptions, Dropout, Flatten, MaxPool } from "./layers.js";
-import { Model } from "./model.js";
 import {
-  QuantConv2D,
-  type QuantConv2DOptions,
-  QuantDense,
-  type QuantOptions,
-  type Scaling,
-} from "./quantLayers.js";
+  type BatchNormOptions,
+  type LayerDefinition,
+  layers,
+  type QuantHooks,
+  sequential,
+} from "./functional.js";
+import type { Scaling } from "./quantLayers.js";
+import type { ModelSpec } from "./spec.js";
 
 export type LayerPrecision = "float" | "bwn" | "binary";
 
@@ -83,31 +83,25 @@ interface Builder {
   build(b: Stack, o: Record<string, unknown>): void;
 }
 
-/** Tracks the running shape while layers are appended, and the binary/float layer roles. */
+/** Collects a chain of layer definitions and decides each weight layer's role (first, hidden, last). */
 class Stack {
-  readonly layers: Layer[] = [];
-  shape: number[];
+  readonly layers: LayerDefinition[] = [];
   private weightLayers = 0;
 
   constructor(
-    readonly ctx: Context,
-    readonly rng: Random,
     readonly o: Required<Pick<CommonOptions, "float" | "first" | "last" | "padValue">> & CommonOptions,
     readonly totalWeightLayers: number,
     readonly scaling: Scaling,
     /** False for BWN: binary weights, real activations. */
     readonly binaryActivations: boolean,
-  ) {
-    this.shape = [...(o.inputShape ?? [28, 28, 1])];
-  }
+  ) {}
 
-  push(layer: Layer): void {
-    this.shape = layer.outputShape(this.shape);
+  push(layer: LayerDefinition): void {
     this.layers.push(layer);
   }
 
   /** Quantizer hooks of the next weight layer, from its position (first, hidden, last). */
-  private hooks(): QuantOptions {
+  private hooks(): QuantHooks {
     const i = this.weightLayers++;
     if (this.o.float) return {};
     const role: LayerPrecision =
@@ -125,24 +119,23 @@ class Stack {
   }
 
   dense(units: number): void {
-    const name = `layers.${this.layers.length} (dense ${units})`;
-    this.push(new QuantDense(this.ctx, this.shape, { units, ...this.hooks() }, this.rng, name));
+    this.push(layers.quantDense({ units, ...this.hooks() }));
   }
 
-  conv(filters: number, extra: Partial<QuantConv2DOptions> = {}): void {
-    const name = `layers.${this.layers.length} (conv ${filters})`;
+  conv(filters: number): void {
     const padding = this.o.padding ?? "valid";
-    const o = { filters, kernelSize: 3, padding, padValue: this.o.padValue, ...extra, ...this.hooks() };
-    this.push(new QuantConv2D(this.ctx, this.shape, o, this.rng, name));
+    this.push(
+      layers.quantConv2d({ filters, kernelSize: 3, padding, padValue: this.o.padValue, ...this.hooks() }),
+    );
   }
 
   bn(o: BatchNormOptions = {}): void {
-    this.push(new BatchNorm(this.ctx, this.shape, o));
+    this.push(layers.batchNorm(o));
   }
 
   /** The float twin's nonlinearity where the binary net binarizes (the next layer's input). */
   floatActivation(): void {
-    if (this.o.float) this.push(new Activation("relu"));
+    if (this.o.float) this.push(layers.relu());
   }
 }
 
@@ -154,23 +147,23 @@ const MLP_BN: BatchNormOptions = { momentum: 0.9, eps: 1e-5 };
 function larqCnn(b: Stack, o: CnnOptions, binaryActivations: boolean): void {
   const m = o.widthMultiplier ?? 1;
   b.conv(32 * m);
-  b.push(new MaxPool(2));
+  b.push(layers.maxPool({ size: 2 }));
   b.bn(CNN_BN);
-  if (!binaryActivations) b.push(new Activation("relu"));
+  if (!binaryActivations) b.push(layers.relu());
   else b.floatActivation();
   b.conv(64 * m);
-  b.push(new MaxPool(2));
+  b.push(layers.maxPool({ size: 2 }));
   b.bn(CNN_BN);
-  if (!binaryActivations) b.push(new Activation("relu"));
+  if (!binaryActivations) b.push(layers.relu());
   else b.floatActivation();
   b.conv(64 * m);
   b.bn(CNN_BN);
-  b.push(new Flatten());
-  if (!binaryActivations) b.push(new Activation("relu"));
+  b.push(layers.flatten());
+  if (!binaryActivations) b.push(layers.relu());
   else b.floatActivation();
   b.dense(64 * m);
   b.bn(CNN_BN);
-  if (!binaryActivations) b.push(new Activation("relu"));
+  if (!binaryActivations) b.push(layers.relu());
   else b.floatActivation();
   b.dense(b.o.classes ?? 10);
   b.bn(CNN_BN);
@@ -184,13 +177,13 @@ export const builders: Record<string, Builder> = {
       "Hubara et al. MNIST MLP: 784 -> 3 x (dense N, BN, sign) -> dense 10; binary weights but the last layer's, the first on the real image; N = width (paper 4096)",
     build(b, raw) {
       const o = raw as MlpOptions;
-      b.push(new Flatten());
+      b.push(layers.flatten());
       const depth = o.depth ?? 3;
       for (let i = 0; i < depth; i++) {
         if (i > 0) b.floatActivation();
         b.dense(o.width ?? 1024);
         b.bn(MLP_BN);
-        if (o.dropout) b.push(new Dropout(o.dropout));
+        if (o.dropout) b.push(layers.dropout({ rate: o.dropout }));
       }
       b.floatActivation();
       b.dense(o.classes ?? 10);
@@ -210,15 +203,15 @@ export const builders: Record<string, Builder> = {
       const o = raw as CnnOptions;
       const m = o.widthMultiplier ?? 1;
       b.conv(32 * m);
-      b.push(new MaxPool(2));
+      b.push(layers.maxPool({ size: 2 }));
       b.bn(CNN_BN);
       b.floatActivation();
       b.conv(64 * m);
-      b.push(new MaxPool(2));
+      b.push(layers.maxPool({ size: 2 }));
       b.bn(CNN_BN);
       b.floatActivation();
       b.conv(64 * m);
-      b.push(new Flatten());
+      b.push(layers.flatten());
       b.bn(CNN_BN);
       b.floatActivation();
       b.dense(64 * m);
@@ -242,9 +235,12 @@ const WEIGHT_LAYERS: Record<string, (o: Record<string, unknown>) => number> = {
   "bwn-cnn": () => 5,
 };
 
-/** Builds a model from its config; `rng` draws the initial weights. */
-export function buildModel(ctx: Context, config: ModelConfig, rng: Random): Model {
-  const builder = builders[config.builder];
+/**
+ * The model spec a builder config describes (checked: unknown builders and bad options
+ * are refused with the builder named).
+ */
+export function builderSpec(config: ModelConfig): ModelSpec {
+  const builder = Object.hasOwn(builders, config.builder) ? builders[config.builder] : undefined;
   if (!builder) {
     throw new RangeError(
       `unknown model '${config.builder}'; choose one of: ${Object.keys(builders).join(", ")}`,
@@ -267,9 +263,13 @@ export function buildModel(ctx: Context, config: ModelConfig, rng: Random): Mode
   };
   const scaling = scalingOf(config.builder, o as CnnOptions);
   const weightLayers = WEIGHT_LAYERS[config.builder]!(config.options);
-  const stack = new Stack(ctx, rng, settings, weightLayers, scaling, config.builder !== "bwn-cnn");
+  const stack = new Stack(settings, weightLayers, scaling, config.builder !== "bwn-cnn");
   builder.build(stack, config.options);
-  return new Model(ctx, config, settings.inputShape ?? [28, 28, 1], stack.layers);
+  return sequential({
+    inputShape: settings.inputShape ?? [28, 28, 1],
+    layers: stack.layers,
+    name: config.builder,
+  });
 }
 
 /**

@@ -1,19 +1,20 @@
 /**
  * Checkpoint files of trainable models (format: ./checkpointFormat.ts), written atomically
  * (temporary file, then rename). `loadCheckpoint` is what the exporter reads: the model
- * config plus named float32 tensors ("layers.3.kernel", "layers.4.runningMean", ...).
+ * spec plus named float32 tensors ("quant_conv2d_1.kernel", "batch_norm_1.runningMean", ...).
  *
  *     const ck = await loadCheckpoint("runs/mnist/last.ckpt");
- *     ck.model.builder;                          // "bnn-cnn"
- *     ck.tensors.get("layers.0.kernel")?.shape;  // [32, 3, 3, 1]
+ *     ck.spec.name;                                    // "bnn-cnn"
+ *     ck.tensors.get("quant_conv2d_1.kernel")?.shape;  // [32, 3, 3, 1]
  */
 import { readFile } from "node:fs/promises";
 import { Heap } from "../kernels/heap.js";
+import type { Context } from "../tensor/context.js";
 import { createContext } from "../tensor/index.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { writeFileAtomic } from "../util/atomicWrite.js";
 import { Random } from "../util/random.js";
-import { buildModel } from "./builders.js";
+import { buildModel } from "./build.js";
 import {
   type Checkpoint,
   CheckpointError,
@@ -42,33 +43,7 @@ export async function loadCheckpoint(file: string): Promise<Checkpoint> {
 }
 
 /**
- * The file's layer list must be the one its config builds: same types and configs (a
- * quantizer present or absent changes what the same tensors mean, so shapes alone do not
- * catch it; a config relying on a default that has since changed does).
- */
-function checkLayerList(ck: Checkpoint, model: Model, source: string): void {
-  const built = model.layers.map((l) => ({ type: l.type, config: l.config }));
-  if (ck.layers.length !== built.length) {
-    throw new CheckpointError(
-      source,
-      `it lists ${ck.layers.length} layers, its model (${ck.model.builder}) has ${built.length}`,
-    );
-  }
-  ck.layers.forEach((stored, i) => {
-    const want = JSON.stringify(built[i]);
-    const have = JSON.stringify(stored);
-    if (have !== want) {
-      throw new CheckpointError(
-        source,
-        `layer ${i} is ${have} in the file, but its model config (${ck.model.builder} ` +
-          `${JSON.stringify(ck.model.options)}) builds ${want}`,
-      );
-    }
-  });
-}
-
-/**
- * Checks that the checkpoint's model config builds a model whose every tensor the file holds,
+ * Checks that the checkpoint's model spec builds a model whose every tensor the file holds,
  * shape for shape. The trial build runs on a throwaway heap capped near the file's tensor
  * bytes, so a config describing a far bigger model (a corrupt or hostile `width`) fails at
  * once instead of allocating gigabytes; any fault is a CheckpointError naming the file.
@@ -80,25 +55,23 @@ export async function checkCheckpointModel(ck: Checkpoint, source: string): Prom
   const ctx = await createContext("ref", { heap });
   let model: Model | undefined;
   try {
-    model = buildModel(ctx, ck.model, new Random(0));
+    model = buildModel(ctx, ck.spec, new Random(0));
+    const what = `the ${ck.spec.name} model`;
     for (const [name, t] of model.namedTensors()) {
       const s = ck.tensors.get(name);
-      if (!s)
-        throw new CheckpointError(source, `tensor '${name}' of the ${ck.model.builder} model is missing`);
+      if (!s) throw new CheckpointError(source, `tensor '${name}' of ${what} is missing`);
       if (s.shape.length !== t.shape.length || s.shape.some((d, i) => d !== t.shape[i])) {
         throw new CheckpointError(
           source,
-          `tensor '${name}' has shape [${s.shape}], the ${ck.model.builder} model it describes has [${t.shape}]`,
+          `tensor '${name}' has shape [${s.shape}], ${what} it describes has [${t.shape}]`,
         );
       }
     }
-    checkLayerList(ck, model, source);
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
-    const options = JSON.stringify(ck.model.options).slice(0, 120);
     throw new CheckpointError(
       source,
-      `its model (${ck.model.builder} ${options}) cannot be built from the tensors it holds: ${(e as Error).message}`,
+      `its model (${ck.spec.name}) cannot be built from the tensors it holds: ${(e as Error).message}`,
     );
   } finally {
     model?.dispose();
@@ -131,7 +104,19 @@ export function restoreTensors(
   }
 }
 
-/** Loads a checkpoint's weights and BN statistics into a model built from the same config. */
+/** The checkpoint's model with its weights and BN statistics, on `ctx`. */
+export function modelOfCheckpoint(ctx: Context, ck: Checkpoint, source = "checkpoint"): Model {
+  const model = buildModel(ctx, ck.spec, new Random(0), { source, origin: ck.model });
+  try {
+    loadIntoModel(model, ck, source);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
+}
+
+/** Loads a checkpoint's weights and BN statistics into a model built from the same spec. */
 export function loadIntoModel(model: Model, ck: Checkpoint, source = "checkpoint"): void {
   restoreTensors(model.namedTensors(), ck.tensors, source);
 }

@@ -1,32 +1,39 @@
 /**
  * The trainable-checkpoint format (separate from the `.onebit` inference format).
- * Little-endian, version 1:
+ * Little-endian, version 2:
  *
  *   offset 0   8 bytes  magic "ONEBITCK"
- *   offset 8   uint32   format version (1)
+ *   offset 8   uint32   format version (2; version 1 files are read and upgraded)
  *   offset 12  uint32   header length H in bytes
  *   offset 16  H bytes  JSON header (UTF-8), padded with spaces to a multiple of 16
  *   then       float32 sections, each at `dataStart + offset` (bytes, 16-aligned), in header order
  *
- * The header is a `CheckpointHeader`: the model config (builder name + options, which
- * rebuild the model), epoch, history, RNG states, optimizer settings and a table of tensors
- * `{name, shape, offset, length}`. Tensor names are stable (the exporter reads them):
- *   "layers.I.kernel"        latent (real-valued) weights: dense [out, in], conv OHWI
- *   "layers.I.bias"          bias [out] (where the layer has one)
- *   "layers.I.gamma" / ".beta" / ".runningMean" / ".runningVar"   batch norm [channels]
+ * The header is a `CheckpointHeader`: the model spec (src/nn/spec.ts: named layers with
+ * type, config and inputs, resolved, so a reader needs no model code to interpret the
+ * tensors), the builder config it came from if any, epoch, history, RNG states, optimizer
+ * settings and a table of tensors `{name, shape, offset, length}`. Tensor names are the
+ * layer's name and the tensor's (the exporter reads them):
+ *   "LAYER.kernel"        latent (real-valued) weights: dense [out, in], conv OHWI
+ *   "LAYER.bias"          bias [out] (where the layer has one)
+ *   "LAYER.gamma" / ".beta" / ".runningMean" / ".runningVar"   batch norm [channels]
  *   "optimizer.m.NAME" / "optimizer.v.NAME"   Adam moments (SGD: "optimizer.velocity.NAME")
- * where I is the index of the layer in the model's layer list. Batch norm without scale
- * (Larq's scale = false) or center has no gamma (read as 1) or beta (read as 0).
- * `layers` lists each layer's type and config (quantizer specs, scaling, padValue, BN eps),
- * so a reader needs no model code to interpret the tensors.
+ * Batch norm without scale (Larq's scale = false) or center has no gamma (read as 1) or
+ * beta (read as 0).
+ *
+ * Version 1 stored a builder config and the built layer list instead of a spec, and named
+ * tensors by position ("layers.I.kernel"). Decoding such a file rebuilds the spec from
+ * its builder, checks that it lists the same layers (type and config), and renames the
+ * tensors to the spec's layer names, so everything downstream sees version 2.
  *
  * Encoding is deterministic (no timestamps, fixed key order), so the same training run
  * gives byte-identical files.
  */
 import { jsonNesting } from "../engine/format-schema.js";
+import { builderSpec } from "./builders.js";
+import { type ModelSpec, resolveSpec } from "./spec.js";
 
 export const CHECKPOINT_MAGIC = "ONEBITCK";
-export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_VERSION = 2;
 /** Refuse headers larger than this (a corrupt length must not trigger a huge allocation). */
 const MAX_HEADER_BYTES = 64 * 1024 * 1024;
 /** JSON nesting the header may have (state holds plain records); deeper is refused before parsing. */
@@ -70,8 +77,9 @@ export interface LayerRecord {
 
 export interface CheckpointHeader {
   format: "onebit-checkpoint";
-  model: ModelConfig;
-  layers: LayerRecord[];
+  spec: ModelSpec;
+  /** The builder config the spec came from (absent for models written as code). */
+  model?: ModelConfig;
   /** Completed epochs. */
   epoch: number;
   /** Free-form, JSON-serializable training state (history, RNG states, optimizer settings). */
@@ -85,12 +93,13 @@ export interface NamedTensor {
 }
 
 export interface Checkpoint {
-  model: ModelConfig;
-  /** The built model's layers, in order (index I of "layers.I.NAME"). */
-  layers: LayerRecord[];
+  /** The model, resolved (every config with its defaults). */
+  spec: ModelSpec;
+  /** The builder config the spec came from, when it came from one. */
+  model?: ModelConfig;
   epoch: number;
   state: Record<string, unknown>;
-  /** Tensors by name, in file order. */
+  /** Tensors by name ("conv1.kernel"), in file order. */
   tensors: Map<string, NamedTensor>;
 }
 
@@ -112,8 +121,8 @@ export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
   }
   const header: CheckpointHeader = {
     format: "onebit-checkpoint",
-    model: ck.model,
-    layers: ck.layers,
+    spec: ck.spec,
+    ...(ck.model ? { model: ck.model } : {}),
     epoch: ck.epoch,
     state: ck.state,
     tensors: entries,
@@ -154,8 +163,8 @@ export function decodeCheckpoint(bytes: Uint8Array, source = "checkpoint"): Chec
   if (magic !== CHECKPOINT_MAGIC) fail(`magic is ${JSON.stringify(magic)}, expected "${CHECKPOINT_MAGIC}"`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(8, true);
-  if (version !== CHECKPOINT_VERSION)
-    fail(`format version ${version}, this reader knows ${CHECKPOINT_VERSION}`);
+  if (version !== 1 && version !== CHECKPOINT_VERSION)
+    fail(`format version ${version}, this reader knows 1 and ${CHECKPOINT_VERSION}`);
   const headerBytes = view.getUint32(12, true);
   if (headerBytes > MAX_HEADER_BYTES || 16 + headerBytes > bytes.length) {
     fail(`header length ${headerBytes} exceeds the file (${bytes.length} bytes)`);
@@ -164,7 +173,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = "checkpoint"): Chec
   if (jsonNesting(text, MAX_HEADER_NESTING) > MAX_HEADER_NESTING) {
     fail(`header JSON nests deeper than ${MAX_HEADER_NESTING} levels`);
   }
-  let header: CheckpointHeader;
+  let header: CheckpointHeader & { layers?: unknown };
   try {
     header = JSON.parse(text);
   } catch (e) {
@@ -173,18 +182,17 @@ export function decodeCheckpoint(bytes: Uint8Array, source = "checkpoint"): Chec
   if (!isObject(header) || header.format !== "onebit-checkpoint" || !Array.isArray(header.tensors)) {
     fail("header lacks format 'onebit-checkpoint' or a tensor table");
   }
-  if (
-    !isObject(header.model) ||
-    typeof header.model.builder !== "string" ||
-    !isObject(header.model.options)
-  ) {
-    fail("header lacks model.builder (a string) and model.options (an object)");
-  }
-  if (
-    !Array.isArray(header.layers) ||
-    !header.layers.every((l) => isObject(l) && typeof l.type === "string")
-  ) {
-    fail("header lacks the layer list (objects with a type)");
+  if (version === 1) {
+    header.spec = legacySpec(header as unknown as Record<string, unknown>, fail);
+  } else {
+    if (header.model !== undefined && !isBuilderConfig(header.model)) {
+      fail("model is not a builder config (builder: a string, options: an object)");
+    }
+    try {
+      header.spec = resolveSpec(header.spec, "its model spec").spec;
+    } catch (e) {
+      fail((e as Error).message);
+    }
   }
   if (!Number.isSafeInteger(header.epoch) || header.epoch < 0)
     fail(`epoch ${show(header.epoch)} is not a count`);
@@ -206,19 +214,68 @@ export function decodeCheckpoint(bytes: Uint8Array, source = "checkpoint"): Chec
       fail(`tensor '${order[j]!.name}' overlaps tensor '${prev.name}'`);
     }
   }
+  const rename = version === 1 ? legacyName(header.spec) : (n: string) => n;
   const tensors = new Map<string, NamedTensor>();
   for (const e of entries) {
     const data = new Float32Array(e.length);
     for (let j = 0; j < e.length; j++) data[j] = view.getFloat32(dataStart + e.offset + 4 * j, true);
-    tensors.set(e.name, { shape: e.shape, data });
+    tensors.set(rename(e.name), { shape: e.shape, data });
   }
   return {
-    model: header.model,
-    layers: header.layers,
+    spec: header.spec,
+    ...(header.model ? { model: header.model } : {}),
     epoch: header.epoch,
     state: header.state ?? {},
     tensors,
   };
+}
+
+function isBuilderConfig(m: unknown): m is ModelConfig {
+  return isObject(m) && typeof m.builder === "string" && isObject(m.options);
+}
+
+/**
+ * A version-1 header's model as a spec: its builder's, which must list the same layers
+ * (type and config) as the file, since a builder default may have changed since.
+ */
+function legacySpec(header: Record<string, unknown>, fail: (why: string) => never): ModelSpec {
+  const model = header.model;
+  if (!isBuilderConfig(model))
+    return fail("header lacks model.builder (a string) and model.options (an object)");
+  const layers = header.layers;
+  if (!Array.isArray(layers) || !layers.every((l) => isObject(l) && typeof l.type === "string")) {
+    return fail("header lacks the layer list (objects with a type)");
+  }
+  const options = JSON.stringify(model.options).slice(0, 120);
+  let spec: ModelSpec;
+  try {
+    spec = builderSpec(model);
+  } catch (e) {
+    return fail(`its model (${model.builder} ${options}) cannot be built: ${(e as Error).message}`);
+  }
+  if (layers.length !== spec.layers.length) {
+    fail(`it lists ${layers.length} layers, its model (${model.builder}) has ${spec.layers.length}`);
+  }
+  layers.forEach((stored, i) => {
+    const l = spec.layers[i]!;
+    const want = JSON.stringify({ type: l.type, config: l.config });
+    const have = JSON.stringify({ type: stored.type, config: stored.config });
+    if (have !== want) {
+      fail(
+        `layer ${i} is ${have} in the file, but its model config (${model.builder} ${options}) builds ${want}`,
+      );
+    }
+  });
+  return spec;
+}
+
+/** Version 1's positional names ("layers.3.kernel", "optimizer.m.layers.3.kernel") -> the spec's layer names. */
+function legacyName(spec: ModelSpec): (name: string) => string {
+  return (name) =>
+    name.replace(/(^|\.)layers\.(\d+)\./, (whole, lead: string, i: string) => {
+      const layer = spec.layers[Number(i)];
+      return layer ? `${lead}${layer.name}.` : whole;
+    });
 }
 
 /** One entry of the tensor table, checked against the data bytes that follow the header. */

@@ -1,16 +1,18 @@
 /**
- * Layers, model builders and checkpoints of trainable models.
+ * Layers, model specs, model builders and checkpoints of trainable models.
  */
+export { buildModel, isBuilderConfig, type ModelSource, specOf } from "./build.js";
 export {
   type BuilderInfo,
+  builderSpec,
   builders,
-  buildModel,
   type CnnOptions,
   type LayerPrecision,
   listBuilders,
   type MlpOptions,
   resolveModelConfig,
 } from "./builders.js";
+export { AvgPool, GlobalAvgPool, PReLU, Shift } from "./channelLayers.js";
 export {
   type Checkpoint,
   type LayerRecord,
@@ -20,9 +22,25 @@ export {
   type NamedTensor,
   saveCheckpoint,
 } from "./checkpoint.js";
-export { decodeCheckpoint, encodeCheckpoint } from "./checkpointFormat.js";
+export { CheckpointError, decodeCheckpoint, encodeCheckpoint } from "./checkpointFormat.js";
+export { DepthwiseConv2D } from "./depthwise.js";
+export {
+  type BatchNormOptions as BatchNormLayerOptions,
+  type Conv2dOptions as Conv2dLayerOptions,
+  type DenseOptions,
+  type DepthwiseConv2dOptions as DepthwiseConv2dLayerOptions,
+  input,
+  LayerDefinition,
+  layers,
+  model,
+  type PoolOptions,
+  type QuantHooks,
+  SymbolicTensor,
+  sequential,
+} from "./functional.js";
 export type { ForwardMode, Layer, LayerParam } from "./layer.js";
 export { Activation, BatchNorm, Dropout, Flatten, MaxPool } from "./layers.js";
+export { Add, Concatenate } from "./mergeLayers.js";
 export { Model } from "./model.js";
 export {
   QuantConv2D,
@@ -31,3 +49,5 @@ export {
   type QuantDenseOptions,
   type Scaling,
 } from "./quantLayers.js";
+export { LAYER_KINDS } from "./registry.js";
+export { type InputSpec, type LayerSpec, type ModelSpec, ModelSpecError, resolveSpec } from "./spec.js";

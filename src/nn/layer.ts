@@ -1,7 +1,7 @@
 /**
  * The layer contract. A layer owns its parameters (trainable) and buffers (batch-norm
  * running statistics), names them relative to itself ("kernel", "runningMean"); the model
- * prefixes "layers.I." to make the stable checkpoint names.
+ * prefixes the layer's name ("conv1.kernel") to make the stable checkpoint names.
  */
 import type { Tensor } from "../tensor/tensor.js";
 import type { Random } from "../util/random.js";
@@ -37,6 +37,8 @@ export interface Layer {
   /** Output shape for an input shape (without the batch dimension). */
   outputShape(input: readonly number[]): number[];
   forward(x: Tensor, mode: ForwardMode): Tensor;
+  /** Layers that read several tensors (add, concatenate): the forward pass over all of them. */
+  forwardAll?(xs: readonly Tensor[], mode: ForwardMode): Tensor;
   params(): LayerParam[];
   /** Non-trainable state tensors saved in checkpoints ("runningMean", "runningVar"). */
   buffers(): { name: string; tensor: Tensor }[];

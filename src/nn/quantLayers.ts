@@ -48,6 +48,8 @@ export interface QuantOptions {
 
 export interface QuantDenseOptions extends QuantOptions {
   units: number;
+  /** Checked against the input when given (a resolved config carries it). */
+  inFeatures?: number;
 }
 
 export interface QuantConv2DOptions extends QuantOptions {
@@ -57,6 +59,8 @@ export interface QuantConv2DOptions extends QuantOptions {
   padding?: Padding;
   /** Value read outside the image: -1, 0 or +1. Default 0. */
   padValue?: -1 | 0 | 1;
+  /** Checked against the input when given (a resolved config carries it). */
+  inChannels?: number;
 }
 
 /** Resolves hooks shared by both layers; `where` names the layer in errors and warnings. */
@@ -140,7 +144,27 @@ abstract class QuantLayerBase implements Layer {
 export class QuantDense extends QuantLayerBase {
   readonly type = "quant_dense";
   readonly config: Record<string, unknown>;
-  private readonly inFeatures: number;
+
+  /**
+   * The full config (defaults written in) of a dense layer over `inputShape` [in], and its
+   * output shape; pure, so a model spec can be checked without building it.
+   */
+  static resolve(inputShape: readonly number[], o: QuantDenseOptions, name = "QuantDense") {
+    if (inputShape.length !== 1) {
+      throw new Error(`${name}: expects a flat input [features], got [${inputShape}] (add a flatten layer)`);
+    }
+    if (!Number.isSafeInteger(o.units) || o.units < 1) {
+      throw new RangeError(`${name}: units must be a positive integer, got ${String(o.units)}`);
+    }
+    const inFeatures = inputShape[0]!;
+    if (o.inFeatures !== undefined && o.inFeatures !== inFeatures) {
+      throw new Error(
+        `${name}: its config says ${o.inFeatures} input features, its input has shape [${inputShape}]`,
+      );
+    }
+    const hooks = resolveHooks(o, name);
+    return { hooks, config: { units: o.units, inFeatures, ...hooks.config }, shape: [o.units] };
+  }
 
   /** Input shape [in] (without batch). Kernel [units, in]. */
   constructor(
@@ -150,13 +174,9 @@ export class QuantDense extends QuantLayerBase {
     rng: Random,
     name = "QuantDense",
   ) {
-    if (inputShape.length !== 1) {
-      throw new Error(`${name}: expects a flat input [features], got [${inputShape}] (add a flatten layer)`);
-    }
-    const hooks = resolveHooks(o, name);
-    super(ctx, [o.units, inputShape[0]!], hooks, rng);
-    this.inFeatures = inputShape[0]!;
-    this.config = { units: o.units, inFeatures: this.inFeatures, ...hooks.config };
+    const r = QuantDense.resolve(inputShape, o, name);
+    super(ctx, [o.units, inputShape[0]!], r.hooks, rng);
+    this.config = r.config;
   }
 
   outputShape(): number[] {
@@ -189,6 +209,48 @@ export class QuantConv2D extends QuantLayerBase {
   readonly config: Record<string, unknown>;
   private readonly opts: Required<Pick<QuantConv2DOptions, "stride" | "padding" | "padValue">>;
 
+  /**
+   * The full config (defaults written in) of a conv over `inputShape` [H, W, C], and its
+   * output shape; pure, so a model spec can be checked without building it.
+   */
+  static resolve(inputShape: readonly number[], o: QuantConv2DOptions, name = "QuantConv2D") {
+    if (inputShape.length !== 3) throw new Error(`${name}: expects an input [H, W, C], got [${inputShape}]`);
+    const padValue = o.padValue ?? 0;
+    if (![-1, 0, 1].includes(padValue))
+      throw new RangeError(`${name}: padValue must be -1, 0 or +1, got ${padValue}`);
+    for (const [key, v] of [
+      ["filters", o.filters],
+      ["kernelSize", o.kernelSize],
+      ["stride", o.stride ?? 1],
+    ] as const) {
+      if (!Number.isSafeInteger(v) || v < 1) {
+        throw new RangeError(`${name}: ${key} must be a positive integer, got ${String(v)}`);
+      }
+    }
+    const padding = o.padding ?? "valid";
+    if (padding !== "valid" && padding !== "same") {
+      throw new RangeError(`${name}: padding must be 'valid' or 'same', got '${String(padding)}'`);
+    }
+    const [h, w, c] = inputShape as [number, number, number];
+    if (o.inChannels !== undefined && o.inChannels !== c) {
+      throw new Error(
+        `${name}: its config says ${o.inChannels} input channels, its input has shape [${inputShape}]`,
+      );
+    }
+    const stride = o.stride ?? 1;
+    const k = o.kernelSize;
+    if (padding === "valid" && (h < k || w < k)) {
+      throw new Error(
+        `${name}: a ${k}x${k} 'valid' conv needs an input of at least ${k}x${k}, got [${inputShape}]`,
+      );
+    }
+    const hooks = resolveHooks(o, name);
+    const opts = { stride, padding, padValue };
+    const g = convGeometry(1, h, w, c, k, k, stride, stride, padding);
+    const config = { filters: o.filters, kernelSize: k, inChannels: c, ...opts, ...hooks.config };
+    return { hooks, opts, config, shape: [g.outH, g.outW, o.filters] };
+  }
+
   /** Input shape [H, W, C] (without batch). Kernel OHWI [filters, k, k, C]. */
   constructor(
     ctx: Context,
@@ -197,20 +259,10 @@ export class QuantConv2D extends QuantLayerBase {
     rng: Random,
     name = "QuantConv2D",
   ) {
-    if (inputShape.length !== 3) throw new Error(`${name}: expects an input [H, W, C], got [${inputShape}]`);
-    const padValue = o.padValue ?? 0;
-    if (![-1, 0, 1].includes(padValue))
-      throw new RangeError(`${name}: padValue must be -1, 0 or +1, got ${padValue}`);
-    const hooks = resolveHooks(o, name);
-    super(ctx, [o.filters, o.kernelSize, o.kernelSize, inputShape[2]!], hooks, rng);
-    this.opts = { stride: o.stride ?? 1, padding: o.padding ?? "valid", padValue };
-    this.config = {
-      filters: o.filters,
-      kernelSize: o.kernelSize,
-      inChannels: inputShape[2],
-      ...this.opts,
-      ...hooks.config,
-    };
+    const r = QuantConv2D.resolve(inputShape, o, name);
+    super(ctx, [o.filters, o.kernelSize, o.kernelSize, inputShape[2]!], r.hooks, rng);
+    this.opts = r.opts;
+    this.config = r.config;
   }
 
   outputShape(input: readonly number[]): number[] {

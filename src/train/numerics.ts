@@ -39,7 +39,7 @@ export function firstNonFiniteLayer(
   mode: ForwardMode,
 ): { index: number; what: string } {
   const ctx = model.ctx;
-  const label = (i: number) => `layer ${i} (${model.layers[i]!.type})`;
+  const label = (i: number) => `layer '${model.names[i]}' (${model.layers[i]!.type})`;
   for (const [i, layer] of model.layers.entries()) {
     for (const p of [...layer.params(), ...layer.buffers()]) {
       const bad = nonFinite(p.tensor);
@@ -49,13 +49,12 @@ export function firstNonFiniteLayer(
   return ctx.noGrad(() =>
     ctx.tidy(() => {
       const replay = { ...mode, rng: new Random(0) };
-      let h = input;
-      for (const [i, layer] of model.layers.entries()) {
-        h = layer.forward(h, replay);
-        const bad = nonFinite(h);
-        if (bad > 0) return { index: i, what: `${label(i)}: ${bad} of ${h.size} outputs non-finite` };
-      }
-      return { index: -1, what: "every layer's output is finite; the loss itself overflowed" };
+      let first: { index: number; what: string } | undefined;
+      model.forward(input, replay, (i, h) => {
+        const bad = first ? 0 : nonFinite(h);
+        if (bad > 0) first = { index: i, what: `${label(i)}: ${bad} of ${h.size} outputs non-finite` };
+      });
+      return first ?? { index: -1, what: "every layer's output is finite; the loss itself overflowed" };
     }),
   );
 }

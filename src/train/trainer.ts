@@ -8,6 +8,9 @@
  * Three seeded streams, all derived from `seed` and saved in checkpoints: weight init
  * (seed), batch order/augmentation (seed + 1), dropout and stochastic quantizers (seed + 2).
  *
+ * The model is a spec (src/nn/functional.ts builds one from code; a JSON file holds one) or
+ * a builder config; the checkpoint stores the resolved spec, so it needs no builder code.
+ *
  *     const result = await train({ ctx, data, config: { model: { builder: "bnn-mlp", options: { width: 256 } },
  *       epochs: 2, batchSize: 100, lr: 1e-3 } });
  *     result.testAccuracy;
@@ -21,17 +24,19 @@ import {
   type DataSplits,
   imageSize,
 } from "../data/index.js";
-import { buildModel, resolveModelConfig } from "../nn/builders.js";
+import { buildModel, isBuilderConfig, type ModelSource, specOf } from "../nn/build.js";
+import { resolveModelConfig } from "../nn/builders.js";
 import {
+  type Checkpoint,
   loadCheckpoint,
   loadIntoModel,
   restoreTensors,
   saveCheckpoint,
   snapshotTensors,
 } from "../nn/checkpoint.js";
-import type { ModelConfig } from "../nn/checkpointFormat.js";
 import type { ForwardMode } from "../nn/layer.js";
 import type { Model } from "../nn/model.js";
+import { resolveSpec } from "../nn/spec.js";
 import { softmaxCrossEntropy, squaredHinge } from "../ops/index.js";
 import type { Context } from "../tensor/context.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -47,7 +52,8 @@ import { makeSchedule, type ScheduleKind } from "./schedules.js";
 export type LossName = "cross-entropy" | "squared-hinge";
 
 export interface TrainConfig {
-  model: ModelConfig;
+  /** A model spec, or a builder config ({ builder: "bnn-cnn", options }). */
+  model: ModelSource;
   /** Total epochs (a resumed run continues up to this many). */
   epochs: number;
   batchSize: number;
@@ -113,7 +119,8 @@ export interface TrainResult {
 export const CHECKPOINT_FILE = "last.ckpt";
 
 interface SavedState {
-  train: TrainConfig;
+  /** The training settings (the model is the checkpoint's spec). */
+  train: Omit<TrainConfig, "model">;
   dataset: string;
   history: EpochRecord[];
   rng: number[];
@@ -131,25 +138,19 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     if (saved.dataset !== data.name) {
       throw new Error(`${ckFile}: trained on '${saved.dataset}', cannot resume on '${data.name}'`);
     }
-    if (ck.model.builder !== run.config.model.builder) {
-      throw new Error(
-        `${ckFile}: holds a '${ck.model.builder}' model, cannot resume it as '${run.config.model.builder}'`,
-      );
-    }
-    config = { ...saved.train, epochs: run.config.epochs };
+    checkSameModel(ck, run.config.model, data, ckFile!);
+    config = { ...saved.train, model: run.config.model, epochs: run.config.epochs };
   }
   const seed = config.seed ?? 0;
-  const modelConfig: ModelConfig =
-    ck?.model ??
-    resolveModelConfig({
-      builder: config.model.builder,
-      options: {
-        ...config.model.options,
-        inputShape: [data.train.height, data.train.width, data.train.channels],
-        classes: data.classes.length,
-      },
-    });
-  const model = buildModel(ctx, modelConfig, new Random(seed));
+  const model = buildModel(ctx, ck?.spec ?? modelFor(config.model, data), new Random(seed));
+  // The builder config the model came from, kept in checkpoints beside the spec.
+  const origin = ck ? ck.model : model.origin;
+  const outputs = modelOutputs(model);
+  if (outputs !== data.classes.length) {
+    throw new Error(
+      `model '${model.name}': its output has ${outputs} values, the ${data.name} data set has ${data.classes.length} classes`,
+    );
+  }
   checkTrainingData(data, model.inputShape, ck ? ckFile : undefined);
   const params = model.params();
   const opt = makeOptimizer(ctx, params, config);
@@ -242,8 +243,9 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     progress.end({ test_acc: test.accuracy, best_acc: best, flips });
     run.onEpoch?.(record);
     if (ckFile) {
+      const { model: _model, ...train } = config;
       const state: SavedState = {
-        train: config,
+        train,
         dataset: data.name,
         history,
         rng: rng.state,
@@ -251,8 +253,13 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         optimizer: opt.scalarState(),
       };
       const tensors = snapshotTensors(new Map([...model.namedTensors(), ...opt.stateTensors()]));
-      const layers = model.layers.map((l) => ({ type: l.type, config: l.config }));
-      await saveCheckpoint(ckFile, { model: modelConfig, layers, epoch, state: state as never, tensors });
+      await saveCheckpoint(ckFile, {
+        spec: model.spec,
+        ...(origin ? { model: origin } : {}),
+        epoch,
+        state: state as never,
+        tensors,
+      });
     }
   }
   opt.dispose();
@@ -320,4 +327,40 @@ function hingeTargets(ctx: Context, labels: Int32Array, classes: number): Tensor
   const t = new Float32Array(labels.length * classes).fill(-1);
   for (let r = 0; r < labels.length; r++) t[r * classes + labels[r]!] = 1;
   return ctx.fromArray(t, [labels.length, classes]);
+}
+
+/** A builder config completed from the data set (input shape, classes), or the spec as given. */
+function modelFor(m: ModelSource, data: DataSplits): ModelSource {
+  if (!isBuilderConfig(m)) return m;
+  return resolveModelConfig({
+    builder: m.builder,
+    options: {
+      ...m.options,
+      inputShape: [data.train.height, data.train.width, data.train.channels],
+      classes: data.classes.length,
+    },
+  });
+}
+
+/** The number of class scores a model outputs (the size of its output per image). */
+function modelOutputs(model: Model): number {
+  const shape = resolveSpec(model.spec).shapes.get(model.spec.outputs[0]!)!;
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** A resumed run must train the model its checkpoint holds. */
+function checkSameModel(ck: Checkpoint, asked: ModelSource, data: DataSplits, file: string): void {
+  if (isBuilderConfig(asked)) {
+    const held = ck.model?.builder ?? `a model written as code ('${ck.spec.name}')`;
+    if (ck.model?.builder !== asked.builder) {
+      throw new Error(
+        `${file}: holds ${ck.model ? `a '${held}' model` : held}, cannot resume it as '${asked.builder}'`,
+      );
+    }
+    return;
+  }
+  const want = JSON.stringify(specOf(modelFor(asked, data), "the given model spec").spec.layers);
+  if (JSON.stringify(ck.spec.layers) !== want) {
+    throw new Error(`${file}: holds another model ('${ck.spec.name}') than the spec given; cannot resume it`);
+  }
 }

@@ -3,7 +3,7 @@
 import path from "node:path";
 import { register as registerSensitivity } from "../../src/cli/commands/sensitivity.js";
 import { register as registerSummary } from "../../src/cli/commands/summary.js";
-import { buildModel } from "../../src/nn/builders.js";
+import { buildModel } from "../../src/nn/build.js";
 import { saveCheckpoint, snapshotTensors } from "../../src/nn/checkpoint.js";
 import type { ModelConfig } from "../../src/nn/checkpointFormat.js";
 import { createContext } from "../../src/tensor/index.js";
@@ -21,8 +21,8 @@ export async function writeCheckpoint(
   const model = buildModel(ctx, config, new Random(0));
   const file = path.join(dir, `${name}.ckpt`);
   await saveCheckpoint(file, {
+    spec: model.spec,
     model: config,
-    layers: model.layers.map((l) => ({ type: l.type, config: l.config })),
     epoch: 0,
     state,
     tensors: snapshotTensors(model.namedTensors()),

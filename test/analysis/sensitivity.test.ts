@@ -2,7 +2,7 @@ import { mkdtemp, readFile, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildVariant, variantRecords, weightLayers } from "../../src/analysis/variant.js";
+import { buildVariant, checkpointLayers, variantRecords, weightLayers } from "../../src/analysis/variant.js";
 import { loadCheckpoint } from "../../src/nn/checkpoint.js";
 import { createContext } from "../../src/tensor/index.js";
 import { onebit, writeCheckpoint } from "./helpers.js";
@@ -26,11 +26,13 @@ describe("variants", () => {
   it("binarize-one replaces the float twin's ReLU by the quantizer; keep-one drops the quantizers", async () => {
     const ck = await loadCheckpoint(floatFile);
     expect(
-      weightLayers(ck.layers).map((l) => `${l.name}@${l.index} w${l.weightBits} in${l.inputBits}`),
+      weightLayers(checkpointLayers(ck)).map((l) => `${l.name}@${l.index} w${l.weightBits} in${l.inputBits}`),
     ).toEqual(["dense1@1 w32 in32", "dense2@4 w32 in32"]);
     const types = (rs: { type: string }[]) => rs.map((r) => r.type).join(" ");
-    expect(types(ck.layers)).toBe("flatten quant_dense batch_norm activation quant_dense batch_norm");
-    const two = variantRecords(ck.layers, [{ layer: 4, bits: 2 }]);
+    expect(types(checkpointLayers(ck))).toBe(
+      "flatten quant_dense batch_norm activation quant_dense batch_norm",
+    );
+    const two = variantRecords(checkpointLayers(ck), [{ layer: 4, bits: 2 }]);
     expect(types(two)).toBe("flatten quant_dense batch_norm quant_dense batch_norm");
     expect(two[3]).toMatchObject({
       source: 4,
@@ -41,17 +43,17 @@ describe("variants", () => {
       },
     });
     const bin = await loadCheckpoint(binaryFile);
-    const kept = variantRecords(bin.layers, [{ layer: 1, bits: 32 }]);
+    const kept = variantRecords(checkpointLayers(bin), [{ layer: 1, bits: 32 }]);
     expect(kept[1]!.config).toMatchObject({ inputQuantizer: null, kernelQuantizer: null, scaling: "none" });
-    expect(weightLayers(bin.layers).map((l) => l.weightBits)).toEqual([1, 1]);
+    expect(weightLayers(checkpointLayers(bin)).map((l) => l.weightBits)).toEqual([1, 1]);
   });
 
   it("a variant loads the checkpoint's tensors (a 2-bit kernel scaled to max |W| = 1)", async () => {
     const ck = await loadCheckpoint(floatFile);
     const ctx = await createContext("wasm");
-    const model = buildVariant(ctx, ck, variantRecords(ck.layers, [{ layer: 1, bits: 2 }]));
+    const model = buildVariant(ctx, ck, variantRecords(checkpointLayers(ck), [{ layer: 1, bits: 2 }]));
     const w = model.layers[1]!.params()[0]!.tensor.toArray();
-    const stored = ck.tensors.get("layers.1.kernel")!.data;
+    const stored = ck.tensors.get(`${ck.spec.layers[1]!.name}.kernel`)!.data;
     const m = Math.max(...stored.map(Math.abs));
     expect(Math.max(...w.map(Math.abs))).toBeCloseTo(1, 6);
     expect(w[7]).toBeCloseTo(stored[7]! / m, 6);

@@ -28,19 +28,19 @@ describe("onebit summary", () => {
     const s = JSON.parse(out);
     expect(rows(s)).toMatchInlineSnapshot(`
       [
-        "layers.0 flatten [784] params=0 w=null in=null f32=0 dep=0 macs=0/0",
-        "layers.1 quant_dense [40] params=31360 w=1 in=1 f32=125440 dep=4168 macs=31360/0",
-        "layers.2 batch_norm [40] params=160 w=32 in=null f32=640 dep=0 macs=0/0",
-        "layers.3 quant_dense [10] params=400 w=1 in=1 f32=1600 dep=160 macs=400/0",
-        "layers.4 batch_norm [10] params=40 w=32 in=null f32=160 dep=160 macs=0/0",
+        "flatten_1 flatten [784] params=0 w=null in=null f32=0 dep=0 macs=0/0",
+        "quant_dense_1 quant_dense [40] params=31360 w=1 in=1 f32=125440 dep=4168 macs=31360/0",
+        "batch_norm_1 batch_norm [40] params=160 w=32 in=null f32=640 dep=0 macs=0/0",
+        "quant_dense_2 quant_dense [10] params=400 w=1 in=1 f32=1600 dep=160 macs=400/0",
+        "batch_norm_2 batch_norm [10] params=40 w=32 in=null f32=160 dep=160 macs=0/0",
       ]
     `);
     expect({ ...s.totals }).toMatchInlineSnapshot(`
       {
         "binaryParams": 31760,
-        "compression": 18.73388042203986,
+        "compression": 18.911242603550296,
         "deployedBytes": 4488,
-        "fileBytes": 6824,
+        "fileBytes": 6760,
         "float32Bytes": 127840,
         "macs": {
           "binary": 31760,
@@ -67,11 +67,11 @@ describe("onebit summary", () => {
     expect(rows(s)).toMatchInlineSnapshot(`
       [
         "input input [28,28,1] params=0 w=null in=null f32=0 dep=0 macs=0/0",
-        "layers.0.flatten flatten [784] params=0 w=null in=null f32=0 dep=0 macs=0/0",
-        "layers.1.quant_dense.bitpack bitpack [784] params=0 w=null in=null f32=0 dep=0 macs=0/0",
-        "layers.1.quant_dense binary_dense [40] params=31440 w=1 in=1 f32=125760 dep=4168 macs=31360/0",
-        "layers.3.quant_dense binary_dense [10] params=420 w=1 in=1 f32=1680 dep=160 macs=400/0",
-        "layers.4.batch_norm batchnorm [10] params=40 w=32 in=null f32=160 dep=160 macs=0/0",
+        "flatten_1 flatten [784] params=0 w=null in=null f32=0 dep=0 macs=0/0",
+        "quant_dense_1.bitpack bitpack [784] params=0 w=null in=null f32=0 dep=0 macs=0/0",
+        "quant_dense_1 binary_dense [40] params=31440 w=1 in=1 f32=125760 dep=4168 macs=31360/0",
+        "quant_dense_2 binary_dense [10] params=420 w=1 in=1 f32=1680 dep=160 macs=400/0",
+        "batch_norm_2 batchnorm [10] params=40 w=32 in=null f32=160 dep=160 macs=0/0",
       ]
     `);
     expect(s.totals.fileBytes).toBe(bytes.length);

@@ -3,8 +3,10 @@
  * XNOR-Net, BWN and the float twin with one schedule, and a shortened schedule renames
  * the runs and drops the targets (a 10-epoch run is not the issue's figure).
  */
+
 import { describe, expect, it } from "vitest";
 import { selectRuns, shortened } from "../../src/bench/accuracy.js";
+import type { ModelConfig } from "../../src/nn/checkpointFormat.js";
 
 describe("bench accuracy run selection", () => {
   it("side: bnn-cnn, xnor-cnn, bwn-cnn and the float twin on both data sets, one schedule", () => {
@@ -30,7 +32,7 @@ describe("bench accuracy run selection", () => {
     const [run] = shortened(selectRuns("mnist-bnn-cnn"), 10, 1);
     expect(run!.id).toBe("mnist-bnn-cnn-e10-w1");
     expect(run!.config.epochs).toBe(10);
-    expect(run!.config.model.options).toMatchObject({ widthMultiplier: 1 });
+    expect((run!.config.model as ModelConfig).options).toMatchObject({ widthMultiplier: 1 });
     expect(run!.target).toBeUndefined();
     expect(shortened(selectRuns("headline"))).toEqual(selectRuns("headline"));
     expect(() => shortened(selectRuns("headline"), 0)).toThrow(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildModel } from "../../src/nn/builders.js";
+import { buildModel } from "../../src/nn/build.js";
 import type { Layer } from "../../src/nn/layer.js";
 import { BatchNorm, Flatten, MaxPool } from "../../src/nn/layers.js";
 import { Model } from "../../src/nn/model.js";
@@ -56,7 +56,7 @@ function customCnn(
   push(new Flatten());
   push(new QuantDense(ctx, shape, { units: 10, ...bin }, rng));
   push(new BatchNorm(ctx, shape));
-  return new Model(ctx, { builder: "custom", options: {} }, [12, 12, 1], layers);
+  return Model.chain(ctx, [12, 12, 1], layers, "custom");
 }
 
 describe("converter + engine vs the training graph (eval mode)", () => {
@@ -79,10 +79,7 @@ describe("converter + engine vs the training graph (eval mode)", () => {
       "binary_dense",
       "batchnorm",
     ]);
-    expect(report.preActivations.map((p) => p.layer)).toEqual([
-      "layers.3.quant_dense",
-      "layers.5.quant_dense",
-    ]);
+    expect(report.preActivations.map((p) => p.layer)).toEqual(["quant_dense_2", "quant_dense_3"]);
     expect(report.ok, JSON.stringify(report)).toBe(true);
     expect(report.preActivations.every((p) => p.checked > 0)).toBe(true);
   });
@@ -146,7 +143,7 @@ describe("converter + engine vs the training graph (eval mode)", () => {
     push(new BatchNorm(ctx, shape));
     push(new QuantDense(ctx, shape, { units: 10, ...bin, scaling: o.lastScaling }, rng));
     push(new BatchNorm(ctx, shape));
-    const model = new Model(ctx, { builder: "custom", options: {} }, [10, 10, 2], layers);
+    const model = Model.chain(ctx, [10, 10, 2], layers, "custom");
     randomizeBatchNorms(model, 13);
     return model;
   }
@@ -195,7 +192,7 @@ describe("converter + engine vs the training graph (eval mode)", () => {
     const ctx = await createContext("ref");
     const model = buildModel(ctx, { builder: "xnor-cnn", options: { widthMultiplier: 0.25 } }, new Random(1));
     expect(() => toEngineModel(model)).toThrow(
-      /layers\.3 \(quant_conv2d\): scaling 'xnor'.*--scaling xnor-weights/,
+      /'quant_conv2d_2' \(quant_conv2d\): scaling 'xnor'.*--scaling xnor-weights/,
     );
   });
 
@@ -233,7 +230,7 @@ describe("converter + engine vs the training graph (eval mode)", () => {
     ]);
     expect(report.ok, JSON.stringify(report)).toBe(true);
     expect(report.scores.maxRelativeError).toBe(0);
-    expect(report.preActivations.map((p) => p.layer)).toEqual(["layers.3.quant_dense"]);
+    expect(report.preActivations.map((p) => p.layer)).toEqual(["quant_dense_2"]);
   });
 
   it("default bnn-cnn (float first and last) on each backend: identical scores", async () => {
@@ -328,7 +325,7 @@ describe("converter + engine vs the training graph (eval mode)", () => {
     push(new BatchNorm(ctx, shape));
     push(new Flatten());
     push(new QuantDense(ctx, shape, { units: 10, ...signIn, useBias: true }, rng));
-    const model = new Model(ctx, { builder: "custom", options: {} }, [9, 9, 3], layers);
+    const model = Model.chain(ctx, [9, 9, 3], layers, "custom");
     randomizeBatchNorms(model, 28);
     const { report, engineModel } = await convertAndVerify(model, randomImages(16, 243, 29));
     expect(engineModel.layers.map((l) => l.kind)).toEqual([

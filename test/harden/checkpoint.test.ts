@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkCheckpointModel, loadCheckpoint } from "../../src/nn/checkpoint.js";
-import { CheckpointError, decodeCheckpoint } from "../../src/nn/checkpointFormat.js";
+import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from "../../src/nn/checkpointFormat.js";
 
 const seed = new Uint8Array(fs.readFileSync(path.join(import.meta.dirname, "seeds/mlp.ckpt")));
 const view = new DataView(seed.buffer);
@@ -109,10 +109,11 @@ describe("loadCheckpoint: the model a checkpoint describes must fit what it hold
   };
 
   it("the seed loads (the control)", async () => {
-    expect((await loadCheckpoint(file(seed))).model.builder).toBe("bnn-mlp");
+    expect((await loadCheckpoint(file(seed))).model?.builder).toBe("bnn-mlp");
   });
 
   it("a hostile width fails fast (was: 827 MB and 7 s for width 10000, then a bare error)", async () => {
+    // A version-1 file: its builder config is checked against the layer list it stores.
     for (const width of [10_000, 1e6, 2 ** 30]) {
       const f = file(edited((h) => (h.model.options.width = width)));
       const t0 = performance.now();
@@ -120,31 +121,68 @@ describe("loadCheckpoint: the model a checkpoint describes must fit what it hold
       expect(err).toBeInstanceOf(CheckpointError);
       expect(err.message).toMatch(
         new RegExp(
-          `^${f}: not a valid onebit checkpoint: its model \\(bnn-mlp .*\\) cannot be built from the tensors it holds: `,
+          `^${f}: not a valid onebit checkpoint: layer 1 is .* in the file, but its model config \\(bnn-mlp .*\\) builds .*"units":${width}`,
         ),
       );
       expect(performance.now() - t0).toBeLessThan(5000);
     }
   });
 
-  it("bad options and shape mismatches name the file and the tensor", async () => {
+  it("a hostile spec (version 2) fails fast on the capped trial build", async () => {
+    const ck = decodeCheckpoint(seed, "s.ckpt");
+    const dense = ck.spec.layers.find((l) => l.type === "quant_dense")!;
+    dense.config.units = 2 ** 28;
+    const next = ck.spec.layers[ck.spec.layers.indexOf(dense) + 1]!;
+    next.config.channels = 2 ** 28;
+    const f = file(encodeCheckpoint(ck));
+    const t0 = performance.now();
+    const err = await loadCheckpoint(f).catch((e) => e);
+    expect(err).toBeInstanceOf(CheckpointError);
+    expect(err.message).toMatch(new RegExp(`^${f}: not a valid onebit checkpoint: `));
+    expect(performance.now() - t0).toBeLessThan(5000);
+  });
+
+  it("bad options and shape mismatches name the file and the layer", async () => {
     const neg = await loadCheckpoint(file(edited((h) => (h.model.options.width = -1)))).catch((e) => e);
     expect(neg).toBeInstanceOf(CheckpointError);
-    const narrow = edited((h) => (h.model.options.width = 8));
-    const ck = decodeCheckpoint(narrow, "n.ckpt");
+    expect(() =>
+      decodeCheckpoint(
+        edited((h) => (h.model.options.width = 8)),
+        "n.ckpt",
+      ),
+    ).toThrow(
+      /^n\.ckpt: not a valid onebit checkpoint: layer 1 is .*"units":16.* in the file, but its model config \(bnn-mlp .*\) builds .*"units":8/,
+    );
+    // Version 2: the spec decides the shapes; a tensor that does not fit is named.
+    const ck = decodeCheckpoint(seed, "n.ckpt");
+    const name = `${ck.spec.layers[1]!.name}.kernel`;
+    const t = ck.tensors.get(name)!;
+    ck.tensors.set(name, { shape: [t.shape[0]! / 2, t.shape[1]! * 2], data: t.data });
     await expect(checkCheckpointModel(ck, "n.ckpt")).rejects.toThrow(
-      "n.ckpt: not a valid onebit checkpoint: tensor 'layers.1.kernel' has shape [16,324], the bnn-mlp model it describes has [8,324]",
+      `n.ckpt: not a valid onebit checkpoint: tensor '${name}' has shape [8,648], the bnn-mlp model it describes has [16,324]`,
     );
   });
 
-  it("a config that builds other layers than the file lists (same shapes) names the layer", async () => {
+  it("a config that builds other layers than the file lists (same shapes) names the layer", () => {
     // The seed's first layer has binary weights; 'float' builds the same tensors, unquantized.
-    const ck = decodeCheckpoint(
-      edited((h) => (h.model.options.first = "float")),
-      "f.ckpt",
-    );
-    await expect(checkCheckpointModel(ck, "f.ckpt")).rejects.toThrow(
+    expect(() =>
+      decodeCheckpoint(
+        edited((h) => (h.model.options.first = "float")),
+        "f.ckpt",
+      ),
+    ).toThrow(
       /f\.ckpt: not a valid onebit checkpoint: layer 1 is .*"kernelQuantizer":\{"name":"ste_sign"\}.* in the file, but its model config .* builds .*"kernelQuantizer":null/,
     );
+  });
+
+  it("a version-1 file loads with its tensors renamed to the spec's layer names", async () => {
+    const ck = await loadCheckpoint(file(seed));
+    expect(ck.spec.layers.map((l) => l.name).slice(0, 3)).toEqual([
+      "flatten_1",
+      "quant_dense_1",
+      "batch_norm_1",
+    ]);
+    expect(ck.tensors.get("quant_dense_1.kernel")?.shape).toEqual([16, 324]);
+    expect([...ck.tensors.keys()].some((n) => n.includes("layers."))).toBe(false);
   });
 });

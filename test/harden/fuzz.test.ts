@@ -23,7 +23,7 @@ import {
 } from "../../scripts/fuzz/harness.mjs";
 import { DataError, parseCifar10, readIdx } from "../../src/data/index.js";
 import { decodeModel, Engine, ModelFormatError } from "../../src/engine/index.js";
-import { buildModel } from "../../src/nn/builders.js";
+import { buildModel } from "../../src/nn/build.js";
 import { checkCheckpointModel, loadIntoModel } from "../../src/nn/checkpoint.js";
 import { CheckpointError, decodeCheckpoint } from "../../src/nn/checkpointFormat.js";
 import { createContext } from "../../src/tensor/index.js";

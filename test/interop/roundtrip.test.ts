@@ -11,7 +11,7 @@ import { Engine } from "../../src/engine/runtime.js";
 import { exportOnnxWithProbes } from "../../src/interop/export-onnx.js";
 import { importOnnx } from "../../src/interop/import.js";
 import { formatOnnxReport, verifyOnnx } from "../../src/interop/verify-onnx.js";
-import { buildModel } from "../../src/nn/builders.js";
+import { buildModel } from "../../src/nn/build.js";
 import { createContext } from "../../src/tensor/index.js";
 import { Random } from "../../src/util/random.js";
 import { randomizeBatchNorms, toEngineModel } from "../export/convert-helpers.js";

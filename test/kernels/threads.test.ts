@@ -15,7 +15,7 @@ import { type Backend, convGeometry, createBackend } from "../../src/kernels/ind
 import { signGemmKernels } from "../../src/kernels/signGemm.js";
 import { type Call, KernelPool } from "../../src/kernels/threads/pool.js";
 import { splitRange } from "../../src/kernels/threads/split.js";
-import { buildModel } from "../../src/nn/builders.js";
+import { buildModel } from "../../src/nn/build.js";
 import type { ModelConfig } from "../../src/nn/checkpointFormat.js";
 import { conv2d, mean, softmaxCrossEntropy, square } from "../../src/ops/index.js";
 import { Context } from "../../src/tensor/context.js";

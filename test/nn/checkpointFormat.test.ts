@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from "../../src/nn/checkpointFormat.js";
+import { layers, sequential } from "../../src/nn/functional.js";
 
 const sample = (): Checkpoint => ({
+  spec: sequential({
+    inputShape: [3, 1],
+    layers: [layers.flatten(), layers.quantDense({ units: 2, kernelQuantizer: "ste_sign", name: "dense" })],
+  }),
   model: { builder: "bnn-mlp", options: { width: 4 } },
-  layers: [
-    { type: "flatten", config: {} },
-    { type: "quant_dense", config: { units: 2, kernelQuantizer: { name: "ste_sign" } } },
-  ],
   epoch: 2,
   state: { history: [{ epoch: 1 }], rng: [1, 2, 3, 4] },
   tensors: new Map([
@@ -20,7 +21,7 @@ describe("checkpoint format", () => {
     const bytes = encodeCheckpoint(sample());
     const ck = decodeCheckpoint(bytes);
     expect(ck.model).toEqual(sample().model);
-    expect(ck.layers).toEqual(sample().layers);
+    expect(ck.spec).toEqual(sample().spec);
     expect(ck.epoch).toBe(2);
     expect(ck.state).toEqual(sample().state);
     expect([...ck.tensors.keys()]).toEqual(["layers.1.kernel", "layers.2.runningVar"]);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { buildModel } from "../../src/nn/builders.js";
+import { buildModel } from "../../src/nn/build.js";
 import { QuantConv2D, QuantDense } from "../../src/nn/quantLayers.js";
 import { mul, sum } from "../../src/ops/index.js";
 import { quantize } from "../../src/quant/op.js";
@@ -242,7 +242,7 @@ describe("model builders", () => {
   it("bnn-mlp width is configurable (4096 as in the paper)", async () => {
     const ctx = await ctxRef();
     const m = buildModel(ctx, { builder: "bnn-mlp", options: { width: 4096 } }, new Random(0));
-    expect(m.params().find((p) => p.name === "layers.3.kernel")?.tensor.shape).toEqual([4096, 4096]);
+    expect(m.params().find((p) => p.name === "quant_dense_2.kernel")?.tensor.shape).toEqual([4096, 4096]);
     m.dispose();
   });
 

@@ -97,20 +97,20 @@ describe("checkpoints", () => {
     const dir = await tmp();
     await run(dir, { epochs: 1 });
     const ck = await loadCheckpoint(path.join(dir, CHECKPOINT_FILE));
-    expect(ck.model.builder).toBe("bnn-mlp");
-    expect(ck.model.options).toMatchObject({ width: 32, inputShape: [28, 28, 1], classes: 10 });
+    expect(ck.model!.builder).toBe("bnn-mlp");
+    expect(ck.model!.options).toMatchObject({ width: 32, inputShape: [28, 28, 1], classes: 10 });
     expect(ck.epoch).toBe(1);
-    expect(ck.layers.map((l) => l.type).slice(0, 4)).toEqual([
-      "flatten",
-      "quant_dense",
-      "batch_norm",
-      "dropout",
+    expect(ck.spec.layers.map((l) => l.name).slice(0, 5)).toEqual([
+      "flatten_1",
+      "quant_dense_1",
+      "batch_norm_1",
+      "dropout_1",
+      "quant_dense_2",
     ]);
-    expect(ck.layers[4]!.config).toMatchObject({ inputQuantizer: { name: "ste_sign" }, kernelClip: 1 });
-    // layers: 0 flatten, 1 dense, 2 bn, 3 dropout, 4 dense, ...
-    expect(ck.tensors.get("layers.1.kernel")?.shape).toEqual([32, 784]);
-    expect(ck.tensors.get("layers.2.runningVar")?.shape).toEqual([32]);
-    expect(ck.tensors.get("optimizer.m.layers.4.kernel")?.shape).toEqual([32, 32]);
+    expect(ck.spec.layers[4]!.config).toMatchObject({ inputQuantizer: { name: "ste_sign" }, kernelClip: 1 });
+    expect(ck.tensors.get("quant_dense_1.kernel")?.shape).toEqual([32, 784]);
+    expect(ck.tensors.get("batch_norm_1.runningVar")?.shape).toEqual([32]);
+    expect(ck.tensors.get("optimizer.m.quant_dense_2.kernel")?.shape).toEqual([32, 32]);
     expect(ck.state).toHaveProperty("rng");
     expect(ck.state).toHaveProperty("batches");
     expect((ck.state.history as unknown[]).length).toBe(1);

@@ -2,11 +2,9 @@
 import type { Command } from "commander";
 import { DATASET_NAMES, type DatasetName, loadDataset } from "../../data/index.js";
 import { type BackendKind, resolveThreads } from "../../kernels/index.js";
-import { buildModel } from "../../nn/builders.js";
-import { loadCheckpoint, loadIntoModel } from "../../nn/checkpoint.js";
+import { loadCheckpoint, modelOfCheckpoint } from "../../nn/checkpoint.js";
 import { createContext } from "../../tensor/index.js";
 import { evaluate } from "../../train/index.js";
-import { Random } from "../../util/random.js";
 
 interface EvalOptions {
   dataset?: string;
@@ -40,12 +38,11 @@ export function register(program: Command): void {
         limitTrain: 0,
       });
       const ctx = await createContext(o.backend as BackendKind, { threads: await resolveThreads(o.threads) });
-      const model = buildModel(ctx, ck.model, new Random(0));
-      loadIntoModel(model, ck, file);
+      const model = modelOfCheckpoint(ctx, ck, file);
       const r = evaluate(model, data.test, data.preprocessing);
       const out = {
         checkpoint: file,
-        model: ck.model.builder,
+        model: ck.spec.name,
         dataset,
         epoch: ck.epoch,
         test_accuracy: r.accuracy,
