@@ -37,7 +37,7 @@ export class Model {
     this.inputShape = spec.inputs[0]!.shape;
     this.names = spec.layers.map((l) => l.name);
     const index = new Map<string, number>([[spec.inputs[0]!.name, -1]]);
-    this.names.forEach((n, i) => index.set(n, i));
+    for (const [i, n] of this.names.entries()) index.set(n, i);
     this.wiring = spec.layers.map((l) => l.inputs.map((i) => index.get(i)!));
     this.output = index.get(spec.outputs[0]!)!;
     this.isChain = isChain(spec);
