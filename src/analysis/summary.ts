@@ -19,10 +19,13 @@ import { encodeModel } from "../engine/format.js";
 import type { Layer as EngineLayer, EngineModel } from "../engine/model.js";
 import { exportCheckpoint } from "../export/checkpoint.js";
 import { convertModel } from "../export/convert.js";
-import { modelOfCheckpoint } from "../nn/checkpoint.js";
+import { buildModel } from "../nn/build.js";
+import { modelOfCheckpoint, snapshotTensors } from "../nn/checkpoint.js";
 import type { Checkpoint } from "../nn/checkpointFormat.js";
-import { type LayerSpec, resolveSpec } from "../nn/spec.js";
+import type { Model } from "../nn/model.js";
+import { type LayerSpec, type ModelSpec, resolveSpec } from "../nn/spec.js";
 import { createContext } from "../tensor/index.js";
+import { Random } from "../util/random.js";
 import { checkpointInputShape, WEIGHT_TYPES } from "./variant.js";
 
 export interface LayerSummary {
@@ -43,7 +46,7 @@ export interface LayerSummary {
 
 export interface ModelSummary {
   source: string;
-  kind: "checkpoint" | "onebit";
+  kind: "checkpoint" | "onebit" | "spec";
   model: string;
   inputShape: number[];
   layers: LayerSummary[];
@@ -101,30 +104,65 @@ function macsOf(
  */
 export async function summarizeCheckpoint(ck: Checkpoint, file: string): Promise<ModelSummary> {
   const ctx = await createContext("wasm");
-  const inputShape = checkpointInputShape(ck);
+  const model = modelOfCheckpoint(ctx, ck, file);
   let engine: EngineModel | null = null;
   let note: string | undefined;
-  const model = modelOfCheckpoint(ctx, ck, file);
   try {
     const exported = await exportCheckpoint(file);
     exported.model.dispose();
     engine = exported.engineModel;
   } catch {
-    try {
-      engine = convertModel(model, { classNames: classNames(ck), preprocessing: BYTE_TO_SIGNED });
-    } catch (e) {
-      note = `not convertible to .onebit: ${(e as Error).message}`;
-    }
+    ({ engine, note } = converted(model, ck));
   }
   model.dispose();
+  return summaryOf(ck, file, "checkpoint", engine, note);
+}
+
+/**
+ * Summary of a model spec (a builder's or a file's) with freshly initialized weights: the
+ * shapes, parameters and MACs do not depend on training.
+ *
+ *     const s = await summarizeSpec(builderSpec({ builder: "birealnet", options: { inputShape: [224, 224, 3], classes: 1000 } }));
+ *     s.totals.macs; // { binary: 1676279808, float: 137793536 }
+ */
+export async function summarizeSpec(spec: ModelSpec, source = spec.name): Promise<ModelSummary> {
+  const ctx = await createContext("ref");
+  const model = buildModel(ctx, spec, new Random(0), { source });
+  const ck: Checkpoint = {
+    spec: model.spec,
+    epoch: 0,
+    state: {},
+    tensors: snapshotTensors(model.namedTensors()),
+  };
+  const { engine, note } = converted(model, ck);
+  model.dispose();
+  return summaryOf(ck, source, "spec", engine, note);
+}
+
+/** The engine model the converter makes of `model`, or why it cannot. */
+function converted(model: Model, ck: Checkpoint): { engine: EngineModel | null; note?: string } {
+  try {
+    return { engine: convertModel(model, { classNames: classNames(ck), preprocessing: BYTE_TO_SIGNED }) };
+  } catch (e) {
+    return { engine: null, note: `not convertible to .onebit: ${(e as Error).message}` };
+  }
+}
+
+function summaryOf(
+  ck: Checkpoint,
+  source: string,
+  kind: ModelSummary["kind"],
+  engine: EngineModel | null,
+  note: string | undefined,
+): ModelSummary {
   const fileBytes = engine ? encodeModel(engine).length : null;
-  const { shapes } = resolveSpec(ck.spec, file);
+  const { shapes } = resolveSpec(ck.spec, source);
   const layers = ck.spec.layers.map((l) => checkpointLayer(ck, l, shapes.get(l.name)!, engine));
   return {
-    source: file,
-    kind: "checkpoint",
+    source,
+    kind,
     model: ck.spec.name,
-    inputShape,
+    inputShape: checkpointInputShape(ck),
     layers,
     totals: totalsOf(layers, fileBytes),
     note,

@@ -30,6 +30,7 @@ import {
   sequential,
 } from "./functional.js";
 import type { Scaling } from "./quantLayers.js";
+import { residualBuilders } from "./residualBuilders.js";
 import type { ModelSpec } from "./spec.js";
 
 export type LayerPrecision = "float" | "bwn" | "binary";
@@ -240,11 +241,11 @@ const WEIGHT_LAYERS: Record<string, (o: Record<string, unknown>) => number> = {
  * are refused with the builder named).
  */
 export function builderSpec(config: ModelConfig): ModelSpec {
+  if (!isObject(config.options)) throw new TypeError(`${config.builder}: options must be an object`);
+  if (Object.hasOwn(residualBuilders, config.builder)) return residualBuilders[config.builder]!.spec(config);
   const builder = Object.hasOwn(builders, config.builder) ? builders[config.builder] : undefined;
   if (!builder) {
-    throw new RangeError(
-      `unknown model '${config.builder}'; choose one of: ${Object.keys(builders).join(", ")}`,
-    );
+    throw new RangeError(`unknown model '${config.builder}'; choose one of: ${builderNames().join(", ")}`);
   }
   const o = config.options as CommonOptions;
   if (o.padding !== undefined && o.padding !== "valid" && o.padding !== "same") {
@@ -312,5 +313,18 @@ export interface BuilderInfo {
 
 /** The builders `buildModel` knows, with a one-line description each. */
 export function listBuilders(): BuilderInfo[] {
-  return Object.entries(builders).map(([name, b]) => ({ name, about: b.about, batchSize: b.batchSize }));
+  return [...Object.entries(builders), ...Object.entries(residualBuilders)].map(([name, b]) => ({
+    name,
+    about: b.about,
+    batchSize: b.batchSize,
+  }));
+}
+
+/** Every builder name. */
+export function builderNames(): string[] {
+  return [...Object.keys(builders), ...Object.keys(residualBuilders)];
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -1,13 +1,16 @@
 /**
- * `onebit train --model NAME --dataset NAME`: trains a model builder on a data set, shows
- * progress on stderr, writes OUT/last.ckpt each epoch and prints the result on stdout
- * (one JSON object with --json).
+ * `onebit train --model NAME|SPEC.json --dataset NAME`: trains a model builder, or a model
+ * spec file (src/nn/spec.ts), on a data set, shows progress on stderr, writes
+ * OUT/last.ckpt each epoch and prints the result on stdout (one JSON object with --json).
  */
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { DATASET_NAMES, type DatasetName, loadDataset } from "../../data/index.js";
 import { type BackendKind, resolveThreads } from "../../kernels/index.js";
-import { builders, type LayerPrecision } from "../../nn/builders.js";
+import type { ModelSource } from "../../nn/build.js";
+import { builderNames, type LayerPrecision, listBuilders } from "../../nn/builders.js";
+import { ModelSpecError, resolveSpec } from "../../nn/spec.js";
 import { createContext } from "../../tensor/index.js";
 import {
   type LossName,
@@ -36,6 +39,7 @@ export interface TrainCliOptions {
   resume: boolean;
   json: boolean;
   width?: number;
+  stages?: string;
   float: boolean;
   first?: string;
   last?: string;
@@ -73,9 +77,16 @@ export function trainSummary(model: string, dataset: string, r: TrainResult) {
 
 /** Parses the options, trains, and returns the result (used by `train` and `start`). */
 export async function runTrain(o: TrainCliOptions, signal?: AbortSignal): Promise<TrainResult> {
-  const builder = builders[o.model];
-  if (!builder)
-    throw new Error(`unknown model '${o.model}'; choose one of: ${Object.keys(builders).join(", ")}`);
+  if (!Number.isSafeInteger(o.epochs) || o.epochs < 1) {
+    throw new RangeError(`--epochs must be a positive whole number, got ${String(o.epochs)}`);
+  }
+  const fromFile = o.model.endsWith(".json");
+  const builder = listBuilders().find((b) => b.name === o.model);
+  if (!builder && !fromFile) {
+    throw new Error(
+      `unknown model '${o.model}'; choose one of: ${builderNames().join(", ")}, or a spec file (.json)`,
+    );
+  }
   if (!DATASET_NAMES.includes(o.dataset as DatasetName)) {
     throw new Error(`unknown dataset '${o.dataset}'; choose one of: ${DATASET_NAMES.join(", ")}`);
   }
@@ -88,13 +99,7 @@ export async function runTrain(o: TrainCliOptions, signal?: AbortSignal): Promis
   if (o.loss !== "cross-entropy" && o.loss !== "squared-hinge") {
     throw new Error(`--loss must be cross-entropy or squared-hinge, got '${o.loss}'`);
   }
-  const options: Record<string, unknown> = { float: o.float };
-  if (o.width !== undefined) options[o.model === "bnn-mlp" ? "width" : "widthMultiplier"] = o.width;
-  if (o.first) options.first = o.first as LayerPrecision;
-  if (o.last) options.last = o.last as LayerPrecision;
-  if (o.padValue !== undefined) options.padValue = o.padValue;
-  if (o.scaling !== undefined) options.scaling = o.scaling;
-  if (o.padding !== undefined) options.padding = o.padding;
+  const model = fromFile ? specFile(o.model) : builderConfig(o);
   const data = await loadDataset(o.dataset as DatasetName, {
     dataDir: o.dataDir,
     limitTrain: o.limitTrain,
@@ -104,13 +109,14 @@ export async function runTrain(o: TrainCliOptions, signal?: AbortSignal): Promis
   return train({
     ctx,
     data,
-    outDir: o.out ?? path.join("runs", `${o.model}${o.float ? "-float" : ""}-${o.dataset}`),
+    outDir:
+      o.out ?? path.join("runs", `${path.basename(o.model, ".json")}${o.float ? "-float" : ""}-${o.dataset}`),
     resume: o.resume,
     signal,
     config: {
-      model: { builder: o.model, options },
+      model,
       epochs: o.epochs,
-      batchSize: o.batch ?? builder.batchSize,
+      batchSize: o.batch ?? builder?.batchSize ?? 64,
       lr: o.lr,
       schedule: o.schedule as ScheduleKind,
       decay: o.decay,
@@ -123,6 +129,41 @@ export async function runTrain(o: TrainCliOptions, signal?: AbortSignal): Promis
           : undefined,
     },
   });
+}
+
+/** The builder config the command line describes. */
+function builderConfig(o: TrainCliOptions): ModelSource {
+  const residual = ["birealnet", "reactnet", "quicknet"].includes(o.model);
+  const options: Record<string, unknown> = { float: o.float };
+  if (o.width !== undefined)
+    options[o.model === "bnn-mlp" || residual ? "width" : "widthMultiplier"] = o.width;
+  if (o.stages !== undefined) {
+    if (!residual) throw new Error(`--stages is for birealnet, reactnet and quicknet, not ${o.model}`);
+    options.stages = o.stages.split(",").map((v) => Number(v.trim()));
+  }
+  if (o.first) options.first = o.first as LayerPrecision;
+  if (o.last) options.last = o.last as LayerPrecision;
+  if (o.padValue !== undefined) options.padValue = o.padValue;
+  if (o.scaling !== undefined) options.scaling = o.scaling;
+  if (o.padding !== undefined) options.padding = o.padding;
+  return { builder: o.model, options };
+}
+
+/** A model spec read from a JSON file, checked (errors name the file, the layer and the shapes). */
+function specFile(file: string): ModelSource {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new Error(`${file}: cannot read the model spec (${(e as Error).message})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ModelSpecError(`${file}: not JSON (${(e as Error).message})`);
+  }
+  return resolveSpec(json, file).spec;
 }
 
 /** Declares the options shared by `train` and `start`. */
@@ -148,7 +189,12 @@ export function trainOptions(cmd: Command, defaults: { epochs: number }): Comman
     .option("--out <dir>", "checkpoint folder (default runs/MODEL-DATASET)")
     .option("--resume", "continue from OUT/last.ckpt", false)
     .option("--json", "print one JSON object at the end", false)
-    .option("--width <n>", "bnn-mlp: hidden units (paper 4096); CNNs: filter multiplier", int)
+    .option(
+      "--width <n>",
+      "bnn-mlp: hidden units (paper 4096); CNNs: filter multiplier; residual nets: first-stage channels",
+      int,
+    )
+    .option("--stages <list>", "birealnet, reactnet, quicknet: blocks per stage, e.g. 4,4,4,4")
     .option("--float", "train the float twin", false)
     .option("--first <p>", "first weight layer: float, bwn or binary (default float; bnn-mlp: bwn)")
     .option("--last <p>", "last weight layer: float, bwn or binary (default float)")
@@ -203,8 +249,8 @@ export function register(program: Command): void {
   trainOptions(
     program
       .command("train")
-      .description("train a model builder on a data set")
-      .requiredOption("--model <name>", `model builder: ${Object.keys(builders).join(", ")}`)
+      .description("train a model builder, or a model spec file, on a data set")
+      .requiredOption("--model <name>", `model builder (${builderNames().join(", ")}) or a spec file (.json)`)
       .requiredOption("--dataset <name>", DATASET_NAMES.join(", ")),
     { epochs: 3 },
   ).action(async (o: TrainCliOptions) => {
