@@ -79,8 +79,11 @@ export function recalibrateBatchNorm(
       normalize(data.images.subarray(start * size, (start + m) * size), pre, x);
       ctx.noGrad(() =>
         ctx.tidy(() => {
-          let h = ctx.fromArray(x.subarray(0, m * size), [m, ...model.inputShape]);
-          for (let l = 0; l < b; l++) h = model.layers[l]!.forward(h, mode);
+          const input = ctx.fromArray(x.subarray(0, m * size), [m, ...model.inputShape]);
+          // The batch norm's input: the model input or the output of the layer it reads.
+          const from = model.sources[b]![0]!;
+          let h = input;
+          if (from >= 0) model.forward(input, mode, (i, t) => i === from && (h = t));
           const d = h.data;
           for (let i = 0; i < d.length; i++) {
             const v = d[i]!;

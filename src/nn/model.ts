@@ -19,7 +19,7 @@ export class Model {
   /** True when each layer reads the one before it (what the format 1.x engine runs). */
   readonly isChain: boolean;
   /** For each layer, where its inputs come from: -1 the model input, else a layer index. */
-  private readonly wiring: readonly (readonly number[])[];
+  readonly sources: readonly (readonly number[])[];
   private readonly output: number;
 
   constructor(
@@ -38,7 +38,7 @@ export class Model {
     this.names = spec.layers.map((l) => l.name);
     const index = new Map<string, number>([[spec.inputs[0]!.name, -1]]);
     for (const [i, n] of this.names.entries()) index.set(n, i);
-    this.wiring = spec.layers.map((l) => l.inputs.map((i) => index.get(i)!));
+    this.sources = spec.layers.map((l) => l.inputs.map((i) => index.get(i)!));
     this.output = index.get(spec.outputs[0]!)!;
     this.isChain = isChain(spec);
   }
@@ -79,7 +79,7 @@ export class Model {
   forward(x: Tensor, mode: ForwardMode, onLayer?: (index: number, output: Tensor) => void): Tensor {
     const values: Tensor[] = [];
     this.layers.forEach((layer, i) => {
-      const inputs = this.wiring[i]!.map((j) => (j < 0 ? x : values[j]!));
+      const inputs = this.sources[i]!.map((j) => (j < 0 ? x : values[j]!));
       values.push(layer.forwardAll ? layer.forwardAll(inputs, mode) : layer.forward(inputs[0]!, mode));
       onLayer?.(i, values[i]!);
     });

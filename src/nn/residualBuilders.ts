@@ -37,7 +37,7 @@ export interface ResidualOptions {
   width?: number;
   /** Blocks per stage. Default [4, 4, 4, 4] at >= 112 pixels, else [2, 2, 2]. */
   stages?: number[];
-  /** Batch-norm momentum (Keras convention). Default 0.9. */
+  /** Batch-norm momentum (Keras convention). Default: Larq Zoo's, 0.8 for Bi-Real and ReActNet, 0.9 for QuickNet. */
   momentum?: number;
 }
 
@@ -54,7 +54,7 @@ interface Resolved {
   large: boolean;
 }
 
-function resolve(name: string, raw: Record<string, unknown>): Resolved {
+function resolve(name: string, raw: Record<string, unknown>, defaultMomentum: number): Resolved {
   for (const k of Object.keys(raw)) {
     if (!KEYS.includes(k))
       throw new RangeError(`${name}: unknown option '${k}'; its options are ${KEYS.join(", ")}`);
@@ -65,7 +65,7 @@ function resolve(name: string, raw: Record<string, unknown>): Resolved {
   const width = o.width ?? (large ? 64 : 32);
   const stages = o.stages ?? (large ? [4, 4, 4, 4] : [2, 2, 2]);
   const classes = o.classes ?? 10;
-  const momentum = o.momentum ?? 0.9;
+  const momentum = o.momentum ?? defaultMomentum;
   if (!Number.isSafeInteger(width) || width < 4 || width % 4 !== 0) {
     throw new RangeError(`${name}: width must be a positive multiple of 4, got ${String(width)}`);
   }
@@ -197,17 +197,17 @@ export const residualBuilders: Record<string, ResidualBuilder> = {
     batchSize: 64,
     about:
       "Bi-Real Net: a real shortcut around each binary 3x3 conv (approx_sign, alpha-scaled weights); --width, --stages; Bi-Real-18 at 224",
-    spec: (c) => biReal("birealnet", resolve("birealnet", c.options), false),
+    spec: (c) => biReal("birealnet", resolve("birealnet", c.options, 0.8), false),
   },
   reactnet: {
     batchSize: 64,
     about: "ReActNet on the Bi-Real backbone: RSign (learned thresholds) and RPReLU around each block",
-    spec: (c) => biReal("reactnet", resolve("reactnet", c.options), true),
+    spec: (c) => biReal("reactnet", resolve("reactnet", c.options, 0.8), true),
   },
   quicknet: {
     batchSize: 64,
     about:
       "QuickNet (Larq Zoo): x + BN(ReLU(bconv(ste_sign 1.25))), pad +1, float blur-pool transitions between stages",
-    spec: (c) => quickNet("quicknet", resolve("quicknet", c.options)),
+    spec: (c) => quickNet("quicknet", resolve("quicknet", c.options, 0.9)),
   },
 };

@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type DataSplits, loadDataset } from "../../src/data/index.js";
+import { builderSpec } from "../../src/nn/builders.js";
 import { loadCheckpoint } from "../../src/nn/checkpoint.js";
 import { createContext } from "../../src/tensor/index.js";
 import { CHECKPOINT_FILE, type TrainConfig, train } from "../../src/train/trainer.js";
@@ -79,6 +80,22 @@ describe("checkpoints", () => {
     const c = await run(await tmp(), { seed: 1 });
     expect(Buffer.compare(a.bytes, b.bytes)).toBe(0);
     expect(Buffer.compare(a.bytes, c.bytes)).not.toBe(0);
+  });
+
+  it("resume of a graph model (a spec written as code) equals uninterrupted training", async () => {
+    const spec = builderSpec({ builder: "reactnet", options: { width: 8, stages: [1, 1] } });
+    const model = JSON.parse(JSON.stringify(spec));
+    const whole = await run(await tmp(), { model, epochs: 2 });
+    const dir = await tmp();
+    await run(dir, { model, epochs: 2 }, 1);
+    const resumed = await run(dir, { model, epochs: 2 }, undefined, true);
+    expect(resumed.r.history.map((h) => h.epoch)).toEqual([1, 2]);
+    expect(Buffer.compare(whole.bytes, resumed.bytes)).toBe(0);
+    const ck = await loadCheckpoint(path.join(dir, CHECKPOINT_FILE));
+    expect(ck.model).toBeUndefined();
+    expect(ck.spec.layers.map((l) => l.name)).toContain("stage2_block1_rprelu");
+    // Resuming it as another model is refused.
+    await expect(run(dir, { epochs: 3 }, undefined, true)).rejects.toThrow(/holds a model written as code/);
   });
 
   it("resume equals uninterrupted training (Adam, SGD and Bop)", async () => {
