@@ -10,11 +10,13 @@
 // math tables of exp/log (active data segments, rewritten with the same bytes by each
 // instance: harmless on a shared memory).
 // Outputs are written to a temporary name and renamed, so concurrent builds never leave
-// a half-written module behind.
+// a half-written module behind. Last, the typed signatures of the exports are rewritten
+// from the compiler's declarations (src/kernels/wasm/exports.ts, kernel-exports.mjs).
 import { execFileSync } from "node:child_process";
-import { mkdirSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { compileDeclarations, exportsModule } from "./kernel-exports.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = join(root, "build", "wasm");
@@ -66,4 +68,12 @@ execFileSync(
   { cwd: root, stdio: "inherit" },
 );
 renameSync(probe, join(outDir, "onebit-probe.wasm"));
+// Written only when it changes, so that a build leaves the TypeScript sources untouched.
+const signatures = join(root, "src", "kernels", "wasm", "exports.ts");
+const text = exportsModule(compileDeclarations(root));
+if (!existsSync(signatures) || readFileSync(signatures, "utf8") !== text) {
+  writeFileSync(`${signatures}.${process.pid}.tmp`, text);
+  renameSync(`${signatures}.${process.pid}.tmp`, signatures);
+  console.log(`wasm: rewrote ${signatures}`);
+}
 console.log(`wasm: built ${variants.map((v) => v.name).join(", ")}, onebit-probe in ${outDir}`);

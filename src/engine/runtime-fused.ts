@@ -13,21 +13,18 @@ import {
   type FusedFirstLayerKernels,
   fusedScratchBytes,
 } from "../kernels/ref/binaryFused.js";
-import { type Call, SCRATCH } from "../kernels/threads/pool.js";
-import { createWasmFusedKernels, fusedFloatConvPackArgs } from "../kernels/wasm/binaryFused.js";
+import { createWasmFusedKernels, fusedConvPackJob } from "../kernels/wasm/binaryFused.js";
 import type { BatchNormLayer, BwnConv2DLayer, FloatConv2DLayer, Layer, MaxPoolLayer } from "./model.js";
-import { activationLength, type Buffer, type Step } from "./runtime-steps.js";
+import { activationLength, type Buffer, poolJob, type Step } from "./runtime-steps.js";
 import type { LayerWeights } from "./runtime-weights.js";
 
 /** The sgemm depth block (assembly/float/gemm.ts KC): up to it the sum runs in one order. */
 export const MAX_FUSED_DEPTH = 384;
 
-/** The backend's fused kernels; null for a kernel module built before they existed (no fusion). */
-export function fusedKernels(backend: Backend): FusedFirstLayerKernels | null {
+/** The backend's fused kernels. */
+export function fusedKernels(backend: Backend): FusedFirstLayerKernels {
   if (!backend.module) return createRefFusedKernels(backend.heap);
-  return typeof backend.module.exports.fusedFloatConvPack === "function"
-    ? createWasmFusedKernels(backend.module, backend.pool)
-    : null;
+  return createWasmFusedKernels(backend.module, backend.pool);
 }
 
 /** A run of layers starting at `start` that one fused step replaces, or null. */
@@ -108,32 +105,13 @@ export function makeFusedStep(
   const bnWeights = bn ? weights[run.end - 1]!.batchNorm! : null;
   const bias = weights[start]!.bias ?? 0;
   // Per image chunk on the pool (runtime.ts), each thread with its own scratch.
-  const threads = backend.pool;
-  const chunked =
-    threads !== undefined && backend.module !== undefined && fusedScratchBytes(g, o) <= threads.scratchBytes;
-  const [inImage, outImage] = [h * w * c * 4, activationLength(pack.out) * 4];
-  const calls = (s0: number, count: number): Call[] => [
-    [
-      "fusedFloatConvPack",
-      ...fusedFloatConvPackArgs(
-        { ...g, n: count },
-        x.ptr + s0 * inImage,
-        o,
-        wT,
-        bias,
-        conv.padValue,
-        pg,
-        bnWeights,
-        out + s0 * outImage,
-        SCRATCH,
-      ),
-    ],
-  ];
+  const p = { g, x: x.ptr, outC: o, wT, bias, padValue: conv.padValue, pool: pg, bn: bnWeights, out };
+  const job = poolJob(backend, true, fusedConvPackJob(p));
   return {
     layer: pack,
     out: { ptr: out, length: outLength },
     run: () => kernels.floatConvPack(g, x.ptr, o, wT, bias, conv.padValue, pg, bnWeights, out, scratch),
-    calls: chunked ? calls : undefined,
+    job,
     free: () => {
       for (const p of owned) heap.free(p);
       owned.length = 0;

@@ -8,11 +8,24 @@
  */
 
 import { bconv2dScratchWords, bconv2dThresholdScratchWords, preferIm2col } from "../kernels/binaryTypes.js";
-import { convGeometry, geometryArgs, readsPadding } from "../kernels/geometry.js";
+import { convGeometry } from "../kernels/geometry.js";
 import type { Backend } from "../kernels/index.js";
-import { type Call, SCRATCH } from "../kernels/threads/pool.js";
 import type { Window2D } from "../kernels/types.js";
-import { bitPadImagesArgs } from "../kernels/wasm/binary.js";
+import {
+  affineJob,
+  bgemmJob,
+  type DirectConv,
+  directConvJob,
+  im2colConvSteps,
+  maxPoolJob,
+  packJob,
+  threadCopy,
+  thresholdJob,
+  unpackJob,
+  xorRowsJob,
+} from "../kernels/wasm/binaryCalls.js";
+import { byImages, invoke, type Job } from "../kernels/wasm/calls.js";
+import { batchNormForwardJob } from "../kernels/wasm/floatCalls.js";
 import type { ActivationSpec, Layer, MaxPoolLayer } from "./model.js";
 import { shapeSize, storageLength } from "./model.js";
 import type { LayerWeights } from "./runtime-weights.js";
@@ -31,12 +44,12 @@ export interface Step {
   readonly preActivation?: Buffer;
   run(): void;
   /**
-   * The kernel calls that do this step for images [start, start + count) alone, so that
-   * the runtime can run several steps per chunk of images in one pool dispatch. Absent
-   * where the step runs TypeScript, has no kernel module or no pool, or keeps
-   * intermediates for `trace`.
+   * The step's kernel calls as one job over its n images (the kernel wrappers' own call
+   * builders), so that the runtime can run several steps per chunk of images in one pool
+   * dispatch. Absent where the step runs TypeScript, has no kernel module or no pool, or
+   * keeps intermediates for `trace`.
    */
-  readonly calls?: (start: number, count: number) => Call[];
+  readonly job?: Job;
   /** Frees the step's buffers (not the weights). */
   free(): void;
 }
@@ -58,6 +71,15 @@ class Buffers {
     for (const p of this.owned) this.backend.heap.free(p);
     this.owned.length = 0;
   }
+}
+
+/**
+ * `job` where the runtime may run it per image chunk on the pool: a kernel module, a pool
+ * with room for the job's per-thread scratch, and not for `trace` (without `fuse`).
+ */
+export function poolJob(backend: Backend, fuse: boolean, job: Job): Job | undefined {
+  const pool = backend.pool;
+  return fuse && pool && backend.module && job.threadScratch <= pool.scratchBytes ? job : undefined;
 }
 
 function windowOf(
@@ -91,19 +113,15 @@ export function makeStep(
   const B = backend.binary;
   const outLength = n * activationLength(layer.out);
   const x = input?.ptr ?? 0;
-  const step = (out: Buffer, run: () => void, preActivation?: Buffer, calls?: Step["calls"]): Step => ({
+  const step = (out: Buffer, run: () => void, preActivation?: Buffer, job?: Job): Step => ({
     layer,
     out,
     preActivation,
     run,
-    calls,
+    job,
     free: () => bufs.free(),
   });
-  // Per-image-chunk calls only where a pool can use them, and not for trace.
-  const chunked = fuse && backend.pool !== undefined && backend.module !== undefined;
-  const perImage = (calls: (start: number, count: number) => Call[]) => (chunked ? calls : undefined);
-  const inImage = activationLength(layer.in) * 4;
-  const outImage = activationLength(layer.out) * 4;
+  const perImage = (...jobs: Job[]) => poolJob(backend, fuse, byImages(n, ...jobs));
   switch (layer.kind) {
     case "input":
       return step(bufs.take(outLength), () => {});
@@ -134,19 +152,14 @@ export function makeStep(
       const c = layer.in.shape[layer.in.shape.length - 1]!;
       const rows = (n * shapeSize(layer.in.shape)) / c;
       const out = bufs.take(outLength);
-      const calls = (s0: number, count: number): Call[] => [
-        ["bitPack", (count * rows) / n, c, x + s0 * inImage, out.ptr + s0 * outImage],
-      ];
-      return step(out, () => B.pack(rows, c, x, out.ptr), undefined, perImage(calls));
+      return step(out, () => B.pack(rows, c, x, out.ptr), undefined, perImage(packJob(rows, c, x, out.ptr)));
     }
     case "unpack": {
       const c = layer.in.shape[layer.in.shape.length - 1]!;
       const rows = (n * shapeSize(layer.in.shape)) / c;
       const out = bufs.take(outLength);
-      const calls = (s0: number, count: number): Call[] => [
-        ["bitUnpack", (count * rows) / n, c, x + s0 * inImage, out.ptr + s0 * outImage],
-      ];
-      return step(out, () => B.unpack(rows, c, x, out.ptr), undefined, perImage(calls));
+      const job = perImage(unpackJob(rows, c, x, out.ptr));
+      return step(out, () => B.unpack(rows, c, x, out.ptr), undefined, job);
     }
     case "binary_conv2d": {
       const [o, kh, kw] = layer.weights.shape as [number, number, number];
@@ -157,32 +170,19 @@ export function makeStep(
         const out = bufs.take(outLength);
         const scratchWords = bconv2dThresholdScratchWords(g, o);
         const scratch = scratchWords ? bufs.take(scratchWords).ptr : 0;
-        // Per image chunk: the chunk's padded copy (when the geometry has one), then the
-        // conv; each thread builds the pad-0 thresholds in its own scratch.
-        const padImage = (g.outH + 2) * (g.outW + 2) * ((g.c + 31) >>> 5) * 4;
-        const pooled = scratch !== 0 && 25 * o * 4 <= (backend.pool?.scratchBytes ?? 0);
-        const calls = (s0: number, count: number): Call[] => {
-          const xs = x + s0 * inImage;
-          const ps = pooled ? scratch + s0 * padImage : 0;
-          const conv: Call = [
-            "bitConv2d",
-            ...geometryArgs(g, count),
-            layer.padValue,
-            o,
-            xs,
-            weights.weights,
-            t.thresholds,
-            t.flip,
-            out.ptr + s0 * outImage,
-            0,
-            g.outH,
-            ps,
-            SCRATCH,
-          ];
-          if (!ps) return [conv];
-          const pad: Call = ["bitPadImages", ...bitPadImagesArgs(g, layer.padValue, count, xs, ps)];
-          return [pad, conv];
+        // Per image chunk: the chunk's padded copy (where the wrapper's threads would make
+        // one), then the conv; each thread builds the pad-0 thresholds in its own scratch.
+        const p: DirectConv = {
+          g,
+          padValue: layer.padValue,
+          outC: o,
+          x,
+          weights: weights.weights,
+          thr: t.thresholds,
+          flip: t.flip,
+          out: out.ptr,
         };
+        const job = directConvJob(p, threadCopy(p, scratch, backend.pool?.scratchBytes ?? 0));
         return step(
           out,
           () =>
@@ -198,30 +198,16 @@ export function makeStep(
               scratch,
             ),
           undefined,
-          perImage(calls),
+          perImage(job),
         );
       }
       const cols = bufs.take(bconv2dScratchWords(g));
       const pre = bufs.take(rows * o);
       const out = bufs.take(outLength);
       const transform = outputTransform(backend, weights, rows, o, pre.ptr, out.ptr);
-      const pixels = g.outH * g.outW;
-      const taps = kh * kw;
-      const words = taps * ((g.c + 31) >>> 5);
-      // The im2col path of conv2d (wasm/binary.ts), per image chunk; the pointwise and
-      // direct paths stay whole-batch.
-      const calls = (s0: number, count: number): Call[] => {
-        const cs = cols.ptr + s0 * pixels * words * 4;
-        const ps = pre.ptr + s0 * pixels * o * 4;
-        const list: Call[] = [
-          ["bitIm2col", ...geometryArgs(g, count), layer.padValue === 1 ? 1 : 0, x + s0 * inImage, cs],
-          ["bgemm", count * pixels, o, words, taps * g.c, cs, weights.weights, ps],
-        ];
-        if (layer.padValue === 0 && readsPadding(g))
-          list.push(["bitZeroPadCorrection", ...geometryArgs(g, count), o, weights.weights, ps]);
-        list.push(transformCall(weights, count * pixels, o, ps, out.ptr + s0 * outImage));
-        return list;
-      };
+      // The im2col path of conv2d, per image chunk; the pointwise and direct paths stay whole-batch.
+      const conv = im2colConvSteps(g, layer.padValue, o, x, weights.weights, cols.ptr, pre.ptr);
+      const job = perImage(...conv, transformJob(weights, rows, o, pre.ptr, out.ptr));
       return step(
         out,
         () => {
@@ -229,7 +215,7 @@ export function makeStep(
           transform();
         },
         pre,
-        preferIm2col(g) ? perImage(calls) : undefined,
+        preferIm2col(g) ? job : undefined,
       );
     }
     case "binary_dense": {
@@ -238,10 +224,10 @@ export function makeStep(
       const out = bufs.take(outLength);
       const transform = outputTransform(backend, weights, n, o, pre.ptr, out.ptr);
       const words = (k + 31) >>> 5;
-      const calls = (s0: number, count: number): Call[] => [
-        ["bgemm", count, o, words, k, x + s0 * words * 4, weights.weights, pre.ptr + s0 * o * 4],
-        transformCall(weights, count, o, pre.ptr + s0 * o * 4, out.ptr + s0 * outImage),
-      ];
+      const job = perImage(
+        bgemmJob(n, o, words, k, x, weights.weights, pre.ptr),
+        transformJob(weights, n, o, pre.ptr, out.ptr),
+      );
       return step(
         out,
         () => {
@@ -249,7 +235,7 @@ export function makeStep(
           transform();
         },
         pre,
-        perImage(calls),
+        job,
       );
     }
     case "maxpool":
@@ -265,38 +251,19 @@ export function makeStep(
       const out = bufs.take(outLength);
       const p = weights.batchNorm!;
       // One pass with the training graph's float32 steps: ((x - mean) * invStd) * gamma + beta.
-      const perRow = rows / n;
-      const calls = (s0: number, count: number): Call[] => [
-        [
-          "float_batchNormForward",
-          count * perRow,
-          c,
-          x + s0 * inImage,
-          p.mean,
-          p.invStd,
-          p.gamma,
-          p.beta,
-          out.ptr + s0 * outImage,
-          0,
-        ],
-      ];
+      const job = batchNormForwardJob(rows, c, x, p.mean, p.invStd, p.gamma, p.beta, out.ptr, 0);
       return step(
         out,
         () => F.batchNormForward(rows, c, x, p.mean, p.invStd, p.gamma, p.beta, out.ptr, 0),
         undefined,
-        perImage(calls),
+        perImage(job),
       );
     }
     case "flatten": {
       const c = layer.in.shape[layer.in.shape.length - 1]!;
       // Floats, and bits whose pixels fill whole words, are already laid out flat.
       if (layer.in.layout === "float" || c % 32 === 0 || layer.in.shape.length === 1) {
-        return step(
-          { ptr: x, length: outLength },
-          () => {},
-          undefined,
-          perImage(() => []),
-        );
+        return step({ ptr: x, length: outLength }, () => {}, undefined, perImage());
       }
       const out = bufs.take(outLength);
       const pixels = n * (shapeSize(layer.in.shape) / c);
@@ -331,12 +298,12 @@ function outputTransform(
   return () => backend.binary.affine(rows, c, pre, t.scale, t.bias, out);
 }
 
-/** The output transform of `rows` rows as one kernel call. */
-function transformCall(w: LayerWeights, rows: number, c: number, pre: number, out: number): Call {
+/** The output transform of `rows` rows as a job over them. */
+function transformJob(w: LayerWeights, rows: number, c: number, pre: number, out: number): Job {
   const t = w.transform!;
   return t.kind === "threshold"
-    ? ["bitThreshold", rows, c, pre, t.thresholds, t.flip, out]
-    : ["bitAffine", rows, c, pre, t.scale, t.bias, out];
+    ? thresholdJob(rows, c, pre, t.thresholds, t.flip, out)
+    : affineJob(rows, c, pre, t.scale, t.bias, out);
 }
 
 function maxPoolStep(
@@ -347,8 +314,8 @@ function maxPoolStep(
   n: number,
   x: number,
   outLength: number,
-  step: (out: Buffer, run: () => void, pre?: Buffer, calls?: Step["calls"]) => Step,
-  perImage: (calls: (start: number, count: number) => Call[]) => Step["calls"],
+  step: (out: Buffer, run: () => void, pre?: Buffer, job?: Job) => Step,
+  perImage: (...jobs: Job[]) => Job | undefined,
 ): Step {
   const g = windowOf(n, layer.in, layer.poolSize, layer.strides, layer.padding);
   const out = bufs.take(outLength);
@@ -357,11 +324,8 @@ function maxPoolStep(
     return step(out, () => backend.float.maxPool(g, x, out.ptr, argmax.ptr));
   }
   if (!weights.flip) {
-    const [inImage, outImage] = [activationLength(layer.in) * 4, activationLength(layer.out) * 4];
-    const calls = (s0: number, count: number): Call[] => [
-      ["bitMaxPool", ...geometryArgs(g, count), x + s0 * inImage, out.ptr + s0 * outImage],
-    ];
-    return step(out, () => backend.binary.maxPool(g, x, out.ptr), undefined, perImage(calls));
+    const job = perImage(maxPoolJob(g, x, out.ptr));
+    return step(out, () => backend.binary.maxPool(g, x, out.ptr), undefined, job);
   }
   // Flipped channels hold NOT(x >= T): the max of x is the AND of their bits, i.e.
   // y = OR(bits XOR flip) XOR flip.
@@ -369,13 +333,6 @@ function maxPoolStep(
   const inWords = n * g.h * g.w * words;
   const flipped = bufs.take(inWords);
   const flip = weights.flip;
-  const [inImage, outImage] = [activationLength(layer.in) * 4, activationLength(layer.out) * 4];
-  const [inRows, outRows] = [inImage / 4 / words, outImage / 4 / words];
-  const calls = (s0: number, count: number): Call[] => [
-    ["bitXorRows", count * inRows, words, x + s0 * inImage, flip, flipped.ptr + s0 * inImage],
-    ["bitMaxPool", ...geometryArgs(g, count), flipped.ptr + s0 * inImage, out.ptr + s0 * outImage],
-    ["bitXorRows", count * outRows, words, out.ptr + s0 * outImage, flip, out.ptr + s0 * outImage],
-  ];
   return step(
     out,
     () => {
@@ -384,15 +341,19 @@ function maxPoolStep(
       xorRows(backend, outLength / words, words, out.ptr, flip, out.ptr);
     },
     undefined,
-    perImage(calls),
+    perImage(
+      xorRowsJob(inWords / words, words, x, flip, flipped.ptr),
+      maxPoolJob(g, flipped.ptr, out.ptr),
+      xorRowsJob(outLength / words, words, out.ptr, flip, out.ptr),
+    ),
   );
 }
 
 /** out[r, i] = x[r, i] XOR mask[i] over uint32 words (the kernel module's bitXorRows where there is one). */
 function xorRows(backend: Backend, rows: number, words: number, x: number, mask: number, out: number): void {
-  const kernel = backend.module?.exports.bitXorRows;
-  if (kernel) {
-    kernel(rows, words, x, mask, out);
+  if (backend.module) {
+    for (const call of xorRowsJob(rows, words, x, mask, out).part(0, rows))
+      invoke(backend.module.exports, call);
     return;
   }
   const u = backend.heap.u32();

@@ -11,8 +11,9 @@
  *     const { classes, scores } = engine.predict(pixels);    // raw NHWC pixels, 1 or more images
  */
 import { type Backend, type BackendKind, createBackend } from "../kernels/index.js";
-import type { Call } from "../kernels/threads/pool.js";
 import { CHUNKS_PER_THREAD, splitRange } from "../kernels/threads/split.js";
+import { byImages, type Call, invoke, type Job } from "../kernels/wasm/calls.js";
+import { normalizeJob } from "../kernels/wasm/floatCalls.js";
 import { decodeModel } from "./format.js";
 import type { EngineModel, InputLayer, Layout } from "./model.js";
 import { shapeSize } from "./model.js";
@@ -232,17 +233,13 @@ export class Engine {
     let normalize = this.stageInput(images, start, n, plan);
     const inputKey = normalize ? `${normalize.bytes}` : "ts";
     const pool = this.backend.pool;
-    const runWhole = (call: Call) => {
-      const [name, ...args] = call;
-      (this.backend.module!.exports[name] as (...a: number[]) => unknown)(...args);
-    };
     for (let i = 1; i < plan.steps.length; ) {
       // Consecutive steps that can run per image chunk go to the pool as one dispatch:
       // each thread takes a chunk of images through all of them (no barrier between the
       // layers, one dispatch instead of one per layer, and the small layers that one
       // layer-wide job would not split run in parallel too).
       let end = i;
-      while (end < plan.steps.length && plan.steps[end]!.calls) end++;
+      while (end < plan.steps.length && plan.steps[end]!.job) end++;
       if (pool && end - i >= 2 && n >= MIN_CHUNK_IMAGES * pool.threads) {
         const key = `${i}:${inputKey}`;
         let job = plan.jobs.get(key);
@@ -253,10 +250,10 @@ export class Engine {
             Math.min(pool.threads * CHUNKS_PER_THREAD, Math.floor(n / MIN_CHUNK_IMAGES)),
             1,
           );
-          const first = normalize?.call;
+          const first = normalize?.job;
           job = chunks.map(([s0, s1]) => [
-            ...(first ? [first(s0, s1 - s0)] : []),
-            ...group.flatMap((step) => step.calls!(s0, s1 - s0)),
+            ...(first ? first.part(s0, s1) : []),
+            ...group.flatMap((step) => step.job!.part(s0, s1)),
           ]);
           plan.jobs.set(key, job);
         }
@@ -264,7 +261,8 @@ export class Engine {
         normalize = null;
         i = end;
       } else {
-        if (normalize) runWhole(normalize.call(0, n));
+        if (normalize)
+          for (const call of normalize.job.part(0, n)) invoke(this.backend.module!.exports, call);
         normalize = null;
         plan.steps[i]!.run();
         i++;
@@ -276,15 +274,15 @@ export class Engine {
   /**
    * Writes the normalized input of images [start, start + n) to the plan's input buffer
    * in TypeScript and returns null, or, for uint8 or float32 input with one scale and
-   * offset on a kernel module, copies the raw values into the heap and returns the call
-   * that normalizes images [s0, s0 + count) of them (the same float64 expression).
+   * offset on a kernel module, copies the raw values into the heap and returns the job
+   * that normalizes them, over images (the same float64 expression).
    */
   private stageInput(
     images: Images,
     start: number,
     n: number,
     plan: Plan,
-  ): { bytes: number; call: (s0: number, count: number) => Call } | null {
+  ): { bytes: number; job: Job } | null {
     const size = this.imageSize;
     const x = plan.steps[0]!.out.ptr;
     const { scale, offset } = this.input;
@@ -295,12 +293,7 @@ export class Engine {
           ? 1
           : 0;
     const heap = this.backend.heap;
-    if (
-      !this.backend.module?.exports.float_normalize ||
-      bytes === 0 ||
-      scale.length !== 1 ||
-      offset.length !== 1
-    ) {
+    if (!this.backend.module || bytes === 0 || scale.length !== 1 || offset.length !== 1) {
       preprocess(images, start * size, n * size, this.input, heap.f32At(x, n * size));
       return null;
     }
@@ -309,20 +302,8 @@ export class Engine {
     heap
       .u8()
       .set(new Uint8Array(raw.buffer, raw.byteOffset + start * size * bytes, n * size * bytes), plan.staging);
-    const staging = plan.staging;
-    const [s, o] = [scale[0]!, offset[0]!];
-    return {
-      bytes,
-      call: (s0, count) => [
-        "float_normalize",
-        count * size,
-        staging + s0 * size * bytes,
-        bytes,
-        s,
-        o,
-        x + s0 * size * 4,
-      ],
-    };
+    const job = normalizeJob(n * size, plan.staging, bytes, scale[0]!, offset[0]!, x);
+    return { bytes, job: byImages(n, job) };
   }
 }
 

@@ -72,11 +72,27 @@ export function readsPadding(g: Window2D): boolean {
   );
 }
 
+/** The window arguments as a fixed tuple, so that calls spreading them type-check their length. */
+export type GeometryArgs = [
+  n: number,
+  h: number,
+  w: number,
+  c: number,
+  kh: number,
+  kw: number,
+  strideH: number,
+  strideW: number,
+  padTop: number,
+  padLeft: number,
+  outH: number,
+  outW: number,
+];
+
 /**
  * The window arguments every kernel takes, in the assembly's order (assembly/binary/window.ts):
  * n, h, w, c, kh, kw, strideH, strideW, padTop, padLeft, outH, outW; `count` images in place
  * of g.n (a thread's share).
  */
-export function geometryArgs(g: Window2D, count = g.n): number[] {
+export function geometryArgs(g: Window2D, count = g.n): GeometryArgs {
   return [count, g.h, g.w, g.c, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW];
 }

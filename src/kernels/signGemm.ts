@@ -16,6 +16,7 @@
  *     sg.patterns(o, k, w, pat);                       // pat: signGemmPatternBytes(o, k)
  *     sg.gemm(p, o, k, dy, false, pat, scratch, out);  // scratch: sg.scratchBytes(k)
  */
+import { geometryArgs } from "./geometry.js";
 import type { Heap } from "./heap.js";
 import { refSignGemm, refSignGemmCol2im, refSignPatterns, refSignPatternsConv } from "./ref/signGemm.js";
 import { type Call, type KernelPool, SCRATCH } from "./threads/pool.js";
@@ -97,15 +98,12 @@ function createSignGemmKernels(
   mod: KernelModule | undefined,
   pool?: KernelPool,
 ): SignGemmKernels {
-  const e = mod?.exports;
-  const wasm =
-    e?.signGemm && e.signPatterns && e.signGemmScratchBytes && e.signPatternsConv && e.signGemmCol2im
-      ? e
-      : null;
+  // A kernel module has every export (loadKernelModule checks them); without one, the reference runs.
+  const wasm = mod?.exports ?? null;
   return {
     patterns(o, k, w, pat) {
       checkCounts({ o, k });
-      if (wasm) wasm.signPatterns!(o, k, w, pat);
+      if (wasm) wasm.signPatterns(o, k, w, pat);
       else refSignPatterns(heap, o, k, w, pat);
     },
     gemm(p, o, k, dy, transDy, pat, scratch, out) {
@@ -116,7 +114,7 @@ function createSignGemmKernels(
       // On threads: rows of out are independent (each row's tables come from its own dy
       // row), so blocks of rows split exactly; in 8s, the rows one table set serves.
       const chunks = wasm && pool ? chunksFor(pool.threads, (p * o * k) / (2 * COST.sgemmMacs)) : 1;
-      if (chunks >= 2 && pool && wasm!.signGemmScratchBytes!(k) <= pool.scratchBytes) {
+      if (chunks >= 2 && pool && wasm!.signGemmScratchBytes(k) <= pool.scratchBytes) {
         pool.run(
           splitRange(p, chunks, 8).map(([s0, s1]): Call[] => [
             [
@@ -133,10 +131,10 @@ function createSignGemmKernels(
             ],
           ]),
         );
-      } else if (wasm) wasm.signGemm!(p, o, k, dy, ld, t, pat, scratch, out);
+      } else if (wasm) wasm.signGemm(p, o, k, dy, ld, t, pat, scratch, out);
       else refSignGemm(heap, p, o, k, dy, transDy, pat, out);
     },
-    scratchBytes: (k) => (wasm ? wasm.signGemmScratchBytes!(k) : 0),
+    scratchBytes: (k) => (wasm ? wasm.signGemmScratchBytes(k) : 0),
     gemmCol2im(g, o, dy, pat, scratch, dx) {
       const p = g.n * g.outH * g.outW;
       const k = g.kh * g.kw * g.c;
@@ -144,41 +142,26 @@ function createSignGemmKernels(
       if (!wasm) return refSignGemmCol2im(heap, g, o, dy, pat, dx);
       const geo = heap.alloc(48);
       try {
-        heap
-          .i32At(geo, 12)
-          .set([g.n, g.h, g.w, g.c, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW]);
+        heap.i32At(geo, 12).set(geometryArgs(g));
         // Blocks of whole images (windows never cross images, so no two threads add into
         // one dx element) that are also whole groups of 8 rows (one table set).
         const perImage = g.outH * g.outW;
         const unit = (perImage * 8) / gcd(perImage, 8);
         const chunks = pool ? chunksFor(pool.threads, (p * o * k) / (2 * COST.sgemmMacs)) : 1;
-        if (chunks >= 2 && pool && wasm.signGemmScratchBytes!(k) <= pool.scratchBytes && p >= 2 * unit) {
+        if (chunks >= 2 && pool && wasm.signGemmScratchBytes(k) <= pool.scratchBytes && p >= 2 * unit) {
           pool.run(
             splitRange(p, chunks, unit).map(([s0, s1]): Call[] => [
               ["signGemmCol2im", s1 - s0, o, k, dy + s0 * o * 4, o, pat, SCRATCH, geo, s0, dx],
             ]),
           );
-        } else wasm.signGemmCol2im!(p, o, k, dy, o, pat, scratch, geo, 0, dx);
+        } else wasm.signGemmCol2im(p, o, k, dy, o, pat, scratch, geo, 0, dx);
       } finally {
         heap.free(geo);
       }
     },
     convPatterns(g, padBit, xb, pat) {
       if (!wasm) return refSignPatternsConv(heap, g, padBit, xb, pat);
-      const geometry = [
-        g.n,
-        g.h,
-        g.w,
-        g.c,
-        g.kh,
-        g.kw,
-        g.strideH,
-        g.strideW,
-        g.padTop,
-        g.padLeft,
-        g.outH,
-        g.outW,
-      ];
+      const geometry = geometryArgs(g);
       const rows = (g.n * g.outH * g.outW + 7) >> 3;
       // Rows of 8 pixels are independent: blocks of them split exactly. About 2.5 bytes of
       // work per pattern byte.
@@ -191,9 +174,9 @@ function createSignGemmKernels(
         );
         return;
       }
-      const scratch = heap.alloc(wasm.signPatternsConvScratchBytes!());
+      const scratch = heap.alloc(wasm.signPatternsConvScratchBytes());
       try {
-        wasm.signPatternsConv!(...geometry, xb, padBit, pat, 0, rows, scratch);
+        wasm.signPatternsConv(...geometry, xb, padBit, pat, 0, rows, scratch);
       } finally {
         heap.free(scratch);
       }

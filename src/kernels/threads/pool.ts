@@ -9,6 +9,8 @@
  *     pool.run([[["float_fill", 1024, 0, ptrA]], [["float_fill", 1024, 0, ptrB]]]);
  *     await pool.close();
  */
+import type { Call, KernelName } from "../wasm/calls.js";
+import { KERNEL_ARITY } from "../wasm/exports.js";
 import type { KernelModule } from "../wasm/module.js";
 import { isSharedMemory } from "../wasm/module.js";
 import {
@@ -24,10 +26,8 @@ import {
 } from "./protocol.js";
 import { spawnWorker, type WorkerHandle } from "./spawn.js";
 
+export type { Call } from "../wasm/calls.js";
 export { SCRATCH } from "./protocol.js";
-
-/** A kernel call: the export name, then its arguments (SCRATCH = the running thread's scratch). */
-export type Call = readonly [name: string, ...args: number[]];
 
 /**
  * Polls before the caller sleeps on unfinished chunks, and the time an idle worker polls
@@ -64,7 +64,7 @@ export class KernelPool {
     control: number,
     scratch: number[],
     scratchBytes: number,
-    names: string[],
+    names: KernelName[],
   ) {
     this.module = module;
     this.workers = workers;
@@ -77,7 +77,7 @@ export class KernelPool {
     this.ctl = new Int32Array(buffer, control, Ctl.OFFSETS + MAX_CHUNKS);
     this.values = new Float64Array(buffer, control + VALUES_BYTE, MAX_VALUES);
     for (const [i, n] of names.entries()) this.index.set(n, i);
-    this.fns = names.map((n) => module.exports[n]!);
+    this.fns = names.map((n) => module.exports[n] as (...args: number[]) => number);
   }
 
   /**
@@ -93,9 +93,8 @@ export class KernelPool {
       throw new Error("KernelPool: the kernel module's memory is not shared; load it with a shared heap");
     }
     const heap = module.heap;
-    const names = Object.keys(module.exports)
-      .filter((n) => typeof module.exports[n] === "function")
-      .sort();
+    // The declared exports (loadKernelModule checked that the module has them), by index.
+    const names = (Object.keys(KERNEL_ARITY) as KernelName[]).sort();
     const control = heap.alloc(CONTROL_BYTES, true);
     const bytes = Math.max(scratchBytes, 64);
     const scratch = Array.from({ length: threads }, () => heap.alloc(bytes));
@@ -155,6 +154,12 @@ export class KernelPool {
         if (p + 2 + args.length > MAX_VALUES) {
           throw new RangeError(`KernelPool.run: the job's calls exceed ${MAX_VALUES} values`);
         }
+        // Typed calls have the declared arity; this catches a call built around the types.
+        if (args.length !== KERNEL_ARITY[name]) {
+          throw new RangeError(
+            `KernelPool.run: ${name} takes ${KERNEL_ARITY[name]} arguments, got ${args.length}`,
+          );
+        }
         values[p++] = this.fnIndex(name);
         values[p++] = args.length;
         for (const a of args) values[p++] = a;
@@ -199,7 +204,7 @@ export class KernelPool {
     }
   }
 
-  private fnIndex(name: string): number {
+  private fnIndex(name: KernelName): number {
     const i = this.index.get(name);
     if (i === undefined) throw new Error(`KernelPool: the kernel module has no export '${name}'`);
     return i;

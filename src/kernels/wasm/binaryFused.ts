@@ -1,35 +1,44 @@
-/** The fused float first layer in WebAssembly (assembly/binary/fused.ts): a thin wrapper. */
+/**
+ * The fused float first layer in WebAssembly (assembly/binary/fused.ts): its call builder
+ * and a thin wrapper. With a pool, images are split across threads (each image is
+ * independent; each thread has its own scratch).
+ */
 
 import { geometryArgs } from "../geometry.js";
 import { type FusedBatchNorm, type FusedFirstLayerKernels, fusedScratchBytes } from "../ref/binaryFused.js";
-import { type Call, type KernelPool, SCRATCH } from "../threads/pool.js";
-import { COST, chunksFor, splitRange } from "../threads/split.js";
+import type { KernelPool } from "../threads/pool.js";
+import { SCRATCH } from "../threads/protocol.js";
+import { COST } from "../threads/split.js";
 import type { Window2D } from "../types.js";
+import { type Call, invoke, type Job, runJob } from "./calls.js";
 import type { KernelModule } from "./module.js";
 
-/**
- * The arguments of fusedFloatConvPack (assembly/binary/fused.ts) after its name, for the
- * images of g (x and out at their first image; scratch may be the pool's SCRATCH).
- */
-export function fusedFloatConvPackArgs(
-  g: Window2D,
-  x: number,
-  outC: number,
-  wT: number,
-  bias: number,
-  padValue: number,
-  pool: Window2D,
-  bn: FusedBatchNorm | null,
-  out: number,
-  scratch: number,
-): number[] {
+/** fusedFloatConvPack's operands: x [n, h, w, c] float32 to packed out, pool the window over the conv output. */
+export interface FusedConvPack {
+  readonly g: Window2D;
+  readonly x: number;
+  readonly outC: number;
+  readonly wT: number;
+  readonly bias: number;
+  readonly padValue: number;
+  readonly pool: Window2D;
+  readonly bn: FusedBatchNorm | null;
+  readonly out: number;
+}
+
+/** fusedFloatConvPack over images [s, e), with `scratch` (fusedScratchBytes; SCRATCH on the pool). */
+export function fusedConvPackCall(p: FusedConvPack, s: number, e: number, scratch: number): Call {
+  const { g, pool, bn } = p;
+  const inImage = g.h * g.w * g.c * 4;
+  const outImage = pool.outH * pool.outW * ((p.outC + 31) >>> 5) * 4;
   return [
-    ...geometryArgs(g),
-    x,
-    outC,
-    wT,
-    bias,
-    padValue,
+    "fusedFloatConvPack",
+    ...geometryArgs(g, e - s),
+    p.x + s * inImage,
+    p.outC,
+    p.wT,
+    p.bias,
+    p.padValue,
     pool.kh,
     pool.kw,
     pool.strideH,
@@ -42,42 +51,33 @@ export function fusedFloatConvPackArgs(
     bn?.invStd ?? 0,
     bn?.gamma ?? 0,
     bn?.beta ?? 0,
-    out,
+    p.out + s * outImage,
     scratch,
   ];
 }
 
-/** With a pool, images are split across threads (each image is independent; scratch per thread). */
+/** The fused layer over images, each thread in its own scratch. */
+export function fusedConvPackJob(p: FusedConvPack): Job {
+  const g = p.g;
+  return {
+    units: g.n,
+    unit: 1,
+    micros: (g.n * g.outH * g.outW * p.outC * g.kh * g.kw * g.c) / COST.sgemmMacs,
+    threadScratch: fusedScratchBytes(g, p.outC),
+    part: (s, e) => [fusedConvPackCall(p, s, e, SCRATCH)],
+  };
+}
+
 export function createWasmFusedKernels(mod: KernelModule, threads?: KernelPool): FusedFirstLayerKernels {
-  const fn = mod.exports.fusedFloatConvPack;
-  if (typeof fn !== "function") {
-    throw new Error(
-      "onebit: the kernel module lacks fusedFloatConvPack; rebuild it with 'npm run build:wasm'",
-    );
-  }
+  // This job's cost is not scaled for the scalar build (slowdown 1).
+  const runner = { exports: mod.exports, pool: threads, slowdown: 1 };
   return {
     floatConvPack(g, x, outC, wT, bias, padValue, pool, bn, out, scratch) {
       if (pool.h !== g.outH || pool.w !== g.outW || pool.c !== outC || pool.n !== g.n) {
         throw new RangeError("fusedFloatConvPack: the pool window must run over the conv output");
       }
-      const rest = (sub: Window2D, xs: number, os: number, sc: number) =>
-        fusedFloatConvPackArgs(sub, xs, outC, wT, bias, padValue, pool, bn, os, sc);
-      const macs = g.n * g.outH * g.outW * outC * g.kh * g.kw * g.c;
-      const chunks = threads && g.n >= 2 ? chunksFor(threads.threads, macs / COST.sgemmMacs) : 1;
-      const fits = threads !== undefined && fusedScratchBytes(g, outC) <= threads.scratchBytes;
-      if (chunks < 2 || !fits) {
-        fn(...rest(g, x, out, scratch));
-        return;
-      }
-      const [inImage, outImage] = [g.h * g.w * g.c * 4, pool.outH * pool.outW * ((outC + 31) >>> 5) * 4];
-      threads.run(
-        splitRange(g.n, chunks, 1).map(([s0, s1]): Call[] => [
-          [
-            "fusedFloatConvPack",
-            ...rest({ ...g, n: s1 - s0 }, x + s0 * inImage, out + s0 * outImage, SCRATCH),
-          ],
-        ]),
-      );
+      const p: FusedConvPack = { g, x, outC, wT, bias, padValue, pool, bn, out };
+      runJob(runner, fusedConvPackJob(p), () => invoke(mod.exports, fusedConvPackCall(p, 0, g.n, scratch)));
     },
   };
 }

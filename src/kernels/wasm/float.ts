@@ -13,11 +13,13 @@
  * (the pool's, named by the SCRATCH argument).
  */
 
-import { geometryArgs } from "../geometry.js";
+import { type GeometryArgs, geometryArgs } from "../geometry.js";
 import type { Heap } from "../heap.js";
 import { type Call, type KernelPool, SCRATCH } from "../threads/pool.js";
 import { COST, chunksFor, splitRange } from "../threads/split.js";
 import type { BinaryOp, FloatKernels, UnaryOp, Window2D } from "../types.js";
+import { type Runner, runJob } from "./calls.js";
+import { batchNormForwardJob } from "./floatCalls.js";
 import type { KernelModule } from "./module.js";
 
 /** Integer codes of the binary ops; must match assembly/float/elementwise.ts. */
@@ -35,37 +37,6 @@ export const UNARY_OP_CODES: Record<UnaryOp, number> = {
   exp: 7,
   log: 8,
 };
-
-const REQUIRED = [
-  "float_sgemm",
-  "float_sgemmScratchBytes",
-  "float_im2col",
-  "float_col2im",
-  "float_maxPool",
-  "float_maxPoolBackward",
-  "float_avgPool",
-  "float_avgPoolBackward",
-  "float_binary",
-  "float_binaryRow",
-  "float_binaryScalar",
-  "float_unary",
-  "float_unaryBackward",
-  "float_axpy",
-  "float_fill",
-  "float_copy",
-  "float_sum",
-  "float_sumRows",
-  "float_sumCols",
-  "float_meanVarRows",
-  "float_maxAbs",
-  "float_countNonFinite",
-  "float_batchNormForward",
-  "float_batchNormBackward",
-  "float_softmaxCrossEntropy",
-  "float_adam",
-] as const;
-
-type Fn = (...args: number[]) => number;
 
 function code<T extends string>(codes: Record<T, number>, op: T, what: string): number {
   const c = codes[op];
@@ -99,20 +70,15 @@ const SPAN = 16;
 
 /** The float kernels of a loaded kernel module, split across `pool`'s threads when given. */
 export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool): FloatKernels {
-  const x = module.exports;
-  const missing = REQUIRED.filter((name) => typeof x[name] !== "function");
-  if (missing.length > 0) {
-    throw new Error(
-      `onebit: the ${module.flavor} kernel module lacks ${missing.join(", ")}; rebuild it with 'npm run build:wasm'`,
-    );
-  }
-  const e = x as Record<(typeof REQUIRED)[number], Fn>;
+  // loadKernelModule checked every export against assembly/'s declarations.
+  const e = module.exports;
   const heap: Heap = module.heap;
   // Scratch lives as long as the kernel set and is taken up front, so that it never shows
   // up as a block allocated (or leaked) by whatever op first calls sgemm.
   const scratch = heap.alloc(e.float_sgemmScratchBytes());
   const threads = pool?.threads ?? 1;
   const slow = module.flavor === "simd" ? 1 : COST.scalarFactor;
+  const runner: Runner = { exports: e, pool, slowdown: slow };
 
   /**
    * Runs `call` over parts of [0, total) (starts aligned to `unit`) on the pool when the
@@ -136,7 +102,11 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
   const elementwise = (n: number, bytesPerElement: number, call: (start: number, count: number) => Call) =>
     spread(streamed(n, bytesPerElement), n, SPAN, (s, end) => call(s, end - s));
   /** Window ops over images: g restricted to images [s, end), with per-image strides in bytes. */
-  const overImages = (g: Window2D, bytes: number, call: (sub: number[], start: number) => Call): boolean =>
+  const overImages = (
+    g: Window2D,
+    bytes: number,
+    call: (sub: GeometryArgs, start: number) => Call,
+  ): boolean =>
     g.n >= 2 && spread(streamed(bytes, 1), g.n, 1, (s, end) => call(geometryArgs({ ...g, n: end - s }), s));
   /**
    * Column reductions over rows: split into blocks of whole columns (16 floats, one cache
@@ -369,19 +339,7 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
     maxAbs: (n, xPtr) => e.float_maxAbs(n, xPtr),
     countNonFinite: (n, xPtr) => e.float_countNonFinite(n, xPtr),
     batchNormForward(rows, cols, xPtr, mean, invStd, gamma, beta, y, xhat) {
-      const split = spread(streamed(rows * cols, xhat ? 12 : 8), rows, 1, (s, end) => [
-        "float_batchNormForward",
-        end - s,
-        cols,
-        xPtr + s * cols * 4,
-        mean,
-        invStd,
-        gamma,
-        beta,
-        y + s * cols * 4,
-        xhat ? xhat + s * cols * 4 : 0,
-      ]);
-      if (!split) e.float_batchNormForward(rows, cols, xPtr, mean, invStd, gamma, beta, y, xhat);
+      runJob(runner, batchNormForwardJob(rows, cols, xPtr, mean, invStd, gamma, beta, y, xhat));
     },
     batchNormBackward(rows, cols, dy, xhat, gamma, invStd, dx, dgamma, dbeta) {
       const split = overColumns(rows, cols, 20, (j, n) => [

@@ -7,8 +7,15 @@
  *
  * Node reads the .wasm files from build/wasm; a browser fetches them by URL, which the
  * caller may override (`wasmUrl`), or passes the bytes directly (`wasmBytes`).
+ *
+ * The exports are checked once, here, against the signatures assembly/ declares
+ * (exports.ts): a module built from other sources fails to load, naming what differs,
+ * instead of a kernel call failing later, perhaps in a worker.
  */
 import { Heap } from "../heap.js";
+import { KERNEL_ARITY, type KernelExports } from "./exports.js";
+
+export type { KernelExports } from "./exports.js";
 
 // (module (func (result v128) (v128.const i32x4 0 0 0 0)))
 const SIMD_PROBE = new Uint8Array([
@@ -39,9 +46,6 @@ export interface LoadOptions {
   /** Create the memory shared (worker threads); implied by a heap whose memory is shared. */
   shared?: boolean;
 }
-
-/** The raw exports of the kernel module: functions of numbers and pointers only. */
-export type KernelExports = Record<string, (...args: number[]) => number>;
 
 export interface KernelModule {
   readonly flavor: WasmFlavor;
@@ -111,7 +115,22 @@ export async function loadKernelModule(options: LoadOptions = {}): Promise<Kerne
       seed: () => 0,
     },
   });
-  const exports = instance.exports as unknown as KernelExports;
+  const exports = checkExports(instance.exports, flavor);
   heap.reserveBase(exports.heapBase());
   return { flavor, shared, heap, exports, module };
+}
+
+/** The instance's exports as KernelExports, or an error naming every missing or different function. */
+function checkExports(raw: WebAssembly.Exports, flavor: WasmFlavor): KernelExports {
+  const wrong = Object.entries(KERNEL_ARITY).flatMap(([name, arity]) => {
+    const fn = raw[name];
+    if (typeof fn !== "function") return [`${name} is missing`];
+    return fn.length === arity ? [] : [`${name} takes ${fn.length} arguments, not ${arity}`];
+  });
+  if (wrong.length > 0) {
+    throw new Error(
+      `onebit: the ${flavor} kernel module does not match assembly/ (${wrong.join("; ")}); rebuild it with 'npm run build:wasm'`,
+    );
+  }
+  return raw as unknown as KernelExports;
 }
