@@ -83,7 +83,11 @@ export function recalibrateBatchNorm(
           // The batch norm's input: the model input or the output of the layer it reads.
           const from = model.sources[b]![0]!;
           let h = input;
-          if (from >= 0) model.forward(input, mode, (i, t) => i === from && (h = t));
+          if (from >= 0) {
+            model.forward(input, mode, (i, t) => {
+              if (i === from) h = t;
+            });
+          }
           const d = h.data;
           for (let i = 0; i < d.length; i++) {
             const v = d[i]!;
