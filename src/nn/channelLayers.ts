@@ -13,6 +13,7 @@ import { add, avgPool2d, globalAvgPool2d, prelu } from "../ops/index.js";
 import type { Context } from "../tensor/context.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { ForwardMode, Layer, LayerParam } from "./layer.js";
+import { Stateless } from "./layers.js";
 
 /** A layer with one learned vector over the last axis. */
 abstract class PerChannel implements Layer {
@@ -96,29 +97,15 @@ export class PReLU extends PerChannel {
   }
 }
 
-/** A layer without parameters. */
-abstract class Stateless implements Layer {
-  abstract readonly type: string;
-  abstract readonly config: Record<string, unknown>;
-  abstract forward(x: Tensor, mode: ForwardMode): Tensor;
-  outputShape(input: readonly number[]): number[] {
-    return [...input];
-  }
-  params(): LayerParam[] {
-    return [];
-  }
-  buffers() {
-    return [];
-  }
-  dispose(): void {}
-}
-
 export class AvgPool extends Stateless {
   readonly type = "avg_pool";
   readonly config: { size: number; stride: number; padding: Padding };
   constructor(size = 2, stride = size, padding: Padding = "valid") {
     super();
     this.config = { size, stride, padding };
+  }
+  outputShape(input: readonly number[]): number[] {
+    return [...input];
   }
   forward(x: Tensor): Tensor {
     return avgPool2d(x, this.config);
@@ -128,6 +115,9 @@ export class AvgPool extends Stateless {
 export class GlobalAvgPool extends Stateless {
   readonly type = "global_avg_pool";
   readonly config = {};
+  outputShape(input: readonly number[]): number[] {
+    return [input[input.length - 1]!];
+  }
   forward(x: Tensor): Tensor {
     return globalAvgPool2d(x);
   }

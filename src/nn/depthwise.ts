@@ -12,6 +12,7 @@ import type { Context } from "../tensor/context.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Random } from "../util/random.js";
 import type { Layer, LayerParam } from "./layer.js";
+import { checkPositive } from "./registry.js";
 
 const KEYS = ["kernelSize", "stride", "padding", "useBias", "kernel", "channels"];
 
@@ -41,13 +42,7 @@ export class DepthwiseConv2D implements Layer {
     const stride = (o.stride ?? 1) as number;
     const padding = (o.padding ?? "same") as Padding;
     const kernel = (o.kernel ?? "trainable") as DepthwiseConfig["kernel"];
-    for (const [k, v] of [
-      ["kernelSize", kernelSize],
-      ["stride", stride],
-    ] as const) {
-      if (!Number.isSafeInteger(v) || v < 1)
-        throw new RangeError(`${where}: ${k} must be a positive integer, got ${String(v)}`);
-    }
+    checkPositive(where, { kernelSize, stride });
     if (padding !== "valid" && padding !== "same") {
       throw new RangeError(`${where}: padding must be 'valid' or 'same', got '${String(padding)}'`);
     }

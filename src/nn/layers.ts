@@ -75,7 +75,7 @@ export class BatchNorm implements Layer {
 }
 
 /** A layer without parameters: one op applied in forward. */
-abstract class Stateless implements Layer {
+export abstract class Stateless implements Layer {
   abstract readonly type: string;
   abstract readonly config: Record<string, unknown>;
   abstract outputShape(input: readonly number[]): number[];

@@ -6,10 +6,10 @@
  */
 import { add, concat } from "../ops/index.js";
 import type { Tensor } from "../tensor/tensor.js";
-import type { ForwardMode, Layer, LayerParam } from "./layer.js";
+import type { ForwardMode } from "./layer.js";
+import { Stateless } from "./layers.js";
 
-abstract class Merge implements Layer {
-  abstract readonly type: string;
+abstract class Merge extends Stateless {
   readonly config = {};
   abstract forwardAll(xs: readonly Tensor[], mode: ForwardMode): Tensor;
   forward(x: Tensor, mode: ForwardMode): Tensor {
@@ -18,13 +18,6 @@ abstract class Merge implements Layer {
   outputShape(input: readonly number[]): number[] {
     return [...input];
   }
-  params(): LayerParam[] {
-    return [];
-  }
-  buffers() {
-    return [];
-  }
-  dispose(): void {}
 }
 
 export class Add extends Merge {

@@ -35,6 +35,15 @@ function checkKeys(config: Config, known: readonly string[], where: string): voi
   }
 }
 
+/** Each named value must be a positive integer. */
+export function checkPositive(where: string, values: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(values)) {
+    if (!Number.isSafeInteger(v) || (v as number) < 1) {
+      throw new RangeError(`${where}: ${k} must be a positive integer, got ${String(v)}`);
+    }
+  }
+}
+
 function rank(shape: Shape, n: number, what: string, where: string): void {
   if (shape.length !== n) throw new Error(`${where}: expects ${what}, got [${shape}]`);
 }
@@ -50,13 +59,7 @@ function pool(config: Config, input: Shape, where: string, keys: readonly string
   const size = (config.size ?? 2) as number;
   const stride = (config.stride ?? size) as number;
   const padding = (config.padding ?? "valid") as Padding;
-  for (const [k, v] of [
-    ["size", size],
-    ["stride", stride],
-  ] as const) {
-    if (!Number.isSafeInteger(v) || v < 1)
-      throw new RangeError(`${where}: ${k} must be a positive integer, got ${String(v)}`);
-  }
+  checkPositive(where, { size, stride });
   if (padding !== "valid" && padding !== "same") {
     throw new RangeError(`${where}: padding must be 'valid' or 'same', got '${String(padding)}'`);
   }
