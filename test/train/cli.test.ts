@@ -22,6 +22,9 @@ describe("onebit CLI", () => {
       "bnn-cnn",
       "xnor-cnn",
       "bwn-cnn",
+      "birealnet",
+      "reactnet",
+      "quicknet",
     ]);
   });
 
