@@ -1,7 +1,8 @@
 """What every PyTorch peer of onebit shares: data, the binarization onebit uses, and a timed
 training loop that prints one JSON line per epoch.
 
-A peer script defines its models with the layers below and hands one to `train_and_report`;
+A peer script parses the options of `add_training_args`, calls `start` (threads, seed)
+before it builds its model from the layers below, and hands the model to `train_and_report`;
 `src/bench/train.ts` reads the lines it prints. Semantics follow onebit's (src/quant,
 src/nn, src/train), so that the two train the same network the same way:
 
@@ -189,14 +190,17 @@ def loaded_blas():
     return ",".join(short) or None
 
 
-def train_and_report(model, args, batch, info):
-    """Trains `model` for args.epochs epochs and prints one JSON line per epoch:
-    `train_s` / `cpu_s` are the wall / CPU seconds (all threads) of the training pass alone;
-    the test pass is timed apart (`eval_s`). `info` (model name, settings) goes into every line."""
+def start(args):
+    """Thread count and seed; call it before building the model, so the seed draws its weights."""
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
     torch.manual_seed(args.seed)
 
+
+def train_and_report(model, args, batch, info):
+    """Trains `model` for args.epochs epochs and prints one JSON line per epoch:
+    `train_s` / `cpu_s` are the wall / CPU seconds (all threads) of the training pass alone;
+    the test pass is timed apart (`eval_s`). `info` (model name, settings) goes into every line."""
     folder = args.data_dir or default_data_dir(args.data)
     x_train, y_train, x_test, y_test = load_idx_folder(folder)
     if args.limit:
@@ -231,8 +235,9 @@ def train_and_report(model, args, batch, info):
         train_s, cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0
         schedule.step()
         test_loss, test_acc, eval_s = evaluate(model, x_test, y_test, batch)
-        record = dict(fields, epoch=epoch, lr=lr, train_s=round(train_s, 3), cpu_s=round(cpu_s, 3),
-                      eval_s=round(eval_s, 3), load1=round(os.getloadavg()[0], 2), blas=loaded_blas(),
+        record = dict(fields, epoch=epoch, lr=float(f"{lr:.6g}"),
+                      train_s=round(train_s, 3), cpu_s=round(cpu_s, 3), eval_s=round(eval_s, 3),
+                      load1=round(os.getloadavg()[0], 2), blas=loaded_blas(),
                       train_loss=round(loss_sum / n, 5), train_acc=correct / n,
                       test_loss=round(test_loss, 5), test_acc=test_acc)
         line = json.dumps(record)

@@ -21,7 +21,7 @@ import argparse
 
 import torch.nn as nn
 
-from common import QuantConv2d, QuantLinear, add_training_args, batch_norm, train_and_report
+from common import QuantConv2d, QuantLinear, add_training_args, batch_norm, start, train_and_report
 
 IMAGE_SIZE, CLASSES = 28, 10
 
@@ -96,6 +96,7 @@ def main():
 
     weight_layers, default_batch, default_first = MODELS[a.model]
     first = a.first or default_first
+    start(a)
     p = Precisions(weight_layers, a.float, first, a.last)
     model = (bnn_mlp if a.model == "bnn-mlp" else bnn_cnn)(a, p)
     info = dict(model=a.model, float=a.float, first="float" if a.float else first,
