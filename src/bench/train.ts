@@ -1,24 +1,26 @@
 /**
- * `onebit bench train`: seconds per training epoch on MNIST for the two reference BNNs of
- * the train issue, onebit on one thread and on --threads N (default: all cores) beside
- * PyTorch 1.13 on two threads, in one run:
+ * `onebit bench train`: seconds per training epoch on MNIST for the two reference BNNs,
+ * onebit on one thread and on --threads N (default: all cores) beside PyTorch on two
+ * threads, in one run:
  * - mlp: `bnn-mlp` 784 -> 3 x 1024 -> 10, first layer binary weights on the real image,
- *   last layer binary (the PyTorch reference's setup), batch 100;
+ *   last layer binary, batch 100;
  * - cnn: `bnn-cnn`, the Larq tutorial's conv32 - conv64 - conv64 - dense64 - dense10, same
  *   first/last setup, batch 64.
  * Both train one epoch with Adam 1e-3 through the real trainer; the figure is the training
  * pass only (the trainer's evaluation is excluded), as the peer's `train_s`.
  *
- * The peer is ../shared/peers/train_bnn.py beside the project (or `--peer PATH`, or the
- * ONEBIT_PEER environment variable; `--peer none` skips it), run with /usr/bin/python3 (or
- * ONEBIT_PYTHON) on the same MNIST files. Models run interleaved (onebit mlp, PyTorch mlp,
- * onebit cnn, PyTorch cnn) so that load on a shared machine hits both alike; `--runs R`
- * repeats that R times and reports medians. `--limit N` trains onebit on N images (seconds
- * per epoch are then extrapolated to the full 60000 and marked so); `--float` also times
- * onebit with the binary layers' forward in float (the path before the XOR-popcount one).
+ * The peer is bench/peers/train_bnn.py in this package (or `--peer PATH`, or the ONEBIT_PEER
+ * environment variable; `--peer none` skips it), run with /usr/bin/python3 (or ONEBIT_PYTHON)
+ * on the same MNIST files and the same model config (builder, first, last). It prints one JSON
+ * line per epoch; this reads `train_s`, `cpu_s`, `load1` and `torch` from it. Models run
+ * interleaved (onebit mlp, PyTorch mlp, onebit cnn, PyTorch cnn) so that load on a shared
+ * machine hits both alike; `--runs R` repeats that R times and reports medians. `--limit N`
+ * trains onebit on N images (seconds per epoch are then extrapolated to the full 60000 and
+ * marked so); `--float` also times onebit with the binary layers' forward in float (the path
+ * before the XOR-popcount one).
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -86,30 +88,49 @@ async function onebitEpoch(
   };
 }
 
-/** The peer script: --peer, else ONEBIT_PEER, else ../shared/peers/train_bnn.py beside the project. */
+/** How to get the peer's Python side; the peer's README says more. */
+const PEER_SETUP = "apt-get install -y python3-torch libopenblas0-openmp (see bench/peers/README.md)";
+
+/** The peer script: --peer, else ONEBIT_PEER, else bench/peers/train_bnn.py in this package. */
 function peerScript(option: string | undefined): string | null {
   const chosen = option ?? process.env.ONEBIT_PEER;
   if (chosen === "none") return null;
   if (chosen) return path.resolve(chosen);
+  // dist/bench/train.js and src/bench/train.ts both sit two folders below the package root.
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-  return path.resolve(root, "..", "shared", "peers", "train_bnn.py");
+  return path.join(root, "bench", "peers", "train_bnn.py");
 }
 
+/** Debian's python3-torch is built for the system Python, not for one a version manager puts first. */
 function pythonPath(): string {
   return process.env.ONEBIT_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
 }
 
+/** The peer's arguments for one model: the same builder, first/last precision and batch as onebit's. */
+function peerArgs(script: string, m: ModelCase): string[] {
+  const { first, last } = m.config.options as { first: string; last: string };
+  const args = [script, "--model", m.config.builder, "--first", first, "--last", last];
+  args.push("--batch", String(m.batchSize), "--lr", "1e-3", "--data", "mnist", "--epochs", "1");
+  return [...args, "--threads", String(PEER_THREADS)];
+}
+
+/** Why the peer failed, from its exit and stderr: what to install when Python or torch is missing. */
+function peerFailure(script: string, code: number | null, stderr: string): string {
+  if (/No module named '?(torch|numpy)/.test(stderr)) {
+    return `PyTorch is not installed for ${pythonPath()}: ${PEER_SETUP}, or set ONEBIT_PYTHON`;
+  }
+  const last = stderr.trim().split("\n").pop();
+  return `${path.basename(script)} failed: ${last || `exit code ${code}`}`;
+}
+
 /** Runs one epoch of the PyTorch reference; resolves its training seconds or rejects with why not. */
 function peerEpoch(script: string, m: ModelCase): Promise<Timing & { torch: string; load1: number }> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "onebit-bench-train-"));
   // Debian's torch uses the slow reference BLAS unless OpenBLAS is on the library path.
   const openblas = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
   const env: NodeJS.ProcessEnv = { ...process.env, MNIST_DIR: mnistDataDir() };
   if (existsSync(openblas)) env.LD_LIBRARY_PATH = [openblas, env.LD_LIBRARY_PATH].filter(Boolean).join(":");
-  const args = [script, "--model", m.name, "--data", "mnist", "--epochs", "1"];
-  args.push("--threads", String(PEER_THREADS), "--out", path.join(dir, "out.jsonl"));
   return new Promise((resolve, reject) => {
-    const child = spawn(pythonPath(), args, {
+    const child = spawn(pythonPath(), peerArgs(script, m), {
       env,
       cwd: path.dirname(script),
       stdio: ["ignore", "pipe", "pipe"],
@@ -122,17 +143,17 @@ function peerEpoch(script: string, m: ModelCase): Promise<Timing & { torch: stri
     child.stderr.on("data", (d) => {
       err += d;
     });
-    child.on("error", (e) => reject(new Error(`cannot start ${pythonPath()}: ${e.message}`)));
+    child.on("error", (e) =>
+      reject(new Error(`cannot start ${pythonPath()} (${e.message}): ${PEER_SETUP}, or set ONEBIT_PYTHON`)),
+    );
     child.on("close", (code) => {
-      rmSync(dir, { recursive: true, force: true });
       const record = out
         .split("\n")
         .filter((l) => l.startsWith("{"))
         .map((l) => JSON.parse(l) as Record<string, unknown>)
         .find((r) => typeof r.train_s === "number");
       if (code !== 0 || !record) {
-        const why = err.trim().split("\n").pop() ?? `exit code ${code}`;
-        reject(new Error(`${path.basename(script)} failed: ${why}`));
+        reject(new Error(peerFailure(script, code, err)));
         return;
       }
       resolve({

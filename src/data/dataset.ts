@@ -40,7 +40,7 @@ export interface DataSplits {
 }
 
 /**
- * Bytes 0..255 to [-1, 1]: `x / 127.5 - 1`, as ../shared/peers/train_bnn.py does for MNIST
+ * Bytes 0..255 to [-1, 1]: `x / 127.5 - 1`, as the PyTorch peers in bench/peers do for MNIST
  * and Fashion-MNIST. The default for every byte-valued data set here (CIFAR-10 included).
  */
 export const BYTE_TO_SIGNED: Readonly<Preprocessing> = Object.freeze({ scale: 1 / 127.5, offset: -1 });
