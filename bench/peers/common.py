@@ -176,6 +176,7 @@ def add_training_args(parser: argparse.ArgumentParser):
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, help="train on the first N images only")
+    parser.add_argument("--limit-test", type=int, help="test on the first N images only")
     parser.add_argument("--out", help="also append the JSON lines to this file")
 
 
@@ -205,6 +206,8 @@ def train_and_report(model, args, batch, info):
     x_train, y_train, x_test, y_test = load_idx_folder(folder)
     if args.limit:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
+    if args.limit_test:
+        x_test, y_test = x_test[:args.limit_test], y_test[:args.limit_test]
     x_train, x_test = to_inputs(x_train), to_inputs(x_test)
     y_train, y_test = torch.from_numpy(y_train.astype(np.int64)), torch.from_numpy(y_test.astype(np.int64))
 

@@ -34,13 +34,13 @@ import { type BenchOptions, environment, formatEnvironment, median, table } from
 const FULL_EPOCH = 60000;
 const PEER_THREADS = 2;
 
-interface ModelCase {
+export interface ModelCase {
   name: "mlp" | "cnn";
   config: ModelConfig;
   batchSize: number;
 }
 
-const MODELS: ModelCase[] = [
+export const MODELS: ModelCase[] = [
   {
     name: "mlp",
     config: { builder: "bnn-mlp", options: { width: 1024, first: "bwn", last: "binary" } },
@@ -92,7 +92,7 @@ async function onebitEpoch(
 const PEER_SETUP = "apt-get install -y python3-torch libopenblas0-openmp (see bench/peers/README.md)";
 
 /** The peer script: --peer, else ONEBIT_PEER, else bench/peers/train_bnn.py in this package. */
-function peerScript(option: string | undefined): string | null {
+export function peerScript(option: string | undefined): string | null {
   const chosen = option ?? process.env.ONEBIT_PEER;
   if (chosen === "none") return null;
   if (chosen) return path.resolve(chosen);
@@ -102,20 +102,23 @@ function peerScript(option: string | undefined): string | null {
 }
 
 /** Debian's python3-torch is built for the system Python, not for one a version manager puts first. */
-function pythonPath(): string {
+export function pythonPath(): string {
   return process.env.ONEBIT_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
 }
 
 /** The peer's arguments for one model: the same builder, first/last precision and batch as onebit's. */
-function peerArgs(script: string, m: ModelCase): string[] {
-  const { first, last } = m.config.options as { first: string; last: string };
-  const args = [script, "--model", m.config.builder, "--first", first, "--last", last];
+export function peerArgs(script: string, m: ModelCase): string[] {
+  const o = m.config.options as { first: string; last: string; width?: number; widthMultiplier?: number };
+  const args = [script, "--model", m.config.builder, "--first", o.first, "--last", o.last];
+  // The peer's --width is the MLP's hidden units and the CNNs' filter multiplier, as `onebit train`'s.
+  const width = o.width ?? o.widthMultiplier;
+  if (width !== undefined) args.push("--width", String(width));
   args.push("--batch", String(m.batchSize), "--lr", "1e-3", "--data", "mnist", "--epochs", "1");
   return [...args, "--threads", String(PEER_THREADS)];
 }
 
 /** Why the peer failed, from its exit and stderr: what to install when Python or torch is missing. */
-function peerFailure(script: string, code: number | null, stderr: string): string {
+export function peerFailure(script: string, code: number | null, stderr: string): string {
   if (/No module named '?(torch|numpy)/.test(stderr)) {
     return `PyTorch is not installed for ${pythonPath()}: ${PEER_SETUP}, or set ONEBIT_PYTHON`;
   }
