@@ -19,15 +19,16 @@ import {
   SchemaError,
   str,
 } from "./format-schema.js";
-import type {
-  BitTensor,
-  DType,
-  EngineModel,
-  F32Tensor,
-  I32Tensor,
-  JsonValue,
-  Layer,
-  Tensor,
+import {
+  type BitTensor,
+  type DType,
+  type EngineModel,
+  type F32Tensor,
+  GRAPH_KINDS,
+  type I32Tensor,
+  type JsonValue,
+  type Layer,
+  type Tensor,
 } from "./model.js";
 import { MODEL_LIMITS } from "./model-check.js";
 
@@ -90,9 +91,17 @@ function tagged<T>(variants: Record<string, Parser<T>>): Parser<T> {
   };
 }
 
-function layerSchema(tensor: TensorRef): Parser<Layer> {
+/** The layer parser of a format major version: 2 adds `inputs` and the graph kinds. */
+function layerSchema(tensor: TensorRef, major: number): Parser<Layer> {
   const spec = object({ layout: literal("bits", "float"), shape: dims });
-  const base = { name: str(MODEL_LIMITS.maxNameLength, 1), in: spec, out: spec };
+  const name = str(MODEL_LIMITS.maxNameLength, 1);
+  const graph = major >= 2;
+  const base = {
+    name,
+    ...(graph ? { inputs: optional(array(name, 1, 1024)) } : {}),
+    in: spec,
+    out: spec,
+  };
   const strides = pair(int(1, 1 << 16));
   const padding = literal("valid", "same");
   const output = tagged<Extract<Layer, { kind: "binary_dense" }>["output"]>({
@@ -142,7 +151,11 @@ function layerSchema(tensor: TensorRef): Parser<Layer> {
       alpha: tensor("f32"),
       bias: optional(tensor("f32")),
     }),
-    bitpack: object({ kind: literal("bitpack"), ...base }),
+    bitpack: object({
+      kind: literal("bitpack"),
+      ...base,
+      ...(graph ? { thresholds: optional(tensor("f32")) } : {}),
+    }),
     unpack: object({ kind: literal("unpack"), ...base }),
     binary_conv2d: object({
       kind: literal("binary_conv2d"),
@@ -174,8 +187,24 @@ function layerSchema(tensor: TensorRef): Parser<Layer> {
     flatten: object({ kind: literal("flatten"), ...base }),
     relu: object({ kind: literal("relu"), ...base }),
     softmax: object({ kind: literal("softmax"), ...base }),
+    add: object({ kind: literal("add"), ...base }),
+    concat: object({ kind: literal("concat"), ...base }),
+    globalavgpool: object({ kind: literal("globalavgpool"), ...base }),
+    prelu: object({ kind: literal("prelu"), ...base, alpha: tensor("f32") }),
+    shift: object({ kind: literal("shift"), ...base, bias: tensor("f32") }),
+    depthwise_conv2d: object({
+      kind: literal("depthwise_conv2d"),
+      ...base,
+      weights: tensor("f32"),
+      bias: optional(tensor("f32")),
+      strides,
+      padding,
+    }),
   };
-  return tagged<Layer>(variants as Record<string, Parser<Layer>>);
+  const allowed = Object.fromEntries(
+    Object.entries(variants).filter(([kind]) => graph || !GRAPH_KINDS.includes(kind as Layer["kind"])),
+  );
+  return tagged<Layer>(allowed as Record<string, Parser<Layer>>);
 }
 
 /**
@@ -188,9 +217,10 @@ export function parseHeaderModel(
   tensors: readonly Tensor[],
   ctx: SchemaContext,
   file: string | undefined,
+  major = 2,
 ): EngineModel {
   const used = sections.map(() => false);
-  const layer = layerSchema(tensorRefs(sections, tensors, used));
+  const layer = layerSchema(tensorRefs(sections, tensors, used), major);
   const layers: Parser<Layer[]> = (v, path) => {
     if (!Array.isArray(v)) throw new SchemaError(path, "expected an array of layers");
     if (v.length < 1 || v.length > MODEL_LIMITS.maxLayers) {

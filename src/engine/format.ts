@@ -31,13 +31,19 @@ import {
 } from "./format-header.js";
 import { jsonNesting, SchemaError } from "./format-schema.js";
 import type { DType, EngineModel, Tensor } from "./model.js";
-import { BYTES_PER_ELEMENT, storageLength } from "./model.js";
+import { BYTES_PER_ELEMENT, needsFormat2, storageLength } from "./model.js";
 import { checkModel, MODEL_LIMITS } from "./model-check.js";
 
 export { ModelFormatError } from "./format-error.js";
 
 export const MAGIC = Uint8Array.of(0x89, 0x4f, 0x4e, 0x45, 0x42, 0x49, 0x54, 0x0a);
-export const FORMAT_VERSION = { major: 1, minor: 1 } as const;
+/** The newest version this code reads and writes. */
+export const FORMAT_VERSION = { major: 2, minor: 0 } as const;
+/**
+ * The version a chain of format 1.x layers is written as, so that such models give the
+ * same bytes as before graphs existed and older readers still open them.
+ */
+export const CHAIN_VERSION = { major: 1, minor: 1 } as const;
 /** Bytes before the header: magic, major, minor, header length. */
 export const PREFIX_BYTES = 16;
 export const SECTION_ALIGNMENT = 64;
@@ -89,8 +95,9 @@ export function encodeModel(model: EngineModel): Uint8Array {
   const bytes = new Uint8Array(lastEnd);
   const view = new DataView(bytes.buffer);
   bytes.set(MAGIC, 0);
-  view.setUint16(8, FORMAT_VERSION.major, true);
-  view.setUint16(10, FORMAT_VERSION.minor, true);
+  const version = needsFormat2(model) ? FORMAT_VERSION : CHAIN_VERSION;
+  view.setUint16(8, version.major, true);
+  view.setUint16(10, version.minor, true);
   view.setUint32(12, header.length, true);
   bytes.set(header, PREFIX_BYTES);
   for (const [i, t] of tensors.entries()) writeSection(view, dataStart + relative[i]!, t);
@@ -132,11 +139,11 @@ export function decodeModel(bytes: Uint8Array, fileName?: string): EngineModel {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const major = view.getUint16(8, true);
   const minor = view.getUint16(10, true);
-  if (major !== FORMAT_VERSION.major) {
+  if (major !== FORMAT_VERSION.major && major !== CHAIN_VERSION.major) {
     fail(
       major > FORMAT_VERSION.major
-        ? `format version ${major}.${minor} is newer than this reader (${FORMAT_VERSION.major}.x): upgrade onebit`
-        : `format version ${major}.${minor} is not supported (this reader reads ${FORMAT_VERSION.major}.x)`,
+        ? `format version ${major}.${minor} is newer than this reader (${CHAIN_VERSION.major}.x and ${FORMAT_VERSION.major}.x): upgrade onebit`
+        : `format version ${major}.${minor} is not supported (this reader reads ${CHAIN_VERSION.major}.x and ${FORMAT_VERSION.major}.x)`,
     );
   }
   const headerLength = view.getUint32(12, true);
@@ -164,10 +171,11 @@ export function decodeModel(bytes: Uint8Array, fileName?: string): EngineModel {
   }
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) fail("header must be a JSON object");
   const header = raw as Record<string, unknown>;
-  const ctx = { allowUnknownKeys: minor > FORMAT_VERSION.minor };
+  const known = major === FORMAT_VERSION.major ? FORMAT_VERSION : CHAIN_VERSION;
+  const ctx = { allowUnknownKeys: minor > known.minor };
   const sections = parseSections(header["sections"], PREFIX_BYTES + headerLength, bytes.length, ctx, fail);
   const tensors = sections.map((s) => readSection(view, s));
-  const model = parseHeaderModel(header, sections, tensors, ctx, fileName);
+  const model = parseHeaderModel(header, sections, tensors, ctx, fileName, major);
   checkModel(model, fileName);
   return model;
 }

@@ -1,7 +1,8 @@
 /**
  * Semantic checks of an EngineModel, shared by the writer (refuse to write a bad model) and
- * the reader (refuse to run a bad file): the layer chain (layer i consumes what layer i-1
- * produces, in layout and shape), each layer's output shape following from its input and
+ * the reader (refuse to run a bad file): the layer graph (each layer reads earlier layers,
+ * the one before it unless it names its `inputs`, and consumes what they produce, in
+ * layout and shape), each layer's output shape following from its input and
  * parameters, every tensor's dtype, shape and storage length, packed tail bits 0, float
  * parameters finite, and size limits that keep the runtime's allocations bounded.
  */
@@ -164,9 +165,54 @@ function transformOutput(output: OutputTransform, outC: number): ActivationSpec[
   return fault(`output.kind must be 'threshold' or 'affine', got ${(output as { kind?: unknown })?.kind}`);
 }
 
-/** The activation a layer produces from `input`, after checking its parameters. */
-function inferOutput(layer: Layer, input: ActivationSpec): ActivationSpec {
+/** The activation a layer produces from `input` (and, for add and concat, all its inputs), after checking its parameters. */
+function inferOutput(layer: Layer, input: ActivationSpec, all: readonly ActivationSpec[]): ActivationSpec {
   switch (layer.kind) {
+    case "add":
+      for (const [i, s] of all.entries()) {
+        if (s.layout !== "float" || !sameShape(s.shape, input.shape)) {
+          fault(
+            `input ${i} is ${fmtSpec(s)}; add needs float inputs of the first one's shape ${fmt(input.shape)}`,
+          );
+        }
+      }
+      return input;
+    case "concat": {
+      let c = 0;
+      for (const [i, s] of all.entries()) {
+        const same =
+          s.shape.length === input.shape.length && s.shape.slice(0, -1).every((d, j) => d === input.shape[j]);
+        if (s.layout !== "float" || !same) {
+          fault(
+            `input ${i} is ${fmtSpec(s)}; concat needs float inputs equal to ${fmt(input.shape)} but for the last axis`,
+          );
+        }
+        c += s.shape[s.shape.length - 1]!;
+      }
+      if (c > MODEL_LIMITS.maxDim) fault(`concatenates ${c} channels, more than ${MODEL_LIMITS.maxDim}`);
+      return { layout: "float", shape: [...input.shape.slice(0, -1), c] };
+    }
+    case "globalavgpool": {
+      expectInput(input, "float", 3);
+      window(input, [input.shape[0]!, input.shape[1]!], [1, 1], "valid");
+      return { layout: "float", shape: [input.shape[2]!] };
+    }
+    case "prelu":
+    case "shift": {
+      expectInput(input, "float", "any");
+      const c = input.shape[input.shape.length - 1]!;
+      if (layer.kind === "prelu") checkTensor("alpha", layer.alpha, "f32", [c]);
+      else checkTensor("bias", layer.bias, "f32", [c]);
+      return input;
+    }
+    case "depthwise_conv2d": {
+      expectInput(input, "float", 3);
+      const [kh, kw] = leading("weights", layer.weights, 3);
+      checkTensor("weights", layer.weights, "f32", [kh!, kw!, input.shape[2]!]);
+      if (layer.bias !== undefined) checkTensor("bias", layer.bias, "f32", [input.shape[2]!]);
+      const g = window(input, [kh!, kw!], checkPair("strides", layer.strides), layer.padding);
+      return { layout: "float", shape: [g.outH, g.outW, input.shape[2]!] };
+    }
     case "input": {
       const c = input.shape[input.shape.length - 1]!;
       for (const key of ["scale", "offset"] as const) {
@@ -201,6 +247,9 @@ function inferOutput(layer: Layer, input: ActivationSpec): ActivationSpec {
     }
     case "bitpack":
       expectInput(input, "float", "any");
+      if (layer.thresholds !== undefined) {
+        checkTensor("thresholds", layer.thresholds, "f32", [input.shape[input.shape.length - 1]!]);
+      }
       return { layout: "bits", shape: input.shape };
     case "unpack":
       expectInput(input, "bits", "any");
@@ -267,19 +316,59 @@ function checkSpec(what: string, spec: ActivationSpec): void {
   }
 }
 
-function checkLayer(layer: Layer, index: number, previous: ActivationSpec | undefined): void {
+/** What the layers before a layer produce, by name, and the name of the one just before it. */
+interface Producers {
+  outputs: Map<string, ActivationSpec>;
+  previous: string | undefined;
+}
+
+const MAX_INPUTS = 1024;
+
+/** The activations a layer reads: its `inputs`, or the layer before it. */
+function inputsOf(layer: Layer, index: number, p: Producers): ActivationSpec[] {
+  if (layer.inputs === undefined) return [p.outputs.get(p.previous!)!];
+  const names = layer.inputs;
+  if (
+    !Array.isArray(names) ||
+    names.length < 1 ||
+    names.length > MAX_INPUTS ||
+    !names.every((n) => typeof n === "string")
+  ) {
+    fault(`inputs must list 1..${MAX_INPUTS} layer names`);
+  }
+  const many = layer.kind === "add" || layer.kind === "concat";
+  if (many ? names.length < 2 : names.length !== 1) {
+    fault(
+      `a ${layer.kind} layer reads ${many ? "two or more inputs" : "one input"}, it lists ${names.length}`,
+    );
+  }
+  return names.map((n) => {
+    const spec = p.outputs.get(n);
+    if (!spec) fault(`reads '${n}', which is no earlier layer (layers are in topological order)`);
+    return spec!;
+  });
+}
+
+function checkLayer(layer: Layer, index: number, p: Producers): void {
   checkSpec("in", layer.in);
-  if (previous === undefined) {
+  let all: ActivationSpec[] = [layer.in];
+  if (p.previous === undefined) {
     if (layer.kind !== "input") fault("the first layer must be an input layer");
+    if (layer.inputs !== undefined) fault("the input layer reads no other layer");
     if (layer.in.layout !== "float" || layer.in.shape.length > 3) fault("input must be float of rank 1..3");
   } else {
     if (layer.kind === "input") fault(`only layer 0 may be an input layer, this is layer ${index}`);
-    if (layer.in.layout !== previous.layout || !sameShape(layer.in.shape, previous.shape)) {
-      fault(`declares input ${fmtSpec(layer.in)} but the previous layer produces ${fmtSpec(previous)}`);
+    all = inputsOf(layer, index, p);
+    const first = all[0]!;
+    if (layer.in.layout !== first.layout || !sameShape(layer.in.shape, first.shape)) {
+      const from = layer.inputs?.[0] ?? "the previous layer";
+      fault(
+        `declares input ${fmtSpec(layer.in)} but ${from === "the previous layer" ? from : `'${from}'`} produces ${fmtSpec(first)}`,
+      );
     }
   }
   checkSpec("out", layer.out);
-  const out = inferOutput(layer, layer.in);
+  const out = inferOutput(layer, layer.in, all);
   if (out.layout !== layer.out.layout || !sameShape(out.shape, layer.out.shape)) {
     fault(`declares output ${fmtSpec(layer.out)} but its input and parameters give ${fmtSpec(out)}`);
   }
@@ -308,7 +397,8 @@ function checkMetadata(metadata: unknown, fail: (detail: string) => never): void
 
 /**
  * Throws ModelFormatError (naming `file`, the layer and the fault) unless `model` is a
- * well-formed, consistent chain ending in float scores, one per class name.
+ * well-formed, consistent graph (in topological order) ending in float scores, one per
+ * class name.
  */
 export function checkModel(model: EngineModel, file?: string): void {
   const fail = (detail: string, index?: number): never => {
@@ -330,7 +420,7 @@ export function checkModel(model: EngineModel, file?: string): void {
     fail(`expected 1..${MODEL_LIMITS.maxLayers} layers`);
   }
   const names = new Set<string>();
-  let previous: ActivationSpec | undefined;
+  const producers: Producers = { outputs: new Map(), previous: undefined };
   model.layers.forEach((layer, index) => {
     if (
       typeof layer.name !== "string" ||
@@ -342,14 +432,15 @@ export function checkModel(model: EngineModel, file?: string): void {
     if (names.has(layer.name)) fail(`duplicate layer name '${layer.name}'`, index);
     names.add(layer.name);
     try {
-      checkLayer(layer, index, previous);
+      checkLayer(layer, index, producers);
     } catch (e) {
       if (e instanceof LayerFault) fail(e.message, index);
       throw e;
     }
-    previous = layer.out;
+    producers.outputs.set(layer.name, layer.out);
+    producers.previous = layer.name;
   });
-  const scores = previous!;
+  const scores = model.layers[model.layers.length - 1]!.out;
   const classes = model.classNames;
   if (!Array.isArray(classes) || classes.length < 1 || classes.length > MODEL_LIMITS.maxClasses) {
     fail(`expected 1..${MODEL_LIMITS.maxClasses} class names`);

@@ -1,14 +1,16 @@
 /**
- * The engine's model description: a sequential list of typed layers that the inference
- * runtime executes on one sample at a time (the batch axis is the runtime's business).
+ * The engine's model description: a list of typed layers in topological order that the
+ * inference runtime executes (the batch axis is the runtime's business). A layer reads the
+ * output of the layer before it, or, with `inputs` (format 2.0), the outputs of the named
+ * earlier layers: residual BNNs are graphs (a shortcut `add`, a `concat`).
  * It is plain data: a JSON-able skeleton whose tensors are typed arrays, so the `.onebit`
  * writer (format.ts) stores the skeleton as the file header and the tensors as data
  * sections.
  *
  * Every layer states the activation it consumes (`in`) and produces (`out`), each with a
  * layout (packed bits or float32) and a per-sample shape: [h, w, c] for images, [n] for
- * vectors. check.ts verifies that layer i's `in` equals layer i-1's `out` and that each
- * `out` follows from `in` and the layer's parameters.
+ * vectors. model-check.ts verifies that a layer's `in` equals its (first) input's `out`
+ * and that each `out` follows from its inputs and the layer's parameters.
  *
  * Bit tensors follow the bit contract of src/kernels/bits.ts: bit 1 = +1, the last axis is
  * packed, channel c at word c >> 5, bit c & 31, tail bits 0. A bit activation of shape
@@ -59,6 +61,12 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 interface LayerBase {
   /** Unique, non-empty; error messages and summaries use it. */
   name: string;
+  /**
+   * Names of the earlier layers whose outputs this layer reads (format 2.0). Absent: the
+   * layer before it. `add` and `concat` read two or more; every other kind reads one.
+   */
+  inputs?: string[];
+  /** The (first) input's activation. */
   in: ActivationSpec;
   out: ActivationSpec;
 }
@@ -116,9 +124,14 @@ export interface BwnDenseLayer extends LayerBase {
   bias?: F32Tensor;
 }
 
-/** Float -> bits by sign: bit = 1 iff x >= 0 (sign(0) = +1). Same shape. */
+/**
+ * Float -> bits by sign: bit = 1 iff x >= 0 (sign(0) = +1). Same shape. With
+ * `thresholds` (f32 [C], format 2.0) bit = 1 iff x >= thresholds[c]: ReActNet's RSign
+ * sign(x + b) is x >= -b exactly (float addition keeps the sign of the exact sum).
+ */
 export interface BitpackLayer extends LayerBase {
   kind: "bitpack";
+  thresholds?: F32Tensor;
 }
 
 /**
@@ -214,6 +227,45 @@ export interface ReluLayer extends LayerBase {
   kind: "relu";
 }
 
+/** y = fround(x0 + x1) (+ x2 ...), left to right; float inputs of equal shape (format 2.0). */
+export interface AddLayer extends LayerBase {
+  kind: "add";
+}
+
+/** The float inputs' channels side by side, in input order; other axes equal (format 2.0). */
+export interface ConcatLayer extends LayerBase {
+  kind: "concat";
+}
+
+/** Float [h, w, c] -> [c]: the mean over the image, computed as avgpool with one h x w window (format 2.0). */
+export interface GlobalAvgPoolLayer extends LayerBase {
+  kind: "globalavgpool";
+}
+
+/** y = x for x >= 0, alpha[c] * x otherwise; alpha f32 [C] (format 2.0). */
+export interface PReluLayer extends LayerBase {
+  kind: "prelu";
+  alpha: F32Tensor;
+}
+
+/** y = fround(x + bias[c]); bias f32 [C] (format 2.0). */
+export interface ShiftLayer extends LayerBase {
+  kind: "shift";
+  bias: F32Tensor;
+}
+
+/**
+ * Float depthwise convolution, weights f32 [kh, kw, C], padding reads 0; each output is
+ * the float64 sum of its in-bounds taps, rounded once (format 2.0).
+ */
+export interface DepthwiseConv2DLayer extends LayerBase {
+  kind: "depthwise_conv2d";
+  weights: F32Tensor;
+  bias?: F32Tensor;
+  strides: [number, number];
+  padding: Padding;
+}
+
 /** Softmax over the last axis (float). */
 export interface SoftmaxLayer extends LayerBase {
   kind: "softmax";
@@ -234,7 +286,13 @@ export type Layer =
   | BatchNormLayer
   | FlattenLayer
   | ReluLayer
-  | SoftmaxLayer;
+  | SoftmaxLayer
+  | AddLayer
+  | ConcatLayer
+  | GlobalAvgPoolLayer
+  | PReluLayer
+  | ShiftLayer
+  | DepthwiseConv2DLayer;
 
 export type LayerKind = Layer["kind"];
 
@@ -254,7 +312,33 @@ export const LAYER_KINDS: readonly LayerKind[] = [
   "flatten",
   "relu",
   "softmax",
+  "add",
+  "concat",
+  "globalavgpool",
+  "prelu",
+  "shift",
+  "depthwise_conv2d",
 ];
+
+/** The kinds format 2.0 adds (a file using any of them, or `inputs`, is written as 2.0). */
+export const GRAPH_KINDS: readonly LayerKind[] = [
+  "add",
+  "concat",
+  "globalavgpool",
+  "prelu",
+  "shift",
+  "depthwise_conv2d",
+];
+
+/** True when the model needs format 2.0: a layer with `inputs`, a 2.0 kind, or a bitpack threshold. */
+export function needsFormat2(model: EngineModel): boolean {
+  return model.layers.some(
+    (l) =>
+      l.inputs !== undefined ||
+      GRAPH_KINDS.includes(l.kind) ||
+      (l.kind === "bitpack" && l.thresholds !== undefined),
+  );
+}
 
 /**
  * A model the engine can run: layers[0] is the input layer; the last layer's output is

@@ -10,6 +10,7 @@
 import { bconv2dScratchWords, bconv2dThresholdScratchWords, preferIm2col } from "../kernels/binaryTypes.js";
 import { convGeometry } from "../kernels/geometry.js";
 import type { Backend } from "../kernels/index.js";
+import { depthwiseForward } from "../kernels/ref/depthwise.js";
 import type { Window2D } from "../kernels/types.js";
 import {
   affineJob,
@@ -94,8 +95,9 @@ function windowOf(
 }
 
 /**
- * Builds the step for `layer` at batch size n. `input` is the previous step's output
- * (undefined for the input layer, which the runtime fills itself). With `fuse`, a binary
+ * Builds the step for `layer` at batch size n. `input` is its (first) input's buffer
+ * (undefined for the input layer, which the runtime fills itself); `others` the further
+ * inputs of add and concat. With `fuse`, a binary
  * conv whose output transform is a threshold runs as one kernel (conv2dThreshold, the same
  * bits) and keeps no int32 pre-activation; without it (Engine.trace) every intermediate is
  * kept.
@@ -107,6 +109,7 @@ export function makeStep(
   n: number,
   input: Buffer | undefined,
   fuse = false,
+  others: readonly Buffer[] = [],
 ): Step {
   const bufs = new Buffers(backend);
   const F = backend.float;
@@ -152,6 +155,14 @@ export function makeStep(
       const c = layer.in.shape[layer.in.shape.length - 1]!;
       const rows = (n * shapeSize(layer.in.shape)) / c;
       const out = bufs.take(outLength);
+      if (layer.thresholds) {
+        // bit = x >= t, as sign(fround(x - t)): the difference keeps the sign of the exact one.
+        const shifted = bufs.take(rows * c);
+        return step(out, () => {
+          F.binaryRow("sub", rows, c, x, weights.weights, shifted.ptr);
+          B.pack(rows, c, shifted.ptr, out.ptr);
+        });
+      }
       return step(out, () => B.pack(rows, c, x, out.ptr), undefined, perImage(packJob(rows, c, x, out.ptr)));
     }
     case "unpack": {
@@ -279,6 +290,58 @@ export function makeStep(
       const out = bufs.take(outLength);
       return step(out, () => softmaxRows(backend, outLength / c, c, x, out.ptr));
     }
+    case "add": {
+      const out = bufs.take(outLength);
+      return step(out, () => {
+        F.binary("add", outLength, x, others[0]!.ptr, out.ptr);
+        for (const o of others.slice(1)) F.binary("add", outLength, out.ptr, o.ptr, out.ptr);
+      });
+    }
+    case "concat": {
+      const out = bufs.take(outLength);
+      return step(out, () => concatRows(backend, n, layer.out.shape, [input!, ...others], out.ptr));
+    }
+    case "globalavgpool": {
+      const [h, w] = layer.in.shape as [number, number, number];
+      const g = windowOf(n, layer.in, [h, w], [h, w], "valid");
+      const out = bufs.take(outLength);
+      return step(out, () => F.avgPool(g, x, out.ptr));
+    }
+    case "prelu": {
+      const c = layer.in.shape[layer.in.shape.length - 1]!;
+      const out = bufs.take(outLength);
+      return step(out, () => {
+        const heap = backend.heap;
+        const X = heap.f32At(x, outLength);
+        const A = heap.f32At(weights.weights, c);
+        const Y = heap.f32At(out.ptr, outLength);
+        for (let i = 0; i < outLength; i++) {
+          const v = X[i]!;
+          Y[i] = v >= 0 ? v : A[i % c]! * v;
+        }
+      });
+    }
+    case "shift": {
+      const c = layer.in.shape[layer.in.shape.length - 1]!;
+      const out = bufs.take(outLength);
+      return step(out, () => F.binaryRow("add", outLength / c, c, x, weights.bias!, out.ptr));
+    }
+    case "depthwise_conv2d": {
+      const [kh, kw] = layer.weights.shape as [number, number, number];
+      const g = windowOf(n, layer.in, [kh, kw], layer.strides, layer.padding);
+      const out = bufs.take(outLength);
+      const inLength = n * activationLength(layer.in);
+      return step(out, () => {
+        const heap = backend.heap;
+        depthwiseForward(
+          g,
+          heap.f32At(x, inLength),
+          heap.f32At(weights.weights, kh * kw * g.c),
+          heap.f32At(out.ptr, outLength),
+        );
+        if (weights.bias) F.binaryRow("add", outLength / g.c, g.c, out.ptr, weights.bias, out.ptr);
+      });
+    }
     default:
       throw new Error(`engine: no step for layer kind '${(layer as { kind: string }).kind}'`);
   }
@@ -405,5 +468,26 @@ function softmaxRows(backend: Backend, rows: number, c: number, x: number, out: 
     let sum = 0;
     for (let j = 0; j < c; j++) sum += Math.exp(X[r * c + j]! - max);
     for (let j = 0; j < c; j++) Y[r * c + j] = Math.exp(X[r * c + j]! - max) / sum;
+  }
+}
+
+/** Copies the inputs' channels side by side: out[p, :] = [in0[p, :], in1[p, :], ...]. */
+function concatRows(
+  backend: Backend,
+  n: number,
+  outShape: readonly number[],
+  inputs: readonly Buffer[],
+  out: number,
+): void {
+  const c = outShape[outShape.length - 1]!;
+  const pixels = (n * shapeSize(outShape)) / c;
+  const heap = backend.heap;
+  const Y = heap.f32At(out, pixels * c);
+  let offset = 0;
+  for (const b of inputs) {
+    const w = b.length / pixels;
+    const X = heap.f32At(b.ptr, b.length);
+    for (let p = 0; p < pixels; p++) Y.set(X.subarray(p * w, (p + 1) * w), p * c + offset);
+    offset += w;
   }
 }

@@ -67,6 +67,14 @@ export class ModelWeights {
         };
       case "maxpool":
         return { weights: 0, flip: layer.flip ? this.put(layer.flip) : undefined };
+      case "depthwise_conv2d":
+        return { weights: this.put(layer.weights), bias: layer.bias ? this.put(layer.bias) : undefined };
+      case "prelu":
+        return { weights: this.put(layer.alpha) };
+      case "shift":
+        return { weights: 0, bias: this.put(layer.bias) };
+      case "bitpack":
+        return { weights: layer.thresholds ? this.put(layer.thresholds) : 0 };
       default:
         return { weights: 0 };
     }

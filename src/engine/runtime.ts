@@ -208,17 +208,23 @@ export class Engine {
     if (!plan) {
       const layers = this.model.layers;
       const weights = this.weights.layers;
-      const kernels = fused ? fusedKernels(this.backend) : null;
+      // Fused runs span consecutive layers: only where every layer reads the one before.
+      const chain = layers.every((l) => l.inputs === undefined);
+      const kernels = fused && chain ? fusedKernels(this.backend) : null;
       const steps: Step[] = [];
+      const outputs = new Map<string, Step["out"]>();
       for (let i = 0; i < layers.length; i++) {
-        const input = steps[steps.length - 1]?.out;
+        const layer = layers[i]!;
+        const sources = layer.inputs?.map((name) => outputs.get(name)!);
+        const input = sources ? sources[0] : steps[steps.length - 1]?.out;
         const run = kernels && input ? findFusedRun(layers, i) : null;
         if (run && kernels && input) {
           steps.push(makeFusedStep(this.backend, kernels, run, weights, i, n, input, layers[run.end]!));
           i = run.end;
         } else {
-          steps.push(makeStep(this.backend, layers[i]!, weights[i]!, n, input, fused));
+          steps.push(makeStep(this.backend, layer, weights[i]!, n, input, fused, sources?.slice(1)));
         }
+        outputs.set(layers[i]!.name, steps[steps.length - 1]!.out);
       }
       plan = { n, steps, jobs: new Map() };
       this.plans.set(key, plan);

@@ -31,6 +31,13 @@ export function outputSpec(layer: Layer): ActivationSpec {
     }
     case "flatten":
       return { layout: input.layout, shape: [input.shape.reduce((a, b) => a * b, 1)] };
+    case "globalavgpool":
+      return { layout: "float", shape: [c] };
+    case "depthwise_conv2d": {
+      const [kh, kw] = layer.weights.shape as [number, number, number];
+      const g = convGeometry(1, h, w, c, kh, kw, layer.strides[0], layer.strides[1], layer.padding);
+      return { layout: "float", shape: [g.outH, g.outW, c] };
+    }
     default:
       return { layout: input.layout, shape: [...input.shape] };
   }

@@ -17,7 +17,8 @@
  *   `unpack` (bits -> +/-1 floats), e.g. the default float last layer.
  * - batch norm, max-pool, flatten and ReLU between float layers map one to one; dropout is
  *   the identity in eval mode.
- * Engine layers take the names of the spec's layers. Only chains export (format 1.x).
+ * Engine layers take the names of the spec's layers. Graph models (a layer reading more than
+ * the one before it) go through convert-graph.ts instead.
  * What the engine cannot express exactly is rejected with a message naming the layer.
  */
 
@@ -34,6 +35,7 @@ import type { Layer as TrainLayer } from "../nn/layer.js";
 import type { Model } from "../nn/model.js";
 import { invStdOf } from "../ops/batchNorm.js";
 import { getQuantizer, type Quantizer, type QuantizerSpec } from "../quant/quantizers.js";
+import { convertGraph } from "./convert-graph.js";
 import { outputSpec } from "./convert-shapes.js";
 import { packWeightSigns } from "./convert-weights.js";
 import { type ChannelParams, exactAffine, foldThresholds, thresholdTransform } from "./fold.js";
@@ -48,7 +50,7 @@ export interface ConvertOptions {
 }
 
 /** A training layer with its tensors copied out of the heap. */
-interface Source {
+export interface Source {
   index: number;
   /** The layer's name in the model spec (the engine layer's name). */
   name: string;
@@ -58,19 +60,13 @@ interface Source {
   label: string;
 }
 
-class ConvertError extends Error {}
+export class ConvertError extends Error {}
 
-function fail(src: Source, message: string): never {
+export function fail(src: Source, message: string): never {
   throw new ConvertError(`convert: ${src.label}: ${message}`);
 }
 
-function sourcesOf(model: Model): Source[] {
-  if (!model.isChain) {
-    throw new ConvertError(
-      `convert: model '${model.name}' is a graph (a layer reads more than the one before it); ` +
-        "the engine's format 1.x runs chains of layers, graph models (add, concatenate) are not exportable yet",
-    );
-  }
+export function sourcesOf(model: Model): Source[] {
   return model.layers.map((layer: TrainLayer, index) => {
     const tensors = new Map<string, Float32Array>();
     for (const p of layer.params()) tensors.set(p.name, p.tensor.toArray());
@@ -89,7 +85,7 @@ function sourcesOf(model: Model): Source[] {
 const SIGN_PROBES = [-3, -1, -0.5, -1e-30, -0, 0, 1e-30, 0.5, 1, 3];
 
 /** True when the quantizer's eval-mode forward is sign(x) (sign(0) = +1). */
-function isSignLike(q: Quantizer): boolean {
+export function isSignLike(q: Quantizer): boolean {
   if (q.bits !== 1) return false;
   const x = Float32Array.from(SIGN_PROBES);
   const y = new Float32Array(x.length);
@@ -97,11 +93,11 @@ function isSignLike(q: Quantizer): boolean {
   return x.every((v, i) => y[i] === (v >= 0 ? 1 : -1));
 }
 
-function quantizerOf(spec: unknown): Quantizer | null {
+export function quantizerOf(spec: unknown): Quantizer | null {
   return spec ? getQuantizer(spec as string | QuantizerSpec) : null;
 }
 
-function batchNormParams(src: Source): NonNullable<ChannelParams["batchNorm"]> {
+export function batchNormParams(src: Source): NonNullable<ChannelParams["batchNorm"]> {
   const t = src.tensors;
   return {
     runningMean: t.get("runningMean")!,
@@ -163,6 +159,7 @@ const WEIGHT_TYPES = new Set(["quant_conv2d", "quant_dense"]);
  *     const engineModel = convertModel(model, { classNames: MNIST_CLASSES, preprocessing: BYTE_TO_SIGNED });
  */
 export function convertModel(model: Model, options: ConvertOptions): EngineModel {
+  if (!model.isChain) return convertGraph(model, options);
   const sources = sourcesOf(model);
   const shape = [...model.inputShape];
   const e = new Emitter({ layout: "float", shape });
@@ -360,14 +357,14 @@ export function bwnWeights(q: Float32Array, shape: number[]) {
   return { weights: packed.bits, alpha: f32([outC], alpha) };
 }
 
-function kernelShapeOf(src: Source): number[] {
+export function kernelShapeOf(src: Source): number[] {
   const c = src.config;
   if (src.type === "quant_dense") return [c.units as number, c.inFeatures as number];
   const k = c.kernelSize as number;
   return [c.filters as number, k, k, c.inChannels as number];
 }
 
-function quantizationInfo(cfg: Record<string, unknown>) {
+export function quantizationInfo(cfg: Record<string, unknown>) {
   const nameOf = (q: unknown) => (q ? (typeof q === "string" ? q : (q as QuantizerSpec).name) : undefined);
   return {
     inputQuantizer: nameOf(cfg.inputQuantizer),

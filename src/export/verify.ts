@@ -68,23 +68,26 @@ export function verifyEngine(model: Model, engine: Engine, input: VerifyInput): 
     const x = Float32Array.from(raw, (v) => v * scale + offset);
     ctx.noGrad(() =>
       ctx.tidy(() => {
-        let h: Tensor = ctx.fromArray(x, [n, ...model.inputShape]);
-        model.layers.forEach((layer, i) => {
+        const input: Tensor = ctx.fromArray(x, [n, ...model.inputShape]);
+        const outputs: Tensor[] = [];
+        const h = model.forward(input, mode, (i, out) => {
+          outputs[i] = out;
+          const layer = model.layers[i]!;
           const name = model.names[i]!;
           const traced = trace.find((t) => t.name === name);
-          if (traced?.preActivation) {
-            const m = pre.get(name) ?? emptyMismatch();
-            pre.set(name, m);
-            const y = integerPreActivation(layer.type, layer.config, layer.params()[0]!.tensor, h).data;
-            const e = traced.preActivation;
-            const per = e.length / n;
-            for (let j = 0; j < e.length; j++) {
-              m.checked++;
-              if (!Number.isInteger(y[j]!) || y[j] !== e[j])
-                record(m, start + Math.floor(j / per), j % per, e[j]!, y[j]!);
-            }
+          if (!traced?.preActivation) return;
+          const from = model.sources[i]![0]!;
+          const m = pre.get(name) ?? emptyMismatch();
+          pre.set(name, m);
+          const xIn = from < 0 ? input : outputs[from]!;
+          const y = integerPreActivation(layer.type, layer.config, layer.params()[0]!.tensor, xIn).data;
+          const e = traced.preActivation;
+          const per = e.length / n;
+          for (let j = 0; j < e.length; j++) {
+            m.checked++;
+            if (!Number.isInteger(y[j]!) || y[j] !== e[j])
+              record(m, start + Math.floor(j / per), j % per, e[j]!, y[j]!);
           }
-          h = layer.forward(h, mode);
         });
         const t = h.data;
         // Scores from predict (the fused fast path), pre-activations from trace (layer by layer).

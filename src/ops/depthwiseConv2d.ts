@@ -12,7 +12,7 @@
  *     const blurred = depthwiseConv2d(x, blur, { stride: 2, padding: "same" }); // blur [3, 3, C]
  */
 import { convGeometry, type Padding } from "../kernels/geometry.js";
-import type { Window2D } from "../kernels/types.js";
+import { depthwiseForward, forEachDepthwiseTap } from "../kernels/ref/depthwise.js";
 import { formatShape, type Tensor } from "../tensor/tensor.js";
 import { checkRank, contextOf } from "./grad.js";
 
@@ -21,35 +21,6 @@ export interface DepthwiseConv2dOptions {
   stride?: number | readonly [number, number];
   /** Default 'valid'. */
   padding?: Padding;
-}
-
-/**
- * Calls visit(xBase, yBase, wBase) for every in-bounds tap: the offsets of channel 0 of the
- * input pixel, the output pixel and the filter tap (each runs over C channels from there).
- * Taps come grouped by output pixel; `pixelDone(yBase)` runs after each group.
- */
-function forEachTap(
-  g: Window2D,
-  visit: (xBase: number, yBase: number, wBase: number) => void,
-  pixelDone?: (yBase: number) => void,
-): void {
-  for (let n = 0; n < g.n; n++) {
-    for (let oy = 0; oy < g.outH; oy++) {
-      for (let ox = 0; ox < g.outW; ox++) {
-        const yBase = ((n * g.outH + oy) * g.outW + ox) * g.c;
-        for (let ky = 0; ky < g.kh; ky++) {
-          const iy = oy * g.strideH - g.padTop + ky;
-          if (iy < 0 || iy >= g.h) continue;
-          for (let kx = 0; kx < g.kw; kx++) {
-            const ix = ox * g.strideW - g.padLeft + kx;
-            if (ix < 0 || ix >= g.w) continue;
-            visit(((n * g.h + iy) * g.w + ix) * g.c, yBase, (ky * g.kw + kx) * g.c);
-          }
-        }
-        pixelDone?.(yBase);
-      }
-    }
-  }
 }
 
 export function depthwiseConv2d(x: Tensor, w: Tensor, options: DepthwiseConv2dOptions = {}): Tensor {
@@ -68,23 +39,8 @@ export function depthwiseConv2d(x: Tensor, w: Tensor, options: DepthwiseConv2dOp
   const g = convGeometry(n, h, wd, c, kh, kw, sh, sw, padding);
 
   const out = ctx.empty([n, g.outH, g.outW, c]);
-  {
-    // Each output pixel's C sums in float64, rounded once.
-    const sums = new Float64Array(c);
-    const xd = x.data;
-    const wt = w.data;
-    const y = out.data;
-    forEachTap(
-      g,
-      (xb, _yb, wb) => {
-        for (let j = 0; j < c; j++) sums[j]! += xd[xb + j]! * wt[wb + j]!;
-      },
-      (yb) => {
-        y.set(sums, yb);
-        sums.fill(0);
-      },
-    );
-  }
+  // Each output pixel's C sums in float64, rounded once (the engine runs the same code).
+  depthwiseForward(g, x.data, w.data, out.data);
 
   if (ctx.needsGrad(x, w)) {
     out.setBackward([x, w], () => {
@@ -95,7 +51,7 @@ export function depthwiseConv2d(x: Tensor, w: Tensor, options: DepthwiseConv2dOp
           const dx = ctx.heap.f32At(ptr, x.size);
           const gd = dy.data;
           const wt = w.data;
-          forEachTap(g, (xb, yb, wb) => {
+          forEachDepthwiseTap(g, (xb, yb, wb) => {
             for (let j = 0; j < c; j++) dx[xb + j]! += gd[yb + j]! * wt[wb + j]!;
           });
         });
@@ -104,7 +60,7 @@ export function depthwiseConv2d(x: Tensor, w: Tensor, options: DepthwiseConv2dOp
         const sums = new Float64Array(w.size);
         const gd = dy.data;
         const xd = x.data;
-        forEachTap(g, (xb, yb, wb) => {
+        forEachDepthwiseTap(g, (xb, yb, wb) => {
           for (let j = 0; j < c; j++) sums[wb + j]! += gd[yb + j]! * xd[xb + j]!;
         });
         w.accumulateGrad((ptr, overwrite) => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   decodeModel,
   encodeModel,
+  CHAIN_VERSION,
   FORMAT_VERSION,
   MAGIC,
   ModelFormatError,
@@ -81,9 +82,10 @@ describe("round trip", () => {
     const bytes = encodeModel(everyLayerModel());
     expect([...bytes.subarray(0, 8)]).toEqual([...MAGIC]);
     const view = new DataView(bytes.buffer);
+    // A chain of format 1.x layers is still written as 1.x.
     expect([view.getUint16(8, true), view.getUint16(10, true)]).toEqual([
-      FORMAT_VERSION.major,
-      FORMAT_VERSION.minor,
+      CHAIN_VERSION.major,
+      CHAIN_VERSION.minor,
     ]);
     const header = headerOf(bytes);
     expect(Object.keys(header)).toEqual(["name", "classNames", "layers", "sections", "metadata"]);
@@ -126,7 +128,7 @@ describe("round trip", () => {
     expect(errorOf(bytes)).toMatchInlineSnapshot(
       `"m.onebit: layer 1 'conv0' (float_conv2d): unknown field "futureField""`,
     );
-    new DataView(bytes.buffer).setUint16(10, FORMAT_VERSION.minor + 1, true);
+    new DataView(bytes.buffer).setUint16(10, CHAIN_VERSION.minor + 1, true);
     expect(decodeModel(bytes)).toEqual(everyLayerModel());
   });
 });
@@ -160,12 +162,12 @@ describe("rejects corrupt files with a message naming the fault", () => {
     const newer = good.slice();
     new DataView(newer.buffer).setUint16(8, FORMAT_VERSION.major + 1, true);
     expect(errorOf(newer)).toMatchInlineSnapshot(
-      `"m.onebit: format version 2.1 is newer than this reader (1.x): upgrade onebit"`,
+      `"m.onebit: format version 3.1 is newer than this reader (1.x and 2.x): upgrade onebit"`,
     );
     const older = good.slice();
     new DataView(older.buffer).setUint16(8, 0, true);
     expect(errorOf(older)).toMatchInlineSnapshot(
-      `"m.onebit: format version 0.1 is not supported (this reader reads 1.x)"`,
+      `"m.onebit: format version 0.1 is not supported (this reader reads 1.x and 2.x)"`,
     );
   });
 
