@@ -325,7 +325,7 @@ interface Producers {
 const MAX_INPUTS = 1024;
 
 /** The activations a layer reads: its `inputs`, or the layer before it. */
-function inputsOf(layer: Layer, index: number, p: Producers): ActivationSpec[] {
+function inputsOf(layer: Layer, p: Producers): ActivationSpec[] {
   if (layer.inputs === undefined) return [p.outputs.get(p.previous!)!];
   const names = layer.inputs;
   if (
@@ -358,7 +358,7 @@ function checkLayer(layer: Layer, index: number, p: Producers): void {
     if (layer.in.layout !== "float" || layer.in.shape.length > 3) fault("input must be float of rank 1..3");
   } else {
     if (layer.kind === "input") fault(`only layer 0 may be an input layer, this is layer ${index}`);
-    all = inputsOf(layer, index, p);
+    all = inputsOf(layer, p);
     const first = all[0]!;
     if (layer.in.layout !== first.layout || !sameShape(layer.in.shape, first.shape)) {
       const from = layer.inputs?.[0] ?? "the previous layer";

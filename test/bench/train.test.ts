@@ -33,7 +33,13 @@ describe("bench train peer", () => {
 
   it.skipIf(!hasTorch)("trains each model one short epoch and prints the fields the bench reads", () => {
     for (const m of MODELS) {
-      const args = [...peerArgs(peerScript("bench/peers/train_bnn.py")!, m), "--limit", "256", "--limit-test", "100"];
+      const args = [
+        ...peerArgs(peerScript("bench/peers/train_bnn.py")!, m),
+        "--limit",
+        "256",
+        "--limit-test",
+        "100",
+      ];
       const run = spawnSync(pythonPath(), args, {
         encoding: "utf8",
         env: { ...process.env, MNIST_DIR: mnistDataDir() },

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
+  CHAIN_VERSION,
   decodeModel,
   encodeModel,
-  CHAIN_VERSION,
   FORMAT_VERSION,
   MAGIC,
   ModelFormatError,
