@@ -73,7 +73,8 @@ interface LayerBase {
 
 /**
  * The model input: raw values (e.g. pixels 0..255) mapped to the training range per
- * channel, in float32: x = fround(fround(raw * scale[c]) + offset[c]). `scale` and
+ * channel: x = fround(raw * scale[c] + offset[c]), the product and sum in float64, rounded
+ * once to float32 (the training data pipeline's expression). `scale` and
  * `offset` have length 1 (all channels) or c. `in` and `out` are float with equal shapes.
  */
 export interface InputLayer extends LayerBase {

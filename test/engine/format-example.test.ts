@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { decodeModel, encodeModel, FORMAT_VERSION, MAGIC } from "../../src/engine/format.js";
+import { CHAIN_VERSION, decodeModel, encodeModel, MAGIC } from "../../src/engine/format.js";
 import type { EngineModel } from "../../src/engine/model.js";
 
 /** The worked example of docs/format.md, built through the public API. */
@@ -101,8 +101,8 @@ describe("docs/format.md worked example", () => {
     const bytes = new Uint8Array(end);
     bytes.set(MAGIC, 0);
     const view = new DataView(bytes.buffer);
-    view.setUint16(8, FORMAT_VERSION.major, true);
-    view.setUint16(10, FORMAT_VERSION.minor, true);
+    view.setUint16(8, CHAIN_VERSION.major, true);
+    view.setUint16(10, CHAIN_VERSION.minor, true);
     view.setUint32(12, text.length, true);
     bytes.set(text, 16);
     const model = tinyModel();
