@@ -55,7 +55,9 @@ export function findFusedRun(layers: readonly Layer[], start: number): FusedRun 
     bn = after;
     i++;
   }
-  return layers[i]?.kind === "bitpack" ? { conv, pool, bn, end: i } : null;
+  // The fused kernel packs by sign: a thresholded bitpack (RSign) runs unfused.
+  const pack = layers[i];
+  return pack?.kind === "bitpack" && pack.thresholds === undefined ? { conv, pool, bn, end: i } : null;
 }
 
 /** The step for a fused run at batch size n, reading x and producing the bitpack layer's output. */
