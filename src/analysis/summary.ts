@@ -16,7 +16,7 @@
 
 import { BYTE_TO_SIGNED } from "../data/index.js";
 import { encodeModel } from "../engine/format.js";
-import type { Layer as EngineLayer, EngineModel } from "../engine/model.js";
+import { activationMemory, type Layer as EngineLayer, type EngineModel } from "../engine/model.js";
 import { exportCheckpoint } from "../export/checkpoint.js";
 import { convertModel } from "../export/convert.js";
 import { buildModel } from "../nn/build.js";
@@ -61,6 +61,8 @@ export interface ModelSummary {
     /** float32Bytes / fileBytes (or / deployedBytes when there is no file). */
     compression: number | null;
   };
+  /** Per image, of the deployed model: see activationMemory in src/engine/model.ts. */
+  activations?: { peakBytes: number; largestBytes: number; totalBytes: number };
   note?: string;
 }
 
@@ -165,6 +167,7 @@ function summaryOf(
     inputShape: checkpointInputShape(ck),
     layers,
     totals: totalsOf(layers, fileBytes),
+    ...(engine ? { activations: activationMemory(engine) } : {}),
     note,
   };
 }
@@ -278,5 +281,6 @@ export function summarizeEngineModel(m: EngineModel, fileBytes: number, source =
     inputShape: [...m.layers[0]!.in.shape],
     layers,
     totals: totalsOf(layers, fileBytes),
+    activations: activationMemory(m),
   };
 }

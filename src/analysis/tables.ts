@@ -83,6 +83,12 @@ export function summaryFooter(s: ModelSummary): string[] {
       `deployed size (estimated: 1-bit weights packed, the rest float32): ${kb(t.deployedBytes)} kB, compression ${t.compression!.toFixed(1)}x`,
     );
   }
+  if (s.activations) {
+    const a = s.activations;
+    lines.push(
+      `activation memory per image: peak ${kb(a.peakBytes)} kB with buffers reused by liveness (largest activation ${kb(a.largestBytes)} kB; one buffer per layer ${kb(a.totalBytes)} kB)`,
+    );
+  }
   if (s.note) lines.push(s.note);
   return lines;
 }

@@ -373,3 +373,45 @@ export function storageLength(dtype: DType, shape: readonly number[]): number {
 
 /** Bytes per storage element: 4 for every dtype (f32, i32, uint32 bit words). */
 export const BYTES_PER_ELEMENT = 4;
+
+/** Bytes of one sample's activation (bits: 4 per 32-bit word). */
+export function activationBytes(spec: ActivationSpec): number {
+  return BYTES_PER_ELEMENT * storageLength(spec.layout === "bits" ? "bits" : "f32", spec.shape);
+}
+
+/**
+ * Activation memory of one image with buffers reused by liveness: an output lives from its
+ * layer until the last layer that reads it (a shortcut keeps its source alive until the
+ * add). `peakBytes` is the most that is live at once, counting a layer's inputs and its
+ * output together; `largestBytes` the largest single activation; `totalBytes` what one
+ * buffer per layer would take.
+ */
+export function activationMemory(model: EngineModel): {
+  peakBytes: number;
+  largestBytes: number;
+  totalBytes: number;
+} {
+  const layers = model.layers;
+  const index = new Map(layers.map((l, i) => [l.name, i]));
+  const lastUse = layers.map((_, i) => i);
+  layers.forEach((l, i) => {
+    const reads = l.inputs ?? (i > 0 ? [layers[i - 1]!.name] : []);
+    for (const name of reads) {
+      const j = index.get(name);
+      if (j !== undefined) lastUse[j] = Math.max(lastUse[j]!, i);
+    }
+  });
+  lastUse[layers.length - 1] = layers.length; // the scores are read after the last layer
+  let peakBytes = 0;
+  let largestBytes = 0;
+  let totalBytes = 0;
+  for (let i = 0; i < layers.length; i++) {
+    let live = 0;
+    for (let j = 0; j <= i; j++) if (lastUse[j]! >= i) live += activationBytes(layers[j]!.out);
+    const own = activationBytes(layers[i]!.out);
+    peakBytes = Math.max(peakBytes, live);
+    largestBytes = Math.max(largestBytes, own);
+    totalBytes += own;
+  }
+  return { peakBytes, largestBytes, totalBytes };
+}
