@@ -8,6 +8,8 @@
  *   bits of its input (one `bitpack` per float tensor, shared by every binary reader);
  *   the batch norm after it stays a float layer, since the real-valued sum of a residual
  *   block is needed as a float (for the shortcut) anyway;
+ * - a `shift` read only by binary layers (ReActNet's RSign) as a bitpack with thresholds
+ *   -bias, so sign(x + bias) never goes through a float buffer;
  * - every other layer one to one (float and BWN convs and dense, batch norm, pools, ReLU,
  *   add, concat, global average pool, PReLU, shift, depthwise conv, flatten); dropout is
  *   the identity.
@@ -83,10 +85,16 @@ export function convertGraph(model: Model, options: ConvertOptions): EngineModel
   e.push({ kind: "input", name: input.name, scale: [scale], offset: [offset], in: spec }, [], spec);
   // Training tensor name -> the engine layer holding its value.
   const holder = new Map<string, string>([[input.name, input.name]]);
+  const readers = new Map<string, Source[]>();
+  model.spec.layers.forEach((l, i) => {
+    for (const n of l.inputs) readers.set(n, [...(readers.get(n) ?? []), sources[i]!]);
+  });
   model.spec.layers.forEach((l, i) => {
     const src = sources[i]!;
     const ins = l.inputs.map((n) => holder.get(n)!);
-    holder.set(l.name, emit(e, src, ins));
+    // RSign: a shift that only binary layers read becomes their bitpack's thresholds.
+    const rsign = src.type === "shift" && (readers.get(l.name) ?? []).every(readsSignBits);
+    holder.set(l.name, rsign ? thresholdPack(e, src, ins[0]!) : emit(e, src, ins));
   });
   const last = holder.get(model.spec.outputs[0]!)!;
   if (e.layers[e.layers.length - 1]!.name !== last) {
@@ -185,6 +193,27 @@ function emit(e: GraphEmitter, src: Source, ins: string[]): string {
     default:
       return fail(src, `layer type '${src.type}' has no engine equivalent`);
   }
+}
+
+/** True for a dense or conv layer that binarizes its input by sign and has 1-bit weights (the binary path). */
+function readsSignBits(src: Source): boolean {
+  if (src.type !== "quant_conv2d" && src.type !== "quant_dense") return false;
+  const inQ = quantizerOf(src.config.inputQuantizer);
+  return inQ !== null && isSignLike(inQ) && quantizerOf(src.config.kernelQuantizer)?.bits === 1;
+}
+
+/**
+ * sign(shift(x)) as one bitpack: bit = fround(x - t) >= 0 with t = -b computes the same
+ * float32 sum fround(x + b) as the training graph, so the bits are identical.
+ */
+function thresholdPack(e: GraphEmitter, src: Source, input: string): string {
+  if (e.out(input).layout !== "float") fail(src, "shift on binary activations");
+  const bias = src.tensors.get("bias")!;
+  const thresholds = f32(
+    [bias.length],
+    Float32Array.from(bias, (b) => -b),
+  );
+  return e.push({ kind: "bitpack", name: src.name, thresholds }, [input]);
 }
 
 /** A dense or conv layer: binary (XOR-popcount, exact affine output), BWN or float. */

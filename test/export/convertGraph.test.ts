@@ -68,8 +68,11 @@ describe("graph models: converter + engine vs the training graph", () => {
       for (const k of ["add", "concat", "prelu", "shift", "globalavgpool", "depthwise_conv2d", "avgpool"]) {
         expect(kinds).toContain(k);
       }
-      // One bitpack serves both binary convs reading the same float tensor.
-      expect(engineModel.layers.filter((l) => l.name === "rsign.bitpack")).toHaveLength(1);
+      // The shift that only binary convs read is their bitpack's thresholds (RSign), one
+      // bitpack for both readers.
+      const rsign = engineModel.layers.filter((l) => l.name.startsWith("rsign"));
+      expect(rsign.map((l) => l.kind)).toEqual(["bitpack"]);
+      expect(rsign[0]).toHaveProperty("thresholds");
       expect(engineModel.layers.find((l) => l.name === "sum")?.inputs).toEqual([
         "batch_norm_2",
         "batch_norm_3",
