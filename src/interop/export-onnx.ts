@@ -12,6 +12,9 @@
  *   bit max-pool with flips   Mul(s) -> MaxPool -> Mul(s)    (AND-pooling of flipped channels)
  *   batchnorm        Add(Mul(Mul(Sub(x, mean), invStd), gamma), beta): the engine's float32 steps
  *   float conv/dense, max/avg pool, flatten (in NHWC order), relu, softmax: the ONNX op
+ *   graphs (2.0): add -> Add, concat -> Concat (channels), globalavgpool ->
+ *                    GlobalAveragePool, prelu -> PRelu, shift -> Add, depthwise -> Conv
+ *                    with group = C, a bitpack threshold t -> Where(x - t >= 0, 1, -1)
  *   output "scores" float32 [N, classes].
  * Elementwise steps round like the engine's, so binary layers and their transforms agree
  * bit for bit; float conv/dense/softmax agree up to summation order.
@@ -33,6 +36,8 @@ import { doubleTensor, floatTensor, int64Tensor } from "./onnx-tensor.js";
 import type { BinarizeProbe } from "./verify-onnx.js";
 
 type Attr = number | number[] | { f: number };
+/** Axis order of an ONNX tensor: the engine's NHWC, ONNX Conv's NCHW, or a vector. */
+type Order = "nhwc" | "nchw" | "vec";
 
 class Builder {
   readonly nodes: OnnxNode[] = [];
@@ -145,7 +150,7 @@ export function exportOnnxWithProbes(
   const inShape = model.layers[0]!.in.shape;
   let cur = "image";
   // NHWC (the engine's order) or NCHW (what ONNX Conv/Pool need); vectors are "vec".
-  let order: "nhwc" | "nchw" | "vec" = inShape.length === 3 ? "nhwc" : "vec";
+  let order = (inShape.length === 3 ? "nhwc" : "vec") as Order;
   const nchw = (label: string) => {
     if (order === "nhwc") cur = b.node("Transpose", [cur], label, { perm: [0, 3, 1, 2] });
     if (order !== "vec") order = "nchw";
@@ -168,9 +173,68 @@ export function exportOnnxWithProbes(
     return signConsts;
   };
 
+  // Graph models: each engine layer's ONNX tensor and its axis order, by layer name.
+  const held = new Map<string, { name: string; order: Order }>();
+  /** Makes a held tensor current, in the wanted order. */
+  const load = (layerName: string, want?: "nchw") => {
+    const h = held.get(layerName)!;
+    cur = h.name;
+    order = h.order;
+    if (want === "nchw") nchw(`${layerName}_in`);
+  };
   model.layers.forEach((layer: Layer, li) => {
     const L = `l${li}_${layer.name.replace(/[^\w.-]/g, "_")}`;
+    if (layer.inputs) load(layer.inputs[0]!);
+    emitLayer(layer, L);
+    held.set(layer.name, { name: cur, order });
+  });
+
+  function emitLayer(layer: Layer, L: string): void {
     switch (layer.kind) {
+      case "add":
+      case "concat": {
+        const rank3 = layer.in.shape.length === 3;
+        const names = layer.inputs!.map((n) => {
+          load(n, rank3 ? "nchw" : undefined);
+          return cur;
+        });
+        if (layer.kind === "add") {
+          cur = names[0]!;
+          for (const x of names.slice(1)) cur = b.node("Add", [cur, x], L);
+        } else {
+          cur = b.node("Concat", names, L, { axis: rank3 ? 1 : -1 });
+        }
+        return;
+      }
+      case "globalavgpool":
+        nchw(L);
+        cur = b.node("GlobalAveragePool", [cur], L);
+        cur = b.node("Flatten", [cur], L, { axis: 1 });
+        order = "vec";
+        return;
+      case "prelu":
+        cur = b.node("PRelu", [cur, channelConst(`${L}/slope`, layer.alpha.data)], L);
+        return;
+      case "shift":
+        cur = b.node("Add", [cur, channelConst(`${L}/bias`, layer.bias.data)], L);
+        return;
+      case "depthwise_conv2d": {
+        nchw(L);
+        const [kh, kw, c] = layer.weights.shape as [number, number, number];
+        const w = new Float32Array(c * kh * kw);
+        for (let ch = 0; ch < c; ch++)
+          for (let k = 0; k < kh * kw; k++) w[ch * kh * kw + k] = layer.weights.data[k * c + ch]!;
+        const inputs = [cur, b.init(`${L}/weights`, [c, 1, kh, kw], w)];
+        if (layer.bias) inputs.push(b.init(`${L}/bias`, [c], layer.bias.data));
+        const pads = padsOf(layer.in.shape, [kh, kw], layer.strides, layer.padding);
+        cur = b.node("Conv", inputs, L, {
+          kernel_shape: [kh, kw],
+          strides: [...layer.strides],
+          pads,
+          group: c,
+        });
+        return;
+      }
       case "input": {
         // Transpose first, so importers see the NHWC -> NCHW transpose on the input.
         nchw(L);
@@ -194,6 +258,9 @@ export function exportOnnxWithProbes(
           axes: order === "vec" ? [0] : order === "nchw" ? [2, 0, 1] : [0, 1, 2],
         });
         const [zero, one, minusOne] = signs();
+        // With thresholds (RSign): sign(fround(x - t)), the engine's float32 difference.
+        if (layer.thresholds)
+          cur = b.node("Sub", [cur, channelConst(`${L}/thresholds`, layer.thresholds.data)], L);
         cur = b.node("Where", [b.node("GreaterOrEqual", [cur, zero], L), one, minusOne], L);
         return;
       }
@@ -299,7 +366,7 @@ export function exportOnnxWithProbes(
         cur = b.node("Add", [cur, channelConst(`${L}/bias`, t.bias.data)], L);
       }
     }
-  });
+  }
   if ((order as string) === "nchw") nhwc("output");
   const last = b.nodes[b.nodes.length - 1]!;
   last.output = ["scores"];

@@ -68,3 +68,20 @@ describe("export to ONNX and import back", () => {
     expect(back.model.layers[0]).toMatchObject({ scale: [1 / 127.5], offset: [-1] });
   });
 });
+
+describe("graph models (format 2.0) export to ONNX", () => {
+  it.each(["birealnet", "reactnet", "quicknet"])("%s: onnxruntime equals the engine", async (builder) => {
+    const ctx = await createContext("wasm");
+    const model = buildModel(ctx, { builder, options: { width: 8, stages: [1, 2] } }, new Random(3));
+    randomizeBatchNorms(model, 5);
+    const engineModel = toEngineModel(model);
+    const { bytes, probes } = exportOnnxWithProbes(engineModel);
+    const engine = await Engine.load(engineModel);
+    const test = mnist.test;
+    const r = await verifyOnnx(engine, bytes, test.images, test.count, raw(engineModel), { probes });
+    engine.dispose();
+    expect(r.ok, formatOnnxReport(r)).toBe(true);
+    expect(r.classMismatches).toBe(0);
+    model.dispose();
+  });
+});
