@@ -14,6 +14,7 @@ export { broadcastShape } from "./broadcast.js";
 export { concat } from "./concat.js";
 export { type Conv2dOptions, conv2d } from "./conv2d.js";
 export { type DepthwiseConv2dOptions, depthwiseConv2d } from "./depthwiseConv2d.js";
+export { type DistillationLossOptions, distillationLoss } from "./distillation.js";
 export { type DropoutOptions, dropout } from "./dropout.js";
 export { softmaxCrossEntropy, squaredHinge } from "./loss.js";
 export { type MatmulOptions, matmul } from "./matmul.js";

@@ -2,6 +2,12 @@
  * Training: optimizers (Adam, SGD with momentum, Bop; latent-weight clip), learning-rate
  * schedules, evaluation, metrics and the training loop with checkpoints and resume.
  */
+export {
+  type DistillationConfig,
+  modelHash,
+  resolveDistillation,
+  type TeacherRecord,
+} from "./distill.js";
 export { type EvalResult, evaluate } from "./evaluate.js";
 export { countCorrect, flipRatio, signSnapshot } from "./metrics.js";
 export { adam, bop, type Optimizer, type Param, sgd } from "./optimizers.js";

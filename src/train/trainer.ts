@@ -10,6 +10,8 @@
  *
  * The model is a spec (src/nn/functional.ts builds one from code; a JSON file holds one) or
  * a builder config; the checkpoint stores the resolved spec, so it needs no builder code.
+ * With a `teacher` the loss is distilled from it (src/train/distill.ts); the checkpoint
+ * records the teacher's content hash, so resume continues only with the same teacher.
  *
  *     const result = await train({ ctx, data, config: { model: { builder: "bnn-mlp", options: { width: 256 } },
  *       epochs: 2, batchSize: 100, lr: 1e-3 } });
@@ -42,6 +44,14 @@ import type { Context } from "../tensor/context.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { Progress, type ProgressMode } from "../util/progress.js";
 import { Random } from "../util/random.js";
+import {
+  type DistillationConfig,
+  distilledLoss,
+  prepareTeacher,
+  resolveDistillation,
+  type Teacher,
+  type TeacherRecord,
+} from "./distill.js";
 import { evaluate } from "./evaluate.js";
 import { checkTrainingData, prepareOutDir } from "./guards.js";
 import { countCorrect, flipRatio, signSnapshot } from "./metrics.js";
@@ -69,6 +79,8 @@ export interface TrainConfig {
   seed?: number;
   /** Training-time augmentation (random shifts; flips for natural images). Default none. */
   augment?: Augmentation;
+  /** Distillation from `TrainRun.teacher` (src/train/distill.ts): KD weight and temperature. */
+  distillation?: DistillationConfig;
 }
 
 export interface TrainRun {
@@ -87,11 +99,18 @@ export interface TrainRun {
   signal?: AbortSignal;
   /** Binary layers on the XOR-popcount and sign-GEMM kernels (default true); false: float ops. */
   xnorForward?: boolean;
+  /**
+   * A teacher to distill from (ReActNet's distributional loss): a checkpoint file or a Model
+   * on `ctx`. It runs in eval mode on each training batch; `config.distillation` mixes its
+   * loss with the label loss. Resuming a distilled run needs the same teacher again.
+   */
+  teacher?: string | Model;
 }
 
 export interface EpochRecord {
   epoch: number;
   lr: number;
+  /** The training objective (with a teacher: the distilled loss). */
   trainLoss: number;
   trainAccuracy: number;
   testLoss: number;
@@ -126,6 +145,8 @@ interface SavedState {
   rng: number[];
   batches: BatchState;
   optimizer: Record<string, number>;
+  /** The teacher the run is distilled from. */
+  teacher?: TeacherRecord;
 }
 
 export async function train(run: TrainRun): Promise<TrainResult> {
@@ -152,6 +173,26 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     );
   }
   checkTrainingData(data, model.inputShape, ck ? ckFile : undefined);
+  let distillation: Required<DistillationConfig> | undefined;
+  let teacher: Teacher | undefined;
+  try {
+    if (run.teacher !== undefined) distillation = resolveDistillation(config.distillation);
+    teacher = await prepareTeacher(
+      ctx,
+      run.teacher,
+      data,
+      ck && saved ? { checkpoint: ckFile!, teacher: saved.teacher } : undefined,
+      run.xnorForward,
+    );
+    if (!teacher && config.distillation) {
+      throw new Error("distillation settings (weight, temperature) need a teacher to distill from");
+    }
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  if (distillation) config = { ...config, distillation };
+  const distill = teacher && distillation ? { teacher, settings: distillation } : undefined;
   const params = model.params();
   const opt = makeOptimizer(ctx, params, config);
   const batches = new BatchIterator(data.train, {
@@ -216,6 +257,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         mode,
         config.loss,
         { epoch, step: step + 1, checkpoint: ckFile },
+        distill,
       );
       lossSum += loss * n;
       correct += right;
@@ -251,6 +293,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         rng: rng.state,
         batches: batches.state,
         optimizer: opt.scalarState(),
+        ...(teacher ? { teacher: teacher.record } : {}),
       };
       const tensors = snapshotTensors(new Map([...model.namedTensors(), ...opt.stateTensors()]));
       await saveCheckpoint(ckFile, {
@@ -263,6 +306,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     }
   }
   opt.dispose();
+  teacher?.dispose();
   const accs = history.map((h) => h.testAccuracy);
   const trainSeconds = epochSeconds.reduce((a, b) => a + b, 0);
   return {
@@ -302,16 +346,20 @@ function trainStep(
   mode: ForwardMode,
   lossName: LossName = "cross-entropy",
   at: { epoch: number; step: number; checkpoint?: string } = { epoch: 0, step: 0 },
+  distill?: { teacher: Teacher; settings: Required<DistillationConfig> },
 ): { loss: number; right: number } {
   const ctx = model.ctx;
   return ctx.tidy(() => {
     const input = ctx.fromArray(x, [n, ...model.inputShape]);
     const logits = model.forward(input, mode);
     const classes = logits.shape[1]!;
-    const loss =
+    const labelLoss = () =>
       lossName === "squared-hinge"
         ? squaredHinge(logits, hingeTargets(ctx, labels, classes))
         : softmaxCrossEntropy(logits, labels);
+    const loss = distill
+      ? distilledLoss(logits, distill.teacher.logits(x, n), labelLoss, distill.settings)
+      : labelLoss();
     // A NaN/Inf loss stops training before this step touches the weights.
     const value = loss.item();
     if (!Number.isFinite(value)) throw divergence(model, input, mode, { ...at, loss: value });

@@ -480,6 +480,27 @@ export const CASES: OpCase[] = [
     op: ([z]) => ops.softmaxCrossEntropy(z!, labelsOf(z!.shape[0]!, z!.shape[1]!)),
     ref: ([z]) => R.softmaxCrossEntropy(z!, labelsOf(z!.shape[0]!, z!.shape[1]!)),
   },
+  ...[1, 2.5].map(
+    (temperature): OpCase => ({
+      name: `distillationLoss T=${temperature}`,
+      grid: [
+        [
+          [4, 5],
+          [4, 5],
+        ],
+        [
+          [1, 1],
+          [1, 1],
+        ],
+        [
+          [3, 7],
+          [3, 7],
+        ],
+      ],
+      op: ([s, t]) => ops.distillationLoss(s!, t!, { temperature }),
+      ref: ([s, t]) => R.distillation(s!, t!, temperature),
+    }),
+  ),
   {
     name: "squaredHinge",
     grid: [

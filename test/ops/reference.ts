@@ -201,6 +201,20 @@ export function softmaxCrossEntropy(z: Arr, labels: readonly number[]): Arr {
   return { data: [total / rows], shape: [] };
 }
 
+/** T^2 * mean_r -sum_c softmax(t_r / T)_c * log softmax(s_r / T)_c, by the textbook formulas. */
+export function distillation(s: Arr, t: Arr, temperature: number): Arr {
+  const [rows, cols] = s.shape as [number, number];
+  let total = 0;
+  for (let r = 0; r < rows; r++) {
+    const zs = s.data.slice(r * cols, (r + 1) * cols).map((v) => v / temperature);
+    const zt = t.data.slice(r * cols, (r + 1) * cols).map((v) => v / temperature);
+    const sumT = zt.reduce((acc, v) => acc + Math.exp(v), 0);
+    const sumS = zs.reduce((acc, v) => acc + Math.exp(v), 0);
+    for (let c = 0; c < cols; c++) total -= (Math.exp(zt[c]!) / sumT) * Math.log(Math.exp(zs[c]!) / sumS);
+  }
+  return { data: [(temperature * temperature * total) / rows], shape: [] };
+}
+
 /** mean of max(0, 1 - t*y)^2. */
 export function squaredHinge(y: Arr, t: Arr): Arr {
   const s = y.data.reduce((acc, v, i) => acc + Math.max(0, 1 - t.data[i]! * v) ** 2, 0);

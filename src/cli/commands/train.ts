@@ -2,6 +2,8 @@
  * `onebit train --model NAME|SPEC.json --dataset NAME`: trains a model builder, or a model
  * spec file (src/nn/spec.ts), on a data set, shows progress on stderr, writes
  * OUT/last.ckpt each epoch and prints the result on stdout (one JSON object with --json).
+ * `--teacher CKPT` distills from a trained checkpoint (ReActNet's distributional loss, mixed
+ * with the label loss by `--kd-weight`, softened by `--kd-temperature`).
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -52,6 +54,9 @@ export interface TrainCliOptions {
   augmentFlip?: boolean;
   backend: string;
   threads?: number;
+  teacher?: string;
+  kdWeight?: number;
+  kdTemperature?: number;
 }
 
 /** Median of a non-empty list. */
@@ -99,6 +104,9 @@ export async function runTrain(o: TrainCliOptions, signal?: AbortSignal): Promis
   if (o.loss !== "cross-entropy" && o.loss !== "squared-hinge") {
     throw new Error(`--loss must be cross-entropy or squared-hinge, got '${o.loss}'`);
   }
+  if ((o.kdWeight !== undefined || o.kdTemperature !== undefined) && o.teacher === undefined) {
+    throw new Error("--kd-weight and --kd-temperature need --teacher CHECKPOINT");
+  }
   const model = fromFile ? specFile(o.model) : builderConfig(o);
   const data = await loadDataset(o.dataset as DatasetName, {
     dataDir: o.dataDir,
@@ -113,6 +121,7 @@ export async function runTrain(o: TrainCliOptions, signal?: AbortSignal): Promis
       o.out ?? path.join("runs", `${path.basename(o.model, ".json")}${o.float ? "-float" : ""}-${o.dataset}`),
     resume: o.resume,
     signal,
+    teacher: o.teacher,
     config: {
       model,
       epochs: o.epochs,
@@ -127,6 +136,8 @@ export async function runTrain(o: TrainCliOptions, signal?: AbortSignal): Promis
         o.augmentShift || o.augmentFlip
           ? { shift: o.augmentShift ?? 0, flip: o.augmentFlip ?? false }
           : undefined,
+      distillation:
+        o.teacher !== undefined ? { weight: o.kdWeight, temperature: o.kdTemperature } : undefined,
     },
   });
 }
@@ -205,6 +216,20 @@ export function trainOptions(cmd: Command, defaults: { epochs: number }): Comman
     .option("--limit-test <n>", "use the first n test images", int)
     .option("--augment-shift <n>", "random shifts of up to n pixels during training", int)
     .option("--augment-flip", "random left-right flips during training (natural images)")
+    .option(
+      "--teacher <ckpt>",
+      "distill from this trained checkpoint (e.g. a --float run): ReActNet's loss, the cross-entropy against its softmax",
+    )
+    .option(
+      "--kd-weight <a>",
+      "with --teacher: loss = a * distillation + (1 - a) * label loss, a in [0, 1] (default 1)",
+      Number.parseFloat,
+    )
+    .option(
+      "--kd-temperature <t>",
+      "with --teacher: softmax temperature of teacher and student, loss scaled by t^2 (default 1)",
+      Number.parseFloat,
+    )
     .option("--backend <name>", "wasm, wasm-simd, wasm-scalar or ref", "wasm")
     .option("--threads <n>", "threads for the kernels (default: all cores)", int);
 }
