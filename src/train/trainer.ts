@@ -44,6 +44,7 @@ import type { Context } from "../tensor/context.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { Progress, type ProgressMode } from "../util/progress.js";
 import { Random } from "../util/random.js";
+import { recalibrateBatchNorm } from "./calibrate.js";
 import {
   type DistillationConfig,
   distilledLoss,
@@ -79,6 +80,12 @@ export interface TrainConfig {
   seed?: number;
   /** Training-time augmentation (random shifts; flips for natural images). Default none. */
   augment?: Augmentation;
+  /**
+   * After each epoch, recompute every batch norm's statistics in eval mode on the first
+   * this many training images (src/train/calibrate.ts) before the test and the checkpoint.
+   * Residual BNNs need it: their running averages trail the flipping binary weights. Default 0 (off).
+   */
+  bnCalibration?: number;
   /** Distillation from `TrainRun.teacher` (src/train/distill.ts): KD weight and temperature. */
   distillation?: DistillationConfig;
 }
@@ -270,6 +277,8 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     epochSeconds.push(seconds);
     samples += seen;
     const flips = flipRatio(params, signsBefore);
+    if (config.bnCalibration)
+      recalibrateBatchNorm(model, data.train, data.preprocessing, config.bnCalibration);
     const test = evaluate(model, data.test, data.preprocessing);
     const record: EpochRecord = {
       epoch,

@@ -98,6 +98,15 @@ describe("checkpoints", () => {
     await expect(run(dir, { epochs: 3 }, undefined, true)).rejects.toThrow(/holds a model written as code/);
   });
 
+  it("bnCalibration recomputes batch-norm statistics after each epoch (residual nets evaluate as they train)", async () => {
+    const model = { builder: "birealnet", options: { width: 8, stages: [1, 1] } };
+    const plain = await run(await tmp(), { model, epochs: 1 });
+    const calibrated = await run(await tmp(), { model, epochs: 1, bnCalibration: 600 });
+    // The same training steps: only the statistics (and so the test pass) differ.
+    expect(calibrated.r.history[0]!.trainLoss).toBe(plain.r.history[0]!.trainLoss);
+    expect(calibrated.r.testAccuracy).toBeGreaterThan(plain.r.testAccuracy + 0.05);
+  });
+
   it("resume equals uninterrupted training (Adam, SGD and Bop)", async () => {
     for (const optimizer of ["adam", "sgd", "bop"] as const) {
       const whole = await run(await tmp(), { optimizer });

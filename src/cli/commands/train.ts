@@ -52,6 +52,7 @@ export interface TrainCliOptions {
   limitTest?: number;
   augmentShift?: number;
   augmentFlip?: boolean;
+  bnCalibration?: number;
   backend: string;
   threads?: number;
   teacher?: string;
@@ -132,6 +133,7 @@ export async function runTrain(o: TrainCliOptions, signal?: AbortSignal): Promis
       optimizer: o.optimizer as TrainConfig["optimizer"],
       loss: o.loss as LossName,
       seed: o.seed,
+      ...(o.bnCalibration ? { bnCalibration: o.bnCalibration } : {}),
       augment:
         o.augmentShift || o.augmentFlip
           ? { shift: o.augmentShift ?? 0, flip: o.augmentFlip ?? false }
@@ -216,6 +218,11 @@ export function trainOptions(cmd: Command, defaults: { epochs: number }): Comman
     .option("--limit-test <n>", "use the first n test images", int)
     .option("--augment-shift <n>", "random shifts of up to n pixels during training", int)
     .option("--augment-flip", "random left-right flips during training (natural images)")
+    .option(
+      "--bn-calibration <n>",
+      "after each epoch, recompute batch-norm statistics on n training images (residual nets need it)",
+      int,
+    )
     .option(
       "--teacher <ckpt>",
       "distill from this trained checkpoint (e.g. a --float run): ReActNet's loss, the cross-entropy against its softmax",
