@@ -35,18 +35,30 @@ export function forEachDepthwiseTap(
   }
 }
 
-/** y = depthwise(x, w) over the geometry g (x [n, h, w, c], y [n, outH, outW, c]). */
+/**
+ * y = depthwise(x, w) over the geometry g (x [n, h, w, c], y [n, outH, outW, c]). The same
+ * taps in the same order as forEachDepthwiseTap, written as plain loops (no call per tap).
+ */
 export function depthwiseForward(g: Window2D, x: Float32Array, w: Float32Array, y: Float32Array): void {
   const c = g.c;
   const sums = new Float64Array(c);
-  forEachDepthwiseTap(
-    g,
-    (xb, _yb, wb) => {
-      for (let j = 0; j < c; j++) sums[j]! += x[xb + j]! * w[wb + j]!;
-    },
-    (yb) => {
-      y.set(sums, yb);
-      sums.fill(0);
-    },
-  );
+  for (let n = 0; n < g.n; n++) {
+    for (let oy = 0; oy < g.outH; oy++) {
+      for (let ox = 0; ox < g.outW; ox++) {
+        sums.fill(0);
+        for (let ky = 0; ky < g.kh; ky++) {
+          const iy = oy * g.strideH - g.padTop + ky;
+          if (iy < 0 || iy >= g.h) continue;
+          for (let kx = 0; kx < g.kw; kx++) {
+            const ix = ox * g.strideW - g.padLeft + kx;
+            if (ix < 0 || ix >= g.w) continue;
+            const xb = ((n * g.h + iy) * g.w + ix) * c;
+            const wb = (ky * g.kw + kx) * c;
+            for (let j = 0; j < c; j++) sums[j]! += x[xb + j]! * w[wb + j]!;
+          }
+        }
+        y.set(sums, ((n * g.outH + oy) * g.outW + ox) * c);
+      }
+    }
+  }
 }
