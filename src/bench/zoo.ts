@@ -55,7 +55,8 @@ export interface ZooModel {
 }
 
 /**
- * The models and their anchors. Latencies: Larq Compute Engine (LCE) on one core, from the
+ * The models (width and stages pinned: the builders' defaults depend on the input size)
+ * and their anchors. Latencies: Larq Compute Engine (LCE) on one core, from the
  * larq/compute-engine README; daBNN's figure is the same comparison's. Sizes: Larq Zoo's
  * "Memory" column (binary weights at 1 bit, the rest float32) from larq/zoo's docstrings.
  */
@@ -64,19 +65,25 @@ export const ZOO: readonly ZooModel[] = [
     id: "bireal18",
     label: "Bi-Real-18",
     builder: "birealnet",
-    options: {},
+    options: { width: 64, stages: [4, 4, 4, 4] },
     anchors: [
       { what: "LCE Pixel 1", value: 41.7, unit: "ms" },
       { what: "daBNN", value: 61.3, unit: "ms" },
       { what: "Larq Zoo", value: 4.03, unit: "MB" },
     ],
   },
-  { id: "reactnet", label: "ReActNet (Bi-Real-18)", builder: "reactnet", options: {}, anchors: [] },
+  {
+    id: "reactnet",
+    label: "ReActNet (Bi-Real-18)",
+    builder: "reactnet",
+    options: { width: 64, stages: [4, 4, 4, 4] },
+    anchors: [],
+  },
   {
     id: "quicknet-small",
     label: "QuickNetSmall",
     builder: "quicknet",
-    options: {},
+    options: { width: 64, stages: [4, 4, 4, 4] },
     sectionFilters: [32, 64, 256, 512],
     anchors: [{ what: "Larq Zoo", value: 4.0, unit: "MB" }],
   },
@@ -84,7 +91,7 @@ export const ZOO: readonly ZooModel[] = [
     id: "quicknet",
     label: "QuickNet",
     builder: "quicknet",
-    options: {},
+    options: { width: 64, stages: [4, 4, 4, 4] },
     anchors: [
       { what: "LCE Pixel 1", value: 25.5, unit: "ms" },
       { what: "LCE RPi 4B", value: 45.0, unit: "ms" },
@@ -96,7 +103,7 @@ export const ZOO: readonly ZooModel[] = [
     id: "quicknet-large",
     label: "QuickNetLarge",
     builder: "quicknet",
-    options: { stages: [6, 8, 12, 6] },
+    options: { width: 64, stages: [6, 8, 12, 6] },
     anchors: [{ what: "Larq Zoo", value: 5.4, unit: "MB" }],
   },
 ];
