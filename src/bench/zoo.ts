@@ -232,6 +232,8 @@ export interface EngineRun {
   binary_gmacs: number;
   /** Engine heap high-water mark (WebAssembly memory taken) after the runs, bytes. */
   heap_bytes: number;
+  /** The same right after loading, before the first run: the weights as the engine holds them. */
+  heap_after_load_bytes: number;
   /** ResNet-18 time / onebit time at the same thread count (absent without the peer). */
   speedup_vs_ort?: number;
   /** ResNet-18 in tfjs-wasm (1 thread) time / onebit time; 1-thread rows only. */
@@ -458,7 +460,12 @@ export async function runZoo(args: ZooArgs, log: (line: string) => void = () => 
       const bytes = encodeModel(engineModel);
       const summary: ModelSummary = summarizeEngineModel(engineModel, bytes.length);
       const engines: Engine[] = [];
-      for (const t of args.threads) engines.push(await Engine.load(bytes, { threads: t, maxBatch: 1 }));
+      const loaded: number[] = [];
+      for (const t of args.threads) {
+        const e = await Engine.load(bytes, { threads: t, maxBatch: 1 });
+        engines.push(e);
+        loaded.push(e.backend.heap.reserved);
+      }
       backendName = engines[0]!.backend.name;
       const fns: Timed[] = [...engines.map((e) => () => e.predict(image)), ...peers.ort];
       if (peers.tfjs) fns.push(peers.tfjs);
@@ -473,6 +480,7 @@ export async function runZoo(args: ZooArgs, log: (line: string) => void = () => 
           ms: ms[i]!,
           binary_gmacs: binary / (ms[i]! * 1e6),
           heap_bytes: e.backend.heap.reserved,
+          heap_after_load_bytes: loaded[i]!,
         };
         if (ortMs.length) r.speedup_vs_ort = ortMs[i]! / ms[i]!;
         if (tfjsMs !== undefined && t === 1) r.speedup_vs_tfjs = tfjsMs / ms[i]!;
@@ -567,6 +575,7 @@ export function formatZoo(r: ZooReport): string {
       run.ms,
       run.binary_gmacs,
       i === 0 ? (m.binary_macs / 1e9).toFixed(3) : "",
+      run.heap_after_load_bytes / MB,
       run.heap_bytes / MB,
       i === 0 ? (m.file_bytes / MB).toFixed(2) : "",
       run.speedup_vs_ort ?? "-",
@@ -584,7 +593,7 @@ export function formatZoo(r: ZooReport): string {
     JSON.stringify(r.environment),
     `onebit engine (${r.backend}), batch 1, ${r.models[0]?.input_shape.join("x") ?? ""}, random weights and BN statistics; ` +
       `medians of ${r.runs} rounds (engines and peers round-robin per model)`,
-    "GMAC/s = binary MACs / time; heap = the engine's WebAssembly heap high-water mark after the runs (weights + batch-1 buffers + scratch); " +
+    "GMAC/s = binary MACs / time; load / heap = the engine's WebAssembly heap high-water mark after loading (weights) / after the runs (+ batch-1 buffers and scratch); " +
       "x ort / x tfjs = the peer's ResNet-18 time / onebit's (ort at the same thread count, tfjs-wasm on 1 thread)",
     table(
       [
@@ -593,6 +602,7 @@ export function formatZoo(r: ZooReport): string {
         "ms/img",
         "GMAC/s",
         "bin GMAC",
+        "load MB",
         "heap MB",
         "file MB",
         "x ort",

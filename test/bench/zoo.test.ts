@@ -106,8 +106,15 @@ describe("bench zoo report", () => {
     expect(m.file_bytes).toBeGreaterThan(0);
     const run = m.runs[0]!;
     expect(run.threads).toBe(1);
-    for (const v of [run.ms, run.binary_gmacs, run.heap_bytes, run.speedup_vs_ort, run.speedup_vs_tfjs])
+    for (const v of [
+      run.ms,
+      run.binary_gmacs,
+      run.heap_after_load_bytes,
+      run.speedup_vs_ort,
+      run.speedup_vs_tfjs,
+    ])
       expect(v).toBeGreaterThan(0);
+    expect(run.heap_bytes).toBeGreaterThan(run.heap_after_load_bytes);
     expect(Object.keys(m.peers.ort_ms!)).toEqual(["1"]);
     expect(m.peers.tfjs_wasm_ms).toBeGreaterThan(0);
     // The 1-thread targets of Bi-Real-18 (the tiny model stands in under its id).
