@@ -193,7 +193,7 @@ interface Tfjs {
   env(): { set(flag: string, value: unknown): void };
 }
 
-async function loadTfjs(): Promise<Tfjs> {
+export async function loadTfjs(): Promise<Tfjs> {
   const warn = console.warn;
   console.warn = () => {};
   try {

@@ -50,3 +50,8 @@ benches["threads"] = {
     "1 thread vs all threads (--threads N) on sgemm, binary GEMM/conv, a conv layer's training pass and training steps; bit-identity",
   load: () => import("./threads.js"),
 };
+benches["zoo"] = {
+  about:
+    "ms/image of Bi-Real-18, ReActNet, QuickNet(Small/Large) at 224x224x3, 1 and N threads, vs float ResNet-18 in onnxruntime-node and tfjs-wasm",
+  load: () => import("./zoo.js"),
+};

@@ -14,6 +14,10 @@ export interface BenchOptions {
   peer?: string;
   /** Also time the float path where a benchmark has one (bench train: float forward). */
   float?: boolean;
+  /** Comma-separated model ids (bench zoo). */
+  models?: string;
+  /** Also time each engine layer (bench zoo). */
+  profile?: boolean;
 }
 
 export function median(values: readonly number[]): number {

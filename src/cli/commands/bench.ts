@@ -15,7 +15,12 @@ export function register(program: Command): void {
     .option("--runs <n>", "timed runs per case (the median is reported)", (v) => Number.parseInt(v, 10))
     .option("--threads <n>", "worker threads, where supported", (v) => Number.parseInt(v, 10))
     .option("--limit <n>", "train on n images (bench train)", (v) => Number.parseInt(v, 10))
-    .option("--peer <path>", "peer script, or 'none' to skip it (bench train)")
+    .option(
+      "--peer <path>",
+      "peer script, or 'none' to skip it (bench train); ort, tfjs, ort,tfjs or none (bench zoo)",
+    )
+    .option("--models <list>", "comma-separated model ids (bench zoo)")
+    .option("--profile", "also time each engine layer, grouped by kind (bench zoo)", false)
     .option("--float", "also time the float path (bench train: binary layers' forward in float)", false)
     .addHelpText(
       "after",
