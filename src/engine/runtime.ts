@@ -10,6 +10,7 @@
  *     const engine = await Engine.load(bytes);               // wasm kernels (SIMD if supported)
  *     const { classes, scores } = engine.predict(pixels);    // raw NHWC pixels, 1 or more images
  */
+import { DisposedError } from "../errors.js";
 import { type Backend, type BackendKind, createBackend } from "../kernels/index.js";
 import { CHUNKS_PER_THREAD, splitRange } from "../kernels/threads/split.js";
 import { byImages, type Call, invoke, type Job } from "../kernels/wasm/calls.js";
@@ -95,6 +96,7 @@ export class Engine {
   /** Images per kernel call (and the most `trace` takes). */
   readonly maxBatch: number;
   private readonly input: InputLayer;
+  private disposed = false;
 
   private constructor(model: EngineModel, backend: Backend, maxBatch: number, fuse: boolean) {
     this.model = model;
@@ -130,6 +132,7 @@ export class Engine {
    * maps raw values to the network's range: x = fround(raw * scale[c] + offset[c])).
    */
   predict(images: Images): Prediction {
+    this.checkAlive("Engine.predict");
     const batch = this.batchOf(images);
     const numClasses = this.classNames.length;
     const scores = new Float32Array(batch * numClasses);
@@ -144,6 +147,7 @@ export class Engine {
 
   /** Every layer's output (and binary layers' integer pre-activations) for up to maxBatch images. */
   trace(images: Images): LayerTrace[] {
+    this.checkAlive("Engine.trace");
     const batch = this.batchOf(images);
     if (batch > this.maxBatch)
       throw new RangeError(`Engine.trace: at most ${this.maxBatch} images, got ${batch}`);
@@ -168,8 +172,13 @@ export class Engine {
     });
   }
 
-  /** Frees every buffer and weight in the heap and stops its worker threads; the engine is unusable afterwards. */
+  /**
+   * Frees every buffer and weight in the heap and stops its worker threads; afterwards
+   * `predict` and `trace` throw DisposedError. Idempotent.
+   */
   dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
     for (const plan of this.plans.values()) {
       for (const s of plan.steps) s.free();
       if (plan.staging !== undefined) this.backend.heap.free(plan.staging);
@@ -177,6 +186,15 @@ export class Engine {
     this.plans.clear();
     this.weights.free();
     void this.backend.close?.();
+  }
+
+  /** True once `dispose()` ran. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  private checkAlive(operation: string): void {
+    if (this.disposed) throw new DisposedError("Engine", operation);
   }
 
   private batchOf(images: Images): number {
