@@ -16,6 +16,7 @@ import { CHUNKS_PER_THREAD, splitRange } from "../kernels/threads/split.js";
 import { byImages, type Call, invoke, type Job } from "../kernels/wasm/calls.js";
 import { normalizeJob } from "../kernels/wasm/floatCalls.js";
 import { decodeModel } from "./format.js";
+import { checkEngineOptions, modelBytes } from "./load.js";
 import type { EngineModel, InputLayer, Layout } from "./model.js";
 import { shapeSize } from "./model.js";
 import { checkModel } from "./model-check.js";
@@ -109,17 +110,21 @@ export class Engine {
     this.weights = new ModelWeights(backend, model);
   }
 
-  /** Loads a model from `.onebit` bytes (validated) or an EngineModel (checked). */
-  static async load(source: Uint8Array | EngineModel, options: EngineOptions = {}): Promise<Engine> {
-    const model = source instanceof Uint8Array ? decodeModel(source) : source;
-    if (!(source instanceof Uint8Array)) checkModel(model);
+  /**
+   * Loads a model from `.onebit` bytes (validated; a Uint8Array, an ArrayBuffer or another
+   * view of them) or an EngineModel (checked). Unknown or bad options are an OptionsError.
+   */
+  static async load(
+    source: Uint8Array | ArrayBuffer | ArrayBufferView | EngineModel,
+    options: EngineOptions = {},
+  ): Promise<Engine> {
+    checkEngineOptions(options);
+    const bytes = modelBytes(source);
+    const model = bytes ? decodeModel(bytes) : (source as EngineModel);
+    if (!bytes) checkModel(model);
     const kind = options.backend ?? "wasm";
     const backend = await createBackend(kind, { wasmUrl: options.wasmUrl, threads: options.threads });
-    const maxBatch = options.maxBatch ?? 64;
-    if (!Number.isInteger(maxBatch) || maxBatch < 1) {
-      throw new RangeError(`Engine.load: maxBatch must be a positive integer, got ${maxBatch}`);
-    }
-    return new Engine(model, backend, maxBatch, options.fuse ?? true);
+    return new Engine(model, backend, options.maxBatch ?? 64, options.fuse ?? true);
   }
 
   /** Values per image. */
