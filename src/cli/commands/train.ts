@@ -8,9 +8,8 @@ import path from "node:path";
 import type { Command } from "commander";
 import { DATASET_NAMES, type DatasetName, loadDataset } from "../../data/index.js";
 import { type BackendKind, resolveThreads } from "../../kernels/index.js";
-import type { ModelSource } from "../../nn/build.js";
 import { builderNames, type LayerPrecision, listBuilders } from "../../nn/builders.js";
-import { ModelSpecError, resolveSpec } from "../../nn/spec.js";
+import { type ModelSpec, ModelSpecError, resolveSpec } from "../../nn/spec.js";
 import { createContext } from "../../tensor/index.js";
 import {
   type LossName,
@@ -132,7 +131,7 @@ export async function runTrain(o: TrainCliOptions, signal?: AbortSignal): Promis
 }
 
 /** The builder config the command line describes. */
-function builderConfig(o: TrainCliOptions): ModelSource {
+function builderConfig(o: TrainCliOptions): TrainConfig["model"] {
   const residual = ["birealnet", "reactnet", "quicknet"].includes(o.model);
   const options: Record<string, unknown> = { float: o.float };
   if (o.width !== undefined)
@@ -146,11 +145,12 @@ function builderConfig(o: TrainCliOptions): ModelSource {
   if (o.padValue !== undefined) options.padValue = o.padValue;
   if (o.scaling !== undefined) options.scaling = o.scaling;
   if (o.padding !== undefined) options.padding = o.padding;
-  return { builder: o.model, options };
+  // The builder name was checked against the list above; its options are checked by train().
+  return { builder: o.model, options } as TrainConfig["model"];
 }
 
 /** A model spec read from a JSON file, checked (errors name the file, the layer and the shapes). */
-function specFile(file: string): ModelSource {
+function specFile(file: string): ModelSpec {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
