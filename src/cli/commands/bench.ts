@@ -3,6 +3,7 @@
  * (registered in src/bench/registry.ts).
  */
 import type { Command } from "commander";
+import { requirePeers } from "../../bench/peers.js";
 import { benches } from "../../bench/registry.js";
 import type { BenchOptions } from "../../bench/util.js";
 import { positiveInt } from "../args.js";
@@ -32,6 +33,7 @@ export function register(program: Command): void {
           `unknown benchmark '${name}'; choose one of: ${Object.keys(benches).join(", ") || "(none)"}`,
         );
       }
+      await requirePeers(name, bench.needs ?? {});
       const mod = await bench.load();
       await mod.run(opts);
     });
