@@ -3,7 +3,7 @@
  * code (what a browser bundle imports).
  *
  *     import { Engine } from "onebit/engine";
- *     const engine = await Engine.load(new Uint8Array(await (await fetch("mnist.onebit")).arrayBuffer()));
+ *     const engine = await Engine.load(await (await fetch("mnist.onebit")).arrayBuffer());
  *     engine.predict(pixels).classes[0];
  *
  * Its errors derive from OnebitError: ModelFormatError (a bad file or model), OptionsError
