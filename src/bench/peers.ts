@@ -62,11 +62,15 @@ export async function requirePeers(bench: string, needs: BenchNeeds, root = ROOT
   if (packages.length === 0 && files.length === 0) return;
   const parts: string[] = [];
   if (packages.length > 0) {
-    parts.push(
-      `install ${packages.join(" and ")} to run this bench (npm install --no-save ${packages.join(" ")}): ` +
-        `${packages.length > 1 ? "they are" : "it is"} onebit's comparison peer${packages.length > 1 ? "s" : ""}, ` +
-        "a devDependency not installed with onebit",
-    );
+    const list =
+      packages.length > 1
+        ? `${packages.slice(0, -1).join(", ")} and ${packages[packages.length - 1]}`
+        : packages[0];
+    const what =
+      packages.length > 1
+        ? "they are onebit's comparison peers, devDependencies not installed with onebit"
+        : "it is onebit's comparison peer, a devDependency not installed with onebit";
+    parts.push(`install ${list} to run this bench (npm install --no-save ${packages.join(" ")}): ${what}`);
   }
   if (files.length > 0) {
     parts.push(`it needs ${files.join(", ")} from a checkout of the onebit repository (not in the package)`);

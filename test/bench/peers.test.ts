@@ -28,6 +28,16 @@ describe("bench peers", () => {
     );
   });
 
+  it("several missing packages are listed once, in order", async () => {
+    await expect(
+      requirePeers("layers", { packages: ["no-such-a", "no-such-b", "no-such-c"] }),
+    ).rejects.toThrow(
+      "onebit bench layers: install no-such-a, no-such-b and no-such-c to run this bench " +
+        "(npm install --no-save no-such-a no-such-b no-such-c): they are onebit's comparison peers, " +
+        "devDependencies not installed with onebit",
+    );
+  });
+
   it("missing checkout files are named too; present peers pass", async () => {
     await expect(requirePeers("browser", { files: ["web/no-such-file.ts"] })).rejects.toThrow(
       "onebit bench browser: it needs web/no-such-file.ts from a checkout of the onebit repository (not in the package)",
