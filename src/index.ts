@@ -5,10 +5,17 @@
  *
  * The training wing (tensors, ops, quantizers, layers, trainer, data), the converter and
  * the engine. A browser imports `onebit/engine` alone.
+ *
+ * Every error onebit throws on purpose is an `OnebitError`: `OptionsError`, `DisposedError`,
+ * `ModelFormatError`, `CheckpointError`, `ModelSpecError`, `DataError`,
+ * `TrainingDivergedError` (and `interop.OnnxError`), each carrying the option, file or layer
+ * it concerns.
  */
 export * from "./data/index.js";
 export * as engine from "./engine/index.js";
-export { decodeModel, Engine, type EngineModel, encodeModel } from "./engine/index.js";
+export { decodeModel, Engine, type EngineModel, encodeModel, ModelFormatError } from "./engine/index.js";
+// The error family (each also exported by its own module): OnebitError and its subclasses.
+export { DisposedError, OnebitError, OptionsError } from "./errors.js";
 export {
   checkpointDataset,
   type DatasetChoice,

@@ -71,15 +71,17 @@ export const HEADLINE_RUNS: AccuracyRun[] = [
 
 /** The side-by-side runs: XNOR-Net, BWN and the float twins on both data sets. */
 export const COMPARISON_RUNS: AccuracyRun[] = (["mnist", "fashion-mnist"] as const).flatMap((dataset) =>
-  [
-    ["xnor-cnn", {}],
-    ["bwn-cnn", {}],
-    ["bnn-cnn", { float: true }],
-  ].map(([builder, extra]) => ({
-    id: `${dataset === "mnist" ? "mnist" : "fashion"}-${builder}${(extra as { float?: boolean }).float ? "-float" : ""}`,
+  (
+    [
+      ["xnor-cnn", {}],
+      ["bwn-cnn", {}],
+      ["bnn-cnn", { float: true }],
+    ] as const
+  ).map(([builder, extra]: readonly ["xnor-cnn" | "bwn-cnn" | "bnn-cnn", { float?: boolean }]) => ({
+    id: `${dataset === "mnist" ? "mnist" : "fashion"}-${builder}${extra.float ? "-float" : ""}`,
     dataset,
     config: {
-      model: { builder: builder as string, options: { widthMultiplier: 2, ...(extra as object) } },
+      model: { builder, options: { widthMultiplier: 2, ...extra } },
       ...cnnSchedule,
       ...(dataset === "mnist" ? { augment: shift } : {}),
     },
@@ -118,7 +120,11 @@ export function shortened(runs: AccuracyRun[], epochs?: number, width?: number):
     return {
       id: `${r.id}${epochs !== undefined ? `-e${epochs}` : ""}${width !== undefined && cnn ? `-w${width}` : ""}`,
       dataset: r.dataset,
-      config: { ...r.config, epochs: epochs ?? r.config.epochs, model: { ...model, options } },
+      config: {
+        ...r.config,
+        epochs: epochs ?? r.config.epochs,
+        model: { ...model, options } as TrainConfig["model"],
+      },
     };
   });
 }

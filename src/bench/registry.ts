@@ -2,11 +2,18 @@
  * The benchmarks behind `onebit bench NAME`. Each module exports
  * `run(options: BenchOptions): Promise<void>`, printing a table or, with --json, one JSON
  * object. Modules load lazily so that `onebit bench gemm` does not load onnxruntime.
+ * `needs` lists the peers a bench imports (devDependencies, absent from an install); the
+ * command checks them first and says what to install.
  */
+import type { BenchNeeds } from "./peers.js";
 import type { BenchOptions } from "./util.js";
+
+const TFJS = ["@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm"];
+const ORT = "onnxruntime-node";
 
 export interface BenchEntry {
   about: string;
+  needs?: BenchNeeds;
   load: () => Promise<{ run: (options: BenchOptions) => Promise<void> }>;
 }
 
@@ -17,6 +24,7 @@ benches["bgemm"] = {
 };
 benches["gemm"] = {
   about: "float sgemm GFLOP/s, one thread, vs tfjs-backend-wasm matMul",
+  needs: { packages: TFJS },
   load: () => import("./gemm.js"),
 };
 benches["conv-train"] = {
@@ -26,10 +34,12 @@ benches["conv-train"] = {
 benches["layers"] = {
   about:
     "one binary conv/dense layer (pack + XOR-popcount + threshold) vs the float layer in onnxruntime-node and tfjs-wasm",
+  needs: { packages: [ORT, ...TFJS] },
   load: () => import("./layers.js"),
 };
 benches["models"] = {
   about: "images/s of the exported MNIST bnn-cnn vs its float twin in onnxruntime-node, batch 64 and 1",
+  needs: { packages: [ORT] },
   load: () => import("./models.js"),
 };
 benches["accuracy"] = {
@@ -38,6 +48,7 @@ benches["accuracy"] = {
 };
 benches["browser"] = {
   about: "images/s of the demo's MNIST bnn-cnn in Chromium vs in Node, batch 64 and 1, same run",
+  needs: { packages: ["vite", "playwright-core"], files: ["web/vite.config.ts"] },
   load: () => import("./browser.js"),
 };
 benches["train"] = {

@@ -26,7 +26,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type DataSplits, loadDataset, mnistDataDir } from "../data/index.js";
 import { resolveThreads } from "../kernels/index.js";
-import type { ModelConfig } from "../nn/checkpointFormat.js";
+import type { BuilderConfig } from "../nn/builders.js";
 import { createContext } from "../tensor/index.js";
 import { train } from "../train/trainer.js";
 import { type BenchOptions, environment, formatEnvironment, median, table } from "./util.js";
@@ -36,7 +36,7 @@ const PEER_THREADS = 2;
 
 export interface ModelCase {
   name: "mlp" | "cnn";
-  config: ModelConfig;
+  config: BuilderConfig;
   batchSize: number;
 }
 

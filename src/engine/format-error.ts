@@ -4,13 +4,15 @@
  *
  *     mnist.onebit: layer 3 'conv2' (binary_conv2d): weights: expected shape [64,3,3,32], got [64,3,3,16]
  */
+import { OnebitError } from "../errors.js";
+
 export interface LayerRef {
   index: number;
   name?: string | undefined;
   kind?: string | undefined;
 }
 
-export class ModelFormatError extends Error {
+export class ModelFormatError extends OnebitError {
   override readonly name = "ModelFormatError";
   /** What is wrong, without the file and layer prefix. */
   readonly detail: string;

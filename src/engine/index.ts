@@ -3,9 +3,13 @@
  * code (what a browser bundle imports).
  *
  *     import { Engine } from "onebit/engine";
- *     const engine = await Engine.load(new Uint8Array(await (await fetch("mnist.onebit")).arrayBuffer()));
+ *     const engine = await Engine.load(await (await fetch("mnist.onebit")).arrayBuffer());
  *     engine.predict(pixels).classes[0];
+ *
+ * Its errors derive from OnebitError: ModelFormatError (a bad file or model), OptionsError
+ * (a bad option) and DisposedError (the engine used after dispose()).
  */
+export { DisposedError, OnebitError, OptionsError } from "../errors.js";
 export { decodeModel, encodeModel, FORMAT_VERSION, ModelFormatError } from "./format.js";
 export type * from "./model.js";
 export { checkModel } from "./model-check.js";

@@ -10,11 +10,13 @@
  *     const engine = await Engine.load(bytes);               // wasm kernels (SIMD if supported)
  *     const { classes, scores } = engine.predict(pixels);    // raw NHWC pixels, 1 or more images
  */
+import { DisposedError } from "../errors.js";
 import { type Backend, type BackendKind, createBackend } from "../kernels/index.js";
 import { CHUNKS_PER_THREAD, splitRange } from "../kernels/threads/split.js";
 import { byImages, type Call, invoke, type Job } from "../kernels/wasm/calls.js";
 import { normalizeJob } from "../kernels/wasm/floatCalls.js";
 import { decodeModel } from "./format.js";
+import { checkEngineOptions, modelBytes } from "./load.js";
 import type { EngineModel, InputLayer, Layout } from "./model.js";
 import { shapeSize } from "./model.js";
 import { checkModel } from "./model-check.js";
@@ -95,6 +97,7 @@ export class Engine {
   /** Images per kernel call (and the most `trace` takes). */
   readonly maxBatch: number;
   private readonly input: InputLayer;
+  private disposed = false;
 
   private constructor(model: EngineModel, backend: Backend, maxBatch: number, fuse: boolean) {
     this.model = model;
@@ -107,17 +110,21 @@ export class Engine {
     this.weights = new ModelWeights(backend, model);
   }
 
-  /** Loads a model from `.onebit` bytes (validated) or an EngineModel (checked). */
-  static async load(source: Uint8Array | EngineModel, options: EngineOptions = {}): Promise<Engine> {
-    const model = source instanceof Uint8Array ? decodeModel(source) : source;
-    if (!(source instanceof Uint8Array)) checkModel(model);
+  /**
+   * Loads a model from `.onebit` bytes (validated; a Uint8Array, an ArrayBuffer or another
+   * view of them) or an EngineModel (checked). Unknown or bad options are an OptionsError.
+   */
+  static async load(
+    source: Uint8Array | ArrayBuffer | ArrayBufferView | EngineModel,
+    options: EngineOptions = {},
+  ): Promise<Engine> {
+    checkEngineOptions(options);
+    const bytes = modelBytes(source);
+    const model = bytes ? decodeModel(bytes) : (source as EngineModel);
+    if (!bytes) checkModel(model);
     const kind = options.backend ?? "wasm";
     const backend = await createBackend(kind, { wasmUrl: options.wasmUrl, threads: options.threads });
-    const maxBatch = options.maxBatch ?? 64;
-    if (!Number.isInteger(maxBatch) || maxBatch < 1) {
-      throw new RangeError(`Engine.load: maxBatch must be a positive integer, got ${maxBatch}`);
-    }
-    return new Engine(model, backend, maxBatch, options.fuse ?? true);
+    return new Engine(model, backend, options.maxBatch ?? 64, options.fuse ?? true);
   }
 
   /** Values per image. */
@@ -130,6 +137,7 @@ export class Engine {
    * maps raw values to the network's range: x = fround(raw * scale[c] + offset[c])).
    */
   predict(images: Images): Prediction {
+    this.checkAlive("Engine.predict");
     const batch = this.batchOf(images);
     const numClasses = this.classNames.length;
     const scores = new Float32Array(batch * numClasses);
@@ -144,6 +152,7 @@ export class Engine {
 
   /** Every layer's output (and binary layers' integer pre-activations) for up to maxBatch images. */
   trace(images: Images): LayerTrace[] {
+    this.checkAlive("Engine.trace");
     const batch = this.batchOf(images);
     if (batch > this.maxBatch)
       throw new RangeError(`Engine.trace: at most ${this.maxBatch} images, got ${batch}`);
@@ -168,8 +177,13 @@ export class Engine {
     });
   }
 
-  /** Frees every buffer and weight in the heap and stops its worker threads; the engine is unusable afterwards. */
+  /**
+   * Frees every buffer and weight in the heap and stops its worker threads; afterwards
+   * `predict` and `trace` throw DisposedError. Idempotent.
+   */
   dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
     for (const plan of this.plans.values()) {
       for (const s of plan.steps) s.free();
       if (plan.staging !== undefined) this.backend.heap.free(plan.staging);
@@ -177,6 +191,15 @@ export class Engine {
     this.plans.clear();
     this.weights.free();
     void this.backend.close?.();
+  }
+
+  /** True once `dispose()` ran. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  private checkAlive(operation: string): void {
+    if (this.disposed) throw new DisposedError("Engine", operation);
   }
 
   private batchOf(images: Images): number {

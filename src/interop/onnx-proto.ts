@@ -8,11 +8,12 @@
  *     const bytes = encodeOnnx(model);
  */
 import protobuf from "protobufjs";
+import { OnebitError } from "../errors.js";
 import { ONNX_PROTO } from "./onnx-schema.js";
 
 /** A malformed or unsupported ONNX file; the message names the file and the fault. */
-export class OnnxError extends Error {
-  override name = "OnnxError";
+export class OnnxError extends OnebitError {
+  override readonly name = "OnnxError";
 }
 
 export interface OnnxTensor {

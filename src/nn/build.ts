@@ -7,24 +7,30 @@
  */
 import type { Context } from "../tensor/context.js";
 import type { Random } from "../util/random.js";
-import { builderSpec } from "./builders.js";
+import { type BuilderConfig, builderSpec } from "./builders.js";
 import type { ModelConfig } from "./checkpointFormat.js";
 import type { Layer } from "./layer.js";
 import { Model } from "./model.js";
 import { layerKind } from "./registry.js";
 import { type ModelSpec, resolveSpec } from "./spec.js";
 
-/** What `buildModel` and `train()` take: a model spec, or a builder name with its options. */
-export type ModelSource = ModelSpec | ModelConfig;
+/**
+ * What `buildModel` takes: a model spec, or a builder name with its options (typed per
+ * builder as a BuilderConfig, or as a checkpoint stores it, a ModelConfig).
+ */
+export type ModelSource = ModelSpec | ModelConfig | BuilderConfig;
 
 /** True for a builder config ({ builder, options }), false for a spec. */
-export function isBuilderConfig(m: ModelSource): m is ModelConfig {
+export function isBuilderConfig(m: ModelSource): m is ModelConfig | BuilderConfig {
   return typeof (m as ModelConfig).builder === "string";
 }
 
 /** The resolved spec of a model source, and the builder config it came from (if any). */
 export function specOf(m: ModelSource, source = "model spec"): { spec: ModelSpec; origin?: ModelConfig } {
-  if (isBuilderConfig(m)) return { spec: builderSpec(m), origin: m };
+  if (isBuilderConfig(m)) {
+    const spec = builderSpec(m);
+    return { spec, origin: { builder: m.builder, options: { ...(m.options ?? {}) } } };
+  }
   return { spec: resolveSpec(m, source).spec };
 }
 

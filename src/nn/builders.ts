@@ -19,8 +19,24 @@
  *
  *     const spec = builderSpec({ builder: "bnn-mlp", options: { width: 256 } });
  *     const model = buildModel(ctx, spec, rng);
+ *
+ * Options are checked before anything is built: an unknown key (a typo such as `widht`, or
+ * `width` on a CNN, whose filters scale with `widthMultiplier`) or a bad value is an
+ * OptionsError naming the builder and the option. `BuilderConfig` types each builder's
+ * options, so TypeScript catches the same mistakes in a literal.
  */
+import { OptionsError } from "../errors.js";
 import type { Padding } from "../kernels/geometry.js";
+import {
+  booleanOption,
+  integerIn,
+  numberIn,
+  oneOf,
+  plainObject,
+  positiveInteger,
+  rejectUnknownKeys,
+  showValue,
+} from "../util/options.js";
 import type { ModelConfig } from "./checkpointFormat.js";
 import {
   type BatchNormOptions,
@@ -30,7 +46,7 @@ import {
   sequential,
 } from "./functional.js";
 import type { Scaling } from "./quantLayers.js";
-import { residualBuilders } from "./residualBuilders.js";
+import { type ResidualOptions, residualBuilders } from "./residualBuilders.js";
 import type { ModelSpec } from "./spec.js";
 
 export type LayerPrecision = "float" | "bwn" | "binary";
@@ -64,16 +80,72 @@ export interface MlpOptions extends CommonOptions {
   dropout?: number;
 }
 
+/** Options of `bnn-cnn` and `bwn-cnn`. */
 export interface CnnOptions extends CommonOptions {
-  /** Filter-count multiplier on 32-64-64 and the 64-unit dense layer. Default 1. */
-  widthMultiplier?: number;
   /**
-   * xnor-cnn only: 'xnor' (XNOR-Net: weight scale alpha and activation scale K, default) or
+   * Filter-count multiplier on 32-64-64 and the 64-unit dense layer (the CLI's `--width`).
+   * Default 1; fractions are fine while 32 x widthMultiplier is whole.
+   */
+  widthMultiplier?: number;
+}
+
+/** Options of `xnor-cnn`. */
+export interface XnorCnnOptions extends CnnOptions {
+  /**
+   * 'xnor' (XNOR-Net: weight scale alpha and activation scale K, default) or
    * 'xnor-weights' (alpha only; K needs the real-valued input, which the packed engine
    * does not have, so this is the exportable variant).
    */
   scaling?: "xnor" | "xnor-weights";
 }
+
+/**
+ * A builder name with its options, typed per builder: what `train()` takes as its model
+ * (besides a spec). `buildModel` and `builderSpec` take it too.
+ *
+ *     const model: BuilderConfig = { builder: "bnn-cnn", options: { widthMultiplier: 2 } };
+ */
+export type BuilderConfig =
+  | { builder: "bnn-mlp"; options?: MlpOptions }
+  | { builder: "bnn-cnn" | "bwn-cnn"; options?: CnnOptions }
+  | { builder: "xnor-cnn"; options?: XnorCnnOptions }
+  | { builder: "birealnet" | "reactnet" | "quicknet"; options?: ResidualOptions };
+
+/** The builder names, as a type. */
+export type BuilderName = BuilderConfig["builder"];
+
+const COMMON_KEYS = [
+  "inputShape",
+  "classes",
+  "float",
+  "first",
+  "last",
+  "padValue",
+  "padding",
+  "activationQuantizer",
+  "weightQuantizer",
+] as const;
+const CNN_KEYS = [...COMMON_KEYS, "widthMultiplier"];
+/** Each builder's option names. */
+const BUILDER_KEYS: Record<string, readonly string[]> = {
+  "bnn-mlp": [...COMMON_KEYS, "width", "depth", "dropout"],
+  "bnn-cnn": CNN_KEYS,
+  "bwn-cnn": CNN_KEYS,
+  "xnor-cnn": [...CNN_KEYS, "scaling"],
+};
+const CNN_HINTS = {
+  width: "the CNN builders scale their filters with 'widthMultiplier' (the CLI's --width)",
+  stages: "stages is an option of birealnet, reactnet and quicknet",
+};
+const HINTS: Record<string, Record<string, string>> = {
+  "bnn-mlp": {
+    widthMultiplier: "bnn-mlp sets its hidden units with 'width'",
+    stages: "stages is an option of birealnet, reactnet and quicknet",
+  },
+  "bnn-cnn": CNN_HINTS,
+  "bwn-cnn": CNN_HINTS,
+  "xnor-cnn": CNN_HINTS,
+};
 
 interface Builder {
   about: string;
@@ -240,37 +312,101 @@ const WEIGHT_LAYERS: Record<string, (o: Record<string, unknown>) => number> = {
  * The model spec a builder config describes (checked: unknown builders and bad options
  * are refused with the builder named).
  */
-export function builderSpec(config: ModelConfig): ModelSpec {
-  if (!isObject(config.options)) throw new TypeError(`${config.builder}: options must be an object`);
-  if (Object.hasOwn(residualBuilders, config.builder)) return residualBuilders[config.builder]!.spec(config);
-  const builder = Object.hasOwn(builders, config.builder) ? builders[config.builder] : undefined;
-  if (!builder) {
-    throw new RangeError(`unknown model '${config.builder}'; choose one of: ${builderNames().join(", ")}`);
+export function builderSpec(config: ModelConfig | BuilderConfig): ModelSpec {
+  const c = plainObject("model", "model", config);
+  const name = c.builder;
+  if (typeof name !== "string" || !builderNames().includes(name)) {
+    throw new OptionsError(
+      "model",
+      "builder",
+      `unknown model ${typeof name === "string" ? `'${name}'` : showValue(name)}; choose one of: ${builderNames().join(", ")}`,
+    );
   }
-  const o = config.options as CommonOptions;
-  if (o.padding !== undefined && o.padding !== "valid" && o.padding !== "same") {
-    throw new RangeError(`${config.builder}: padding must be 'valid' or 'same', got '${String(o.padding)}'`);
+  rejectUnknownKeys(name, c, ["builder", "options"]);
+  const raw = plainObject(name, "options", c.options ?? {});
+  if (Object.hasOwn(residualBuilders, name)) {
+    return residualBuilders[name]!.spec({ builder: name, options: raw });
   }
-  for (const key of ["first", "last"] as const) {
-    if (o[key] !== undefined && !["float", "bwn", "binary"].includes(o[key])) {
-      throw new RangeError(`${config.builder}: ${key} must be 'float', 'bwn' or 'binary', got '${o[key]}'`);
-    }
-  }
+  const builder = builders[name]!;
+  checkOptions(name, raw);
+  const o = raw as CommonOptions;
   const settings = {
     ...o,
     float: o.float ?? false,
     ...precisions(builder, o),
     padValue: o.padValue ?? 0,
   };
-  const scaling = scalingOf(config.builder, o as CnnOptions);
-  const weightLayers = WEIGHT_LAYERS[config.builder]!(config.options);
-  const stack = new Stack(settings, weightLayers, scaling, config.builder !== "bwn-cnn");
-  builder.build(stack, config.options);
+  const scaling = scalingOf(name, o as XnorCnnOptions);
+  const weightLayers = WEIGHT_LAYERS[name]!(raw);
+  const stack = new Stack(settings, weightLayers, scaling, name !== "bwn-cnn");
+  builder.build(stack, raw);
   return sequential({
     inputShape: settings.inputShape ?? [28, 28, 1],
     layers: stack.layers,
-    name: config.builder,
+    name,
   });
+}
+
+/** Refuses unknown keys and bad values of a classic builder's options, naming the builder and the option. */
+function checkOptions(name: string, o: Record<string, unknown>): void {
+  if (name !== "xnor-cnn" && o.scaling !== undefined) {
+    throw new OptionsError(name, "scaling", `the scaling option is for xnor-cnn only`);
+  }
+  rejectUnknownKeys(name, o, BUILDER_KEYS[name]!, HINTS[name]);
+  const cnn = name !== "bnn-mlp";
+  const shape = o.inputShape;
+  if (
+    shape !== undefined &&
+    !(
+      Array.isArray(shape) &&
+      (cnn ? shape.length === 3 : shape.length >= 1 && shape.length <= 3) &&
+      shape.every((d) => Number.isSafeInteger(d) && d >= 1)
+    )
+  ) {
+    throw new OptionsError(
+      name,
+      "inputShape",
+      `inputShape must be ${cnn ? "[height, width, channels]" : "a list of 1 to 3"} positive integers, got ${showValue(shape)}`,
+    );
+  }
+  positiveInteger(name, "classes", o.classes);
+  booleanOption(name, "float", o.float);
+  for (const key of ["first", "last"] as const) {
+    if (o[key] !== undefined && !["float", "bwn", "binary"].includes(o[key] as string)) {
+      throw new OptionsError(
+        name,
+        key,
+        `${key} must be 'float', 'bwn' or 'binary', got ${showValue(o[key])}`,
+      );
+    }
+  }
+  oneOf(name, "padValue", o.padValue, [-1, 0, 1]);
+  if (o.padding !== undefined && o.padding !== "valid" && o.padding !== "same") {
+    throw new OptionsError(name, "padding", `padding must be 'valid' or 'same', got '${String(o.padding)}'`);
+  }
+  for (const key of ["activationQuantizer", "weightQuantizer"]) {
+    if (o[key] !== undefined && (typeof o[key] !== "string" || o[key] === "")) {
+      throw new OptionsError(
+        name,
+        key,
+        `${key} must be a quantizer name such as "ste_sign", got ${showValue(o[key])}`,
+      );
+    }
+  }
+  if (name === "bnn-mlp") {
+    positiveInteger(name, "width", o.width);
+    integerIn(name, "depth", o.depth, 1, 1000);
+    numberIn(name, "dropout", o.dropout, 0, 1, { hi: true });
+  } else {
+    const m = o.widthMultiplier;
+    if (m !== undefined && !(typeof m === "number" && m > 0 && Number.isSafeInteger(32 * m))) {
+      throw new OptionsError(
+        name,
+        "widthMultiplier",
+        `widthMultiplier must be a positive number with 32 x widthMultiplier whole (the filter count), got ${showValue(m)}`,
+      );
+    }
+  }
 }
 
 /**
@@ -279,8 +415,8 @@ export function builderSpec(config: ModelConfig): ModelSpec {
  * through (buildModel reports them).
  */
 export function resolveModelConfig(config: ModelConfig): ModelConfig {
-  const builder = builders[config.builder];
-  if (!builder || config.options.float === true) return config;
+  const builder = Object.hasOwn(builders, config.builder) ? builders[config.builder] : undefined;
+  if (!builder || !isObject(config.options) || config.options.float === true) return config;
   return {
     builder: config.builder,
     options: { ...config.options, ...precisions(builder, config.options as CommonOptions) },
@@ -293,14 +429,15 @@ function precisions(builder: Builder, o: CommonOptions): { first: LayerPrecision
 }
 
 /** The binary layers' scaling: xnor-cnn's option (default 'xnor'), 'none' for the others. */
-function scalingOf(builder: string, o: CnnOptions): Scaling {
-  if (builder !== "xnor-cnn") {
-    if (o.scaling !== undefined) throw new RangeError(`${builder}: the scaling option is for xnor-cnn only`);
-    return "none";
-  }
+function scalingOf(builder: string, o: XnorCnnOptions): Scaling {
+  if (builder !== "xnor-cnn") return "none";
   const scaling = o.scaling ?? "xnor";
   if (scaling !== "xnor" && scaling !== "xnor-weights") {
-    throw new RangeError(`xnor-cnn: scaling must be 'xnor' or 'xnor-weights', got '${String(scaling)}'`);
+    throw new OptionsError(
+      builder,
+      "scaling",
+      `scaling must be 'xnor' or 'xnor-weights', got '${String(scaling)}'`,
+    );
   }
   return scaling;
 }

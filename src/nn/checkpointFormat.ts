@@ -29,6 +29,7 @@
  * gives byte-identical files.
  */
 import { jsonNesting } from "../engine/format-schema.js";
+import { OnebitError } from "../errors.js";
 import { builderSpec } from "./builders.js";
 import { type ModelSpec, resolveSpec } from "./spec.js";
 
@@ -42,7 +43,7 @@ const MAX_TENSORS = 1 << 16;
 const MAX_RANK = 8;
 
 /** The error a file that is not a valid checkpoint raises: the message names the file and the fault. */
-export class CheckpointError extends Error {
+export class CheckpointError extends OnebitError {
   override readonly name = "CheckpointError";
 
   constructor(

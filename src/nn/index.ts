@@ -3,14 +3,18 @@
  */
 export { buildModel, isBuilderConfig, type ModelSource, specOf } from "./build.js";
 export {
+  type BuilderConfig,
   type BuilderInfo,
+  type BuilderName,
   builderSpec,
   builders,
   type CnnOptions,
+  type CommonOptions,
   type LayerPrecision,
   listBuilders,
   type MlpOptions,
   resolveModelConfig,
+  type XnorCnnOptions,
 } from "./builders.js";
 export { AvgPool, GlobalAvgPool, PReLU, Shift } from "./channelLayers.js";
 export {
@@ -50,4 +54,5 @@ export {
   type Scaling,
 } from "./quantLayers.js";
 export { LAYER_KINDS } from "./registry.js";
+export type { ResidualOptions } from "./residualBuilders.js";
 export { type InputSpec, type LayerSpec, type ModelSpec, ModelSpecError, resolveSpec } from "./spec.js";

@@ -22,6 +22,8 @@
  * Float twins (`float: true`): the same graph without quantizers; Bi-Real's and ReActNet's
  * sign becomes a ReLU.
  */
+import { OptionsError } from "../errors.js";
+import { booleanOption, numberIn, positiveInteger, rejectUnknownKeys, showValue } from "../util/options.js";
 import type { ModelConfig } from "./checkpointFormat.js";
 import { input, layers, model, type SymbolicTensor } from "./functional.js";
 import type { ModelSpec } from "./spec.js";
@@ -54,34 +56,43 @@ interface Resolved {
   large: boolean;
 }
 
+const HINTS = {
+  widthMultiplier: "the residual builders set their first-stage channels with 'width'",
+};
+
 function resolve(name: string, raw: Record<string, unknown>, defaultMomentum: number): Resolved {
-  for (const k of Object.keys(raw)) {
-    if (!KEYS.includes(k))
-      throw new RangeError(`${name}: unknown option '${k}'; its options are ${KEYS.join(", ")}`);
-  }
+  rejectUnknownKeys(name, raw, KEYS, HINTS);
   const o = raw as ResidualOptions;
   const shape = o.inputShape ?? [28, 28, 1];
+  if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((d) => Number.isSafeInteger(d) && d >= 1)) {
+    throw new OptionsError(
+      name,
+      "inputShape",
+      `inputShape must be [height, width, channels], positive integers, got ${showValue(shape)}`,
+    );
+  }
   const large = shape[0]! >= 112 && shape[1]! >= 112;
   const width = o.width ?? (large ? 64 : 32);
   const stages = o.stages ?? (large ? [4, 4, 4, 4] : [2, 2, 2]);
   const classes = o.classes ?? 10;
   const momentum = o.momentum ?? defaultMomentum;
   if (!Number.isSafeInteger(width) || width < 4 || width % 4 !== 0) {
-    throw new RangeError(`${name}: width must be a positive multiple of 4, got ${String(width)}`);
+    throw new OptionsError(name, "width", `width must be a positive multiple of 4, got ${showValue(width)}`);
   }
   if (
     !Array.isArray(stages) ||
     stages.length < 1 ||
     !stages.every((n) => Number.isSafeInteger(n) && n >= 1)
   ) {
-    throw new RangeError(
-      `${name}: stages must list positive block counts, e.g. [4, 4, 4, 4], got ${JSON.stringify(stages)}`,
+    throw new OptionsError(
+      name,
+      "stages",
+      `stages must list positive block counts, e.g. [4, 4, 4, 4], got ${showValue(stages)}`,
     );
   }
-  if (!Number.isSafeInteger(classes) || classes < 1)
-    throw new RangeError(`${name}: classes must be a positive integer`);
-  if (!(momentum >= 0 && momentum < 1))
-    throw new RangeError(`${name}: momentum must be in [0, 1), got ${momentum}`);
+  positiveInteger(name, "classes", classes);
+  numberIn(name, "momentum", momentum, 0, 1, { hi: true });
+  booleanOption(name, "float", o.float);
   return { shape, classes, float: o.float ?? false, width, stages, momentum, large };
 }
 

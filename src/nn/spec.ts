@@ -16,6 +16,7 @@
  * same JSON (a checkpoint stores it). Parameters are named `LAYER.kernel`, `LAYER.gamma`, ...
  * so inserting a layer renames nothing else.
  */
+import { OnebitError } from "../errors.js";
 import { layerKind } from "./registry.js";
 
 export const SPEC_FORMAT = "onebit-model";
@@ -46,7 +47,7 @@ export interface ModelSpec {
 }
 
 /** A spec that cannot describe a model: the message names the spec, the layer and the fault. */
-export class ModelSpecError extends Error {
+export class ModelSpecError extends OnebitError {
   override readonly name = "ModelSpecError";
 }
 

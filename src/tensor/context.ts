@@ -8,6 +8,7 @@
  * to `ctx.keep`. Tensors created outside any scope are the caller's to dispose. Gradients
  * are owned by their tensor, not by a scope: a parameter's grad survives the step.
  */
+import { DisposedError } from "../errors.js";
 import type { Heap } from "../kernels/heap.js";
 import type { FloatKernels } from "../kernels/types.js";
 import type { Random } from "../util/random.js";
@@ -18,6 +19,8 @@ export interface TensorBackend {
   readonly name: string;
   readonly heap: Heap;
   readonly float: FloatKernels;
+  /** Stops the backend's worker threads (src/kernels/index.ts `Backend`). */
+  close?(): Promise<void>;
 }
 
 export class Context {
@@ -26,11 +29,33 @@ export class Context {
   readonly float: FloatKernels;
   private readonly scopes: Set<Tensor>[] = [];
   private noGradDepth = 0;
+  private disposed = false;
 
   constructor(backend: TensorBackend) {
     this.backend = backend;
     this.heap = backend.heap;
     this.float = backend.float;
+  }
+
+  /**
+   * Stops the backend's worker threads. Afterwards the Context and every tensor on it are
+   * unusable: factories, scopes and tensor data throw DisposedError. Idempotent. (A backend
+   * passed to `new Context` yourself is closed too.)
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    void this.backend.close?.();
+  }
+
+  /** True once `dispose()` ran. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** Throws DisposedError once the Context is disposed. */
+  checkAlive(operation: string): void {
+    if (this.disposed) throw new DisposedError("Context", operation);
   }
 
   /** False inside `noGrad`: ops then record no graph and save nothing for backward. */
@@ -45,6 +70,7 @@ export class Context {
 
   /** Runs fn without recording the graph (evaluation, optimizer updates). */
   noGrad<T>(fn: () => T): T {
+    this.checkAlive("Context.noGrad");
     this.noGradDepth++;
     try {
       return fn();
@@ -59,6 +85,7 @@ export class Context {
    * tensors are found in the value itself, in arrays and in plain objects.
    */
   tidy<T>(fn: () => T): T {
+    this.checkAlive("Context.tidy");
     const scope = new Set<Tensor>();
     this.scopes.push(scope);
     let result: T;
@@ -104,6 +131,7 @@ export class Context {
 
   /** Internal: a tensor no scope will dispose (gradients). */
   emptyUntracked(shape: Shape): Tensor {
+    this.checkAlive("Context: creating a tensor");
     const bytes = shapeSize(shape) * 4;
     return new Tensor(this, shape, this.heap.alloc(bytes));
   }

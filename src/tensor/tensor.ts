@@ -7,6 +7,7 @@
  * Ownership: a tensor owns its data block, its `grad` tensor and any buffers its op saved
  * for the backward pass (`saveBuffer`); `dispose()` frees all of them.
  */
+import { DisposedError } from "../errors.js";
 import type { Context } from "./context.js";
 
 export type Shape = readonly number[];
@@ -53,9 +54,10 @@ export class Tensor {
     this._ptr = ptr;
   }
 
-  /** Byte offset of the data in the heap (for kernels). Throws once disposed. */
+  /** Byte offset of the data in the heap (for kernels). Throws DisposedError once it or its Context is disposed. */
   get ptr(): number {
-    if (this.disposed) throw new Error(`Tensor ${formatShape(this.shape)} was used after dispose()`);
+    if (this.disposed) throw new DisposedError(`Tensor ${formatShape(this.shape)}`, "Tensor");
+    if (this.ctx.isDisposed) throw new DisposedError("Context", `Tensor ${formatShape(this.shape)}`);
     return this._ptr;
   }
 
@@ -201,7 +203,7 @@ export class Tensor {
         if (fn === null || node.grad === null) continue;
         for (const p of node.parents) {
           if (p.disposed)
-            throw new Error(`backward: an input ${formatShape(p.shape)} was disposed before backward`);
+            throw new DisposedError(`Tensor ${formatShape(p.shape)}`, "backward: an input of the graph");
         }
         this.ctx.tidy(fn);
         if (!node.retainGrad) {

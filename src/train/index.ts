@@ -10,6 +10,7 @@ export {
 } from "./distill.js";
 export { type EvalResult, evaluate } from "./evaluate.js";
 export { countCorrect, flipRatio, signSnapshot } from "./metrics.js";
+export { TrainingDivergedError } from "./numerics.js";
 export { adam, bop, type Optimizer, type Param, sgd } from "./optimizers.js";
 export { makeSchedule, type ScheduleKind, type ScheduleSpec, scheduleKinds } from "./schedules.js";
 export {

@@ -6,13 +6,18 @@
  *
  *     throw divergence(model, input, mode, { epoch: 3, step: 17, loss: NaN, checkpoint: "runs/x/last.ckpt" });
  */
+import { OnebitError } from "../errors.js";
 import type { ForwardMode } from "../nn/layer.js";
 import type { Model } from "../nn/model.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { Random } from "../util/random.js";
 
-export class TrainingDivergedError extends Error {
+export class TrainingDivergedError extends OnebitError {
   override readonly name = "TrainingDivergedError";
+  /** Name of the first layer with a non-finite output or parameter (undefined: only the loss). */
+  readonly layerName: string | undefined;
+  /** The checkpoint that keeps the last good epoch, when the run writes one. */
+  readonly file: string | undefined;
 
   constructor(
     readonly epoch: number,
@@ -21,8 +26,11 @@ export class TrainingDivergedError extends Error {
     /** Index of the first layer with a non-finite output or parameter, or -1 (only the loss). */
     readonly layer: number,
     message: string,
+    where: { layerName?: string; file?: string } = {},
   ) {
     super(message);
+    this.layerName = where.layerName;
+    this.file = where.file;
   }
 }
 
@@ -74,5 +82,6 @@ export function divergence(
     index,
     `training diverged at epoch ${at.epoch}, step ${at.step}: the loss is ${at.loss}; first non-finite: ${what}. ` +
       `Try a lower learning rate${kept}.`,
+    { layerName: index >= 0 ? model.names[index] : undefined, file: at.checkpoint },
   );
 }

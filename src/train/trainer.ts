@@ -27,7 +27,7 @@ import {
   imageSize,
 } from "../data/index.js";
 import { buildModel, isBuilderConfig, type ModelSource, specOf } from "../nn/build.js";
-import { resolveModelConfig } from "../nn/builders.js";
+import { type BuilderConfig, resolveModelConfig } from "../nn/builders.js";
 import {
   type Checkpoint,
   loadCheckpoint,
@@ -38,13 +38,14 @@ import {
 } from "../nn/checkpoint.js";
 import type { ForwardMode } from "../nn/layer.js";
 import type { Model } from "../nn/model.js";
-import { resolveSpec } from "../nn/spec.js";
+import { type ModelSpec, resolveSpec } from "../nn/spec.js";
 import { softmaxCrossEntropy, squaredHinge } from "../ops/index.js";
 import type { Context } from "../tensor/context.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { Progress, type ProgressMode } from "../util/progress.js";
 import { Random } from "../util/random.js";
 import { recalibrateBatchNorm } from "./calibrate.js";
+import { checkTrainRun } from "./config.js";
 import {
   type DistillationConfig,
   distilledLoss,
@@ -62,21 +63,32 @@ import { makeSchedule, type ScheduleKind } from "./schedules.js";
 
 export type LossName = "cross-entropy" | "squared-hinge";
 
+/**
+ * What to train and how. `train()` checks it first: an unknown key, a missing or bad value
+ * (epochs 0, batchSize 1.5, lr NaN, an unknown optimizer) or an option that does not apply
+ * (decay with the cosine schedule, momentum without sgd) is an OptionsError naming it.
+ */
 export interface TrainConfig {
-  /** A model spec, or a builder config ({ builder: "bnn-cnn", options }). */
-  model: ModelSource;
-  /** Total epochs (a resumed run continues up to this many). */
+  /** A model spec, or a builder config ({ builder: "bnn-cnn", options }), typed per builder. */
+  model: ModelSpec | BuilderConfig;
+  /** Total epochs, a positive integer (a resumed run continues up to this many). */
   epochs: number;
+  /** Images per step, a positive integer. */
   batchSize: number;
+  /** Initial learning rate, a finite number > 0. */
   lr: number;
   /** Default "exponential" with decay 0.9 per epoch (the reference runs' setting). */
   schedule?: ScheduleKind;
+  /** exponential: factor per epoch (default 0.9); step: factor per step (default 0.1). Finite, > 0. */
   decay?: number;
+  /** step: epochs per step (default 10). */
   stepEpochs?: number;
   /** adam (default), sgd (momentum) or bop (binary weights flipped by Bop, Adam for the rest). */
   optimizer?: "adam" | "sgd" | "bop";
+  /** sgd: momentum in [0, 1) (default 0.9). */
   momentum?: number;
   loss?: LossName;
+  /** A non-negative integer (default 0). */
   seed?: number;
   /** Training-time augmentation (random shifts; flips for natural images). Default none. */
   augment?: Augmentation;
@@ -157,6 +169,7 @@ interface SavedState {
 }
 
 export async function train(run: TrainRun): Promise<TrainResult> {
+  checkTrainRun(run);
   const { ctx, data } = run;
   let config: TrainConfig = { ...run.config };
   const ckFile = run.outDir ? path.join(run.outDir, CHECKPOINT_FILE) : undefined;
@@ -326,7 +339,8 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     epochSeconds,
     samplesPerSecond: trainSeconds > 0 ? samples / trainSeconds : 0,
     params: model.paramCounts(),
-    checkpoint: ckFile,
+    // Only a file that exists: a run stopped before its first epoch wrote none.
+    checkpoint: ckFile && existsSync(ckFile) ? ckFile : undefined,
     stopped,
   };
 }

@@ -46,7 +46,7 @@ describe("bench train peer", () => {
       });
       expect(run.status, run.stderr).toBe(0);
       const record = JSON.parse(run.stdout.trim().split("\n").pop()!) as Record<string, unknown>;
-      const { first, last } = m.config.options;
+      const { first, last } = (m.config.options ?? {}) as { first?: string; last?: string };
       expect(record).toMatchObject({
         model: m.config.builder,
         batch: m.batchSize,

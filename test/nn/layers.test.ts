@@ -233,7 +233,9 @@ describe("model builders", () => {
     expect(quant.every((l) => l.config.inputQuantizer === null)).toBe(true);
     expect(quant.filter((l) => l.config.kernelQuantizer !== null)).toHaveLength(3);
     for (const builder of ["bnn-mlp", "bnn-cnn", "xnor-cnn", "bwn-cnn"]) {
-      const f = buildModel(ctx, { builder, options: { float: true, width: 8 } }, new Random(0));
+      // width is the MLP's option; the CNNs' is widthMultiplier (width would be refused).
+      const options = builder === "bnn-mlp" ? { float: true, width: 8 } : { float: true };
+      const f = buildModel(ctx, { builder, options }, new Random(0));
       expect(f.paramCounts().binary).toBe(0);
       expect(f.layers.some((l) => l.type === "activation")).toBe(true);
     }

@@ -97,4 +97,38 @@ describe("onebit CLI", () => {
       onebit("train", "--model", "bnn-mlp", "--dataset", "mnist", "--schedule", "linear"),
     ).rejects.toThrow(/unknown schedule 'linear'/);
   });
+
+  it("number options take exactly a number of their kind: --epochs 1.5, abc, 0 are errors", async () => {
+    const train = (...args: string[]) => onebit("train", "--model", "bnn-mlp", "--dataset", "mnist", ...args);
+    for (const bad of ["1.5", "abc", "0", "-1", "2e3", ""]) {
+      await expect(train("--epochs", bad), bad).rejects.toThrow(
+        `option '--epochs <n>' argument '${bad}' is invalid. expected a positive whole number.`,
+      );
+    }
+    await expect(train("--batch", "10x")).rejects.toThrow(/--batch <n>' argument '10x' is invalid/);
+    await expect(train("--lr", "fast")).rejects.toThrow(
+      "option '--lr <x>' argument 'fast' is invalid. expected a finite number.",
+    );
+    await expect(train("--seed", "-3")).rejects.toThrow(
+      /argument '-3' is invalid. expected a whole number >= 0/,
+    );
+    // A bad value the parser lets through reaches the builder's check, which names it.
+    await expect(train("--width", "-5", "--limit-train", "10", "--limit-test", "10")).rejects.toThrow(
+      /bnn-mlp: width must be a positive integer, got -5/,
+    );
+    await expect(
+      train(
+        "--model",
+        "bnn-cnn",
+        "--schedule",
+        "cosine",
+        "--decay",
+        "0.5",
+        "--limit-train",
+        "10",
+        "--limit-test",
+        "10",
+      ),
+    ).rejects.toThrow(/train: decay applies to the exponential and step schedules only/);
+  });
 });

@@ -89,7 +89,7 @@ describe("learning-rate schedules", () => {
 describe("every builder trains", () => {
   it("one epoch on 1,000 MNIST images beats chance clearly, with finite losses", async () => {
     const data = await loadDataset("mnist", { limitTrain: 1000, limitTest: 500 });
-    for (const builder of ["bnn-cnn", "xnor-cnn", "bwn-cnn"]) {
+    for (const builder of ["bnn-cnn", "xnor-cnn", "bwn-cnn"] as const) {
       const ctx = await createContext("wasm");
       const r = await train({
         ctx,

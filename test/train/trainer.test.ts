@@ -99,7 +99,7 @@ describe("checkpoints", () => {
   });
 
   it("bnCalibration recomputes batch-norm statistics after each epoch (residual nets evaluate as they train)", async () => {
-    const model = { builder: "birealnet", options: { width: 8, stages: [1, 1] } };
+    const model = { builder: "birealnet" as const, options: { width: 8, stages: [1, 1] } };
     const plain = await run(await tmp(), { model, epochs: 1 });
     const calibrated = await run(await tmp(), { model, epochs: 1, bnCalibration: 600 });
     // The same training steps: only the statistics (and so the test pass) differ.

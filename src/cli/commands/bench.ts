@@ -3,8 +3,10 @@
  * (registered in src/bench/registry.ts).
  */
 import type { Command } from "commander";
+import { requirePeers } from "../../bench/peers.js";
 import { benches } from "../../bench/registry.js";
 import type { BenchOptions } from "../../bench/util.js";
+import { positiveInt } from "../args.js";
 
 export function register(program: Command): void {
   program
@@ -12,9 +14,9 @@ export function register(program: Command): void {
     .description("run a benchmark against its peer in the same run")
     .argument("<name>", "benchmark name")
     .option("--json", "print one JSON object instead of a table", false)
-    .option("--runs <n>", "timed runs per case (the median is reported)", (v) => Number.parseInt(v, 10))
-    .option("--threads <n>", "worker threads, where supported", (v) => Number.parseInt(v, 10))
-    .option("--limit <n>", "train on n images (bench train)", (v) => Number.parseInt(v, 10))
+    .option("--runs <n>", "timed runs per case (the median is reported)", positiveInt)
+    .option("--threads <n>", "worker threads, where supported", positiveInt)
+    .option("--limit <n>", "train on n images (bench train)", positiveInt)
     .option(
       "--peer <path>",
       "peer script, or 'none' to skip it (bench train); ort, tfjs, ort,tfjs or none (bench zoo)",
@@ -36,6 +38,7 @@ export function register(program: Command): void {
           `unknown benchmark '${name}'; choose one of: ${Object.keys(benches).join(", ") || "(none)"}`,
         );
       }
+      await requirePeers(name, bench.needs ?? {});
       const mod = await bench.load();
       await mod.run(opts);
     });

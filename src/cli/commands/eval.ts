@@ -5,6 +5,7 @@ import { type BackendKind, resolveThreads } from "../../kernels/index.js";
 import { loadCheckpoint, modelOfCheckpoint } from "../../nn/checkpoint.js";
 import { createContext } from "../../tensor/index.js";
 import { evaluate } from "../../train/index.js";
+import { positiveInt } from "../args.js";
 
 interface EvalOptions {
   dataset?: string;
@@ -22,10 +23,10 @@ export function register(program: Command): void {
     .argument("<checkpoint>", "a checkpoint written by `onebit train` (OUT/last.ckpt)")
     .option("--dataset <name>", `${DATASET_NAMES.join(", ")} (default: the one it was trained on)`)
     .option("--data-dir <dir>", "folder with the data set's files")
-    .option("--limit-test <n>", "use the first n test images", (v) => Number.parseInt(v, 10))
+    .option("--limit-test <n>", "use the first n test images", positiveInt)
     .option("--json", "print one JSON object", false)
     .option("--backend <name>", "wasm, wasm-simd, wasm-scalar or ref", "wasm")
-    .option("--threads <n>", "threads for the kernels (default: all cores)", (v) => Number.parseInt(v, 10))
+    .option("--threads <n>", "threads for the kernels (default: all cores)", positiveInt)
     .action(async (file: string, o: EvalOptions) => {
       const ck = await loadCheckpoint(file);
       const dataset = o.dataset ?? (ck.state.dataset as string | undefined);

@@ -7,6 +7,7 @@ import type { Command } from "commander";
 import { DATASET_NAMES } from "../../data/index.js";
 import { importOnnxFile } from "../../interop/files.js";
 import { formatOnnxReport } from "../../interop/verify-onnx.js";
+import { positiveInt } from "../args.js";
 
 interface ImportCliOptions {
   out: string;
@@ -54,7 +55,7 @@ export function register(program: Command): void {
     )
     .option("--dataset <name>", `test set for --verify: ${DATASET_NAMES.join(", ")}`, "mnist")
     .option("--data-dir <dir>", "folder with the data set's files")
-    .option("--limit-test <n>", "verify on the first n test images", (v) => Number.parseInt(v, 10))
+    .option("--limit-test <n>", "verify on the first n test images", positiveInt)
     .option("--json", "print one JSON object", false)
     .action(async (file: string, o: ImportCliOptions) => {
       const r = await importOnnxFile(file, o.out, {

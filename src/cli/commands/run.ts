@@ -11,6 +11,7 @@ import { Engine } from "../../engine/runtime.js";
 import { loadTrainedModel } from "../../export/checkpoint.js";
 import { formatVerifyReport, verifyEngine } from "../../export/verify.js";
 import { type BackendKind, resolveThreads } from "../../kernels/index.js";
+import { positiveInt } from "../args.js";
 
 export interface EngineMeasurement {
   test_images: number;
@@ -82,11 +83,11 @@ export function register(program: Command): void {
     .argument("<model>", "a .onebit file written by `onebit export`")
     .option("--dataset <name>", `${DATASET_NAMES.join(", ")} (default: the model's)`)
     .option("--data-dir <dir>", "folder with the data set's files")
-    .option("--limit-test <n>", "use the first n test images", (v) => Number.parseInt(v, 10))
+    .option("--limit-test <n>", "use the first n test images", positiveInt)
     .option("--backend <name>", "wasm, wasm-simd, wasm-scalar or ref", "wasm")
     .option("--verify <checkpoint>", "compare with the training graph of this checkpoint on every test image")
     .option("--json", "print one JSON object", false)
-    .option("--threads <n>", "threads for the kernels (default: all cores)", (v) => Number.parseInt(v, 10))
+    .option("--threads <n>", "threads for the kernels (default: all cores)", positiveInt)
     .action(async (file: string, o: RunOptions) => {
       const bytes = new Uint8Array(await readFile(file));
       const threads = await resolveThreads(o.threads);

@@ -12,6 +12,7 @@ import { type BackendKind, resolveThreads } from "../../kernels/index.js";
 import { loadCheckpoint } from "../../nn/checkpoint.js";
 import { createContext } from "../../tensor/index.js";
 import { Progress } from "../../util/progress.js";
+import { finite, nonNegativeInt, positiveInt } from "../args.js";
 
 interface SensitivityCliOptions {
   dataset: string;
@@ -33,7 +34,6 @@ interface SensitivityCliOptions {
   threads?: number;
 }
 
-const int = (v: string) => Number.parseInt(v, 10);
 const MODES = ["binarize-one", "keep-one", "both"];
 
 export function register(program: Command): void {
@@ -55,17 +55,27 @@ export function register(program: Command): void {
       "--binary <checkpoint>",
       "a trained binary model for keep-one (default: CHECKPOINT if binary, else derived)",
     )
-    .option("--finetune-epochs <n>", "fine-tune epochs per variant (on --limit-train images)", int, 1)
-    .option("--limit-train <n>", "training images for fine-tuning and batch-norm re-estimation", int, 4000)
-    .option("--limit-test <n>", "use the first n test images (default all)", int)
-    .option("--calibration <n>", "training images for the batch-norm re-estimation", int, 1000)
-    .option("--batch <n>", "fine-tune batch size", int, 64)
-    .option("--lr <x>", "fine-tune learning rate (Adam)", Number.parseFloat, 5e-4)
-    .option("--seed <n>", "seed of the fine-tune batches", int, 0)
+    .option(
+      "--finetune-epochs <n>",
+      "fine-tune epochs per variant (on --limit-train images)",
+      nonNegativeInt,
+      1,
+    )
+    .option(
+      "--limit-train <n>",
+      "training images for fine-tuning and batch-norm re-estimation",
+      positiveInt,
+      4000,
+    )
+    .option("--limit-test <n>", "use the first n test images (default all)", positiveInt)
+    .option("--calibration <n>", "training images for the batch-norm re-estimation", positiveInt, 1000)
+    .option("--batch <n>", "fine-tune batch size", positiveInt, 64)
+    .option("--lr <x>", "fine-tune learning rate (Adam)", finite, 5e-4)
+    .option("--seed <n>", "seed of the fine-tune batches", nonNegativeInt, 0)
     .option("--out <dir>", "write sensitivity.json, heatmap/bars .svg/.png and report.html here")
     .option("--json", "print the report as one JSON object", false)
     .option("--backend <name>", "wasm, wasm-simd, wasm-scalar or ref", "wasm")
-    .option("--threads <n>", "threads for the kernels (default: all cores)", int)
+    .option("--threads <n>", "threads for the kernels (default: all cores)", positiveInt)
     .action(async (file: string, o: SensitivityCliOptions) => {
       if (!MODES.includes(o.mode))
         throw new Error(`--mode must be one of ${MODES.join(", ")}, got '${o.mode}'`);

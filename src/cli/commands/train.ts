@@ -10,9 +10,8 @@ import path from "node:path";
 import type { Command } from "commander";
 import { DATASET_NAMES, type DatasetName, loadDataset } from "../../data/index.js";
 import { type BackendKind, resolveThreads } from "../../kernels/index.js";
-import type { ModelSource } from "../../nn/build.js";
 import { builderNames, type LayerPrecision, listBuilders } from "../../nn/builders.js";
-import { ModelSpecError, resolveSpec } from "../../nn/spec.js";
+import { type ModelSpec, ModelSpecError, resolveSpec } from "../../nn/spec.js";
 import { createContext } from "../../tensor/index.js";
 import {
   type LossName,
@@ -22,8 +21,7 @@ import {
   type TrainResult,
   train,
 } from "../../train/index.js";
-
-const int = (v: string) => Number.parseInt(v, 10);
+import { finite, int, nonNegativeInt, positiveInt } from "../args.js";
 
 export interface TrainCliOptions {
   model: string;
@@ -145,7 +143,7 @@ export async function runTrain(o: TrainCliOptions, signal?: AbortSignal): Promis
 }
 
 /** The builder config the command line describes. */
-function builderConfig(o: TrainCliOptions): ModelSource {
+function builderConfig(o: TrainCliOptions): TrainConfig["model"] {
   const residual = ["birealnet", "reactnet", "quicknet"].includes(o.model);
   const options: Record<string, unknown> = { float: o.float };
   if (o.width !== undefined)
@@ -159,11 +157,12 @@ function builderConfig(o: TrainCliOptions): ModelSource {
   if (o.padValue !== undefined) options.padValue = o.padValue;
   if (o.scaling !== undefined) options.scaling = o.scaling;
   if (o.padding !== undefined) options.padding = o.padding;
-  return { builder: o.model, options };
+  // The builder name was checked against the list above; its options are checked by train().
+  return { builder: o.model, options } as TrainConfig["model"];
 }
 
 /** A model spec read from a JSON file, checked (errors name the file, the layer and the shapes). */
-function specFile(file: string): ModelSource {
+function specFile(file: string): ModelSpec {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -183,29 +182,25 @@ function specFile(file: string): ModelSource {
 export function trainOptions(cmd: Command, defaults: { epochs: number }): Command {
   return cmd
     .option("--data-dir <dir>", "folder with the data set's files")
-    .option("--epochs <n>", "total epochs", int, defaults.epochs)
-    .option("--batch <n>", "batch size (default: the model's, 100 MLP / 64 CNN)", int)
-    .option("--lr <x>", "initial learning rate", Number.parseFloat, 1e-3)
+    .option("--epochs <n>", "total epochs", positiveInt, defaults.epochs)
+    .option("--batch <n>", "batch size (default: the model's, 100 MLP / 64 CNN)", positiveInt)
+    .option("--lr <x>", "initial learning rate", finite, 1e-3)
     .option("--schedule <kind>", `learning-rate schedule: ${scheduleKinds.join(", ")}`, "exponential")
-    .option(
-      "--decay <x>",
-      "exponential: factor per epoch (0.9); step: factor per step (0.1)",
-      Number.parseFloat,
-    )
+    .option("--decay <x>", "exponential: factor per epoch (0.9); step: factor per step (0.1)", finite)
     .option(
       "--optimizer <name>",
       "adam, sgd (momentum 0.9) or bop (binary weights; Adam for the rest)",
       "adam",
     )
     .option("--loss <name>", "cross-entropy or squared-hinge", "cross-entropy")
-    .option("--seed <n>", "seed of init, shuffling and dropout", int, 0)
+    .option("--seed <n>", "seed of init, shuffling and dropout", nonNegativeInt, 0)
     .option("--out <dir>", "checkpoint folder (default runs/MODEL-DATASET)")
     .option("--resume", "continue from OUT/last.ckpt", false)
     .option("--json", "print one JSON object at the end", false)
     .option(
       "--width <n>",
-      "bnn-mlp: hidden units (paper 4096); CNNs: filter multiplier; residual nets: first-stage channels",
-      int,
+      "bnn-mlp: hidden units (paper 4096); CNNs: filter multiplier (widthMultiplier); residual nets: first-stage channels",
+      finite,
     )
     .option("--stages <list>", "birealnet, reactnet, quicknet: blocks per stage, e.g. 4,4,4,4")
     .option("--float", "train the float twin", false)
@@ -214,9 +209,9 @@ export function trainOptions(cmd: Command, defaults: { epochs: number }): Comman
     .option("--pad-value <v>", "binary conv padding value: -1, 0 or 1", int)
     .option("--padding <p>", "CNN conv padding: valid (default) or same (--pad-value then matters)")
     .option("--scaling <s>", "xnor-cnn: xnor (alpha and K, default) or xnor-weights (alpha only; exportable)")
-    .option("--limit-train <n>", "use the first n training images", int)
-    .option("--limit-test <n>", "use the first n test images", int)
-    .option("--augment-shift <n>", "random shifts of up to n pixels during training", int)
+    .option("--limit-train <n>", "use the first n training images", positiveInt)
+    .option("--limit-test <n>", "use the first n test images", positiveInt)
+    .option("--augment-shift <n>", "random shifts of up to n pixels during training", nonNegativeInt)
     .option("--augment-flip", "random left-right flips during training (natural images)")
     .option(
       "--bn-calibration <n>",
@@ -238,7 +233,7 @@ export function trainOptions(cmd: Command, defaults: { epochs: number }): Comman
       Number.parseFloat,
     )
     .option("--backend <name>", "wasm, wasm-simd, wasm-scalar or ref", "wasm")
-    .option("--threads <n>", "threads for the kernels (default: all cores)", int);
+    .option("--threads <n>", "threads for the kernels (default: all cores)", positiveInt);
 }
 
 export function printResult(o: { json: boolean; model: string; dataset: string }, r: TrainResult): void {
