@@ -123,7 +123,7 @@ describe("train() checks its config", () => {
 
   it("an unknown key is refused with the closest known name or a hint", async () => {
     expect((await refused({ ...good, epcohs: 2 })).message).toBe(
-      "train: unknown option 'epcohs' (did you mean 'epochs'?); the options are model, epochs, batchSize, lr, schedule, decay, stepEpochs, optimizer, momentum, loss, seed, augment",
+      "train: unknown option 'epcohs' (did you mean 'epochs'?); the options are model, epochs, batchSize, lr, schedule, decay, stepEpochs, optimizer, momentum, loss, seed, augment, distillation, bnCalibration",
     );
     expect((await refused({ ...good, batch: 10 })).message).toMatch(
       /unknown option 'batch' \(did you mean 'batchSize'\?\)/,
