@@ -53,6 +53,11 @@ export interface Step {
   readonly job?: Job;
   /** Frees the step's buffers (not the weights). */
   free(): void;
+  /**
+   * Frees the output buffer alone, once no later step reads it (its scratch may hold
+   * state across runs, such as a padded copy's zero border, so it stays).
+   */
+  releaseOutput?(): void;
 }
 
 /** Storage elements of one sample's activation (bits: words). */
@@ -60,9 +65,25 @@ export function activationLength(spec: ActivationSpec): number {
   return storageLength(spec.layout === "bits" ? "bits" : "f32", spec.shape);
 }
 
+/**
+ * Blocks of the plan that no later step reads any more, by byte size: a later step's output
+ * may take one (its output is rewritten each run, after every reader of the old one ran).
+ */
+export type SpareBlocks = Map<number, number[]>;
+
 class Buffers {
   private readonly owned: number[] = [];
-  constructor(private readonly backend: Backend) {}
+  constructor(
+    private readonly backend: Backend,
+    private readonly spare?: SpareBlocks,
+  ) {}
+  /** An output buffer: a spare block of exactly this size if the plan has one. */
+  out(length: number): Buffer {
+    const ptr = this.spare?.get(Math.max(length, 1) * 4)?.pop();
+    if (ptr === undefined) return this.take(length);
+    this.owned.push(ptr);
+    return { ptr, length };
+  }
   take(length: number): Buffer {
     const ptr = this.backend.heap.alloc(Math.max(length, 1) * 4);
     this.owned.push(ptr);
@@ -71,6 +92,18 @@ class Buffers {
   free(): void {
     for (const p of this.owned) this.backend.heap.free(p);
     this.owned.length = 0;
+  }
+  /**
+   * Hands one owned block of `length` elements to the plan's spare blocks (a no-op for a
+   * block it does not own, e.g. an aliased input). Not to the heap: other plans and later
+   * allocations must not take a block this plan still writes and reads each run.
+   */
+  release(ptr: number, length: number): void {
+    const i = this.owned.indexOf(ptr);
+    if (i < 0 || !this.spare) return;
+    this.owned.splice(i, 1);
+    const bytes = Math.max(length, 1) * 4;
+    this.spare.set(bytes, [...(this.spare.get(bytes) ?? []), ptr]);
   }
 }
 
@@ -110,8 +143,9 @@ export function makeStep(
   input: Buffer | undefined,
   fuse = false,
   others: readonly Buffer[] = [],
+  spare?: SpareBlocks,
 ): Step {
-  const bufs = new Buffers(backend);
+  const bufs = new Buffers(backend, spare);
   const F = backend.float;
   const B = backend.binary;
   const outLength = n * activationLength(layer.out);
@@ -123,11 +157,12 @@ export function makeStep(
     run,
     job,
     free: () => bufs.free(),
+    releaseOutput: () => bufs.release(out.ptr, out.length),
   });
   const perImage = (...jobs: Job[]) => poolJob(backend, fuse, byImages(n, ...jobs));
   switch (layer.kind) {
     case "input":
-      return step(bufs.take(outLength), () => {});
+      return step(bufs.out(outLength), () => {});
     case "float_conv2d":
     case "bwn_conv2d": {
       const [o, kh, kw] = layer.weights.shape as [number, number, number];
@@ -135,7 +170,7 @@ export function makeStep(
       const pixels = n * g.outH * g.outW;
       const k = kh * kw * g.c;
       const cols = bufs.take(pixels * k);
-      const out = bufs.take(outLength);
+      const out = bufs.out(outLength);
       return step(out, () => {
         F.im2col(g, x, layer.padValue, cols.ptr);
         F.sgemm(false, true, pixels, o, k, 1, cols.ptr, k, weights.weights, k, 0, out.ptr, o);
@@ -145,7 +180,7 @@ export function makeStep(
     case "float_dense":
     case "bwn_dense": {
       const [o, k] = layer.weights.shape as [number, number];
-      const out = bufs.take(outLength);
+      const out = bufs.out(outLength);
       return step(out, () => {
         F.sgemm(false, true, n, o, k, 1, x, k, weights.weights, k, 0, out.ptr, o);
         if (weights.bias) F.binaryRow("add", n, o, out.ptr, weights.bias, out.ptr);
@@ -154,7 +189,7 @@ export function makeStep(
     case "bitpack": {
       const c = layer.in.shape[layer.in.shape.length - 1]!;
       const rows = (n * shapeSize(layer.in.shape)) / c;
-      const out = bufs.take(outLength);
+      const out = bufs.out(outLength);
       if (layer.thresholds) {
         // bit = x >= t, as sign(fround(x - t)): the difference keeps the sign of the exact one.
         const shifted = bufs.take(rows * c);
@@ -168,7 +203,7 @@ export function makeStep(
     case "unpack": {
       const c = layer.in.shape[layer.in.shape.length - 1]!;
       const rows = (n * shapeSize(layer.in.shape)) / c;
-      const out = bufs.take(outLength);
+      const out = bufs.out(outLength);
       const job = perImage(unpackJob(rows, c, x, out.ptr));
       return step(out, () => B.unpack(rows, c, x, out.ptr), undefined, job);
     }
@@ -178,7 +213,7 @@ export function makeStep(
       const rows = n * g.outH * g.outW;
       const t = weights.transform;
       if (fuse && t?.kind === "threshold" && !preferIm2col(g)) {
-        const out = bufs.take(outLength);
+        const out = bufs.out(outLength);
         const scratchWords = bconv2dThresholdScratchWords(g, o);
         const scratch = scratchWords ? bufs.take(scratchWords).ptr : 0;
         // Per image chunk: the chunk's padded copy (where the wrapper's threads would make
@@ -214,7 +249,7 @@ export function makeStep(
       }
       const cols = bufs.take(bconv2dScratchWords(g));
       const pre = bufs.take(rows * o);
-      const out = bufs.take(outLength);
+      const out = bufs.out(outLength);
       const transform = outputTransform(backend, weights, rows, o, pre.ptr, out.ptr);
       // The im2col path of conv2d, per image chunk; the pointwise and direct paths stay whole-batch.
       const conv = im2colConvSteps(g, layer.padValue, o, x, weights.weights, cols.ptr, pre.ptr);
@@ -232,7 +267,7 @@ export function makeStep(
     case "binary_dense": {
       const [o, k] = layer.weights.shape as [number, number];
       const pre = bufs.take(n * o);
-      const out = bufs.take(outLength);
+      const out = bufs.out(outLength);
       const transform = outputTransform(backend, weights, n, o, pre.ptr, out.ptr);
       const words = (k + 31) >>> 5;
       const job = perImage(
@@ -253,13 +288,13 @@ export function makeStep(
       return maxPoolStep(backend, bufs, layer, weights, n, x, outLength, step, perImage);
     case "avgpool": {
       const g = windowOf(n, layer.in, layer.poolSize, layer.strides, layer.padding);
-      const out = bufs.take(outLength);
+      const out = bufs.out(outLength);
       return step(out, () => F.avgPool(g, x, out.ptr));
     }
     case "batchnorm": {
       const c = layer.in.shape[layer.in.shape.length - 1]!;
       const rows = (n * shapeSize(layer.in.shape)) / c;
-      const out = bufs.take(outLength);
+      const out = bufs.out(outLength);
       const p = weights.batchNorm!;
       // One pass with the training graph's float32 steps: ((x - mean) * invStd) * gamma + beta.
       const job = batchNormForwardJob(rows, c, x, p.mean, p.invStd, p.gamma, p.beta, out.ptr, 0);
@@ -276,40 +311,40 @@ export function makeStep(
       if (layer.in.layout === "float" || c % 32 === 0 || layer.in.shape.length === 1) {
         return step({ ptr: x, length: outLength }, () => {}, undefined, perImage());
       }
-      const out = bufs.take(outLength);
+      const out = bufs.out(outLength);
       const pixels = n * (shapeSize(layer.in.shape) / c);
       const perSample = shapeSize(layer.in.shape) / c;
       return step(out, () => repackBits(backend, pixels, perSample, c, x, out.ptr));
     }
     case "relu": {
-      const out = bufs.take(outLength);
+      const out = bufs.out(outLength);
       return step(out, () => F.unary("relu", outLength, x, out.ptr));
     }
     case "softmax": {
       const c = layer.in.shape[layer.in.shape.length - 1]!;
-      const out = bufs.take(outLength);
+      const out = bufs.out(outLength);
       return step(out, () => softmaxRows(backend, outLength / c, c, x, out.ptr));
     }
     case "add": {
-      const out = bufs.take(outLength);
+      const out = bufs.out(outLength);
       return step(out, () => {
         F.binary("add", outLength, x, others[0]!.ptr, out.ptr);
         for (const o of others.slice(1)) F.binary("add", outLength, out.ptr, o.ptr, out.ptr);
       });
     }
     case "concat": {
-      const out = bufs.take(outLength);
+      const out = bufs.out(outLength);
       return step(out, () => concatRows(backend, n, layer.out.shape, [input!, ...others], out.ptr));
     }
     case "globalavgpool": {
       const [h, w] = layer.in.shape as [number, number, number];
       const g = windowOf(n, layer.in, [h, w], [h, w], "valid");
-      const out = bufs.take(outLength);
+      const out = bufs.out(outLength);
       return step(out, () => F.avgPool(g, x, out.ptr));
     }
     case "prelu": {
       const c = layer.in.shape[layer.in.shape.length - 1]!;
-      const out = bufs.take(outLength);
+      const out = bufs.out(outLength);
       return step(out, () => {
         const heap = backend.heap;
         const X = heap.f32At(x, outLength);
@@ -323,13 +358,13 @@ export function makeStep(
     }
     case "shift": {
       const c = layer.in.shape[layer.in.shape.length - 1]!;
-      const out = bufs.take(outLength);
+      const out = bufs.out(outLength);
       return step(out, () => F.binaryRow("add", outLength / c, c, x, weights.bias!, out.ptr));
     }
     case "depthwise_conv2d": {
       const [kh, kw] = layer.weights.shape as [number, number, number];
       const g = windowOf(n, layer.in, [kh, kw], layer.strides, layer.padding);
-      const out = bufs.take(outLength);
+      const out = bufs.out(outLength);
       const inLength = n * activationLength(layer.in);
       return step(out, () => {
         const heap = backend.heap;
@@ -381,7 +416,7 @@ function maxPoolStep(
   perImage: (...jobs: Job[]) => Job | undefined,
 ): Step {
   const g = windowOf(n, layer.in, layer.poolSize, layer.strides, layer.padding);
-  const out = bufs.take(outLength);
+  const out = bufs.out(outLength);
   if (layer.in.layout === "float") {
     const argmax = bufs.take(outLength);
     return step(out, () => backend.float.maxPool(g, x, out.ptr, argmax.ptr));

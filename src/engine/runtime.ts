@@ -21,7 +21,7 @@ import type { EngineModel, InputLayer, Layout } from "./model.js";
 import { shapeSize } from "./model.js";
 import { checkModel } from "./model-check.js";
 import { findFusedRun, fusedKernels, makeFusedStep } from "./runtime-fused.js";
-import { makeStep, type Step } from "./runtime-steps.js";
+import { makeStep, type SpareBlocks, type Step } from "./runtime-steps.js";
 import { ModelWeights } from "./runtime-weights.js";
 
 /**
@@ -83,6 +83,8 @@ interface Plan {
   staging?: number;
   /** The chunks of each pool dispatch, built once (the buffers do not change between runs). */
   jobs: Map<string, Call[][]>;
+  /** Output blocks no step took over (freed with the plan). */
+  spare: SpareBlocks;
 }
 
 export class Engine {
@@ -186,6 +188,7 @@ export class Engine {
     this.disposed = true;
     for (const plan of this.plans.values()) {
       for (const s of plan.steps) s.free();
+      for (const blocks of plan.spare.values()) for (const p of blocks) this.backend.heap.free(p);
       if (plan.staging !== undefined) this.backend.heap.free(plan.staging);
     }
     this.plans.clear();
@@ -236,7 +239,10 @@ export class Engine {
       const kernels = fused && chain ? fusedKernels(this.backend) : null;
       const steps: Step[] = [];
       const outputs = new Map<string, Step["out"]>();
+      const spare: SpareBlocks = new Map();
+      const live = new Liveness(layers, this.reusesBuffers(n, fused));
       for (let i = 0; i < layers.length; i++) {
+        const start = i;
         const layer = layers[i]!;
         const sources = layer.inputs?.map((name) => outputs.get(name)!);
         const input = sources ? sources[0] : steps[steps.length - 1]?.out;
@@ -245,14 +251,26 @@ export class Engine {
           steps.push(makeFusedStep(this.backend, kernels, run, weights, i, n, input, layers[run.end]!));
           i = run.end;
         } else {
-          steps.push(makeStep(this.backend, layer, weights[i]!, n, input, fused, sources?.slice(1)));
+          steps.push(makeStep(this.backend, layer, weights[i]!, n, input, fused, sources?.slice(1), spare));
         }
-        outputs.set(layers[i]!.name, steps[steps.length - 1]!.out);
+        const step = steps[steps.length - 1]!;
+        outputs.set(layers[i]!.name, step.out);
+        live.built(step, start, i, input);
       }
-      plan = { n, steps, jobs: new Map() };
+      plan = { n, steps, jobs: new Map(), spare };
       this.plans.set(key, plan);
     }
     return plan;
+  }
+
+  /**
+   * Whether a plan's steps may share buffers by liveness: in `predict` plans (not `trace`,
+   * which reads every output) that never run steps per image chunk on the pool, where a
+   * later step writing a dead buffer could overlap an earlier step's pending chunk.
+   */
+  private reusesBuffers(n: number, fused: boolean): boolean {
+    const pool = this.backend.pool;
+    return fused && !(pool && n >= MIN_CHUNK_IMAGES * pool.threads);
   }
 
   private run(images: Images, start: number, n: number, fused: boolean): Plan {
@@ -371,4 +389,45 @@ export function argmaxRows(scores: Float32Array, rows: number, cols: number): In
     out[r] = best;
   }
   return out;
+}
+
+/**
+ * Frees a step's output buffer once the last layer reading it has been planned, so the
+ * heap hands it to later steps (same-size blocks are reused: src/kernels/heap.ts). A step
+ * whose output aliases its input's buffer (a float flatten) extends that buffer's life.
+ * The last layer's output (the scores) is never freed.
+ */
+class Liveness {
+  private readonly lastReader = new Map<string, number>();
+  private readonly pending: { step: Step; until: number }[] = [];
+
+  constructor(
+    private readonly layers: EngineModel["layers"],
+    private readonly enabled: boolean,
+  ) {
+    layers.forEach((l, i) => {
+      for (const name of l.inputs ?? (i > 0 ? [layers[i - 1]!.name] : [])) this.lastReader.set(name, i);
+    });
+  }
+
+  /** `step` covers layers [first, last]; `input` is the buffer it reads first. */
+  built(step: Step, first: number, last: number, input: Step["out"] | undefined): void {
+    if (!this.enabled) return;
+    const name = this.layers[last]!.name;
+    const until =
+      last === this.layers.length - 1 ? Number.POSITIVE_INFINITY : (this.lastReader.get(name) ?? last);
+    const owner =
+      input && step.out.ptr === input.ptr
+        ? this.pending.find((p) => p.step.out.ptr === input.ptr)
+        : undefined;
+    if (owner) owner.until = Math.max(owner.until, until);
+    else this.pending.push({ step, until });
+    for (let k = this.pending.length - 1; k >= 0; k--) {
+      const p = this.pending[k]!;
+      if (p.until <= last && p.step !== step) {
+        p.step.releaseOutput?.();
+        this.pending.splice(k, 1);
+      }
+    }
+  }
 }
