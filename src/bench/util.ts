@@ -14,6 +14,12 @@ export interface BenchOptions {
   peer?: string;
   /** Also time the float path where a benchmark has one (bench train: float forward). */
   float?: boolean;
+  /** Models to time, comma-separated (bench train: mlp, cnn, birealnet, reactnet, quicknet). */
+  model?: string;
+  /** Channels of the first stage of the residual models (bench train). */
+  width?: number;
+  /** Blocks per stage of the residual models, comma-separated (bench train). */
+  stages?: string;
 }
 
 export function median(values: readonly number[]): number {
