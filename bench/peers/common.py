@@ -9,7 +9,13 @@ src/nn, src/train), so that the two train the same network the same way:
 - sign(x) = +1 for x >= 0, else -1 (never 0, unlike torch.sign);
 - `ste_sign`: forward sign(x), backward g * 1{|x| <= 1} (straight-through estimator),
   used for binary inputs and binary kernels alike;
-- binary kernels keep real latent weights, clamped to [-1, 1] after every optimizer step;
+- `approx_sign` (Bi-Real Net): forward sign(x), backward g * max(0, 2 - 2|x|);
+- `magnitude_aware_sign` (binary weights times alpha[o] = mean |W[o]| per output channel):
+  backward g * (1/n + alpha[o] * 1{|W| <= 1}), XNOR-Net's eq. 7 as onebit computes it;
+- binary kernels keep real latent weights, clamped to [-clip, clip] after every optimizer step
+  (clip 1 unless a layer says otherwise: QuickNet's 1.25);
+- 'same' padding is TensorFlow's: the total max((ceil(n/s) - 1) * s + k - n, 0) split with the
+  smaller half before (at stride 2 on an even input: nothing before, one after);
 - inputs are the image bytes mapped to [-1, 1] by x / 127.5 - 1;
 - Adam with Keras' eps (1e-7), the learning rate multiplied by `decay` after each epoch.
 """
@@ -104,6 +110,86 @@ class SteSign(torch.autograd.Function):
 ste_sign = SteSign.apply
 
 
+class ClippedSteSign(torch.autograd.Function):
+    """ste_sign with clip value c: forward sign(x); backward g * 1{|x| <= c} (QuickNet's c = 1.25,
+    compared in float32 as onebit and TensorFlow do)."""
+
+    @staticmethod
+    def forward(ctx, x, clip):
+        ctx.save_for_backward(x)
+        ctx.clip = clip
+        return sign(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (x.abs() <= ctx.clip).to(g.dtype), None
+
+
+def ste_sign_clipped(clip):
+    """The ste_sign quantizer with clip value `clip` (1 is `ste_sign` itself)."""
+    if clip == 1:
+        return ste_sign
+    clip32 = float(np.float32(clip))
+    return lambda x: ClippedSteSign.apply(x, clip32)
+
+
+class ApproxSign(torch.autograd.Function):
+    """Bi-Real Net's approx_sign: forward sign(x); backward g * max(0, 2 - 2|x|), the derivative of
+    the piecewise-quadratic approximation of sign."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return sign(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (2 - 2 * x.abs()).clamp_(min=0)
+
+
+approx_sign = ApproxSign.apply
+
+
+class MagnitudeAwareSign(torch.autograd.Function):
+    """magnitude_aware_sign on a kernel whose first axis is the output channel: forward
+    alpha[o] * sign(W), alpha[o] = mean |W[o, ...]| over its n weights; backward
+    g * (1/n + alpha[o] * 1{|W| <= 1}) (XNOR-Net, eq. 7; onebit's src/quant/quantizers.ts)."""
+
+    @staticmethod
+    def forward(ctx, w):
+        alpha = w.abs().mean(dim=tuple(range(1, w.dim())), keepdim=True)
+        ctx.save_for_backward(w, alpha)
+        return alpha * sign(w)
+
+    @staticmethod
+    def backward(ctx, g):
+        w, alpha = ctx.saved_tensors
+        n = w[0].numel()
+        return g * (1.0 / n + alpha * (w.abs() <= 1).to(g.dtype))
+
+
+magnitude_aware_sign = MagnitudeAwareSign.apply
+
+
+def same_padding(size, k, stride):
+    """TensorFlow's 'same' padding along one axis: (before, after)."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + k - size, 0)
+    return total // 2, total - total // 2
+
+
+def pad_same(x, k, stride, value=0.0):
+    """x [N, C, H, W] padded for a k x k 'same' window at `stride` (TensorFlow's rule), reading
+    `value` outside the image; x itself when no padding is needed."""
+    top, bottom = same_padding(x.shape[2], k, stride)
+    left, right = same_padding(x.shape[3], k, stride)
+    if top == bottom == left == right == 0:
+        return x
+    return F.pad(x, (left, right, top, bottom), value=value)
+
+
 class QuantLinear(nn.Linear):
     """A dense layer without bias whose input and/or kernel pass through ste_sign (as onebit's
     QuantDense). Glorot-uniform initialization, as Keras, Larq and onebit."""
@@ -120,23 +206,31 @@ class QuantLinear(nn.Linear):
 
 
 class QuantConv2d(nn.Conv2d):
-    """A stride-1 square conv without bias, input and/or kernel through ste_sign (as onebit's
-    QuantConv2D). 'same' padding reads `pad_value` (-1, 0 or +1) outside the image, after the
-    input is binarized: what onebit's packed kernels compute."""
+    """A square conv without bias (as onebit's QuantConv2D), input and/or kernel quantized.
+    `binary_input` / `binary_kernel` select ste_sign; `input_quantizer` / `kernel_quantizer`
+    (callables, e.g. approx_sign, magnitude_aware_sign) override them. 'same' padding is
+    TensorFlow's and reads `pad_value` (-1, 0 or +1) outside the image, after the input is
+    quantized: what onebit's packed kernels compute. A binary kernel's latent weights are
+    clipped to [-kernel_clip, kernel_clip] after each step."""
 
-    def __init__(self, c_in, c_out, kernel_size, binary_input, binary_kernel, padding="valid", pad_value=0):
-        super().__init__(c_in, c_out, kernel_size, bias=False)
-        self.binary_input, self.binary_kernel = binary_input, binary_kernel
-        self.pad = (kernel_size - 1) // 2 if padding == "same" else 0
+    def __init__(self, c_in, c_out, kernel_size, binary_input=False, binary_kernel=False, padding="valid",
+                 pad_value=0, stride=1, input_quantizer=None, kernel_quantizer=None, kernel_clip=1.0):
+        super().__init__(c_in, c_out, kernel_size, stride=stride, bias=False)
+        self.input_quantizer = input_quantizer or (ste_sign if binary_input else None)
+        self.kernel_quantizer = kernel_quantizer or (ste_sign if binary_kernel else None)
+        self.binary_input = self.input_quantizer is not None
+        self.binary_kernel = self.kernel_quantizer is not None
+        self.same = padding == "same"
         self.pad_value = float(pad_value)
+        self.kernel_clip = float(kernel_clip)
         nn.init.xavier_uniform_(self.weight)
 
     def forward(self, x):
-        x = ste_sign(x) if self.binary_input else x
-        if self.pad:
-            x = F.pad(x, (self.pad,) * 4, value=self.pad_value)
-        w = ste_sign(self.weight) if self.binary_kernel else self.weight
-        return F.conv2d(x, w)
+        x = self.input_quantizer(x) if self.input_quantizer else x
+        if self.same:
+            x = pad_same(x, self.kernel_size[0], self.stride[0], self.pad_value)
+        w = self.kernel_quantizer(self.weight) if self.kernel_quantizer else self.weight
+        return F.conv2d(x, w, stride=self.stride)
 
 
 def batch_norm(channels, spatial, keras_momentum, eps, scale=True):
@@ -155,11 +249,18 @@ def binary_kernels(model):
     return [m.weight for m in model.modules() if isinstance(m, layers) and m.binary_kernel]
 
 
+def latent_clips(model):
+    """(latent weight, clip) for every binarized kernel: QuantConv2d's kernel_clip, else 1."""
+    layers = (QuantLinear, QuantConv2d)
+    return [(m.weight, getattr(m, "kernel_clip", 1.0)) for m in model.modules()
+            if isinstance(m, layers) and m.binary_kernel]
+
+
 @torch.no_grad()
-def clip_latent_weights(weights):
-    """Keep latent weights in [-1, 1], where ste_sign still passes a gradient."""
-    for w in weights:
-        w.clamp_(-1.0, 1.0)
+def clip_latent_weights(clips):
+    """Keep latent weights in [-clip, clip], where their quantizer still passes a gradient."""
+    for w, c in clips:
+        w.clamp_(-c, c)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,6 +316,7 @@ def train_and_report(model, args, batch, info):
     optimizer = torch.optim.Adam(trainable, lr=args.lr, eps=1e-7)
     schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, args.decay)
     latent = binary_kernels(model)
+    clips = latent_clips(model)
     fields = dict(info, data=args.data, batch=batch, threads=torch.get_num_threads(), torch=torch.__version__,
                   params=sum(p.numel() for p in trainable), binary_params=sum(w.numel() for w in latent))
     out = open(args.out, "a") if args.out else None
@@ -232,7 +334,7 @@ def train_and_report(model, args, batch, info):
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            clip_latent_weights(latent)
+            clip_latent_weights(clips)
             loss_sum += loss.item() * idx.numel()
             correct += (logits.argmax(1) == y_train[idx]).sum().item()
         train_s, cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0

@@ -53,7 +53,7 @@ benches["browser"] = {
 };
 benches["train"] = {
   about:
-    "seconds per MNIST training epoch, bnn-mlp and the Larq-tutorial CNN, 1 thread, vs PyTorch (2 threads)",
+    "seconds per MNIST training epoch vs PyTorch (2 threads): bnn-mlp and the Larq-tutorial CNN; --model birealnet,reactnet,quicknet",
   load: () => import("./train.js"),
 };
 benches["threads"] = {

@@ -18,6 +18,12 @@ export interface BenchOptions {
   models?: string;
   /** Also time each engine layer (bench zoo). */
   profile?: boolean;
+  /** Models to time, comma-separated (bench train: mlp, cnn, birealnet, reactnet, quicknet). */
+  model?: string;
+  /** Channels of the first stage of the residual models (bench train). */
+  width?: number;
+  /** Blocks per stage of the residual models, comma-separated (bench train). */
+  stages?: string;
 }
 
 export function median(values: readonly number[]): number {

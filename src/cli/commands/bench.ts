@@ -15,15 +15,29 @@ export function register(program: Command): void {
     .argument("<name>", "benchmark name")
     .option("--json", "print one JSON object instead of a table", false)
     .option("--runs <n>", "timed runs per case (the median is reported)", positiveInt)
-    .option("--threads <n>", "worker threads, where supported", positiveInt)
-    .option("--limit <n>", "train on n images (bench train)", positiveInt)
+    .option(
+      "--threads <n>",
+      "worker threads, where supported (bench train: mlp/cnn default all cores, residual models 2)",
+      positiveInt,
+    )
+    .option(
+      "--limit <n>",
+      "train on n images, epoch times extrapolated to 60000 (bench train; the residual models' peer too)",
+      positiveInt,
+    )
     .option(
       "--peer <path>",
-      "peer script, or 'none' to skip it (bench train); ort, tfjs, ort,tfjs or none (bench zoo)",
+      "bench train: peer script for every model, or 'none' to skip PyTorch (default bench/peers/train_bnn.py, train_residual.py); bench zoo: ort, tfjs, ort,tfjs or none",
     )
     .option("--models <list>", "comma-separated model ids (bench zoo)")
     .option("--profile", "also time each engine layer, grouped by kind (bench zoo)", false)
     .option("--float", "also time the float path (bench train: binary layers' forward in float)", false)
+    .option(
+      "--model <list>",
+      "bench train: models, comma-separated, of mlp, cnn, birealnet, reactnet, quicknet (default mlp,cnn)",
+    )
+    .option("--width <n>", "bench train: residual models' first-stage channels (default 32)", positiveInt)
+    .option("--stages <list>", "bench train: residual models' blocks per stage, e.g. 2,2,2 (the default)")
     .addHelpText(
       "after",
       () =>
