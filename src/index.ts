@@ -8,7 +8,7 @@
  */
 export * from "./data/index.js";
 export * as engine from "./engine/index.js";
-export { decodeModel, Engine, type EngineModel, encodeModel } from "./engine/index.js";
+export { decodeModel, Engine, type EngineModel, EngineWorker, encodeModel } from "./engine/index.js";
 export {
   checkpointDataset,
   type DatasetChoice,

@@ -5,8 +5,14 @@
  *     import { Engine } from "onebit/engine";
  *     const engine = await Engine.load(new Uint8Array(await (await fetch("mnist.onebit")).arrayBuffer()));
  *     engine.predict(pixels).classes[0];
+ *
+ * `EngineWorker` is the same engine in a worker thread, behind promises (worker-client.ts):
+ *
+ *     const worker = await EngineWorker.load(bytes);
+ *     (await worker.predict(pixels)).classes[0];
  */
 export { decodeModel, encodeModel, FORMAT_VERSION, ModelFormatError } from "./format.js";
 export type * from "./model.js";
 export { checkModel } from "./model-check.js";
 export { argmaxRows, Engine, type EngineOptions, type LayerTrace, type Prediction } from "./runtime.js";
+export { EngineWorker, type EngineWorkerOptions, type WorkerPredictOptions } from "./worker-client.js";
