@@ -28,13 +28,22 @@ const SKIP =
       : `${CHROMIUM} is missing (apt-get install -y chromium)`;
 
 /** The consumer's page: everything it knows of onebit is the package name. */
-const MAIN_JS = `import { Engine } from "onebit/engine";
+const MAIN_JS = `import { Engine, EngineWorker } from "onebit/engine";
 const get = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
 try {
-  const [model, images] = await Promise.all([get("/model.onebit"), get("/images.bin")]);
+  const [model, images] = await Promise.all([get("./model.onebit"), get("./images.bin")]);
   const engine = await Engine.load(model);
   const p = engine.predict(images);
-  window.result = { backend: engine.backend.name, classes: Array.from(p.classes), scores: Array.from(p.scores) };
+  const worker = await EngineWorker.load(model);
+  const q = await worker.predict(images);
+  await worker.dispose();
+  window.result = {
+    backend: engine.backend.name,
+    classes: Array.from(p.classes),
+    scores: Array.from(p.scores),
+    workerBackend: worker.backend,
+    workerScores: Array.from(q.scores),
+  };
 } catch (error) {
   window.failure = String(error?.stack ?? error);
 }
@@ -44,6 +53,8 @@ interface PageResult {
   backend: string;
   classes: number[];
   scores: number[];
+  workerBackend: string;
+  workerScores: number[];
 }
 
 function run(cmd: string, args: string[], cwd: string): string {
@@ -155,10 +166,16 @@ describe("onebit installed from its tarball into a Vite app without config", () 
     try {
       const { result, wasm, missing } = await openPage(dev.url);
       expect(missing).toEqual([]);
-      expect(wasm).toEqual(["/node_modules/onebit/build/wasm/onebit-simd.wasm"]);
+      // Fetched twice: by the page's engine and by the EngineWorker's.
+      expect(wasm).toEqual([
+        "/node_modules/onebit/build/wasm/onebit-simd.wasm",
+        "/node_modules/onebit/build/wasm/onebit-simd.wasm",
+      ]);
       expect(result.backend).toBe("wasm-simd");
       expect(result.classes).toEqual(expected.classes);
       expect(result.scores).toEqual(expected.scores);
+      expect(result.workerBackend).toBe("wasm-simd");
+      expect(result.workerScores).toEqual(expected.scores);
       // The engine did go through the dependency pre-bundler (the case this test is for).
       expect(existsSync(path.join(app, "node_modules/.vite/deps/onebit_engine.js"))).toBe(true);
       expect(dev.log()).not.toMatch(/doesn't exist at build time/);
@@ -174,10 +191,11 @@ describe("onebit installed from its tarball into a Vite app without config", () 
     try {
       const { result, wasm, missing } = await openPage(server.url);
       expect(missing).toEqual([]);
-      expect(wasm).toHaveLength(1);
-      expect(wasm[0]).toMatch(/^\/assets\/onebit-simd-(?!shared)[\w-]+\.wasm$/);
+      expect(wasm).toHaveLength(2);
+      for (const w of wasm) expect(w).toMatch(/^\/assets\/onebit-simd-(?!shared)[\w-]+\.wasm$/);
       expect(result.classes).toEqual(expected.classes);
       expect(result.scores).toEqual(expected.scores);
+      expect(result.workerScores).toEqual(expected.scores);
     } finally {
       await server.close();
     }
