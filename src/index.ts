@@ -13,7 +13,14 @@
  */
 export * from "./data/index.js";
 export * as engine from "./engine/index.js";
-export { decodeModel, Engine, type EngineModel, encodeModel, ModelFormatError } from "./engine/index.js";
+export {
+  decodeModel,
+  Engine,
+  type EngineModel,
+  EngineWorker,
+  encodeModel,
+  ModelFormatError,
+} from "./engine/index.js";
 // The error family (each also exported by its own module): OnebitError and its subclasses.
 export { DisposedError, OnebitError, OptionsError } from "./errors.js";
 export {

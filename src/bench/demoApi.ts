@@ -7,6 +7,8 @@ export interface DemoApi {
   backend: string;
   /** Classes and scores (row-major) of MNIST test images by index, in one predict call. */
   predictTest(indices: number[]): { classes: number[]; scores: number[] };
+  /** The same through the page's EngineWorker (the one the test-set panel runs). */
+  predictTestInWorker(indices: number[]): Promise<{ classes: number[]; scores: number[] }>;
   /** Milliseconds per predict call on the first `batch` test images, one value per timed run. */
   bench(batch: number, runs: number): number[];
   /** Runs the test-set panel (as its button does) and resolves with its result. */

@@ -56,10 +56,23 @@ export interface KernelModule {
   readonly module: WebAssembly.Module;
 }
 
-/** build/wasm/onebit-{simd,scalar}[-shared].wasm next to the package. */
+/**
+ * build/wasm/onebit-{simd,scalar}[-shared].wasm next to the package. Each URL is a plain
+ * string literal in `new URL(..., import.meta.url)`, the one form every bundler follows:
+ * Vite's build emits it as an asset, and its dev server's dependency pre-bundler (which
+ * moves this module into node_modules/.vite/deps) rebases it to the package's file. A
+ * template literal would be a glob relative to wherever the module ends up, which inside
+ * the pre-bundled copy matches nothing (the kernels were fetched from ".../undefined").
+ */
 export function defaultWasmUrl(flavor: WasmFlavor, shared = false): URL {
-  const variant = shared ? `${flavor}-shared` : flavor;
-  return new URL(`../../../build/wasm/onebit-${variant}.wasm`, import.meta.url);
+  if (flavor === "simd") {
+    return shared
+      ? new URL("../../../build/wasm/onebit-simd-shared.wasm", import.meta.url)
+      : new URL("../../../build/wasm/onebit-simd.wasm", import.meta.url);
+  }
+  return shared
+    ? new URL("../../../build/wasm/onebit-scalar-shared.wasm", import.meta.url)
+    : new URL("../../../build/wasm/onebit-scalar.wasm", import.meta.url);
 }
 
 /** True when the memory is backed by a SharedArrayBuffer. */
