@@ -8,6 +8,7 @@
  * calling side as the same class where it is one the engine raises (RangeError,
  * ModelFormatError, ...), else as an Error that keeps the name.
  */
+import { DisposedError, OptionsError } from "../errors.js";
 import { type LayerRef, ModelFormatError } from "./format-error.js";
 import type { EngineModel } from "./model.js";
 import type { EngineOptions } from "./runtime.js";
@@ -80,12 +81,16 @@ const BUILTIN: Record<string, ErrorConstructor> = {
   URIError,
 };
 
-/** The error rebuilt on this side: the same class where it is a built-in or ModelFormatError. */
+/** The error rebuilt on this side: the same class where it is a built-in or one of the engine's own. */
 export function reviveError(e: SerializedError): Error {
   let error: Error;
-  if (e.name === "ModelFormatError" && typeof e.fields?.detail === "string") {
-    const { detail, file, layer } = e.fields as { detail: string; file?: string; layer?: LayerRef };
-    error = new ModelFormatError(detail, file, layer);
+  const f = e.fields as Record<string, unknown> | undefined;
+  if (e.name === "ModelFormatError" && typeof f?.detail === "string") {
+    error = new ModelFormatError(f.detail, f.file as string | undefined, f.layer as LayerRef | undefined);
+  } else if (e.name === "OptionsError" && typeof f?.where === "string" && typeof f.option === "string") {
+    error = new OptionsError(f.where, f.option, String(f.detail ?? e.message));
+  } else if (e.name === "DisposedError" && typeof f?.object === "string" && typeof f.operation === "string") {
+    error = new DisposedError(f.object, f.operation);
   } else {
     error = new (BUILTIN[e.name] ?? Error)(e.message);
     if (error.name !== e.name) error.name = e.name;

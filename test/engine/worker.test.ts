@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_MODEL, ROOT } from "../../src/bench/chromium.js";
 import { readIdx } from "../../src/data/idx.js";
 import { mnistDataDir } from "../../src/data/mnist.js";
-import { Engine, EngineWorker, ModelFormatError } from "../../src/engine/index.js";
+import { Engine, EngineWorker, ModelFormatError, OptionsError } from "../../src/engine/index.js";
 
 const workerUrl = path.join(ROOT, "dist/engine/worker-entry.js");
 
@@ -119,9 +119,9 @@ describe("EngineWorker (Node worker_thread)", () => {
     const formatError = (await EngineWorker.load(truncated, { workerUrl }).catch((e: unknown) => e)) as Error;
     expect(formatError).toBeInstanceOf(ModelFormatError);
     await expect(Engine.load(truncated)).rejects.toThrow(formatError.message);
-    await expect(EngineWorker.load(bytes, { workerUrl, maxBatch: 0 })).rejects.toThrow(RangeError);
+    await expect(EngineWorker.load(bytes, { workerUrl, maxBatch: 0 })).rejects.toThrow(OptionsError);
     await expect(EngineWorker.load(bytes, { workerUrl, backend: "nope" as "wasm" })).rejects.toThrow(
-      /unknown backend 'nope'/,
+      /Engine\.load: backend must be one of .*, got "nope"/,
     );
   });
 
