@@ -46,11 +46,6 @@ export interface ZooModel {
   label: string;
   builder: "birealnet" | "reactnet" | "quicknet";
   options: Record<string, unknown>;
-  /**
-   * Larq Zoo's section filters when the builder's doubling per stage cannot express them:
-   * the builder's spec at width 64 is rewritten to these channels (see `withSectionFilters`).
-   */
-  sectionFilters?: number[];
   anchors: Anchor[];
 }
 
@@ -83,8 +78,8 @@ export const ZOO: readonly ZooModel[] = [
     id: "quicknet-small",
     label: "QuickNetSmall",
     builder: "quicknet",
-    options: { width: 64, stages: [4, 4, 4, 4] },
-    sectionFilters: [32, 64, 256, 512],
+    // Larq Zoo's section filters: not a doubling per stage.
+    options: { filters: [32, 64, 256, 512], stages: [4, 4, 4, 4] },
     anchors: [{ what: "Larq Zoo", value: 4.0, unit: "MB" }],
   },
   {
@@ -172,44 +167,9 @@ export function parseZooArgs(o: BenchOptions): ZooArgs {
   };
 }
 
-/**
- * A QuickNet spec with Larq Zoo's section filters: every conv's filters of stage s (and
- * the transition into it, and the stem for stage 1) set to filters[s - 1], then every
- * layer's channel config (inChannels, channels, inFeatures) recomputed along the graph.
- */
-export function withSectionFilters(spec: ModelSpec, filters: readonly number[]): ModelSpec {
-  const target = (name: string): number | undefined => {
-    if (name === "stem_conv") return filters[0]! / 4;
-    if (name === "stem_pointwise") return filters[0];
-    const m = /^(?:stage(\d+)_block\d+_conv|transition(\d+)_pointwise)$/.exec(name);
-    if (!m) return undefined;
-    return m[1] !== undefined ? filters[Number(m[1]) - 1] : filters[Number(m[2])];
-  };
-  const channels = new Map(spec.inputs.map((i) => [i.name, i.shape[i.shape.length - 1]!]));
-  const layers = spec.layers.map((l) => {
-    const config = { ...l.config };
-    const inC = channels.get(l.inputs[0]!)!;
-    const f = target(l.name);
-    if (f !== undefined) {
-      if (!("filters" in config)) throw new Error(`withSectionFilters: ${l.name} has no filters`);
-      config.filters = f;
-    }
-    if ("inChannels" in config) config.inChannels = inC;
-    if ("channels" in config) config.channels = inC;
-    if ("inFeatures" in config) config.inFeatures = inC;
-    if (l.type === "concat") throw new Error("withSectionFilters: concat is not handled");
-    const out =
-      "filters" in config ? (config.filters as number) : "units" in config ? (config.units as number) : inC;
-    channels.set(l.name, out);
-    return { ...l, config };
-  });
-  return { ...spec, layers };
-}
-
 /** The model's spec at the bench's input shape and classes. */
 export function zooSpec(m: ZooModel, inputShape: number[], classes: number): ModelSpec {
-  const spec = builderSpec({ builder: m.builder, options: { ...m.options, inputShape, classes } });
-  return m.sectionFilters ? withSectionFilters(spec, m.sectionFilters) : spec;
+  return builderSpec({ builder: m.builder, options: { ...m.options, inputShape, classes } });
 }
 
 /** Random BN statistics and affine parameters, about a third of gammas negative (as the converter tests do). */

@@ -39,11 +39,16 @@ export interface ResidualOptions {
   width?: number;
   /** Blocks per stage. Default [4, 4, 4, 4] at >= 112 pixels, else [2, 2, 2]. */
   stages?: number[];
+  /**
+   * Channels of each stage (one per stage), instead of `width` doubling per stage; `width`
+   * is then filters[0]. QuickNetSmall is [32, 64, 256, 512].
+   */
+  filters?: number[];
   /** Batch-norm momentum (Keras convention). Default: Larq Zoo's, 0.8 for Bi-Real and ReActNet, 0.9 for QuickNet. */
   momentum?: number;
 }
 
-const KEYS = ["inputShape", "classes", "float", "width", "stages", "momentum"];
+const KEYS = ["inputShape", "classes", "float", "width", "stages", "filters", "momentum"];
 
 interface Resolved {
   shape: number[];
@@ -51,6 +56,8 @@ interface Resolved {
   float: boolean;
   width: number;
   stages: number[];
+  /** Channels of each stage. */
+  filters: number[];
   momentum: number;
   /** The ImageNet stem (downsampling by 4). */
   large: boolean;
@@ -93,7 +100,22 @@ function resolve(name: string, raw: Record<string, unknown>, defaultMomentum: nu
   positiveInteger(name, "classes", classes);
   numberIn(name, "momentum", momentum, 0, 1, { hi: true });
   booleanOption(name, "float", o.float);
-  return { shape, classes, float: o.float ?? false, width, stages, momentum, large };
+  const filters = o.filters ?? stages.map((_, s) => width * 2 ** s);
+  if (
+    !Array.isArray(filters) ||
+    filters.length !== stages.length ||
+    !filters.every((f) => Number.isSafeInteger(f) && f >= 4 && f % 4 === 0)
+  ) {
+    throw new OptionsError(
+      name,
+      "filters",
+      `filters must list one multiple of 4 per stage (${stages.length}), got ${showValue(filters)}`,
+    );
+  }
+  if (o.filters && o.width !== undefined && o.width !== filters[0]) {
+    throw new OptionsError(name, "width", `width ${o.width} disagrees with filters[0] = ${filters[0]}`);
+  }
+  return { shape, classes, float: o.float ?? false, width: filters[0]!, stages, filters, momentum, large };
 }
 
 /** Bi-Real Net's and ReActNet's graph; `react` adds RSign and RPReLU. */
@@ -115,7 +137,7 @@ function biReal(name: string, o: Resolved, react: boolean): ModelSpec {
     for (let b = 0; b < blocks; b++) {
       const id = `stage${s + 1}_block${b + 1}`;
       const down = s > 0 && b === 0;
-      const filters = down ? channels * 2 : channels;
+      const filters = o.filters[s]!;
       let shortcut = h;
       if (down) {
         shortcut = layers.avgPool({ size: 2, padding: "same", name: `${id}_pool` }).apply(shortcut);
@@ -167,7 +189,7 @@ function quickNet(name: string, o: Resolved): ModelSpec {
   o.stages.forEach((blocks, s) => {
     if (s > 0) {
       const id = `transition${s}`;
-      channels *= 2;
+      channels = o.filters[s]!;
       h = layers.relu({ name: `${id}_relu` }).apply(h);
       h = layers.maxPool({ size: 2, stride: 1, name: `${id}_pool` }).apply(h);
       h = layers.depthwiseConv2d({ stride: 2, padding: "same", kernel: "blur", name: `${id}_blur` }).apply(h);

@@ -4,15 +4,8 @@
  * a tiny Bi-Real Net (32x32x3, stages [1, 1]) against a narrow ResNet-18 in both peers.
  */
 import { describe, expect, it } from "vitest";
-import {
-  formatZoo,
-  parseZooArgs,
-  runZoo,
-  withSectionFilters,
-  ZOO,
-  type ZooModel,
-  zooSpec,
-} from "../../src/bench/zoo.js";
+import { formatZoo, parseZooArgs, runZoo, ZOO, type ZooModel, zooSpec } from "../../src/bench/zoo.js";
+import { builderSpec } from "../../src/nn/builders.js";
 import { resolveSpec } from "../../src/nn/spec.js";
 
 describe("bench zoo options", () => {
@@ -72,9 +65,13 @@ describe("bench zoo models", () => {
     ).toEqual([6, 8, 12, 6]);
   });
 
-  it("withSectionFilters leaves a spec at the builder's own channels unchanged", () => {
+  it("the filters option equals width doubling where they agree", () => {
     const spec = zooSpec(ZOO.find((m) => m.id === "quicknet")!, [224, 224, 3], 10);
-    expect(withSectionFilters(spec, [64, 128, 256, 512])).toEqual(spec);
+    const same = builderSpec({
+      builder: "quicknet",
+      options: { filters: [64, 128, 256, 512], stages: [4, 4, 4, 4], inputShape: [224, 224, 3], classes: 10 },
+    });
+    expect(same).toEqual(spec);
   });
 });
 
