@@ -19,8 +19,10 @@ import {
   buildVariant,
   checkpointInputShape,
   checkpointLayers,
+  isGraphCheckpoint,
+  type LayerGroup,
   type PrecisionEdit,
-  resolveLayers,
+  resolveGroups,
   variantRecords,
   type WeightLayer,
   weightLayers,
@@ -117,10 +119,10 @@ export function runSensitivity(o: SensitivityOptions): SensitivityReport {
   }
   checkInputShape(o.checkpoint, o.checkpointFile, o.data);
   if (o.binary) checkInputShape(o.binary, o.binaryFile ?? "binary checkpoint", o.data);
-  const floatLayers = weightLayers(checkpointLayers(o.checkpoint, o.checkpointFile));
+  const floatLayers = weightLayers(checkpointLayers(o.checkpoint), isGraphCheckpoint(o.checkpoint));
   const keepCk = o.binary ?? o.checkpoint;
   const keepFile = o.binaryFile ?? o.checkpointFile;
-  const keepLayers = weightLayers(checkpointLayers(keepCk, keepFile));
+  const keepLayers = weightLayers(checkpointLayers(keepCk), isGraphCheckpoint(keepCk));
   const derived = doKeep && !o.binary && o.mode === "both" && keepLayers.every((l) => l.weightBits === 32);
   if (doKeep && !derived && keepLayers.every((l) => l.weightBits === 32 && l.inputBits === 32)) {
     throw new Error(
@@ -128,11 +130,12 @@ export function runSensitivity(o: SensitivityOptions): SensitivityReport {
         "pass a checkpoint trained without --float, --binary FILE, or --mode binarize-one",
     );
   }
-  const pickF = o.layers ? resolveLayers(floatLayers, o.layers, o.checkpointFile) : floatLayers;
-  const pickK = o.layers ? resolveLayers(keepLayers, o.layers, keepFile) : keepLayers;
+  const single = (layers: WeightLayer[]): LayerGroup[] => layers.map((l) => ({ name: l.name, layers: [l] }));
+  const pickF = o.layers ? resolveGroups(floatLayers, o.layers, o.checkpointFile) : single(floatLayers);
+  const pickK = o.layers ? resolveGroups(keepLayers, o.layers, keepFile) : single(keepLayers);
 
   type Job = { label: string; ck: Checkpoint; file: string; base: PrecisionEdit[]; edit: PrecisionEdit[] };
-  const jobs: { job: Job; mode: "binarize-one" | "keep-one"; layer?: WeightLayer; bits?: number }[] = [];
+  const jobs: { job: Job; mode: "binarize-one" | "keep-one"; layer?: LayerGroup; bits?: number }[] = [];
   if (doBinarize) {
     const base = {
       label: "binarize-one reference",
@@ -148,7 +151,7 @@ export function runSensitivity(o: SensitivityOptions): SensitivityReport {
           job: {
             ...base,
             label: `${l.name} at ${bits} bit${bits > 1 ? "s" : ""}`,
-            edit: [{ layer: l.index, bits }],
+            edit: l.layers.map((w) => ({ layer: w.index, bits })),
           },
           mode: "binarize-one",
           layer: l,
@@ -163,7 +166,11 @@ export function runSensitivity(o: SensitivityOptions): SensitivityReport {
     jobs.push({ job: base, mode: "keep-one" });
     for (const l of pickK) {
       jobs.push({
-        job: { ...base, label: `${l.name} full precision`, edit: [{ layer: l.index, bits: 32 }] },
+        job: {
+          ...base,
+          label: `${l.name} full precision`,
+          edit: l.layers.map((w) => ({ layer: w.index, bits: 32 })),
+        },
         mode: "keep-one",
         layer: l,
         bits: 32,
@@ -174,12 +181,19 @@ export function runSensitivity(o: SensitivityOptions): SensitivityReport {
   const modes: Record<string, ModeResult> = {};
   jobs.forEach(({ job, mode, layer, bits }, index) => {
     const start = performance.now();
-    if (mode === "keep-one" && layer && !derived && layer.weightBits === 32 && layer.inputBits === 32) {
+    const members = layer?.layers ?? [];
+    const index0 = members[0]?.index ?? -1;
+    if (
+      mode === "keep-one" &&
+      layer &&
+      !derived &&
+      members.every((w) => w.weightBits === 32 && w.inputBits === 32)
+    ) {
       // Already full precision in the binary model: keeping it so changes nothing.
       const m = modes[mode]!;
       m.results.push({
         layer: layer.name,
-        index: layer.index,
+        index: index0,
         bits: 32,
         accuracy: m.reference.accuracy,
         delta: 0,
@@ -192,7 +206,7 @@ export function runSensitivity(o: SensitivityOptions): SensitivityReport {
       o,
       job.ck,
       job.file,
-      [...job.base.filter((e) => e.layer !== layer?.index), ...job.edit],
+      [...job.base.filter((e) => !members.some((w) => w.index === e.layer)), ...job.edit],
       (step, steps) => o.onProgress?.({ variant: job.label, index, total: jobs.length, step, steps }),
     );
     const seconds = (performance.now() - start) / 1000;
@@ -208,7 +222,7 @@ export function runSensitivity(o: SensitivityOptions): SensitivityReport {
     }
     const m = modes[mode]!;
     const delta = mode === "binarize-one" ? m.reference.accuracy - accuracy : accuracy - m.reference.accuracy;
-    m.results.push({ layer: layer.name, index: layer.index, bits: bits!, accuracy, delta, seconds });
+    m.results.push({ layer: layer.name, index: index0, bits: bits!, accuracy, delta, seconds });
   });
 
   return {
@@ -232,7 +246,12 @@ function runVariant(
   edits: PrecisionEdit[],
   onStep: (step: number, steps: number) => void,
 ): number {
-  const model = buildVariant(o.ctx, ck, variantRecords(checkpointLayers(ck, file), edits), file);
+  const model = buildVariant(
+    o.ctx,
+    ck,
+    variantRecords(checkpointLayers(ck), edits, isGraphCheckpoint(ck)),
+    file,
+  );
   try {
     const { train, test, preprocessing } = o.data;
     finetune(model, train, preprocessing, {

@@ -11,7 +11,7 @@
  *   binarizes (sign(ReLU(z)) would be the constant +1): the quantizer replaces that ReLU.
  * - p = 32: no quantizers (the layer reads the real-valued batch-norm output), scaling none.
  *
- *     const v = variantRecords(checkpointLayers(ck), [{ layer: 3, bits: 1 }]);
+ *     const v = variantRecords(checkpointLayers(ck), [{ layer: 3, bits: 1 }], isGraphCheckpoint(ck));
  *     const model = buildVariant(ctx, ck, v);
  */
 import { buildModel } from "../nn/build.js";
@@ -28,8 +28,13 @@ export const WEIGHT_TYPES: ReadonlySet<string> = new Set(["quant_conv2d", "quant
 export interface WeightLayer {
   /** Index in the model's layer list ("layers.I"). */
   index: number;
-  /** "conv1", "conv2", "dense1", ...: the type's ordinal in the model. */
+  /**
+   * Chains: "conv1", "conv2", "dense1", ... (the type's ordinal in the model); graphs: the
+   * layer's name in the model spec ("stage2_block1_conv").
+   */
   name: string;
+  /** The layer's name in the model spec. */
+  layer: string;
   type: string;
   /** Bits of the kernel quantizer (32 when none). */
   weightBits: number;
@@ -53,8 +58,13 @@ export interface VariantRecord extends LayerRecord {
 
 const bitsOf = (spec: unknown): number => (spec ? getQuantizer(spec as QuantizerSpec).bits : 32);
 
-/** The weight layers of a layer list, named conv1.., dense1.. in order. */
-export function weightLayers(records: readonly LayerRecord[]): WeightLayer[] {
+/** A checkpoint layer as the analysis reads it: type, config and its name in the spec. */
+export interface NamedRecord extends LayerRecord {
+  name: string;
+}
+
+/** The weight layers of a layer list: named conv1.., dense1.. in a chain, by their spec names in a graph. */
+export function weightLayers(records: readonly NamedRecord[], graph = false): WeightLayer[] {
   const counts: Record<string, number> = {};
   const out: WeightLayer[] = [];
   records.forEach((r, index) => {
@@ -63,7 +73,8 @@ export function weightLayers(records: readonly LayerRecord[]): WeightLayer[] {
     counts[short] = (counts[short] ?? 0) + 1;
     out.push({
       index,
-      name: `${short}${counts[short]}`,
+      name: graph ? r.name : `${short}${counts[short]}`,
+      layer: r.name,
       type: r.type,
       weightBits: bitsOf(r.config.kernelQuantizer),
       inputBits: bitsOf(r.config.inputQuantizer),
@@ -78,14 +89,40 @@ export function resolveLayers(
   names: readonly string[],
   source: string,
 ): WeightLayer[] {
-  return names.map((n) => {
-    const found = layers.find((l) => l.name === n || `layers.${l.index}` === n);
-    if (!found) {
+  return resolveGroups(layers, names, source).map((g) => {
+    if (g.layers.length !== 1) {
       throw new RangeError(
-        `${source}: unknown layer '${n}'; its weight layers are ${layers.map((l) => `${l.name} (layers.${l.index})`).join(", ")}`,
+        `${source}: '${g.name}' names a block of ${g.layers.length} weight layers, not one`,
       );
     }
-    return found;
+    return g.layers[0]!;
+  });
+}
+
+/** A layer, or a block of layers (every weight layer whose spec name starts with a prefix), varied together. */
+export interface LayerGroup {
+  name: string;
+  layers: WeightLayer[];
+}
+
+/**
+ * Resolves each name to a group: one weight layer ("conv2", "layers.3", a spec name) or, for
+ * a name that is none of those, every weight layer whose spec name starts with it (a block,
+ * "stage2_block1"). Errors list the known names.
+ */
+export function resolveGroups(
+  layers: readonly WeightLayer[],
+  names: readonly string[],
+  source: string,
+): LayerGroup[] {
+  return names.map((n) => {
+    const one = layers.find((l) => l.name === n || l.layer === n || `layers.${l.index}` === n);
+    if (one) return { name: n, layers: [one] };
+    const block = layers.filter((l) => l.layer.startsWith(n));
+    if (block.length) return { name: n, layers: block };
+    throw new RangeError(
+      `${source}: unknown layer '${n}'; its weight layers are ${layers.map((l) => `${l.name} (layers.${l.index})`).join(", ")}, or a name prefix for a block`,
+    );
   });
 }
 
@@ -97,6 +134,7 @@ function quantSpec(bits: number): QuantizerSpec {
 export function variantRecords(
   records: readonly LayerRecord[],
   edits: readonly PrecisionEdit[],
+  graph = false,
 ): VariantRecord[] {
   const byLayer = new Map(edits.map((e) => [e.layer, e.bits]));
   const out: VariantRecord[] = [];
@@ -116,8 +154,10 @@ export function variantRecords(
       out.push({ type: r.type, config, source: index });
       return;
     }
+    // In a chain the float twin's ReLU before the layer gives way to the quantizer; a graph
+    // keeps its wiring (the ReLU stays; sign(ReLU(x)) is then +1: use a binary checkpoint).
     const prev = out[out.length - 1];
-    if (prev?.type === "activation" && prev.config.fn === "relu") out.pop();
+    if (!graph && prev?.type === "activation" && prev.config.fn === "relu") out.pop();
     const q = quantSpec(bits);
     Object.assign(config, { inputQuantizer: q, kernelQuantizer: q, scaling: "none", kernelClip: 1 });
     out.push({ type: r.type, config, source: index, normalizeKernel: bits > 1 });
@@ -125,17 +165,14 @@ export function variantRecords(
   return out;
 }
 
-/**
- * The checkpoint's layers as records (type and config), in model order. The analysis
- * varies chains of layers: a graph model (add, concatenate) is refused, naming the file.
- */
-export function checkpointLayers(ck: Checkpoint, source = "checkpoint"): LayerRecord[] {
-  if (!isChain(ck.spec)) {
-    throw new Error(
-      `${source}: model '${ck.spec.name}' is a graph; the sensitivity analysis varies chains of layers`,
-    );
-  }
-  return ck.spec.layers.map((l) => ({ type: l.type, config: l.config }));
+/** The checkpoint's layers as records (type, config, spec name), in model order. */
+export function checkpointLayers(ck: Checkpoint): NamedRecord[] {
+  return ck.spec.layers.map((l) => ({ name: l.name, type: l.type, config: l.config }));
+}
+
+/** True when the checkpoint's model is a graph (a layer reads more than the one before it). */
+export function isGraphCheckpoint(ck: Checkpoint): boolean {
+  return !isChain(ck.spec);
 }
 
 /** The model input shape a checkpoint was built for. */
@@ -152,16 +189,19 @@ export function buildVariant(
 ): Model {
   const inputName = ck.spec.inputs[0]!.name;
   const names = records.map((r, i) => (r.source === null ? `variant_${i}` : ck.spec.layers[r.source]!.name));
-  const spec: ModelSpec = {
-    ...ck.spec,
-    layers: records.map((r, i) => ({
-      name: names[i]!,
-      type: r.type,
-      inputs: [i === 0 ? inputName : names[i - 1]!],
-      config: r.config,
-    })),
-    outputs: [names[names.length - 1]!],
-  };
+  const graph = isGraphCheckpoint(ck);
+  const spec: ModelSpec = graph
+    ? { ...ck.spec, layers: ck.spec.layers.map((l, i) => ({ ...l, config: records[i]!.config })) }
+    : {
+        ...ck.spec,
+        layers: records.map((r, i) => ({
+          name: names[i]!,
+          type: r.type,
+          inputs: [i === 0 ? inputName : names[i - 1]!],
+          config: r.config,
+        })),
+        outputs: [names[names.length - 1]!],
+      };
   const model = buildModel(ctx, spec, new Random(0), { source, origin: ck.model });
   records.forEach((r, i) => {
     if (r.source === null) return;

@@ -2,7 +2,14 @@ import { mkdtemp, readFile, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildVariant, checkpointLayers, variantRecords, weightLayers } from "../../src/analysis/variant.js";
+import {
+  buildVariant,
+  checkpointLayers,
+  isGraphCheckpoint,
+  resolveGroups,
+  variantRecords,
+  weightLayers,
+} from "../../src/analysis/variant.js";
 import { loadCheckpoint } from "../../src/nn/checkpoint.js";
 import { createContext } from "../../src/tensor/index.js";
 import { onebit, writeCheckpoint } from "./helpers.js";
@@ -195,5 +202,40 @@ describe("onebit sensitivity", () => {
     await expect(onebit("sensitivity", small, ...quick)).rejects.toThrow(
       /small\.ckpt: the model expects input \[14,14,1\], data set 'mnist' has images \[28, 28, 1\]/,
     );
+  });
+});
+
+describe("graph models (residual BNNs)", () => {
+  it("weight layers by spec name, blocks by prefix, and a block's variant keeps the graph", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "onebit-sensitivity-graph-"));
+    const file = await writeCheckpoint(dir, "reactnet", {
+      builder: "reactnet",
+      options: { width: 8, stages: [1, 1] },
+    });
+    const ck = await loadCheckpoint(file);
+    expect(isGraphCheckpoint(ck)).toBe(true);
+    const layers = weightLayers(checkpointLayers(ck), true);
+    expect(layers.map((l) => l.name)).toEqual([
+      "stem_conv",
+      "stage1_block1_conv",
+      "stage2_block1_conv",
+      "stage2_block1_shortcut",
+      "classifier",
+    ]);
+    const [block, stem] = resolveGroups(layers, ["stage2_block1", "stem_conv"], file);
+    expect(block!.layers.map((l) => l.name)).toEqual(["stage2_block1_conv", "stage2_block1_shortcut"]);
+    expect(stem!.layers.map((l) => l.name)).toEqual(["stem_conv"]);
+    expect(() => resolveGroups(layers, ["stage9"], file)).toThrow(
+      /unknown layer 'stage9'; its weight layers are/,
+    );
+    // The block at full precision: its binary conv loses its quantizers, the wiring stays.
+    const edits = block!.layers.map((l) => ({ layer: l.index, bits: 32 }));
+    const ctx = await createContext("wasm");
+    const model = buildVariant(ctx, ck, variantRecords(checkpointLayers(ck), edits, true), file);
+    expect(model.isChain).toBe(false);
+    expect(model.spec.layers.map((l) => l.inputs)).toEqual(ck.spec.layers.map((l) => l.inputs));
+    const conv = model.spec.layers.find((l) => l.name === "stage2_block1_conv")!;
+    expect(conv.config).toMatchObject({ inputQuantizer: null, kernelQuantizer: null });
+    model.dispose();
   });
 });

@@ -50,7 +50,10 @@ export function register(program: Command): void {
     .option("--data-dir <dir>", "folder with the data set's files")
     .option("--bits <list>", "bit widths for binarize-one (1 = sign, k > 1 = dorefa(k))", "1,2,4,8")
     .option("--mode <mode>", MODES.join(", "), "both")
-    .option("--layers <names>", "weight layers to analyse, e.g. conv1,dense2 or layers.3 (default all)")
+    .option(
+      "--layers <names>",
+      "weight layers to analyse, e.g. conv1,dense2 or layers.3; in graph models spec names, or a name prefix for a block (stage2_block1) varied together (default all)",
+    )
     .option(
       "--binary <checkpoint>",
       "a trained binary model for keep-one (default: CHECKPOINT if binary, else derived)",
