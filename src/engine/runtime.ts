@@ -242,7 +242,6 @@ export class Engine {
       const spare: SpareBlocks = new Map();
       const live = new Liveness(layers, this.reusesBuffers(n, fused));
       for (let i = 0; i < layers.length; i++) {
-        const start = i;
         const layer = layers[i]!;
         const sources = layer.inputs?.map((name) => outputs.get(name)!);
         const input = sources ? sources[0] : steps[steps.length - 1]?.out;
@@ -255,7 +254,7 @@ export class Engine {
         }
         const step = steps[steps.length - 1]!;
         outputs.set(layers[i]!.name, step.out);
-        live.built(step, start, i, input);
+        live.built(step, i, input);
       }
       plan = { n, steps, jobs: new Map(), spare };
       this.plans.set(key, plan);
@@ -410,8 +409,8 @@ class Liveness {
     });
   }
 
-  /** `step` covers layers [first, last]; `input` is the buffer it reads first. */
-  built(step: Step, first: number, last: number, input: Step["out"] | undefined): void {
+  /** `step` covers layers up to `last`; `input` is the buffer it reads first. */
+  built(step: Step, last: number, input: Step["out"] | undefined): void {
     if (!this.enabled) return;
     const name = this.layers[last]!.name;
     const until =

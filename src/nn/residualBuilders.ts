@@ -132,7 +132,6 @@ function biReal(name: string, o: Resolved, react: boolean): ModelSpec {
   } else {
     h = bn("stem_bn").apply(layers.conv2d({ filters: o.width, padding: "same", name: "stem_conv" }).apply(x));
   }
-  let channels = o.width;
   o.stages.forEach((blocks, s) => {
     for (let b = 0; b < blocks; b++) {
       const id = `stage${s + 1}_block${b + 1}`;
@@ -164,7 +163,6 @@ function biReal(name: string, o: Resolved, react: boolean): ModelSpec {
         h = layers.prelu({ name: `${id}_rprelu` }).apply(h);
         h = layers.shift({ name: `${id}_rprelu_out` }).apply(h);
       }
-      channels = filters;
     }
   });
   h = layers.globalAvgPool({ name: "pool" }).apply(h);

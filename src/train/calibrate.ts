@@ -11,7 +11,6 @@
  */
 import { type Dataset, imageSize, normalize, type Preprocessing } from "../data/index.js";
 import type { Model } from "../nn/model.js";
-import type { Tensor } from "../tensor/tensor.js";
 import { Random } from "../util/random.js";
 
 /** Recomputes every batch norm's running mean and variance on the first `count` images of `data`. */
