@@ -657,6 +657,21 @@ export class Walker {
     const pad = this.pad;
     this.pad = undefined;
     const r = readWeights(node, inputs, this.act, pad, this.where(node));
+    if (r.enlarged) {
+      const { pads, window, from } = r.enlarged;
+      if (this.mode === "bits") {
+        this.fail(
+          node,
+          `pads [${pads}] on a ${r.hw[0]}x${r.hw[1]} input with a ${from[0]}x${from[1]} window and strides [${r.geometry.strides}] ` +
+            "are neither 'valid' nor 'same'; a float convolution takes them as a zero-bordered 'same' window, a binary one " +
+            "(+/-1 weights) cannot: the engine's binary_conv2d needs a per-side `pads` field (format 2.0)",
+        );
+      }
+      this.warnings.push(
+        `${this.where(node)}: pads [${pads}] are imported exactly as a ${window[0]}x${window[1]} 'same' window with zero taps ` +
+          `around the ${from[0]}x${from[1]} weights (more multiply-adds; per-side pads in the engine would avoid them)`,
+      );
+    }
     let weights = r.weights;
     const outC = weights.shape[0]!;
     const isConv = node.op === "Conv";

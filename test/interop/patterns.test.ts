@@ -365,6 +365,59 @@ describe("graphs (format 2.0)", () => {
   });
 });
 
+describe("PyTorch's symmetric pads (neither 'valid' nor 'same')", () => {
+  it("a float Conv with pads 1, stride 2 on an even input: a 4x4 'same' window with zero taps, exact", async () => {
+    const bytes = onnxModel(
+      [
+        ["Conv", ["x", "w0", "b0"], "c0", { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }],
+        ["Flatten", ["c0"], "f", { axis: 1 }],
+        ["Gemm", ["f", "w1"], "y", { transB: 1 }],
+      ],
+      { w0: t([3, 2, 3, 3], normal(54)), b0: t([3], normal(3)), w1: t([4, 27], normal(108)) },
+      ["N", 2, 6, 6],
+    );
+    const r = await agrees(bytes, { inputRange: [-1, 1] }, 72);
+    expect(r.model.layers[1]).toMatchObject({
+      kind: "float_conv2d",
+      padding: "same",
+      weights: { shape: [3, 4, 4, 2] },
+    });
+    expect(r.warnings).toEqual([
+      expect.stringMatching(/pads \[1,1,1,1\] are imported exactly as a 4x4 'same' window/),
+    ]);
+  });
+
+  it("a binary Conv with them is refused, naming the engine support it needs", () => {
+    const bytes = onnxModel(
+      [
+        ["Sign", ["x"], "s"],
+        ["Sign", ["wl"], "w"],
+        ["Conv", ["s", "w"], "c", { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }],
+        ["Flatten", ["c"], "y", { axis: 1 }],
+      ],
+      { wl: t([3, 2, 3, 3], normal(54)) },
+      ["N", 2, 6, 6],
+    );
+    expect(() => importOnnx(bytes, { file: "pads.onnx" })).toThrow(
+      /pads\.onnx: node 2 'conv_2' \(Conv\): pads \[1,1,1,1\] on a 6x6 input .*binary_conv2d needs a per-side `pads` field/,
+    );
+  });
+
+  it("a MaxPool with them is refused", () => {
+    const bytes = onnxModel(
+      [
+        ["MaxPool", ["x"], "p", { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }],
+        ["Flatten", ["p"], "y", { axis: 1 }],
+      ],
+      {},
+      ["N", 1, 6, 6],
+    );
+    expect(() => importOnnx(bytes, { file: "pool.onnx" })).toThrow(
+      /node 0 'maxpool_0' \(MaxPool\): pads \[1,1,1,1\].*per-side pads need a `pads` field in format 2\.0/,
+    );
+  });
+});
+
 describe("what the engine cannot express is refused, naming the node", () => {
   it("an op other than Add or Concat on two activations", () => {
     const bytes = onnxModel(
