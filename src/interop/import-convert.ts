@@ -1,8 +1,12 @@
 /**
- * ONNX graph (after import-patterns) -> engine layers. The graph must be a chain: every
- * node that computes on the activation reads it once, besides constants. Nodes on
- * constants only are evaluated (import-const). The walker keeps the activation in one of
- * three states:
+ * ONNX graph (after import-patterns) -> engine layers. Nodes run in file (topological)
+ * order; nodes on constants only are evaluated (import-const). Each value a node computes
+ * is a chain state (below) at an engine layer: a node continues the chain of its input,
+ * or, when that input is not the value just computed, resumes the input's saved chain
+ * (the engine layer then names its `inputs`). A value read by several nodes is made
+ * float or bits first (no pending layer) and its layer is never changed in place. Add and
+ * Concat of two or more values join chains into an engine add / concat. The walker keeps
+ * each value in one of three states:
  * - float: the engine holds the ONNX values (float layers, batch norms as multiply-adds);
  * - bits: the ONNX values are +/-1 and the engine holds them packed;
  * - pending: a binary layer's integer dot is waiting for what follows (import-fold).
@@ -10,7 +14,7 @@
  * layer; on floats it is a float layer (+/-1 weights included). Anything the engine
  * cannot express is an OnnxError naming the node; no partial model is returned.
  */
-import type { BinaryPadValue, InputLayer } from "../engine/model.js";
+import type { ActivationSpec, BinaryPadValue, InputLayer } from "../engine/model.js";
 import { bwnWeights } from "../export/convert.js";
 import { packFlags, packSigns, unpackSigns } from "../kernels/bits.js";
 import { affineOf } from "./import-affine.js";
@@ -18,7 +22,17 @@ import { evalConst, reshapeTarget } from "./import-const.js";
 import { type Draft, type Emitter, f32 } from "./import-emit.js";
 import { foldPending, type Pending, type PoolSpec, type Step } from "./import-fold.js";
 import type { ImportGraph, Node } from "./import-graph.js";
-import { type Activation, engineShape, flattenOrder, isImage, NCHW } from "./import-layout.js";
+import {
+  type Activation,
+  channelDim,
+  engineShape,
+  flattenOrder,
+  isImage,
+  NCHW,
+  nodePads,
+  paddingOf,
+  perChannel,
+} from "./import-layout.js";
 import { poolSpecOf, SUPPORTED_OPS } from "./import-ops.js";
 import { binaryWeights, readWeights } from "./import-weights.js";
 import { OnnxError } from "./onnx-proto.js";
@@ -26,6 +40,17 @@ import type { Const } from "./onnx-tensor.js";
 import type { BinarizeProbe } from "./verify-onnx.js";
 
 type Mode = "float" | "bits" | "pending";
+
+/** A value's chain state (see the module doc) and the engine layer holding it. */
+interface Chain {
+  act: Activation;
+  mode: Mode;
+  pending?: Pending;
+  pad?: { pads: number[]; value: number; node: Node };
+  negate?: Uint8Array;
+  at: string;
+  spec: ActivationSpec;
+}
 
 export interface ConvertResult {
   emitter: Emitter;
@@ -50,6 +75,12 @@ export class Walker {
   /** Engine bitpack layers and the ONNX values they binarize (for diagnosing disagreements). */
   readonly probes: BinarizeProbe[] = [];
   readonly values = new Map<string, Const>();
+  /** How many nodes read each value (Shape nodes, which read only its dims, not counted). */
+  private readonly uses = new Map<string, number>();
+  /** Saved chains of values not being continued now. */
+  private readonly held = new Map<string, Chain>();
+  /** Values read by several nodes: their saved chain is final. */
+  private readonly shared = new Set<string>();
 
   constructor(
     private readonly graph: ImportGraph,
@@ -57,6 +88,48 @@ export class Walker {
     private act: Activation,
   ) {
     for (const [k, v] of graph.constants) this.values.set(k, v);
+    const count = (name: string) => this.uses.set(name, (this.uses.get(name) ?? 0) + 1);
+    for (const n of graph.nodes) if (n.op !== "Shape") for (const i of new Set(n.inputs)) count(i);
+    count(graph.output);
+  }
+
+  private save(): Chain {
+    const { act, mode, pending, pad, negate } = this;
+    return { act, mode, pending, pad, negate, at: this.e.at!, spec: this.e.act };
+  }
+
+  private restore(c: Chain): void {
+    this.act = c.act;
+    this.mode = c.mode;
+    this.pending = c.pending;
+    this.pad = c.pad;
+    this.negate = c.negate;
+    this.e.seek(c.at, c.spec);
+  }
+
+  /**
+   * Makes `name` the current value: the chain goes on, or the current chain is saved and
+   * the value's restored. A value with several readers is settled first (a pending binary
+   * layer emitted with its affine output) and its layer marked shared.
+   */
+  private enter(name: string, node: Node): void {
+    if (name !== this.act.name) {
+      if (!this.shared.has(this.act.name)) this.held.set(this.act.name, this.save());
+      const c = this.held.get(name);
+      if (!c)
+        this.fail(
+          node,
+          `reads '${name}', which no earlier node computes (nodes must be in topological order)`,
+        );
+      this.restore(c);
+    }
+    if ((this.uses.get(name) ?? 0) > 1 && !this.shared.has(name)) {
+      if (this.pad) this.fail(node, `the padded value '${name}' is read by more than one node`);
+      if (this.mode === "pending") this.flush();
+      this.e.share();
+      this.shared.add(name);
+      this.held.set(name, this.save());
+    }
   }
 
   private where(node: Node): string {
@@ -74,11 +147,20 @@ export class Walker {
   run(): Activation {
     for (const node of this.graph.nodes) this.visit(node);
     if (this.act.name !== this.graph.output) {
-      throw new OnnxError(
-        `${this.graph.file}: the graph output '${this.graph.output}' is not the end of the activation chain ('${this.act.name}')`,
-      );
+      const c = this.held.get(this.graph.output);
+      if (!c) {
+        throw new OnnxError(
+          `${this.graph.file}: the graph output '${this.graph.output}' is not computed from the input`,
+        );
+      }
+      this.restore(c);
     }
     if (this.mode === "pending") this.flush();
+    if (this.e.at !== this.e.layers.at(-1)!.name) {
+      throw new OnnxError(
+        `${this.graph.file}: the graph output '${this.graph.output}' is not the last value computed (the engine's scores are its last layer)`,
+      );
+    }
     if (this.mode === "bits") {
       throw new OnnxError(
         `${this.graph.file}: the model ends in binary (+/-1) values; the engine needs float scores`,
@@ -96,21 +178,21 @@ export class Walker {
       this.values.set(node.outputs[0]!, c);
       return;
     }
-    if (live.some((n) => n !== this.act.name) || live.length > 1) {
-      this.fail(
-        node,
-        `reads '${live.join("', '")}' but the activation chain is at '${this.act.name}': ` +
-          "onebit imports sequential models (no branches, residual connections or multiple inputs)",
-      );
-    }
     if (node.op === "Shape") {
+      const dims = (live[0] === this.act.name ? this.act : this.held.get(live[0]!)?.act)?.dims;
+      if (!dims) this.fail(node, `reads '${live[0]}', which no earlier node computes`);
       this.values.set(node.outputs[0]!, {
         kind: "int",
-        shape: [this.act.dims.length + 1],
-        data: Float64Array.from([Number.NaN, ...this.act.dims]),
+        shape: [dims.length + 1],
+        data: Float64Array.from([Number.NaN, ...dims]),
       });
       return;
     }
+    if (live.length > 1) {
+      this.join(node, live);
+      return;
+    }
+    this.enter(live[0]!, node);
     if (this.double && !["Cast", "Mul", "Add", "Sub", "Transpose", "Identity"].includes(node.op)) {
       this.fail(
         node,
@@ -182,6 +264,17 @@ export class Walker {
         this.padNode(node, inputs);
         next(this.paddedDims());
         return;
+      case "PRelu": {
+        if (this.mode === "pending") this.flush();
+        if (this.mode === "bits") this.unpack(node);
+        const slope = konst(1);
+        const alpha = slope ? perChannel(slope, this.act) : undefined;
+        if (!alpha || node.inputs[0] !== this.act.name)
+          this.fail(node, `the slope must be a constant per channel (got [${slope?.shape ?? "activation"}])`);
+        this.e.push({ kind: "prelu", name: this.name(node), alpha: f32(alpha) });
+        next();
+        return;
+      }
       case "Softmax": {
         const axis = node.int("axis", this.graph.opset >= 13 ? -1 : 1);
         if (this.mode === "pending") this.flush();
@@ -199,6 +292,64 @@ export class Walker {
         }
         this.fail(node, `op '${node.op}' is not supported. Supported ops: ${SUPPORTED_OPS.join(", ")}`);
     }
+  }
+
+  /** Add or Concat of two or more values: an engine add / concat of their (float) layers. */
+  private join(node: Node, live: string[]): void {
+    if (node.op !== "Add" && node.op !== "Concat") {
+      this.fail(
+        node,
+        `op '${node.op}' on ${live.length} activations ('${live.join("', '")}') is not supported; ` +
+          "onebit joins branches with Add (residual) and Concat (channels)",
+      );
+    }
+    const srcs = live.map((name) => {
+      this.enter(name, node);
+      if (this.pad) this.fail(node, `a Pad (${this.pad.node.label}) must be followed by a Conv`);
+      if (this.mode === "pending") this.flush();
+      if (this.mode === "bits") this.unpack(node);
+      return { act: this.act, at: this.e.at!, spec: this.e.act };
+    });
+    const first = srcs[0]!.act;
+    const same = (a: Activation, b: Activation, skip: number) =>
+      a.axes.join() === b.axes.join() &&
+      a.dims.length === b.dims.length &&
+      a.dims.every((d, i) => i === skip || d === b.dims[i]) &&
+      (a.order ?? []).join() === (b.order ?? []).join();
+    let dims = first.dims;
+    if (node.op === "Add") {
+      for (const s of srcs) {
+        if (!same(first, s.act, -1))
+          this.fail(
+            node,
+            `adds [${first.dims}] and [${s.act.dims}]: a residual Add needs two values of one shape and layout`,
+          );
+      }
+      this.e.join(
+        { kind: "add", name: this.name(node) },
+        srcs.map((s) => ({ at: s.at, act: s.spec })),
+      );
+    } else {
+      const rank = first.dims.length + 1;
+      const raw = node.int("axis", 1);
+      const axis = raw < 0 ? raw + rank : raw;
+      const cd = channelDim(first) + 1;
+      if (axis !== cd) this.fail(node, `Concat along axis ${raw}; onebit concatenates channels (axis ${cd})`);
+      for (const s of srcs) {
+        if (!same(first, s.act, cd - 1) || (!isImage(s.act) && s.act.order))
+          this.fail(node, `concatenates [${first.dims}] and [${s.act.dims}]: only the channels may differ`);
+      }
+      dims = [...first.dims];
+      dims[cd - 1] = srcs.reduce((c, s) => c + s.act.dims[cd - 1]!, 0);
+      this.e.join(
+        { kind: "concat", name: this.name(node) },
+        srcs.map((s) => ({ at: s.at, act: s.spec })),
+      );
+    }
+    this.mode = "float";
+    this.pending = undefined;
+    this.negate = undefined;
+    this.act = { name: node.outputs[0]!, dims, axes: first.axes };
   }
 
   private paddedDims(): number[] {
@@ -307,7 +458,7 @@ export class Walker {
       this.flush();
     }
     // A bias Add right after a float layer without one is the layer's bias (same float32 sum).
-    const last = this.e.layers[this.e.layers.length - 1];
+    const last = this.e.tip();
     if (
       node.op === "Add" &&
       (last?.kind === "float_dense" ||
@@ -332,11 +483,11 @@ export class Walker {
 
   /** Bits times s (+/-1 per channel): into the flips of a threshold layer just emitted, else into `negate`. */
   private negateBits(s: Float64Array): void {
-    const last = this.e.layers[this.e.layers.length - 1]!;
+    const last = this.e.tip();
     const neg = Uint8Array.from(s, (v) => (v < 0 ? 1 : 0));
     if (
       !this.negate &&
-      (last.kind === "binary_conv2d" || last.kind === "binary_dense") &&
+      (last?.kind === "binary_conv2d" || last?.kind === "binary_dense") &&
       last.output.kind === "threshold"
     ) {
       const flip = last.output.flip;
@@ -462,12 +613,65 @@ export class Walker {
       this.fail(step.node, "Clip on float activations has no engine layer unless a binarization follows it");
   }
 
+  /** Conv with group = channels and one filter per channel: an engine depthwise_conv2d (float). */
+  private depthwise(node: Node, inputs: (Const | undefined)[]): void {
+    const w = inputs[1];
+    const [c, h, wd] = this.act.dims as [number, number, number];
+    const [kh, kw] = (w?.shape.slice(2) ?? []) as [number, number];
+    if (!w || !isImage(this.act) || this.act.axes.join() !== NCHW.join() || node.int("group", 1) !== c)
+      this.fail(node, "grouped convolution is supported as depthwise (group = input channels, NCHW)");
+    if (w.shape.join() !== [c, 1, kh, kw].join())
+      this.fail(node, `depthwise weights [${w.shape}] must be [${c}, 1, kh, kw] (one filter per channel)`);
+    if ((node.ints("dilations") ?? [1, 1]).some((d) => d !== 1))
+      this.fail(node, "dilations are not supported");
+    if (this.pad) this.fail(node, "a Pad before a depthwise convolution");
+    if (this.mode === "pending") this.flush();
+    if (this.mode === "bits") this.unpack(node);
+    const s = (node.ints("strides") ?? [1, 1]) as [number, number];
+    const where = this.where(node);
+    const pads = nodePads(where, node.string("auto_pad", "NOTSET"), node.ints("pads"), [h, wd], [kh, kw], s);
+    const bias = inputs[2];
+    // [C, 1, kh, kw] -> [kh, kw, C]
+    const weights = new Float32Array(c * kh * kw);
+    for (let ch = 0; ch < c; ch++)
+      for (let k = 0; k < kh * kw; k++) weights[k * c + ch] = w.data[ch * kh * kw + k]!;
+    this.e.push({
+      kind: "depthwise_conv2d",
+      name: this.name(node),
+      weights: f32(weights, [kh, kw, c]),
+      ...(bias ? { bias: f32(bias.data) } : {}),
+      strides: s,
+      padding: paddingOf(where, [h, wd], [kh, kw], s, pads),
+    });
+    const [oh, ow] = this.e.act.shape as [number, number];
+    this.act = { name: node.outputs[0]!, dims: [c, oh, ow], axes: NCHW };
+  }
+
   private weightLayer(node: Node, inputs: (Const | undefined)[]): void {
     if (node.inputs[0] !== this.act.name) this.fail(node, "the activation must be the first input");
+    if (node.op === "Conv" && node.int("group", 1) !== 1) {
+      this.depthwise(node, inputs);
+      return;
+    }
     if (this.mode === "pending") this.flush();
     const pad = this.pad;
     this.pad = undefined;
     const r = readWeights(node, inputs, this.act, pad, this.where(node));
+    if (r.enlarged) {
+      const { pads, window, from } = r.enlarged;
+      if (this.mode === "bits") {
+        this.fail(
+          node,
+          `pads [${pads}] on a ${r.hw[0]}x${r.hw[1]} input with a ${from[0]}x${from[1]} window and strides [${r.geometry.strides}] ` +
+            "are neither 'valid' nor 'same'; a float convolution takes them as a zero-bordered 'same' window, a binary one " +
+            "(+/-1 weights) cannot: the engine's binary_conv2d needs a per-side `pads` field (format 2.0)",
+        );
+      }
+      this.warnings.push(
+        `${this.where(node)}: pads [${pads}] are imported exactly as a ${window[0]}x${window[1]} 'same' window with zero taps ` +
+          `around the ${from[0]}x${from[1]} weights (more multiply-adds; per-side pads in the engine would avoid them)`,
+      );
+    }
     let weights = r.weights;
     const outC = weights.shape[0]!;
     const isConv = node.op === "Conv";

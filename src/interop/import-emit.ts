@@ -1,4 +1,9 @@
-/** Appends engine layers, deriving each layer's activation specs from its input and parameters. */
+/**
+ * Appends engine layers, deriving each layer's activation specs from its input and parameters.
+ * A cursor names the layer the next one reads: the last layer (a chain), or any earlier
+ * one after `seek` (a graph: the layer then names it in `inputs`). Layers read by more
+ * than one consumer are shared and never changed in place.
+ */
 import type { ActivationSpec, F32Tensor, Layer } from "../engine/model.js";
 import { outputSpec } from "../export/convert-shapes.js";
 
@@ -15,19 +20,83 @@ export class Emitter {
   private readonly names = new Set<string>();
   /** The batch norm affine() emitted last, while nothing follows it. */
   private mergeable?: Layer;
+  /** The layer whose output `act` is (undefined before the first layer). */
+  at?: string;
+  /** Layers with more than one reader. */
+  private readonly shared = new Set<string>();
 
   constructor(input: ActivationSpec) {
     this.act = input;
   }
 
-  push(draft: Draft): void {
+  /** Moves the cursor to an earlier layer's output. */
+  seek(at: string, act: ActivationSpec): void {
+    if (at !== this.at) this.mergeable = undefined;
+    this.at = at;
+    this.act = act;
+  }
+
+  /** Marks the cursor's layer as read by more than one consumer. */
+  share(): void {
+    if (this.at !== undefined) this.shared.add(this.at);
+    this.mergeable = undefined;
+  }
+
+  /** The cursor's layer when it is the last one and has no other reader: it may be changed in place. */
+  tip(): Layer | undefined {
+    const last = this.layers[this.layers.length - 1];
+    return last && last.name === this.at && !this.shared.has(last.name) ? last : undefined;
+  }
+
+  /** Removes the tip (see tip()) and moves the cursor to its input. */
+  popTip(): Layer {
+    const tip = this.tip()!;
+    this.layers.pop();
+    this.names.delete(tip.name);
+    const before = this.layers[this.layers.length - 1]!;
+    const from = tip.inputs?.[0] ?? before.name;
+    this.seek(from, this.layers.find((l) => l.name === from)!.out);
+    return tip;
+  }
+
+  /** Appends a layer reading the cursor; returns its (unique) name. */
+  push(draft: Draft): string {
+    const last = this.layers[this.layers.length - 1];
+    const inputs = last && this.at !== last.name ? { inputs: [this.at!] } : {};
+    return this.append({ ...draft, ...inputs }, this.act);
+  }
+
+  /** Appends an add or concat reading `inputs` (layer names with their outputs); returns its name. */
+  join(draft: Draft, inputs: { at: string; act: ActivationSpec }[]): string {
+    const name = this.append({ ...draft, inputs: inputs.map((i) => i.at) }, inputs[0]!.act, (layer) =>
+      draft.kind === "concat"
+        ? {
+            layout: "float",
+            shape: [
+              ...layer.in.shape.slice(0, -1),
+              inputs.reduce((c, i) => c + i.act.shape[i.act.shape.length - 1]!, 0),
+            ],
+          }
+        : outputSpec(layer),
+    );
+    return name;
+  }
+
+  private append(
+    draft: Draft,
+    input: ActivationSpec,
+    out: (layer: Layer) => ActivationSpec = outputSpec,
+  ): string {
     let name = draft.name;
     for (let i = 2; this.names.has(name); i++) name = `${draft.name}.${i}`;
     this.names.add(name);
-    const layer = { ...draft, name, in: this.act } as unknown as Layer;
-    layer.out = outputSpec(layer);
+    const layer = { ...draft, name, in: input } as unknown as Layer;
+    layer.out = out(layer);
     this.layers.push(layer);
     this.act = layer.out;
+    this.at = name;
+    this.mergeable = undefined;
+    return name;
   }
 
   /**
@@ -42,7 +111,7 @@ export class Emitter {
     const all = (t: ArrayLike<number>, v: number) => Array.prototype.every.call(t, (x: number) => x === v);
     const pureAdd = all(a, 1);
     const pureMul = all(b, 0);
-    const last = this.layers[this.layers.length - 1];
+    const last = this.tip();
     if (last?.kind === "batchnorm" && last === this.mergeable && all(last.beta.data, 0)) {
       if (pureAdd) {
         last.beta = f32(b);

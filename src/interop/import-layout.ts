@@ -83,9 +83,32 @@ export function flattenOrder(a: Activation): Int32Array | undefined {
   return order.every((v, k) => v === k) ? undefined : order;
 }
 
+/** TensorFlow's 'same' pads [top, left, bottom, right] for this window. */
+function samePads(hw: [number, number], k: [number, number], s: [number, number]): number[] {
+  const g = convGeometry(1, hw[0], hw[1], 1, k[0], k[1], s[0], s[1], "same");
+  const total = (size: number, kk: number, st: number, out: number) =>
+    Math.max((out - 1) * st + kk - size, 0);
+  const th = total(hw[0], k[0], s[0], g.outH);
+  const tw = total(hw[1], k[1], s[1], g.outW);
+  return [g.padTop, g.padLeft, th - g.padTop, tw - g.padLeft];
+}
+
+/** The engine padding equal to explicit ONNX pads [top, left, bottom, right], if any. */
+export function matchPadding(
+  hw: [number, number],
+  k: [number, number],
+  s: [number, number],
+  pads: number[],
+): Padding | undefined {
+  if (pads.every((p) => p === 0)) return "valid";
+  const same = samePads(hw, k, s);
+  return pads.every((p, i) => p === same[i]) ? "same" : undefined;
+}
+
 /**
  * The engine padding ('valid' or TensorFlow's 'same') equal to explicit ONNX pads
- * [top, left, bottom, right] for this window, or an error naming the node.
+ * [top, left, bottom, right] for this window, or an error naming the node and what the
+ * engine lacks.
  */
 export function paddingOf(
   where: string,
@@ -94,18 +117,42 @@ export function paddingOf(
   s: [number, number],
   pads: number[],
 ): Padding {
-  if (pads.every((p) => p === 0)) return "valid";
-  const g = convGeometry(1, hw[0], hw[1], 1, k[0], k[1], s[0], s[1], "same");
-  const total = (size: number, kk: number, st: number, out: number) =>
-    Math.max((out - 1) * st + kk - size, 0);
-  const th = total(hw[0], k[0], s[0], g.outH);
-  const tw = total(hw[1], k[1], s[1], g.outW);
-  const same = [g.padTop, g.padLeft, th - g.padTop, tw - g.padLeft];
-  if (pads.every((p, i) => p === same[i])) return "same";
+  const p = matchPadding(hw, k, s, pads);
+  if (p) return p;
   throw new OnnxError(
     `${where}: pads [${pads}] on a ${hw[0]}x${hw[1]} input with a ${k[0]}x${k[1]} window and strides [${s}] are ` +
-      `neither 'valid' (0) nor 'same' ([${same}], the smaller half on top/left); the engine supports those two`,
+      `neither 'valid' (0) nor 'same' ([${samePads(hw, k, s)}], the smaller half on top/left); the engine's conv and ` +
+      "pool layers take those two only (explicit per-side pads need a `pads` field in format 2.0)",
   );
+}
+
+/**
+ * Explicit pads as 'same' padding with a larger window: output i of the node reads
+ * positions s * i - top + j (j < k) per axis; 'same' with a window k2 reads
+ * s * i - top2 + j2 (j2 < k2). With the same number of outputs and top2 - top = d in
+ * [0, k2 - k], the node's window sits at offset d of the larger one, whose other taps are
+ * zero: for a float convolution the same sum (0 * x adds exactly 0). PyTorch's symmetric
+ * pads on even inputs (3x3, stride 2, pads 1) become 4x4 'same' windows.
+ */
+export function enlargedWindow(
+  hw: [number, number],
+  k: [number, number],
+  s: [number, number],
+  pads: number[],
+): { window: [number, number]; offset: [number, number] } | undefined {
+  const axis = (a: 0 | 1) => {
+    const out = Math.floor((hw[a] + pads[a]! + pads[a + 2]! - k[a]) / s[a]) + 1;
+    if (Math.ceil(hw[a] / s[a]) !== out) return undefined;
+    for (let k2 = k[a]; k2 <= k[a] + 2 * Math.max(pads[a]!, pads[a + 2]!) + s[a]; k2++) {
+      const d = samePads([hw[a], 1], [k2, 1], [s[a], 1])[0]! - pads[a]!;
+      if (d >= 0 && d <= k2 - k[a]) return [k2, d] as const;
+    }
+    return undefined;
+  };
+  const [h, w] = [axis(0), axis(1)];
+  if (!h || !w) return undefined;
+  const window: [number, number] = [h[0], w[0]];
+  return { window, offset: [h[1], w[1]] };
 }
 
 /** ONNX pads [t, l, b, r] of a Conv/Pool node (auto_pad resolved), for an input of h x w. */

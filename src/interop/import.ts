@@ -13,6 +13,7 @@ import { checkModel } from "../engine/model-check.js";
 import { Walker } from "./import-convert.js";
 import { Emitter } from "./import-emit.js";
 import { readGraph } from "./import-graph.js";
+import { graphForms } from "./import-graph-forms.js";
 import { type Activation, engineShape, NCHW } from "./import-layout.js";
 import { recognizeBinarizers } from "./import-patterns.js";
 import { decodeOnnx, OnnxError } from "./onnx-proto.js";
@@ -69,6 +70,7 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
   emitter.push({ kind: "input", name: "input", scale: [scale], offset: [lo] });
   const walker = new Walker(graph, emitter, act);
   const end = walker.run();
+  graphForms(emitter.layers);
   const classes = end.dims[0]!;
   const classNames = options.classNames ?? Array.from({ length: classes }, (_, i) => String(i));
   if (classNames.length !== classes)

@@ -264,8 +264,14 @@ async function diagnose(
     const trace = engine.trace(raw);
     const d: TieDiagnosis = { image, layer: "", differingBits: 0, relativeGap: 0, explained: false };
     for (const [k, p] of probes.entries()) {
+      // The bitpack's input (the layer it names, else the one before) less its threshold.
       const at = trace.findIndex((t) => t.name === p.layer);
-      const ve = trace[at - 1]?.values;
+      const layer = engine.model.layers[at];
+      const from = layer?.inputs?.[0];
+      const input = from === undefined ? trace[at - 1] : trace.find((t) => t.name === from);
+      const t = layer?.kind === "bitpack" ? layer.thresholds?.data : undefined;
+      const vi = input?.values;
+      const ve = t && vi instanceof Float32Array ? vi.map((v, i) => Math.fround(v - t[i % t.length]!)) : vi;
       const vo = values[p.onnx]?.data as Float32Array | undefined;
       if (at < 1 || !(ve instanceof Float32Array) || !vo) continue;
       let scale = 0;

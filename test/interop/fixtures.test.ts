@@ -1,6 +1,7 @@
 /**
  * The importer on ONNX files exported by PyTorch (test/fixtures/onnx, made by
- * scripts/make-onnx-fixtures.py): each imports into the engine layers its binarization
+ * scripts/make-onnx-fixtures.py; the residual graph by scripts/make-birealnet-onnx.py):
+ * each imports into the engine layers its binarization
  * style implies and agrees with onnxruntime on 500 MNIST test images; malformed files are
  * rejected with a message naming the fault.
  */
@@ -79,6 +80,29 @@ const FIXTURES: { file: string; range: [number, number]; kinds: string[]; minAcc
       "float_dense",
     ],
     minAccuracy: 0.85,
+  },
+  {
+    // scripts/make-birealnet-onnx.py: torch.onnx.export folds each BatchNorm after a float
+    // conv into it; a binary conv's BatchNorm stays (the residual sum needs it as a float).
+    file: "birealnet-block.onnx",
+    range: [0, 1],
+    kinds: [
+      "input",
+      "float_conv2d",
+      "bitpack",
+      "binary_conv2d",
+      "batchnorm",
+      "add",
+      "avgpool",
+      "float_conv2d",
+      "bitpack",
+      "binary_conv2d",
+      "batchnorm",
+      "add",
+      "globalavgpool",
+      "float_dense",
+    ],
+    minAccuracy: 0.25,
   },
 ];
 

@@ -289,8 +289,8 @@ describe("binarization forms", () => {
   });
 });
 
-describe("what the engine cannot express is refused, naming the node", () => {
-  it("a residual branch", () => {
+describe("graphs (format 2.0)", () => {
+  it("a residual Add of a float layer and its shortcut", async () => {
     const bytes = onnxModel(
       [
         ["Gemm", ["x", "w", "b"], "h", { transB: 1 }],
@@ -300,8 +300,152 @@ describe("what the engine cannot express is refused, naming the node", () => {
       { w: t([4, 4], normal(16)), b: t([4], normal(4)) },
       ["N", 4],
     );
+    const r = await agrees(bytes, { inputRange: [-1, 1] }, 4);
+    expect(r.model.layers.map((l) => [l.kind, l.inputs])).toEqual([
+      ["input", undefined],
+      ["float_dense", undefined],
+      ["relu", undefined],
+      ["add", ["relu_1#1", "gemm_0#0"]],
+    ]);
+  });
+
+  it("binary convs, a shared sign, Concat of channels, PRelu, a shift into a sign, GlobalAveragePool", async () => {
+    const bytes = onnxModel(
+      [
+        ["Conv", ["x", "w0"], "c0", { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }],
+        ["Sign", ["c0"], "s0"],
+        ["Sign", ["w1latent"], "w1"],
+        ["Conv", ["s0", "w1"], "c1", { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }],
+        ["BatchNormalization", ["c1", "bn1.s", "bn1.b", "bn1.m", "bn1.v"], "y1"],
+        ["Sign", ["w2latent"], "w2"],
+        ["Conv", ["s0", "w2"], "c2", { kernel_shape: [1, 1] }],
+        ["Concat", ["y1", "c2", "c0"], "cat", { axis: 1 }],
+        ["PRelu", ["cat", "slope"], "p"],
+        ["Sub", ["p", "shift"], "q"],
+        ["Sign", ["q"], "s1"],
+        ["Sign", ["w3latent"], "w3"],
+        ["Conv", ["s1", "w3"], "c3", { kernel_shape: [3, 3], strides: [2, 2], pads: [0, 0, 1, 1] }],
+        ["Add", ["c3", "b3"], "d3"],
+        ["GlobalAveragePool", ["d3"], "g"],
+        ["Flatten", ["g"], "f", { axis: 1 }],
+        ["Gemm", ["f", "w4", "b4"], "y", { transB: 1 }],
+      ],
+      {
+        w0: t([4, 1, 3, 3], normal(36)),
+        w1latent: t([4, 4, 3, 3], normal(144)),
+        ...bn("bn1", 4),
+        w2latent: t([4, 4, 1, 1], normal(16)),
+        slope: t([12, 1, 1], normal(12, 0.3)),
+        shift: t([12, 1, 1], normal(12, 0.2)),
+        w3latent: t([6, 12, 3, 3], normal(648)),
+        b3: t([6, 1, 1], normal(6)),
+        w4: t([3, 6], normal(18)),
+        b4: t([3], normal(3)),
+      },
+      ["N", 1, 6, 6],
+    );
+    const r = await agrees(bytes, { inputRange: [-1, 1] }, 36);
+    const layers = r.model.layers.map((l) => [l.kind, l.inputs]);
+    expect(layers).toEqual([
+      ["input", undefined],
+      ["float_conv2d", undefined],
+      ["bitpack", undefined],
+      // The batch norm is the binary conv's affine output.
+      ["binary_conv2d", undefined],
+      ["binary_conv2d", ["sign_1#1"]],
+      ["concat", ["conv_3#3", "conv_6#6", "conv_0#0"]],
+      ["prelu", undefined],
+      // The shift read only by a sign is the sign's thresholds.
+      ["bitpack", undefined],
+      ["binary_conv2d", undefined],
+      ["globalavgpool", undefined],
+      ["float_dense", undefined],
+    ]);
+    expect(r.model.layers[7]).toMatchObject({ kind: "bitpack", thresholds: { shape: [12] } });
+  });
+});
+
+describe("PyTorch's symmetric pads (neither 'valid' nor 'same')", () => {
+  it("a float Conv with pads 1, stride 2 on an even input: a 4x4 'same' window with zero taps, exact", async () => {
+    const bytes = onnxModel(
+      [
+        ["Conv", ["x", "w0", "b0"], "c0", { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }],
+        ["Flatten", ["c0"], "f", { axis: 1 }],
+        ["Gemm", ["f", "w1"], "y", { transB: 1 }],
+      ],
+      { w0: t([3, 2, 3, 3], normal(54)), b0: t([3], normal(3)), w1: t([4, 27], normal(108)) },
+      ["N", 2, 6, 6],
+    );
+    const r = await agrees(bytes, { inputRange: [-1, 1] }, 72);
+    expect(r.model.layers[1]).toMatchObject({
+      kind: "float_conv2d",
+      padding: "same",
+      weights: { shape: [3, 4, 4, 2] },
+    });
+    expect(r.warnings).toEqual([
+      expect.stringMatching(/pads \[1,1,1,1\] are imported exactly as a 4x4 'same' window/),
+    ]);
+  });
+
+  it("a binary Conv with them is refused, naming the engine support it needs", () => {
+    const bytes = onnxModel(
+      [
+        ["Sign", ["x"], "s"],
+        ["Sign", ["wl"], "w"],
+        ["Conv", ["s", "w"], "c", { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }],
+        ["Flatten", ["c"], "y", { axis: 1 }],
+      ],
+      { wl: t([3, 2, 3, 3], normal(54)) },
+      ["N", 2, 6, 6],
+    );
+    expect(() => importOnnx(bytes, { file: "pads.onnx" })).toThrow(
+      /pads\.onnx: node 2 'conv_2' \(Conv\): pads \[1,1,1,1\] on a 6x6 input .*binary_conv2d needs a per-side `pads` field/,
+    );
+  });
+
+  it("a MaxPool with them is refused", () => {
+    const bytes = onnxModel(
+      [
+        ["MaxPool", ["x"], "p", { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }],
+        ["Flatten", ["p"], "y", { axis: 1 }],
+      ],
+      {},
+      ["N", 1, 6, 6],
+    );
+    expect(() => importOnnx(bytes, { file: "pool.onnx" })).toThrow(
+      /node 0 'maxpool_0' \(MaxPool\): pads \[1,1,1,1\].*per-side pads need a `pads` field in format 2\.0/,
+    );
+  });
+});
+
+describe("what the engine cannot express is refused, naming the node", () => {
+  it("an op other than Add or Concat on two activations", () => {
+    const bytes = onnxModel(
+      [
+        ["Gemm", ["x", "w", "b"], "h", { transB: 1 }],
+        ["Relu", ["h"], "r"],
+        ["Mul", ["r", "h"], "y"],
+      ],
+      { w: t([4, 4], normal(16)), b: t([4], normal(4)) },
+      ["N", 4],
+    );
     expect(() => importOnnx(bytes, { file: "res.onnx" })).toThrow(
-      /res\.onnx: node 2 'add_2' \(Add\): reads 'r', 'h' but the activation chain is at 'r'.*sequential models/,
+      /res\.onnx: node 2 'mul_2' \(Mul\): op 'Mul' on 2 activations \('r', 'h'\) is not supported/,
+    );
+  });
+
+  it("an Add of values of different layouts", () => {
+    const bytes = onnxModel(
+      [
+        ["Transpose", ["x"], "t", { perm: [0, 1, 3, 2] }],
+        ["Add", ["t", "x"], "a"],
+        ["Flatten", ["a"], "y", { axis: 1 }],
+      ],
+      {},
+      ["N", 2, 3, 3],
+    );
+    expect(() => importOnnx(bytes, { file: "res.onnx" })).toThrow(
+      /node 1 'add_1' \(Add\): adds \[2,3,3\] and \[2,3,3\]: a residual Add needs two values of one shape and layout/,
     );
   });
 
