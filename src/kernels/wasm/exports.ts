@@ -363,6 +363,8 @@ export interface KernelExports {
     rowEnd: i32,
     xpad: usize,
     table: usize,
+    scale: usize,
+    bias: usize,
   ): void;
   /** assembly/train/signGemm.ts */
   signGemmScratchBytes(k: i32): i32;
@@ -464,7 +466,7 @@ export const KERNEL_ARITY: { readonly [K in keyof KernelExports]: number } = {
   bitMaxPool: 14,
   bitPadImages: 11,
   fusedFloatConvPack: 31,
-  bitConv2d: 23,
+  bitConv2d: 25,
   signGemmScratchBytes: 1,
   signPatterns: 4,
   signGemm: 9,
