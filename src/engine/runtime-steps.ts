@@ -7,7 +7,12 @@
  * their results are the same float32 values.
  */
 
-import { bconv2dScratchWords, bconv2dThresholdScratchWords, preferIm2col } from "../kernels/binaryTypes.js";
+import {
+  bconv2dScratchWords,
+  bconv2dThresholdScratchWords,
+  isPointwise,
+  preferIm2col,
+} from "../kernels/binaryTypes.js";
 import { convGeometry } from "../kernels/geometry.js";
 import type { Backend } from "../kernels/index.js";
 import { depthwiseForward } from "../kernels/ref/depthwise.js";
@@ -131,9 +136,9 @@ function windowOf(
  * Builds the step for `layer` at batch size n. `input` is its (first) input's buffer
  * (undefined for the input layer, which the runtime fills itself); `others` the further
  * inputs of add and concat. With `fuse`, a binary
- * conv whose output transform is a threshold runs as one kernel (conv2dThreshold, the same
- * bits) and keeps no int32 pre-activation; without it (Engine.trace) every intermediate is
- * kept.
+ * conv runs with its output transform as one kernel (conv2dThreshold or conv2dAffine, the
+ * same bits and floats) and keeps no int32 pre-activation; without it (Engine.trace) every
+ * intermediate is kept.
  */
 export function makeStep(
   backend: Backend,
@@ -212,6 +217,27 @@ export function makeStep(
       const g = windowOf(n, layer.in, [kh, kw], layer.strides, layer.padding);
       const rows = n * g.outH * g.outW;
       const t = weights.transform;
+      if (fuse && t?.kind === "affine" && !preferIm2col(g) && !isPointwise(g)) {
+        const out = bufs.out(outLength);
+        const scratchWords = bconv2dThresholdScratchWords(g, o);
+        const scratch = scratchWords ? bufs.take(scratchWords).ptr : 0;
+        const p: DirectConv = {
+          g,
+          padValue: layer.padValue,
+          outC: o,
+          x,
+          weights: weights.weights,
+          thr: 0,
+          flip: 0,
+          out: out.ptr,
+          scale: t.scale,
+          bias: t.bias,
+        };
+        const job = directConvJob(p, threadCopy(p, scratch, backend.pool?.scratchBytes ?? 0));
+        const run = () =>
+          B.conv2dAffine(g, layer.padValue, o, x, weights.weights, t.scale, t.bias, out.ptr, scratch);
+        return step(out, run, undefined, perImage(job));
+      }
       if (fuse && t?.kind === "threshold" && !preferIm2col(g)) {
         const out = bufs.out(outLength);
         const scratchWords = bconv2dThresholdScratchWords(g, o);
