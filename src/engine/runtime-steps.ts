@@ -15,7 +15,6 @@ import {
 } from "../kernels/binaryTypes.js";
 import { convGeometry } from "../kernels/geometry.js";
 import type { Backend } from "../kernels/index.js";
-import { depthwiseForward } from "../kernels/ref/depthwise.js";
 import type { Window2D } from "../kernels/types.js";
 import {
   affineJob,
@@ -31,7 +30,7 @@ import {
   xorRowsJob,
 } from "../kernels/wasm/binaryCalls.js";
 import { byImages, invoke, type Job } from "../kernels/wasm/calls.js";
-import { batchNormForwardJob } from "../kernels/wasm/floatCalls.js";
+import { batchNormForwardJob, depthwiseJob } from "../kernels/wasm/floatCalls.js";
 import type { ActivationSpec, Layer, MaxPoolLayer } from "./model.js";
 import { shapeSize, storageLength } from "./model.js";
 import type { LayerWeights } from "./runtime-weights.js";
@@ -391,17 +390,12 @@ export function makeStep(
       const [kh, kw] = layer.weights.shape as [number, number, number];
       const g = windowOf(n, layer.in, [kh, kw], layer.strides, layer.padding);
       const out = bufs.out(outLength);
-      const inLength = n * activationLength(layer.in);
-      return step(out, () => {
-        const heap = backend.heap;
-        depthwiseForward(
-          g,
-          heap.f32At(x, inLength),
-          heap.f32At(weights.weights, kh * kw * g.c),
-          heap.f32At(out.ptr, outLength),
-        );
+      const run = () => {
+        F.depthwise(g, x, weights.weights, out.ptr);
         if (weights.bias) F.binaryRow("add", outLength / g.c, g.c, out.ptr, weights.bias, out.ptr);
-      });
+      };
+      const job = weights.bias ? undefined : perImage(depthwiseJob(g, x, weights.weights, out.ptr));
+      return step(out, run, undefined, job);
     }
     default:
       throw new Error(`engine: no step for layer kind '${(layer as { kind: string }).kind}'`);

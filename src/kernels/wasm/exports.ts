@@ -217,6 +217,24 @@ export interface KernelExports {
     invC2: f32,
     clip: f32,
   ): void;
+  /** assembly/float/depthwise.ts */
+  float_depthwise(
+    n: i32,
+    h: i32,
+    w: i32,
+    c: i32,
+    kh: i32,
+    kw: i32,
+    sh: i32,
+    sw: i32,
+    pt: i32,
+    pl: i32,
+    oh: i32,
+    ow: i32,
+    x: usize,
+    weights: usize,
+    y: usize,
+  ): void;
   /** assembly/binary/index.ts */
   binaryKernelsVersion(): i32;
   /** assembly/binary/convPadded.ts */
@@ -451,6 +469,7 @@ export const KERNEL_ARITY: { readonly [K in keyof KernelExports]: number } = {
   float_batchNormBackward: 11,
   float_softmaxCrossEntropy: 5,
   float_adam: 11,
+  float_depthwise: 15,
   binaryKernelsVersion: 0,
   bitConvTableBytes: 1,
   bitConvScratchBytes: 3,
