@@ -20,6 +20,8 @@
 // stride-1 conv can also read a padded copy of its input (bitPadImages, window.ts), so that
 // border pixels run in the fast tiles too; pad 0 is then compensated in the thresholds
 // (convPadded.ts), and 64 and 128 channels take the word tiles (convWordTiles.ts).
+// Or (scale != 0) the affine transform fused in: float32 [n, outH, outW, outC], converted
+// in place row by row (convAffine.ts), with the padded copy as for thresholds.
 //
 // Measured limits (bench layers, this x86 under V8): the tiles here run at about 5
 // instructions a popcount; 256-512 channels reach 180-220 GMAC/s against 229-253 for bare
@@ -27,7 +29,8 @@
 //
 // Filters run in blocks that stay in L1 while every pixel of a row range passes by.
 
-import { bitConvTableBytes, classThr, padThresholds, tapOnes } from "./convPadded";
+import { affineInPlace } from "./convAffine";
+import { bitConvTableBytes, borderClass, classThr, padThresholds, tapOnes } from "./convPadded";
 import { wordTileBounds, wordTileOutputRow16, wordTileOutputRow8, wordTiles } from "./convWordTiles";
 import { Pixel16, Pixel32, Pixel4, Pixel64, Pixel8 } from "./pixel";
 
@@ -323,12 +326,16 @@ function anyPixel(
  * fast tiles, border pixels too (for pad 0 with the thresholds of padThresholds, built at
  * `table`); `table` then has bitConvScratchBytes(outC, outW, c) bytes (the word tiles'
  * scratch follows the pad-0 table), or is 0 for the triple3x3 tiles only.
+ *
+ * scale != 0 (thr = 0): out is float32 [n, outH, outW, outC], fround(fround(dot * scale[o])
+ * + bias[o]) as bitAffine; xpad is then used only with `table` (pad 0 keeps its
+ * corrections there).
  */
 export function bitConv2d(
   n: i32, h: i32, w: i32, c: i32, kh: i32, kw: i32, strideH: i32, strideW: i32,
   padTop: i32, padLeft: i32, outH: i32, outW: i32, padValue: i32,
   outC: i32, x: usize, weights: usize, thr: usize, flip: usize, out: usize,
-  rowStart: i32, rowEnd: i32, xpad: usize, table: usize,
+  rowStart: i32, rowEnd: i32, xpad: usize, table: usize, scale: usize, bias: usize,
 ): void {
   const words = (c + 31) >> 5;
   const pixelBytes = <usize>words << 2;
@@ -344,10 +351,19 @@ export function bitConv2d(
   const fast = specialized(kh, kw, strideW, pixelBytes);
   const oxLo = min((padLeft + strideW - 1) / strideW, outW);
   const oxHi = max(oxLo, min(w - kw + padLeft >= 0 ? (w - kw + padLeft) / strideW + 1 : 0, outW));
-  // The padded copy serves the threshold form only (the int32 form has no correction here).
-  if (!thr) xpad = 0;
+  // The padded copy serves the threshold and affine forms (the int32 form has no
+  // correction for pad 0 here).
+  const affine = scale != 0;
+  if (!thr && !(affine && table)) xpad = 0;
   const zeroPad = xpad != 0 && padValue == 0;
-  if (zeroPad) padThresholds(c, outC, weights, thr, table);
+  if (zeroPad && affine) {
+    // Thresholds 0 (row 0 of the table, read before it is written): the table then holds
+    // the corrections, dot = dot_copy - table[class, o].
+    memory.fill(table, 0, <usize>outC << 2);
+    padThresholds(c, outC, weights, table, table);
+  } else if (zeroPad) {
+    padThresholds(c, outC, weights, thr, table);
+  }
   const padRow = <usize>(outW + 2) * pixelBytes;
   const padImage = <usize>(outH + 2) * padRow;
   const tiles = xpad != 0 && table != 0 && wordTiles(pixelBytes, outC, block);
@@ -366,7 +382,7 @@ export function bitConv2d(
   }
   const bounds = table + <usize>bitConvTableBytes(outC);
   const tileScratch = bounds + (<usize>(16 * outC) << 1);
-  if (tiles) wordTileBounds(k, outC, thr, table, zeroPad ? 16 : 1, bounds);
+  if (tiles && !affine) wordTileBounds(k, outC, thr, table, zeroPad ? 16 : 1, bounds);
   for (let b = 0; b < n; b++) {
     const image = x + <usize>b * imageBytes;
     for (let f0 = 0; f0 < outC; f0 += block) {
@@ -384,25 +400,35 @@ export function bitConv2d(
           if (tiles) {
             if (pixelBytes == 8) {
               wordTileOutputRow8(rowBase, padRow, outW, outC, weights, bounds, zeroPad, rowClass,
-                padLeft, w, flip, out, pixel, owords, tileScratch);
+                padLeft, w, flip, out, pixel, owords, tileScratch, k, table, scale, bias);
             } else {
               wordTileOutputRow16(rowBase, padRow, outW, outC, weights, bounds, zeroPad, rowClass,
-                padLeft, w, flip, out, pixel, owords, tileScratch);
+                padLeft, w, flip, out, pixel, owords, tileScratch, k, table, scale, bias);
             }
             continue;
           }
+          // Affine: the tiles write int32 dots of the copy (thresholds 0 select that form).
+          const tileClass = affine ? -1 : rowClass;
           for (; ox + 3 <= outW && outW - ox != 4; ox += 3) {
             interiorTriple3x3(rowBase + <usize>ox * pixelBytes, pixelBytes, padRow, weights, f0, pairEnd, k, out,
-              classThr(thr, table, outC, rowClass, ox, padLeft, w), classThr(thr, table, outC, rowClass, ox + 1, padLeft, w),
-              classThr(thr, table, outC, rowClass, ox + 2, padLeft, w), pixel + <usize>ox, outC, owords);
+              classThr(thr, table, outC, tileClass, ox, padLeft, w), classThr(thr, table, outC, tileClass, ox + 1, padLeft, w),
+              classThr(thr, table, outC, tileClass, ox + 2, padLeft, w), pixel + <usize>ox, outC, owords);
           }
           for (; ox + 2 <= outW; ox += 2) {
             interiorPair3x3(rowBase + <usize>ox * pixelBytes, pixelBytes, padRow, weights, f0, pairEnd, k, out,
-              classThr(thr, table, outC, rowClass, ox, padLeft, w), classThr(thr, table, outC, rowClass, ox + 1, padLeft, w),
+              classThr(thr, table, outC, tileClass, ox, padLeft, w), classThr(thr, table, outC, tileClass, ox + 1, padLeft, w),
               pixel + <usize>ox, outC, owords);
           }
           // A lone last pixel, and a lone last filter of every pixel, on the exact slow path.
           const tail = ox;
+          if (affine) {
+            // The tiles' dots, corrected by border class, before the exact ones join them.
+            for (let p = 0; p < tail; p++) {
+              const cls = zeroPad ? borderClass(rowClass, p, padLeft, w) : 0;
+              const corr = cls ? table + (<usize>(cls * outC) << 2) : 0;
+              affineInPlace(out, outC, pixel + <usize>p, pixel + <usize>p + 1, f0, pairEnd, corr, scale, bias);
+            }
+          }
           for (let p = 0; p < tail && pairEnd < f1; p++) {
             anyPixel(image, h, w, c, kh, kw, iy0, p - padLeft, padValue, pixelBytes, weights, filterBytes,
               pairEnd, f1, out, thr, pixel + <usize>p, outC, owords);
@@ -410,6 +436,10 @@ export function bitConv2d(
           for (; ox < outW; ox++) {
             anyPixel(image, h, w, c, kh, kw, iy0, ox - padLeft, padValue, pixelBytes, weights, filterBytes,
               f0, f1, out, thr, pixel + <usize>ox, outC, owords);
+          }
+          if (affine) {
+            affineInPlace(out, outC, pixel, pixel + <usize>tail, pairEnd, f1, 0, scale, bias);
+            affineInPlace(out, outC, pixel + <usize>tail, pixel + <usize>outW, f0, f1, 0, scale, bias);
           }
           continue;
         }
@@ -454,6 +484,7 @@ export function bitConv2d(
           anyPixel(image, h, w, c, kh, kw, iy0, ox * strideW - padLeft, padValue, pixelBytes, weights, filterBytes,
             f0, f1, out, thr, pixel + <usize>ox, outC, owords);
         }
+        if (affine) affineInPlace(out, outC, pixel, pixel + <usize>outW, f0, f1, 0, scale, bias);
       }
     }
   }

@@ -1,3 +1,4 @@
+import { countsAffine } from "./convAffine";
 import { bitConvTableBytes, borderClass } from "./convPadded";
 import { Pixel16, Pixel8 } from "./pixel";
 
@@ -199,12 +200,14 @@ export function wordTileBounds(k: i32, outC: i32, thr: usize, table: usize, clas
 /**
  * One output row of the padded copy (rowBase) through the word tiles: im2col row, pixel
  * pairs (a lone last pixel paired with a copy of itself), bits per pixel with the bounds
- * of its border class. P = offsetof<T>() bytes a pixel.
+ * of its border class. P = offsetof<T>() bytes a pixel. scale != 0: float32 output instead
+ * (convAffine.ts), dots over k bits, with zeroPad the corrections of each border class at
+ * corrs [16, outC] int32.
  */
 @inline function wordTileOutputRow<T>(
   rowBase: usize, padRow: usize, outW: i32, outC: i32, weights: usize,
   bounds: usize, zeroPad: bool, rowClass: i32, padLeft: i32, w: i32, flip: usize,
-  out: usize, pixel: usize, owords: i32, scratch: usize,
+  out: usize, pixel: usize, owords: i32, scratch: usize, k: i32, corrs: usize, scale: usize, bias: usize,
 ): void {
   const P: usize = offsetof<T>();
   const counts = scratch;
@@ -212,13 +215,18 @@ export function wordTileBounds(k: i32, outC: i32, thr: usize, table: usize, clas
   const cols = scratch + 2 * rowBytes;
   wordTileRow<T>(rowBase, padRow, outW, cols);
   if (outW & 1) memory.copy(cols + <usize>outW * 9 * P, cols + <usize>(outW - 1) * 9 * P, 9 * P);
-  const outBytes = <usize>owords << 2;
+  const outBytes = <usize>(scale ? outC : owords) << 2;
   for (let ox = 0; ox < outW; ox += 2) {
     wordTilePair<T>(cols + <usize>ox * 9 * P, weights, outC, counts, rowBytes);
     for (let i = 0; i < 2 && ox + i < outW; i++) {
       const cls = zeroPad ? borderClass(rowClass, ox + i, padLeft, w) : 0;
-      wordTileBits(counts + <usize>i * rowBytes, bounds + <usize>cls * rowBytes, flip, outC,
-        out + (pixel + <usize>(ox + i)) * outBytes);
+      const dst = out + (pixel + <usize>(ox + i)) * outBytes;
+      if (scale) {
+        const corr = cls ? corrs + (<usize>(cls * outC) << 2) : 0;
+        countsAffine(counts + <usize>i * rowBytes, k, corr, scale, bias, outC, dst);
+      } else {
+        wordTileBits(counts + <usize>i * rowBytes, bounds + <usize>cls * rowBytes, flip, outC, dst);
+      }
     }
   }
 }
@@ -227,17 +235,17 @@ export function wordTileBounds(k: i32, outC: i32, thr: usize, table: usize, clas
 export function wordTileOutputRow8(
   rowBase: usize, padRow: usize, outW: i32, outC: i32, weights: usize,
   bounds: usize, zeroPad: bool, rowClass: i32, padLeft: i32, w: i32, flip: usize,
-  out: usize, pixel: usize, owords: i32, scratch: usize,
+  out: usize, pixel: usize, owords: i32, scratch: usize, k: i32, corrs: usize, scale: usize, bias: usize,
 ): void {
   wordTileOutputRow<Pixel8>(rowBase, padRow, outW, outC, weights, bounds, zeroPad, rowClass, padLeft, w, flip,
-    out, pixel, owords, scratch);
+    out, pixel, owords, scratch, k, corrs, scale, bias);
 }
 
 export function wordTileOutputRow16(
   rowBase: usize, padRow: usize, outW: i32, outC: i32, weights: usize,
   bounds: usize, zeroPad: bool, rowClass: i32, padLeft: i32, w: i32, flip: usize,
-  out: usize, pixel: usize, owords: i32, scratch: usize,
+  out: usize, pixel: usize, owords: i32, scratch: usize, k: i32, corrs: usize, scale: usize, bias: usize,
 ): void {
   wordTileOutputRow<Pixel16>(rowBase, padRow, outW, outC, weights, bounds, zeroPad, rowClass, padLeft, w, flip,
-    out, pixel, owords, scratch);
+    out, pixel, owords, scratch, k, corrs, scale, bias);
 }

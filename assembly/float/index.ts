@@ -9,3 +9,4 @@ export {
 } from "./elementwise";
 export { float_sum, float_sumRows, float_sumCols, float_meanVarRows, float_maxAbs, float_countNonFinite } from "./reduce";
 export { float_batchNormForward, float_batchNormBackward, float_softmaxCrossEntropy, float_adam } from "./layers";
+export { float_depthwise } from "./depthwise";

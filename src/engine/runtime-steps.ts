@@ -7,10 +7,14 @@
  * their results are the same float32 values.
  */
 
-import { bconv2dScratchWords, bconv2dThresholdScratchWords, preferIm2col } from "../kernels/binaryTypes.js";
+import {
+  bconv2dScratchWords,
+  bconv2dThresholdScratchWords,
+  isPointwise,
+  preferIm2col,
+} from "../kernels/binaryTypes.js";
 import { convGeometry } from "../kernels/geometry.js";
 import type { Backend } from "../kernels/index.js";
-import { depthwiseForward } from "../kernels/ref/depthwise.js";
 import type { Window2D } from "../kernels/types.js";
 import {
   affineJob,
@@ -26,7 +30,7 @@ import {
   xorRowsJob,
 } from "../kernels/wasm/binaryCalls.js";
 import { byImages, invoke, type Job } from "../kernels/wasm/calls.js";
-import { batchNormForwardJob } from "../kernels/wasm/floatCalls.js";
+import { batchNormForwardJob, depthwiseJob } from "../kernels/wasm/floatCalls.js";
 import type { ActivationSpec, Layer, MaxPoolLayer } from "./model.js";
 import { shapeSize, storageLength } from "./model.js";
 import type { LayerWeights } from "./runtime-weights.js";
@@ -131,9 +135,9 @@ function windowOf(
  * Builds the step for `layer` at batch size n. `input` is its (first) input's buffer
  * (undefined for the input layer, which the runtime fills itself); `others` the further
  * inputs of add and concat. With `fuse`, a binary
- * conv whose output transform is a threshold runs as one kernel (conv2dThreshold, the same
- * bits) and keeps no int32 pre-activation; without it (Engine.trace) every intermediate is
- * kept.
+ * conv runs with its output transform as one kernel (conv2dThreshold or conv2dAffine, the
+ * same bits and floats) and keeps no int32 pre-activation; without it (Engine.trace) every
+ * intermediate is kept.
  */
 export function makeStep(
   backend: Backend,
@@ -212,6 +216,27 @@ export function makeStep(
       const g = windowOf(n, layer.in, [kh, kw], layer.strides, layer.padding);
       const rows = n * g.outH * g.outW;
       const t = weights.transform;
+      if (fuse && t?.kind === "affine" && !preferIm2col(g) && !isPointwise(g)) {
+        const out = bufs.out(outLength);
+        const scratchWords = bconv2dThresholdScratchWords(g, o);
+        const scratch = scratchWords ? bufs.take(scratchWords).ptr : 0;
+        const p: DirectConv = {
+          g,
+          padValue: layer.padValue,
+          outC: o,
+          x,
+          weights: weights.weights,
+          thr: 0,
+          flip: 0,
+          out: out.ptr,
+          scale: t.scale,
+          bias: t.bias,
+        };
+        const job = directConvJob(p, threadCopy(p, scratch, backend.pool?.scratchBytes ?? 0));
+        const run = () =>
+          B.conv2dAffine(g, layer.padValue, o, x, weights.weights, t.scale, t.bias, out.ptr, scratch);
+        return step(out, run, undefined, perImage(job));
+      }
       if (fuse && t?.kind === "threshold" && !preferIm2col(g)) {
         const out = bufs.out(outLength);
         const scratchWords = bconv2dThresholdScratchWords(g, o);
@@ -365,17 +390,12 @@ export function makeStep(
       const [kh, kw] = layer.weights.shape as [number, number, number];
       const g = windowOf(n, layer.in, [kh, kw], layer.strides, layer.padding);
       const out = bufs.out(outLength);
-      const inLength = n * activationLength(layer.in);
-      return step(out, () => {
-        const heap = backend.heap;
-        depthwiseForward(
-          g,
-          heap.f32At(x, inLength),
-          heap.f32At(weights.weights, kh * kw * g.c),
-          heap.f32At(out.ptr, outLength),
-        );
+      const run = () => {
+        F.depthwise(g, x, weights.weights, out.ptr);
         if (weights.bias) F.binaryRow("add", outLength / g.c, g.c, out.ptr, weights.bias, out.ptr);
-      });
+      };
+      const job = weights.bias ? undefined : perImage(depthwiseJob(g, x, weights.weights, out.ptr));
+      return step(out, run, undefined, job);
     }
     default:
       throw new Error(`engine: no step for layer kind '${(layer as { kind: string }).kind}'`);

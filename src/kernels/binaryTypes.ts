@@ -92,6 +92,24 @@ export interface BinaryKernels {
   ): void;
 
   /**
+   * conv2d with affine fused in: float32 out [n, outH, outW, outC] = fround(fround(f32(conv2d
+   * value) * scale[o]) + bias[o]), bit for bit what conv2d then affine give. The same
+   * optional scratch as conv2dThreshold (bconv2dThresholdScratchWords) lets a padded 3x3
+   * conv run over a padded copy.
+   */
+  conv2dAffine(
+    g: Window2D,
+    padValue: PadValue,
+    outC: number,
+    x: number,
+    weights: number,
+    scale: number,
+    bias: number,
+    out: number,
+    scratch?: number,
+  ): void;
+
+  /**
    * Output transform to bits: out [rows, ceil(c/32)], bit (r, j) = (x[r, j] >= thr[j]) XOR
    * flip bit j, with int32 x [rows, c], int32 thr [c] and packed flip [ceil(c/32)] (tail
    * bits 0). Constant channels: thr = ALWAYS_ON gives 1 XOR flip for every x; a threshold
@@ -160,7 +178,7 @@ export function bconv2dTableBytes(g: Window2D, outC: number): number {
   return 25 * outC * 4 + 16 * outC * 2 + 2 * outC * 2 + (g.outW + 1) * 9 * wordsPerPixel(g.c) * 4;
 }
 
-/** Scratch words for conv2dThreshold: the padded copy and the table after it (0: none needed). */
+/** Scratch words for conv2dThreshold and conv2dAffine: the padded copy and the table after it (0: none needed). */
 export function bconv2dThresholdScratchWords(g: Window2D, outC: number): number {
   const copy = bconv2dPaddedWords(g);
   return copy ? copy + Math.ceil(bconv2dTableBytes(g, outC) / 4) : 0;

@@ -84,6 +84,13 @@ export interface FloatKernels {
   /** The adjoint of avgPool: dx += spread(dy). */
   avgPoolBackward(g: Window2D, dy: number, dx: number): void;
 
+  /**
+   * Depthwise convolution forward, y [n, outH, outW, c] of x [n, h, w, c] and w [kh, kw, c]:
+   * y = f32(sum over the in-bounds taps, in (ky, kx) order, of x * w), the sum in float64
+   * (ref/depthwise.ts depthwiseForward, which the training op shares).
+   */
+  depthwise(g: Window2D, x: number, w: number, y: number): void;
+
   // ---- elementwise, n elements; out may alias an input ----
   /** out = a op b, both of n elements. */
   binary(op: BinaryOp, n: number, a: number, b: number, out: number): void;

@@ -12,7 +12,7 @@
  *     const blurred = depthwiseConv2d(x, blur, { stride: 2, padding: "same" }); // blur [3, 3, C]
  */
 import { convGeometry, type Padding } from "../kernels/geometry.js";
-import { depthwiseForward, forEachDepthwiseTap } from "../kernels/ref/depthwise.js";
+import { forEachDepthwiseTap } from "../kernels/ref/depthwise.js";
 import { formatShape, type Tensor } from "../tensor/tensor.js";
 import { checkRank, contextOf } from "./grad.js";
 
@@ -39,8 +39,8 @@ export function depthwiseConv2d(x: Tensor, w: Tensor, options: DepthwiseConv2dOp
   const g = convGeometry(n, h, wd, c, kh, kw, sh, sw, padding);
 
   const out = ctx.empty([n, g.outH, g.outW, c]);
-  // Each output pixel's C sums in float64, rounded once (the engine runs the same code).
-  depthwiseForward(g, x.data, w.data, out.data);
+  // Each output pixel's C sums in float64, rounded once (the engine runs the same kernel).
+  ctx.float.depthwise(g, x.ptr, w.ptr, out.ptr);
 
   if (ctx.needsGrad(x, w)) {
     out.setBackward([x, w], () => {

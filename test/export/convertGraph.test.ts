@@ -95,6 +95,25 @@ describe("graph models: converter + engine vs the training graph", () => {
     }
   });
 
+  it("the residual builders verify where their binary convs take the direct kernels (affine fused in)", async () => {
+    // More than 32 channels: the engine's binary convs run conv2dAffine, over the padded
+    // copy (pad 0 and +1; word tiles at 64 and 128 channels, 3x3 tiles at 40 and 48) or the
+    // general path (stride 2, 80 and 96 channels).
+    const ctx = await createContext("wasm");
+    for (const [builder, width] of [
+      ["birealnet", 48],
+      ["reactnet", 40],
+      ["quicknet", 64],
+    ] as const) {
+      const spec = builderSpec({ builder, options: { inputShape: [10, 10, 1], width, stages: [1, 2] } });
+      const m = buildModel(ctx, spec, new Random(5));
+      randomizeBatchNorms(m, 6);
+      const { report } = await convertAndVerify(m, randomImages(8, 100, 4));
+      expect(report.ok, `${builder}: ${JSON.stringify(report).slice(0, 400)}`).toBe(true);
+      m.dispose();
+    }
+  });
+
   it("a graph is written as format 2.0 and round-trips; a chain stays 1.1", async () => {
     const ctx = await createContext("ref");
     const graph = buildModel(ctx, everyGraphLayer(), new Random(0));

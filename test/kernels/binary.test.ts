@@ -243,6 +243,31 @@ function floatConv(
 
 describe("binary conv2d", () => {
   const channels = [1, 13, 32, 33, 64, 128, 130];
+  // 64..512 channels take the specialized 3x3 kernel (whole 64-bit words a pixel); the
+  // others, strides 2 and other kernel sizes take the general one. outC from 1 to 70
+  // crosses output words, odd filter counts and (c = 512) filter blocks. With scratch, 64
+  // and 128 channels with outC a multiple of 16 take the word tiles.
+  const fusedGrid: [number, number, number, number, number][] = [
+    // c, k, stride, outC, spatial
+    [64, 3, 1, 70, 9],
+    [128, 3, 1, 33, 8],
+    [256, 3, 1, 5, 7],
+    [512, 3, 1, 66, 5],
+    [64, 3, 2, 64, 9],
+    [13, 3, 1, 7, 6],
+    [33, 5, 1, 31, 7],
+    [130, 1, 1, 3, 4],
+    [96, 3, 1, 1, 3],
+    [64, 5, 2, 40, 5],
+    [32, 3, 1, 64, 13],
+    [64, 3, 1, 6, 1],
+    // The word tiles (padded copy, 64 or 128 channels, outC a multiple of 16): odd and even
+    // output widths (a lone last pixel).
+    [64, 3, 1, 48, 9],
+    [128, 3, 1, 32, 8],
+    [64, 3, 1, 16, 6],
+  ];
+
   it("equals a float conv on +/-1 data over channels, kernels, strides, paddings and pad values", () => {
     const rng = new Random(20);
     let cases = 0;
@@ -277,31 +302,7 @@ describe("binary conv2d", () => {
   it("conv2dThreshold equals conv2d then thresholdPack, over the specialized and general paths", () => {
     const rng = new Random(22);
     let cases = 0;
-    // 64..512 channels take the specialized 3x3 kernel (whole 64-bit words a pixel); the
-    // others, strides 2 and other kernel sizes take the general one. outC from 1 to 70
-    // crosses output words, odd filter counts and (c = 512) filter blocks. With scratch, 64
-    // and 128 channels with outC a multiple of 16 take the word tiles.
-    const grid: [number, number, number, number, number][] = [
-      // c, k, stride, outC, spatial
-      [64, 3, 1, 70, 9],
-      [128, 3, 1, 33, 8],
-      [256, 3, 1, 5, 7],
-      [512, 3, 1, 66, 5],
-      [64, 3, 2, 64, 9],
-      [13, 3, 1, 7, 6],
-      [33, 5, 1, 31, 7],
-      [130, 1, 1, 3, 4],
-      [96, 3, 1, 1, 3],
-      [64, 5, 2, 40, 5],
-      [32, 3, 1, 64, 13],
-      [64, 3, 1, 6, 1],
-      // The word tiles (padded copy, 64 or 128 channels, outC a multiple of 16): odd and even
-      // output widths (a lone last pixel).
-      [64, 3, 1, 48, 9],
-      [128, 3, 1, 32, 8],
-      [64, 3, 1, 16, 6],
-    ];
-    for (const [c, kSize, stride, outC, size] of grid) {
+    for (const [c, kSize, stride, outC, size] of fusedGrid) {
       for (const padding of ["valid", "same"] as Padding[]) {
         const [n, h, w] = [2, size, size + 1];
         if (padding === "valid" && h < kSize) continue; // no output (the 1-row image is for 'same')
@@ -345,13 +346,67 @@ describe("binary conv2d", () => {
         }
       }
     }
-    expect(cases).toBe((grid.length * 2 - 1) * 3 * 2);
+    expect(cases).toBe((fusedGrid.length * 2 - 1) * 3 * 2);
     // The padded path ran where it fits: 3x3 stride 1 'same' at 13..512 channels in whole words.
     expect(
-      grid.filter(
+      fusedGrid.filter(
         ([c, k, st]) => k === 3 && st === 1 && paddedConvFits(convGeometry(1, 5, 5, c, 3, 3, 1, 1, "same")),
       ).length,
     ).toBe(10);
+  });
+
+  it("conv2dAffine equals conv2d then affine, over the specialized and general paths", () => {
+    const rng = new Random(23);
+    let cases = 0;
+    for (const [c, kSize, stride, outC, size] of fusedGrid) {
+      for (const padding of ["valid", "same"] as Padding[]) {
+        const [n, h, w] = [2, size, size + 1];
+        if (padding === "valid" && h < kSize) continue;
+        const g = convGeometry(n, h, w, c, kSize, kSize, stride, stride, padding);
+        const x = signs(rng, n * h * w * c);
+        const wt = signs(rng, outC * kSize * kSize * c);
+        const X = packSigns(x, n * h * w, c);
+        const W = packSigns(wt, outC * kSize * kSize, c);
+        // Scales that round (products not representable), zero and negative ones.
+        const scale = Float32Array.from({ length: outC }, (_, j) =>
+          j % 7 === 0 ? 0 : (rng.next() - 0.4) * 0.37,
+        );
+        const bias = Float32Array.from({ length: outC }, () => (rng.next() - 0.5) * 3.1);
+        for (const padValue of [-1, 0, 1] as PadValue[]) {
+          for (const scratchWords of [0, bconv2dThresholdScratchWords(g, outC)]) {
+            const label = `conv2dAffine c=${c} k=${kSize} s=${stride} outC=${outC} ${padding} pad=${padValue} scratch=${scratchWords}`;
+            const rows = n * g.outH * g.outW;
+            const out = expectAllEqual(
+              onAll(rows * outC, (k, o) =>
+                k.conv2dAffine(
+                  g,
+                  padValue,
+                  outC,
+                  put(k, X),
+                  put(k, W),
+                  put(k, scale),
+                  put(k, bias),
+                  o,
+                  scratchWords ? scratch(k, scratchWords) : 0,
+                ),
+              ),
+              label,
+            );
+            const dots = floatConv(g, outC, x, wt, padValue);
+            const want = Float32Array.from(dots, (v, i) =>
+              Math.fround(Math.fround(v * scale[i % outC]!) + bias[i % outC]!),
+            );
+            const bits = new Uint32Array(want.buffer);
+            expect(
+              out.findIndex((v, i) => v !== bits[i]),
+              label,
+            ).toBe(-1);
+            cases++;
+          }
+        }
+      }
+    }
+    expect(cases).toBe((fusedGrid.length * 2 - 1) * 3 * 2);
   });
 
   it("im2col on packed words fills padding with 0 bits or the real channel bits", () => {

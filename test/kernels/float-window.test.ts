@@ -16,6 +16,7 @@ const WINDOWS: [number, number, number, number, number, number, number, Padding]
   [3, 6, 6, 32, 3, 3, 1, "same"],
   [2, 11, 11, 6, 2, 2, 2, "valid"],
   [2, 7, 9, 9, 2, 3, 3, "same"],
+  [1, 9, 8, 19, 3, 3, 2, "same"],
 ];
 
 describe("window kernels: wasm matches ref exactly", () => {
@@ -39,6 +40,17 @@ describe("window kernels: wasm matches ref exactly", () => {
         `col2im ${label}`,
         { cols: randomF32(rng, colSize), dx: randomF32(rng, xSize) },
         (f, p) => f.col2im(g, p.cols!, p.dx!),
+      );
+    });
+
+    it(`depthwise forward (float64 sums in tap order), ${label}`, async () => {
+      const rng = new Random(kw * 100 + c);
+      // Wide-ranging values, so that a float32 sum or another tap order would round differently.
+      const x = Float32Array.from(randomF32(rng, xSize), (v, i) => v * 2 ** ((i % 9) - 4));
+      await compareBackends(
+        `depthwise ${label}`,
+        { x, w: randomF32(rng, kh * kw * c), y: randomF32(rng, ySize) },
+        (f, p) => f.depthwise(g, p.x!, p.w!, p.y!),
       );
     });
 

@@ -208,6 +208,30 @@ describe("threads: 1 vs 2 bit for bit", () => {
     }
   });
 
+  it("binary convolution with the affine transform fused in (batch split by images, one image by rows)", () => {
+    const rng = new Random(14);
+    // The word tiles (64, 128 channels) and the 3x3 tiles (256) over the padded copy, pad 0 and +1.
+    for (const [n, c, outC, padValue] of [
+      [16, 128, 96, 0],
+      [1, 64, 64, 0],
+      [3, 256, 40, 1],
+    ] as const) {
+      const g = convGeometry(n, 28, 28, c, 3, 3, 1, 1, "same");
+      const x = place(randomWords((n * 28 * 28 * c) / 32, rng));
+      const w = place(randomWords((outC * 9 * c) / 32, rng));
+      const scale = place(randomFloats(outC, rng));
+      const bias = place(randomFloats(outC, rng));
+      const out = place(new Float32Array(n * 28 * 28 * outC));
+      const padded = place(new Uint32Array(bconv2dThresholdScratchWords(g, outC)));
+      for (const scratch of [undefined, padded]) {
+        same(n * 28 * 28 * outC * 4, (be, i) => {
+          be.binary.conv2dAffine(g, padValue, outC, x[i], w[i], scale[i], bias[i], out[i], scratch?.[i]);
+          return out[i];
+        });
+      }
+    }
+  });
+
   it("binary max-pool, packing and the output transforms", () => {
     const rng = new Random(13);
     const g = {

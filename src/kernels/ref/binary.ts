@@ -218,6 +218,28 @@ export function refBconv2dThreshold(
   }
 }
 
+/** conv2d then affine, through a temporary int32 block of the heap. */
+export function refBconv2dAffine(
+  heap: Heap,
+  g: Window2D,
+  padValue: PadValue,
+  outC: number,
+  x: number,
+  weights: number,
+  scale: number,
+  bias: number,
+  out: number,
+): void {
+  const rows = g.n * g.outH * g.outW;
+  const pre = heap.alloc(Math.max(rows * outC, 1) * 4);
+  try {
+    refBconv2d(heap, g, padValue, outC, x, weights, pre);
+    refBitAffine(heap, rows, outC, pre, scale, bias, out);
+  } finally {
+    heap.free(pre);
+  }
+}
+
 /** The reference binary kernels on a heap. */
 export function createRefBinaryKernels(heap: Heap): BinaryKernels {
   return {
@@ -231,6 +253,8 @@ export function createRefBinaryKernels(heap: Heap): BinaryKernels {
       refBconv2d(heap, g, padValue, outC, x, weights, out),
     conv2dThreshold: (g, padValue, outC, x, weights, thr, flip, out) =>
       refBconv2dThreshold(heap, g, padValue, outC, x, weights, thr, flip, out),
+    conv2dAffine: (g, padValue, outC, x, weights, scale, bias, out) =>
+      refBconv2dAffine(heap, g, padValue, outC, x, weights, scale, bias, out),
     thresholdPack: (rows, c, x, thr, flip, out) => refBitThreshold(heap, rows, c, x, thr, flip, out),
     affine: (rows, c, x, scale, bias, out) => refBitAffine(heap, rows, c, x, scale, bias, out),
     maxPool: (g, x, y) => refBitMaxPool(heap, g, x, y),

@@ -4,6 +4,7 @@
  */
 import { Heap } from "../heap.js";
 import type { FloatKernels } from "../types.js";
+import { depthwiseForward } from "./depthwise.js";
 import {
   refAxpy,
   refBinary,
@@ -38,6 +39,13 @@ export function createRefFloatKernels(heap: Heap = new Heap()): FloatKernels {
     maxPoolBackward: (...args) => refMaxPoolBackward(heap, ...args),
     avgPool: (...args) => refAvgPool(heap, ...args),
     avgPoolBackward: (...args) => refAvgPoolBackward(heap, ...args),
+    depthwise: (g, x, w, y) =>
+      depthwiseForward(
+        g,
+        heap.f32At(x, g.n * g.h * g.w * g.c),
+        heap.f32At(w, g.kh * g.kw * g.c),
+        heap.f32At(y, g.n * g.outH * g.outW * g.c),
+      ),
     binary: (...args) => refBinary(heap, ...args),
     binaryRow: (...args) => refBinaryRow(heap, ...args),
     binaryScalar: (...args) => refBinaryScalar(heap, ...args),

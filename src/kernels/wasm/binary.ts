@@ -28,6 +28,7 @@ import {
   type DirectConv,
   directConvJob,
   directConvRowsJob,
+  fusedTransform,
   im2colConvSteps,
   im2colJob,
   maxPoolJob,
@@ -98,7 +99,7 @@ export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): B
   /**
    * bitConv2d (assembly/binary/conv.ts) on the pool: batches split over images, a single
    * image over its output rows; each output value is computed whole by one thread. With
-   * `scratch` (thresholds only, paddedConvFits), the input is first copied with its border
+   * `scratch` (a fused transform, paddedConvFits), the input is first copied with its border
    * (bitPadImages, per image chunk) and every pixel runs in the fast kernel; threads build
    * their pad-0 thresholds in their own scratch, and where it is too small they run
    * without the copy (threadCopy).
@@ -109,7 +110,7 @@ export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): B
     const split = g.n >= 2 ? directConvJob(p, padded) : directConvRowsJob(p, padded);
     const ranges = partition(runner, split);
     if (!ranges) {
-      const copy = p.thr && scratch ? bconv2dPaddedWords(g) : 0;
+      const copy = fusedTransform(p) && scratch ? bconv2dPaddedWords(g) : 0;
       if (copy) invoke(e, padImagesCall(g, p.padValue, 0, g.n, p.x, scratch));
       invoke(e, bitConv2dCall(p, 0, g.n, 0, g.outH, copy ? scratch : 0, scratch + copy * 4));
       return;
@@ -142,6 +143,11 @@ export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): B
       checkPad(padValue);
       checkCounts("conv2dThreshold", { outC });
       directConv({ g, padValue, outC, x, weights, thr, flip, out }, scratch);
+    },
+    conv2dAffine(g, padValue, outC, x, weights, scale, bias, out, scratch = 0) {
+      checkPad(padValue);
+      checkCounts("conv2dAffine", { outC });
+      directConv({ g, padValue, outC, x, weights, thr: 0, flip: 0, out, scale, bias }, scratch);
     },
     thresholdPack(rows, c, x, thr, flip, out) {
       checkCounts("thresholdPack", { rows, c });

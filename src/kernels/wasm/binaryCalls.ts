@@ -143,7 +143,11 @@ export function zeroPadCorrectionJob(g: Window2D, outC: number, weights: number,
   ]);
 }
 
-/** A direct convolution's operands (assembly/binary/conv.ts bitConv2d); thr = 0: int32 output. */
+/**
+ * A direct convolution's operands (assembly/binary/conv.ts bitConv2d): thresholds (thr,
+ * flip: packed output), or the affine transform (scale, bias: float32 output), or neither
+ * (int32 output).
+ */
 export interface DirectConv {
   readonly g: Window2D;
   readonly padValue: PadValue;
@@ -153,7 +157,12 @@ export interface DirectConv {
   readonly thr: number;
   readonly flip: number;
   readonly out: number;
+  readonly scale?: number;
+  readonly bias?: number;
 }
+
+/** True when the conv's output transform is fused in (and it may run over a padded copy). */
+export const fusedTransform = (p: DirectConv) => p.thr !== 0 || (p.scale ?? 0) !== 0;
 
 /**
  * bitConv2d over images [s, e), output rows [r0, r1) of each; `padded` is the padded copy
@@ -184,6 +193,8 @@ export function bitConv2dCall(
     r1,
     padded ? padded + s * paddedImageBytes(p.g) : 0,
     table,
+    p.scale ?? 0,
+    p.bias ?? 0,
   ];
 }
 
@@ -219,12 +230,12 @@ export function padImagesCall(
 
 /**
  * Where the threads' parts of a direct conv keep the padded copy: `scratch` (the caller's
- * block of bconv2dThresholdScratchWords) when the conv has thresholds and a copy, and the
+ * block of bconv2dThresholdScratchWords) when the conv has a fused transform and a copy, and the
  * kernel's table fits each thread's scratch (`threadScratchBytes`); else 0, no copy.
  */
 export function threadCopy(p: DirectConv, scratch: number, threadScratchBytes: number): number {
   const fits = bconv2dPaddedWords(p.g) > 0 && bconv2dTableBytes(p.g, p.outC) <= threadScratchBytes;
-  return p.thr && scratch && fits ? scratch : 0;
+  return fusedTransform(p) && scratch && fits ? scratch : 0;
 }
 
 const convMicros = (p: DirectConv) =>

@@ -217,6 +217,24 @@ export interface KernelExports {
     invC2: f32,
     clip: f32,
   ): void;
+  /** assembly/float/depthwise.ts */
+  float_depthwise(
+    n: i32,
+    h: i32,
+    w: i32,
+    c: i32,
+    kh: i32,
+    kw: i32,
+    sh: i32,
+    sw: i32,
+    pt: i32,
+    pl: i32,
+    oh: i32,
+    ow: i32,
+    x: usize,
+    weights: usize,
+    y: usize,
+  ): void;
   /** assembly/binary/index.ts */
   binaryKernelsVersion(): i32;
   /** assembly/binary/convPadded.ts */
@@ -363,6 +381,8 @@ export interface KernelExports {
     rowEnd: i32,
     xpad: usize,
     table: usize,
+    scale: usize,
+    bias: usize,
   ): void;
   /** assembly/train/signGemm.ts */
   signGemmScratchBytes(k: i32): i32;
@@ -449,6 +469,7 @@ export const KERNEL_ARITY: { readonly [K in keyof KernelExports]: number } = {
   float_batchNormBackward: 11,
   float_softmaxCrossEntropy: 5,
   float_adam: 11,
+  float_depthwise: 15,
   binaryKernelsVersion: 0,
   bitConvTableBytes: 1,
   bitConvScratchBytes: 3,
@@ -464,7 +485,7 @@ export const KERNEL_ARITY: { readonly [K in keyof KernelExports]: number } = {
   bitMaxPool: 14,
   bitPadImages: 11,
   fusedFloatConvPack: 31,
-  bitConv2d: 23,
+  bitConv2d: 25,
   signGemmScratchBytes: 1,
   signPatterns: 4,
   signGemm: 9,

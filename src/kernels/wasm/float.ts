@@ -19,7 +19,7 @@ import { type Call, type KernelPool, SCRATCH } from "../threads/pool.js";
 import { COST, chunksFor, splitRange } from "../threads/split.js";
 import type { BinaryOp, FloatKernels, UnaryOp, Window2D } from "../types.js";
 import { type Runner, runJob } from "./calls.js";
-import { batchNormForwardJob } from "./floatCalls.js";
+import { batchNormForwardJob, depthwiseJob } from "./floatCalls.js";
 import type { KernelModule } from "./module.js";
 
 /** Integer codes of the binary ops; must match assembly/float/elementwise.ts. */
@@ -254,6 +254,9 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
         dx + i * imageBytes(g),
       ]);
       if (!split) e.float_avgPoolBackward(...geometryArgs(g), dy, dx);
+    },
+    depthwise(g, x, w, y) {
+      runJob(runner, depthwiseJob(g, x, w, y));
     },
     binary(op, n, a, b, out) {
       const c = code(BINARY_OP_CODES, op, "binary");

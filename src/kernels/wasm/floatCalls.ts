@@ -3,8 +3,24 @@
  * engine records them per layer (calls.ts says how). Rows and elements are independent, so
  * they are the split axes; pointers advance by the bytes of the units skipped.
  */
+import { geometryArgs } from "../geometry.js";
 import { COST } from "../threads/split.js";
+import type { Window2D } from "../types.js";
 import { type Job, job } from "./calls.js";
+
+/** float_depthwise over images: y [n, outH, outW, c] of x [n, h, w, c] and w [kh, kw, c]. */
+export function depthwiseJob(g: Window2D, x: number, w: number, y: number): Job {
+  const inImage = g.h * g.w * g.c * 4;
+  const outImage = g.outH * g.outW * g.c * 4;
+  const bytes = g.n * (outImage * g.kh * g.kw + inImage);
+  return job(g.n, 1, bytes / COST.bytes, (s, e) => [
+    "float_depthwise",
+    ...geometryArgs(g, e - s),
+    x + s * inImage,
+    w,
+    y + s * outImage,
+  ]);
+}
 
 /**
  * float_batchNormForward over rows: y [rows, cols] = ((x - mean) * invStd) * gamma + beta,
