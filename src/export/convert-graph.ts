@@ -25,11 +25,11 @@ import {
   type ConvertOptions,
   fail,
   isSignLike,
-  kernelShapeOf,
   quantizationInfo,
   quantizerOf,
   type Source,
   sourcesOf,
+  weightLayerParts,
 } from "./convert.js";
 import { outputSpec } from "./convert-shapes.js";
 import { packWeightSigns } from "./convert-weights.js";
@@ -220,23 +220,7 @@ function thresholdPack(e: GraphEmitter, src: Source, input: string): string {
 function weightLayer(e: GraphEmitter, src: Source, input: string): string {
   const cfg = src.config;
   const name = src.name;
-  if (cfg.scaling === "xnor") {
-    fail(
-      src,
-      "scaling 'xnor' needs the real-valued input at every position; deploy with --scaling xnor-weights",
-    );
-  }
-  const inQ = quantizerOf(cfg.inputQuantizer);
-  const kQ = quantizerOf(cfg.kernelQuantizer);
-  if (inQ && !isSignLike(inQ))
-    fail(src, `input quantizer '${inQ.name}' (${inQ.bits} bits) is not sign(x) in eval mode`);
-  const kernel = src.tensors.get("kernel")!;
-  const kernelShape = kernelShapeOf(src);
-  const outC = kernelShape[0]!;
-  const quantized = new Float32Array(kernel.length);
-  if (kQ) kQ.forward(kernel, quantized, { channels: outC, training: false });
-  else quantized.set(kernel);
-  const bias = src.tensors.get("bias");
+  const { inQ, kQ, kernelShape, outC, quantized, bias } = weightLayerParts(src);
   const conv = src.type === "quant_conv2d";
   const geometry = conv ? { strides: [cfg.stride, cfg.stride], padding: cfg.padding } : {};
   if (!inQ || kQ?.bits !== 1) {

@@ -221,9 +221,12 @@ function floatOp(e: Emitter, src: Source): void {
   }
 }
 
-/** Emits the weight layer at `i` (and, for a threshold fold, the ops it absorbs); returns the next index. */
-function weightLayer(e: Emitter, sources: Source[], i: number): number {
-  const src = sources[i]!;
+/**
+ * What every converter reads of a dense or conv layer: its quantizers (refusing what the
+ * engine cannot run exactly: XNOR-Net's K, a non-sign input quantizer), the kernel as the
+ * training graph multiplies by it (quantized), and the bias.
+ */
+export function weightLayerParts(src: Source) {
   const cfg = src.config;
   if (cfg.scaling === "xnor") {
     fail(
@@ -243,7 +246,14 @@ function weightLayer(e: Emitter, sources: Source[], i: number): number {
   const quantized = new Float32Array(kernel.length);
   if (kQ) kQ.forward(kernel, quantized, { channels: outC, training: false });
   else quantized.set(kernel);
-  const bias = src.tensors.get("bias");
+  return { inQ, kQ, kernelShape, outC, quantized, bias: src.tensors.get("bias") };
+}
+
+/** Emits the weight layer at `i` (and, for a threshold fold, the ops it absorbs); returns the next index. */
+function weightLayer(e: Emitter, sources: Source[], i: number): number {
+  const src = sources[i]!;
+  const cfg = src.config;
+  const { inQ, kQ, kernelShape, outC, quantized, bias } = weightLayerParts(src);
   const name = src.name;
 
   if (!inQ || kQ?.bits !== 1) {
