@@ -4,7 +4,7 @@
 // Default path (both builds): i64.popcnt over 64-bit loads with a 2x2 register tile, so
 // each loaded word of a meets two rows of b and vice versa. On x86, V8 turns i64.popcnt
 // into one POPCNT instruction but expands i8x16.popcnt into about ten, so the scalar
-// popcount beats the vector one even in the SIMD build (REFERENCE.md; bench bgemm measures
+// popcount beats the vector one even in the SIMD build (docs/architecture.md, Kernels; bench bgemm measures
 // both). Columns are processed in blocks whose rows of b fit in L1, and rows of a stream.
 
 const L1_BYTES: i32 = 16384;

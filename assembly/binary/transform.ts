@@ -1,4 +1,4 @@
-// Output transforms of binary layers (DESIGN.md section 3): int32 dot values become
+// Output transforms of binary layers (docs/architecture.md, the bit contract): int32 dot values become
 // packed bits through per-channel thresholds, or floats through a per-channel
 // multiply-add.
 

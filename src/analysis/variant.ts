@@ -4,7 +4,7 @@
  * rebuilt into a live model with the checkpoint's tensors.
  *
  * Precision p of a weight layer (bits, 32 = full precision):
- * - p = 1: input and kernel quantizer ste_sign; p in 2..31: dorefa(p) on both (DESIGN.md).
+ * - p = 1: input and kernel quantizer ste_sign; p in 2..31: dorefa(p) on both (docs/sensitivity.md).
  *   Kernels are first scaled to max |W| = 1 so that dorefa's [-1, 1] grid covers them (the
  *   batch norm after every weight layer absorbs the positive scale); sign ignores it.
  *   In a float twin the layer's input passes a ReLU, which stands where the binary net

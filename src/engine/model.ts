@@ -53,7 +53,7 @@ export interface ActivationSpec {
   shape: number[];
 }
 
-/** Binary padding value: -1 and +1 are free, 0 needs the in-bounds correction (DESIGN.md). */
+/** Binary padding value: -1 and +1 are free, 0 needs the in-bounds correction (docs/architecture.md). */
 export type BinaryPadValue = -1 | 0 | 1;
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };

@@ -17,12 +17,13 @@
  * An `inputs` list that names just the layer before is left out, so a chain written this
  * way is still a format 1.x chain.
  */
-import type { ActivationSpec, EngineModel, JsonValue, Layer, Padding } from "../engine/model.js";
+import type { ActivationSpec, EngineModel, Layer, Padding } from "../engine/model.js";
 import type { Model } from "../nn/model.js";
 import {
   batchNormParams,
   bwnWeights,
   type ConvertOptions,
+  engineModelOf,
   fail,
   isSignLike,
   quantizationInfo,
@@ -106,15 +107,7 @@ export function convertGraph(model: Model, options: ConvertOptions): EngineModel
       "the model ends in binary activations; the engine needs float class scores",
     );
   }
-  return {
-    name: options.name ?? model.name,
-    classNames: [...options.classNames],
-    layers: e.layers,
-    metadata: {
-      ...(model.origin ? { builder: model.origin.builder, options: model.origin.options as JsonValue } : {}),
-      ...(options.metadata ?? {}),
-    },
-  };
+  return engineModelOf(model, options, e.layers);
 }
 
 /** Emits the engine layers of one training layer; returns the engine layer holding its output. */

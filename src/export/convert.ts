@@ -181,10 +181,15 @@ export function convertModel(model: Model, options: ConvertOptions): EngineModel
       "the model ends in binary activations; the engine needs float class scores",
     );
   }
+  return engineModelOf(model, options, e.layers);
+}
+
+/** The engine model of converted layers: name, class names, and the builder config as metadata. */
+export function engineModelOf(model: Model, options: ConvertOptions, layers: Layer[]): EngineModel {
   return {
     name: options.name ?? model.name,
     classNames: [...options.classNames],
-    layers: e.layers,
+    layers,
     metadata: {
       ...(model.origin ? { builder: model.origin.builder, options: model.origin.options as JsonValue } : {}),
       ...(options.metadata ?? {}),

@@ -1,5 +1,5 @@
 /**
- * Folding what follows a binary layer into its output transform (DESIGN.md section 3).
+ * Folding what follows a binary layer into its output transform (docs/architecture.md).
  *
  * A binary layer computes, per output channel j, an integer x = dot in [-K, K]. The training
  * graph then applies, in float32, in this order (each step rounded to float32, missing

@@ -2,7 +2,7 @@
  * A binary layer whose output transform is not decided yet. Its integer dot x in [-K, K]
  * passes through per-channel monotone ops (the XNOR scale alpha and bias, batch norms and
  * other multiply-adds, Relu, Clip) and max-pools until either a Binarize comes (fold: a
- * threshold per channel, DESIGN.md section 3) or anything else (flush: an exact affine
+ * threshold per channel, docs/architecture.md) or anything else (flush: an exact affine
  * output and the ops replayed as engine layers).
  *
  * Each multiply-add step is evaluated as onnxruntime computes it in float32:

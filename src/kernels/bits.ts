@@ -1,5 +1,5 @@
 /**
- * The bit contract, written once (DESIGN.md section 1). Every binary kernel, the exporter
+ * The bit contract, written once (docs/architecture.md). Every binary kernel, the exporter
  * and the engine agree on it.
  *
  * Encoding: a binary value in {-1, +1} is one bit, **bit 1 = +1, bit 0 = -1**.

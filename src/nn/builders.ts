@@ -1,5 +1,5 @@
 /**
- * Model builders: the reference architectures of DESIGN.md, each with a float twin
+ * Model builders: the reference architectures (docs/architecture.md), each with a float twin
  * (`float: true`: no quantizers, ReLU where the binary net has sign).
  *
  * Conventions shared by all builders:

@@ -2,7 +2,7 @@
  * 2-D convolution (cross-correlation, as in every framework), NHWC input x [N, H, W, C],
  * weights OHWI w [O, kh, kw, C], optional bias [O], output y [N, outH, outW, O].
  * Positions outside the image read `padValue` (0, -1 or +1: a binary network trains with
- * the padding it will be deployed with; see DESIGN.md).
+ * the padding it will be deployed with; see docs/architecture.md).
  *
  * As im2col + sgemm, with cols [P, K] (P = N*outH*outW pixels, K = kh*kw*C):
  *   forward   y = cols W^T (+ bias)                 (W viewed as [O, K])
