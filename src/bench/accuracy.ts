@@ -9,15 +9,22 @@
  *     ONEBIT_ACCURACY=all onebit bench accuracy  # plus xnor-cnn, bwn-cnn and the float twins
  *     ONEBIT_ACCURACY=mnist-bnn-cnn onebit bench accuracy   # one run by id
  *     ONEBIT_ACCURACY=side ONEBIT_ACCURACY_EPOCHS=10 ONEBIT_ACCURACY_WIDTH=1 onebit bench accuracy
+ *     ONEBIT_ACCURACY=residual ONEBIT_ACCURACY_LIMIT=20000 onebit bench accuracy --threads 2
  *
  * `side` is the side-by-side set with bnn-cnn itself beside XNOR-Net, BWN and the float
- * twin (same schedule for all); ONEBIT_ACCURACY_EPOCHS and ONEBIT_ACCURACY_WIDTH shorten
- * any selection (fewer epochs, narrower CNNs) when the full schedules do not fit the time
- * at hand: the run ids then say so (e.g. mnist-xnor-cnn-e10-w1) and targets do not apply.
+ * twin (same schedule for all); `residual` is bnn-cnn, birealnet, reactnet and quicknet with
+ * their float twins on both data sets, one schedule, with each model's binary and float MACs
+ * and packed file size beside its accuracy. ONEBIT_ACCURACY_EPOCHS and ONEBIT_ACCURACY_WIDTH
+ * shorten any selection (fewer epochs, narrower CNNs) when the full schedules do not fit the
+ * time at hand: the run ids then say so (e.g. mnist-xnor-cnn-e10-w1) and targets do not
+ * apply. ONEBIT_ACCURACY_LIMIT=N trains on the first N training images (ids get -nN); the
+ * test set stays whole.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { summarizeCheckpoint } from "../analysis/summary.js";
 import { type DatasetName, loadDataset } from "../data/index.js";
+import { loadCheckpoint } from "../nn/checkpoint.js";
 import type { ModelConfig } from "../nn/checkpointFormat.js";
 import { createContext } from "../tensor/index.js";
 import { type TrainConfig, train } from "../train/index.js";
@@ -99,6 +106,32 @@ const SIDE_BASELINES: AccuracyRun[] = COMPARISON_RUNS.filter((r) => r.id.endsWit
 }));
 
 /**
+ * The residual side-by-side set (issue 14's table): `bnn-cnn`, `birealnet`, `reactnet` and
+ * `quicknet`, binary and float twin, on both data sets, all with one schedule. The residual
+ * nets are the builders' 28x28 defaults (width 32, stages 2,2,2); every run recomputes its
+ * batch-norm statistics after each epoch (`bnCalibration`), which the residual nets need and
+ * which leaves a chain's accuracy as it is.
+ */
+export const RESIDUAL_RUNS: AccuracyRun[] = (["mnist", "fashion-mnist"] as const).flatMap((dataset) =>
+  (["bnn-cnn", "birealnet", "reactnet", "quicknet"] as const).flatMap((builder) =>
+    [false, true].map((float) => ({
+      id: `res-${dataset === "mnist" ? "mnist" : "fashion"}-${builder}${float ? "-float" : ""}`,
+      dataset,
+      config: {
+        model: {
+          builder,
+          options: builder === "bnn-cnn" ? { widthMultiplier: 2, float } : { float },
+        } as TrainConfig["model"],
+        ...cnnSchedule,
+        epochs: 10,
+        augment: shift,
+        bnCalibration: 2000,
+      },
+    })),
+  ),
+);
+
+/**
  * The runs with epochs and/or the CNN width multiplier overridden (a shortened schedule):
  * ids get -eN / -wM, the cosine schedule spans the new epoch count, and no target applies.
  */
@@ -116,7 +149,12 @@ export function shortened(runs: AccuracyRun[], epochs?: number, width?: number):
     const model = r.config.model as ModelConfig;
     const options = { ...model.options };
     const cnn = model.builder !== "bnn-mlp";
-    if (width !== undefined && cnn) options.widthMultiplier = width;
+    const residual = RESIDUAL_BUILDERS.has(model.builder);
+    if (width !== undefined && cnn) {
+      // The residual builders' width is their first-stage channels, not a multiplier.
+      if (residual) options.width = width;
+      else options.widthMultiplier = width;
+    }
     return {
       id: `${r.id}${epochs !== undefined ? `-e${epochs}` : ""}${width !== undefined && cnn ? `-w${width}` : ""}`,
       dataset: r.dataset,
@@ -129,10 +167,13 @@ export function shortened(runs: AccuracyRun[], epochs?: number, width?: number):
   });
 }
 
+const RESIDUAL_BUILDERS = new Set(["birealnet", "reactnet", "quicknet"]);
+
 export function selectRuns(selector: string | undefined): AccuracyRun[] {
-  const all = [...HEADLINE_RUNS, ...COMPARISON_RUNS];
+  const all = [...HEADLINE_RUNS, ...COMPARISON_RUNS, ...RESIDUAL_RUNS];
   if (!selector || selector === "headline") return HEADLINE_RUNS;
-  if (selector === "all") return all;
+  if (selector === "all") return [...HEADLINE_RUNS, ...COMPARISON_RUNS];
+  if (selector === "residual") return RESIDUAL_RUNS;
   if (selector === "side") {
     return (["mnist", "fashion"] as const).flatMap((ds) => [
       ...SIDE_BASELINES.filter((r) => r.id.startsWith(`${ds}-`)),
@@ -152,18 +193,22 @@ export function selectRuns(selector: string | undefined): AccuracyRun[] {
 
 export async function run(options: BenchOptions): Promise<void> {
   const num = (v: string | undefined) => (v === undefined || v === "" ? undefined : Number(v));
+  const limit = num(process.env.ONEBIT_ACCURACY_LIMIT);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+    throw new RangeError(`ONEBIT_ACCURACY_LIMIT must be a positive integer, got ${limit}`);
+  }
   const runs = shortened(
     selectRuns(process.env.ONEBIT_ACCURACY),
     num(process.env.ONEBIT_ACCURACY_EPOCHS),
     num(process.env.ONEBIT_ACCURACY_WIDTH),
-  );
+  ).map((r) => (limit === undefined ? r : { ...r, id: `${r.id}-n${limit}`, target: undefined }));
   const outDir = path.resolve("bench", "results");
   mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `accuracy-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
   const results: Record<string, unknown>[] = [];
   const env = environment();
   for (const r of runs) {
-    const data = await loadDataset(r.dataset);
+    const data = await loadDataset(r.dataset, { limitTrain: limit });
     const ctx = await createContext("wasm", { threads: options.threads ?? 1 });
     const t0 = performance.now();
     const result = await train({
@@ -174,6 +219,9 @@ export async function run(options: BenchOptions): Promise<void> {
       progress: process.stderr.isTTY ? "bar" : "lines",
     });
     const wall = (performance.now() - t0) / 1000;
+    const summary = result.checkpoint
+      ? (await summarizeCheckpoint(await loadCheckpoint(result.checkpoint), result.checkpoint)).totals
+      : null;
     results.push({
       id: r.id,
       dataset: r.dataset,
@@ -193,6 +241,8 @@ export async function run(options: BenchOptions): Promise<void> {
       wall_seconds: Math.round(wall),
       epoch_seconds_median: median(result.epochSeconds),
       params: result.params,
+      macs: summary?.macs ?? null,
+      file_bytes: summary?.fileBytes ?? null,
       history: result.history,
     });
     result.model.dispose();
@@ -206,16 +256,34 @@ export async function run(options: BenchOptions): Promise<void> {
   const pct = (x: unknown) => (typeof x === "number" ? `${(100 * x).toFixed(2)}%` : "-");
   process.stdout.write(
     `${table(
-      ["run", "epochs", "test acc (last)", "best", "target", "s/epoch", "wall s"],
-      results.map((x) => [
-        x.id as string,
-        x.epochs as number,
-        pct(x.test_accuracy),
-        pct(x.best_test_accuracy),
-        pct(x.target),
-        x.epoch_seconds_median as number,
-        x.wall_seconds as number,
-      ]),
+      [
+        "run",
+        "epochs",
+        "test acc (last)",
+        "best",
+        "target",
+        "binary MACs",
+        "float MACs",
+        "file KB",
+        "s/epoch",
+        "wall s",
+      ],
+      results.map((x) => {
+        const macs = x.macs as { binary: number; float: number } | null;
+        const bytes = x.file_bytes as number | null;
+        return [
+          x.id as string,
+          x.epochs as number,
+          pct(x.test_accuracy),
+          pct(x.best_test_accuracy),
+          pct(x.target),
+          macs ? macs.binary.toLocaleString("en-US") : "-",
+          macs ? macs.float.toLocaleString("en-US") : "-",
+          bytes === null ? "-" : (bytes / 1024).toFixed(1),
+          x.epoch_seconds_median as number,
+          x.wall_seconds as number,
+        ];
+      }),
     )}\nresults: ${file}\n`,
   );
 }

@@ -39,4 +39,27 @@ describe("bench accuracy run selection", () => {
       "ONEBIT_ACCURACY_EPOCHS must be a positive integer",
     );
   });
+
+  it("residual: four architectures and their float twins on both data sets, one schedule", () => {
+    const runs = selectRuns("residual");
+    expect(runs).toHaveLength(16);
+    expect(runs.slice(0, 8).map((r) => r.id)).toEqual([
+      "res-mnist-bnn-cnn",
+      "res-mnist-bnn-cnn-float",
+      "res-mnist-birealnet",
+      "res-mnist-birealnet-float",
+      "res-mnist-reactnet",
+      "res-mnist-reactnet-float",
+      "res-mnist-quicknet",
+      "res-mnist-quicknet-float",
+    ]);
+    const { model: _m, ...schedule } = runs[0]!.config;
+    for (const r of runs) {
+      const { model: _, ...s } = r.config;
+      expect(s).toEqual(schedule);
+    }
+    // The residual builders' width is channels, not a multiplier.
+    const [bireal] = shortened(selectRuns("res-fashion-birealnet"), 2, 16);
+    expect((bireal!.config.model as ModelConfig).options).toEqual({ float: false, width: 16 });
+  });
 });
