@@ -135,7 +135,9 @@ function window(
 ) {
   if (Array.isArray(padding)) {
     if (padding.length !== 4 || !padding.every((p) => Number.isInteger(p) && p >= 0 && p <= 1 << 16)) {
-      fault(`padding: expected 'valid', 'same' or 4 integers [top, left, bottom, right], got ${JSON.stringify(padding)}`);
+      fault(
+        `padding: expected 'valid', 'same' or 4 integers [top, left, bottom, right], got ${JSON.stringify(padding)}`,
+      );
     }
   } else if (padding !== "valid" && padding !== "same") {
     fault(`padding must be 'valid', 'same' or [top, left, bottom, right], got ${JSON.stringify(padding)}`);

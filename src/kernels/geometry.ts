@@ -76,7 +76,9 @@ export function convGeometry(
       );
     }
   } else if (padding !== "valid" && padding !== "same") {
-    throw new RangeError(`convGeometry: padding must be 'valid', 'same' or pads, got ${JSON.stringify(padding)}`);
+    throw new RangeError(
+      `convGeometry: padding must be 'valid', 'same' or pads, got ${JSON.stringify(padding)}`,
+    );
   }
   const y = axis(h, kh, strideH, padding, 0);
   const x = axis(w, kw, strideW, padding, 1);

@@ -141,7 +141,9 @@ describe("explicit pads (2.0)", () => {
     const bytes = editHeader(chain, (h) => {
       h["layers"][1].padding = [1, 1, 1, 1];
     });
-    expect(errorOf(bytes)).toMatchInlineSnapshot(`"m.onebit: layer 1 'conv0' (float_conv2d): padding: expected one of "valid", "same", got an array of 4"`);
+    expect(errorOf(bytes)).toMatchInlineSnapshot(
+      `"m.onebit: layer 1 'conv0' (float_conv2d): padding: expected one of "valid", "same", got an array of 4"`,
+    );
     new DataView(bytes.buffer).setUint16(8, FORMAT_VERSION.major, true);
     new DataView(bytes.buffer).setUint16(10, FORMAT_VERSION.minor, true);
     const model = decodeModel(bytes);
@@ -156,10 +158,18 @@ describe("explicit pads (2.0)", () => {
           h["layers"][1].padding = pads;
         }),
       );
-    expect(bad([1, 1, 1])).toMatchInlineSnapshot(`"m.onebit: layer 1 'conv0' (float_conv2d): padding: expected 4..4 items, got 3"`);
-    expect(bad([1, 1, 1, -1])).toMatchInlineSnapshot(`"m.onebit: layer 1 'conv0' (float_conv2d): padding[3]: expected an integer in [0, 65536], got -1"`);
-    expect(bad([3, 0, 0, 0])).toMatchInlineSnapshot(`"m.onebit: layer 1 'conv0' (float_conv2d): pads must be 4 non-negative integers [top, left, bottom, right], each smaller than the 3x3 window on its axis, got [3,0,0,0]"`);
-    expect(bad([1, 1, 2, 1])).toMatchInlineSnapshot(`"m.onebit: layer 1 'conv0' (float_conv2d): declares output float [8,8,40] but its input and parameters give float [9,8,40]"`);
+    expect(bad([1, 1, 1])).toMatchInlineSnapshot(
+      `"m.onebit: layer 1 'conv0' (float_conv2d): padding: expected 4..4 items, got 3"`,
+    );
+    expect(bad([1, 1, 1, -1])).toMatchInlineSnapshot(
+      `"m.onebit: layer 1 'conv0' (float_conv2d): padding[3]: expected an integer in [0, 65536], got -1"`,
+    );
+    expect(bad([3, 0, 0, 0])).toMatchInlineSnapshot(
+      `"m.onebit: layer 1 'conv0' (float_conv2d): pads must be 4 non-negative integers [top, left, bottom, right], each smaller than the 3x3 window on its axis, got [3,0,0,0]"`,
+    );
+    expect(bad([1, 1, 2, 1])).toMatchInlineSnapshot(
+      `"m.onebit: layer 1 'conv0' (float_conv2d): declares output float [8,8,40] but its input and parameters give float [9,8,40]"`,
+    );
   });
 });
 

@@ -80,7 +80,15 @@ function padsModel(seed: number, floatPool = true): EngineModel {
         padValue: 0,
       },
       ...(floatPool
-        ? [{ kind: "maxpool", name: "fpool", poolSize: [3, 3], strides: [1, 1], padding: [1, 0, 0, 1] } as Draft]
+        ? [
+            {
+              kind: "maxpool",
+              name: "fpool",
+              poolSize: [3, 3],
+              strides: [1, 1],
+              padding: [1, 0, 0, 1],
+            } as Draft,
+          ]
         : []),
       bn(rng, "bn0", 20),
       { kind: "bitpack", name: "pack0" },
@@ -147,7 +155,12 @@ function padsModel(seed: number, floatPool = true): EngineModel {
       },
       { kind: "avgpool", name: "apool", poolSize: [3, 3], strides: [2, 2], padding: [1, 1, 1, 1] },
       { kind: "globalavgpool", name: "gap" },
-      { kind: "float_dense", name: "head", weights: f32([5, 24], rnd(rng, 120)), bias: f32([5], rnd(rng, 5)) },
+      {
+        kind: "float_dense",
+        name: "head",
+        weights: f32([5, 24], rnd(rng, 120)),
+        bias: f32([5], rnd(rng, 5)),
+      },
     ],
   );
   return { name: "pads", classNames: ["a", "b", "c", "d", "e"], layers, metadata: {} };
@@ -157,8 +170,18 @@ function padsModel(seed: number, floatPool = true): EngineModel {
 function scored(name: string, layers: Layer[]): EngineModel {
   const last = layers[layers.length - 1]!.out;
   const n = last.shape.reduce((a, b) => a * b, 1);
-  const flatten = { kind: "flatten", name: "scores", in: last, out: { layout: "float", shape: [n] } } as Layer;
-  return { name, classNames: Array.from({ length: n }, (_, i) => `${i}`), layers: [...layers, flatten], metadata: {} };
+  const flatten = {
+    kind: "flatten",
+    name: "scores",
+    in: last,
+    out: { layout: "float", shape: [n] },
+  } as Layer;
+  return {
+    name,
+    classNames: Array.from({ length: n }, (_, i) => `${i}`),
+    layers: [...layers, flatten],
+    metadata: {},
+  };
 }
 
 function images(count: number, size: number, seed: number): Uint8Array {
@@ -255,8 +278,14 @@ describe("explicit pads", () => {
     const x = images(2, 64, rng.int(1000));
     // 'same' at stride 1 pads 1 a side; at stride 2 on 8 rows it pads 0 on top, 1 below.
     for (const [pads, strides] of [
-      [[1, 1, 1, 1], [1, 1]],
-      [[0, 0, 1, 1], [2, 2]],
+      [
+        [1, 1, 1, 1],
+        [1, 1],
+      ],
+      [
+        [0, 0, 1, 1],
+        [2, 2],
+      ],
     ] as [Padding, [number, number]][]) {
       for (const backend of ["ref", "wasm"] as const) {
         const same = await Engine.load(conv("same", strides), { backend });
