@@ -28,6 +28,8 @@ import {
   type I32Tensor,
   type JsonValue,
   type Layer,
+  type Padding,
+  type Pads,
   type Tensor,
 } from "./model.js";
 import { MODEL_LIMITS } from "./model-check.js";
@@ -103,7 +105,12 @@ function layerSchema(tensor: TensorRef, major: number): Parser<Layer> {
     out: spec,
   };
   const strides = pair(int(1, 1 << 16));
-  const padding = literal("valid", "same");
+  const named = literal("valid", "same");
+  const pads = array(int(0, 1 << 16), 4, 4);
+  // 2.0 adds explicit pads [top, left, bottom, right] beside the two named rules.
+  const padding: Parser<Padding> = graph
+    ? (v, path, ctx) => (Array.isArray(v) ? (pads(v, path, ctx) as Pads) : named(v, path, ctx))
+    : named;
   const output = tagged<Extract<Layer, { kind: "binary_dense" }>["output"]>({
     threshold: object({ kind: literal("threshold"), thresholds: tensor("i32"), flip: tensor("bits") }),
     affine: object({ kind: literal("affine"), scale: tensor("f32"), bias: tensor("f32") }),

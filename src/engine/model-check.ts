@@ -6,7 +6,7 @@
  * parameters, every tensor's dtype, shape and storage length, packed tail bits 0, float
  * parameters finite, and size limits that keep the runtime's allocations bounded.
  */
-import { convGeometry } from "../kernels/geometry.js";
+import { convGeometry, type WindowPadding } from "../kernels/geometry.js";
 import { ModelFormatError } from "./format-error.js";
 import {
   type ActivationSpec,
@@ -130,14 +130,22 @@ function window(
   input: ActivationSpec,
   k: [number, number],
   strides: [number, number],
-  padding: string,
+  padding: WindowPadding,
   filters = 1,
 ) {
-  if (padding !== "valid" && padding !== "same") fault(`padding must be 'valid' or 'same', got ${padding}`);
+  if (Array.isArray(padding)) {
+    if (padding.length !== 4 || !padding.every((p) => Number.isInteger(p) && p >= 0 && p <= 1 << 16)) {
+      fault(
+        `padding: expected 'valid', 'same' or 4 integers [top, left, bottom, right], got ${JSON.stringify(padding)}`,
+      );
+    }
+  } else if (padding !== "valid" && padding !== "same") {
+    fault(`padding must be 'valid', 'same' or [top, left, bottom, right], got ${JSON.stringify(padding)}`);
+  }
   const [h, w, c] = input.shape as [number, number, number];
   let g: ReturnType<typeof convGeometry>;
   try {
-    g = convGeometry(1, h, w, c, k[0], k[1], strides[0], strides[1], padding as "valid" | "same");
+    g = convGeometry(1, h, w, c, k[0], k[1], strides[0], strides[1], padding);
   } catch (e) {
     return fault((e as Error).message.replace(/^convGeometry: /, ""));
   }

@@ -16,9 +16,14 @@
  * packed, channel c at word c >> 5, bit c & 31, tail bits 0. A bit activation of shape
  * [h, w, c] occupies h * w * ceil(c / 32) words; a flat bit vector [n] occupies ceil(n / 32).
  */
-import type { Padding } from "../kernels/geometry.js";
+import type { Pads, WindowPadding } from "../kernels/geometry.js";
 
-export type { Padding };
+/**
+ * A conv or pool window's padding: TensorFlow's 'valid' or 'same', or (format 2.0)
+ * explicit pads [top, left, bottom, right], as PyTorch and ONNX state them.
+ */
+export type Padding = WindowPadding;
+export type { Pads };
 
 /** Float32 tensor, row-major. */
 export interface F32Tensor {
@@ -331,13 +336,17 @@ export const GRAPH_KINDS: readonly LayerKind[] = [
   "depthwise_conv2d",
 ];
 
-/** True when the model needs format 2.0: a layer with `inputs`, a 2.0 kind, or a bitpack threshold. */
+/**
+ * True when the model needs format 2.0: a layer with `inputs`, a 2.0 kind, a bitpack
+ * threshold, or explicit pads.
+ */
 export function needsFormat2(model: EngineModel): boolean {
   return model.layers.some(
     (l) =>
       l.inputs !== undefined ||
       GRAPH_KINDS.includes(l.kind) ||
-      (l.kind === "bitpack" && l.thresholds !== undefined),
+      (l.kind === "bitpack" && l.thresholds !== undefined) ||
+      ("padding" in l && Array.isArray(l.padding)),
   );
 }
 

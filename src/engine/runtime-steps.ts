@@ -13,7 +13,7 @@ import {
   isPointwise,
   preferIm2col,
 } from "../kernels/binaryTypes.js";
-import { convGeometry } from "../kernels/geometry.js";
+import { convGeometry, type WindowPadding } from "../kernels/geometry.js";
 import type { Backend } from "../kernels/index.js";
 import type { Window2D } from "../kernels/types.js";
 import {
@@ -125,7 +125,7 @@ function windowOf(
   spec: ActivationSpec,
   k: [number, number],
   s: [number, number],
-  padding: "valid" | "same",
+  padding: WindowPadding,
 ): Window2D {
   const [h, w, c] = spec.shape as [number, number, number];
   return convGeometry(n, h, w, c, k[0], k[1], s[0], s[1], padding);

@@ -75,6 +75,7 @@ class Builder {
 
 /** ONNX pads [top, left, bottom, right] of an engine window. */
 function padsOf(shape: number[], k: [number, number], s: [number, number], padding: Padding): number[] {
+  if (typeof padding !== "string") return [...padding];
   const [h, w, c] = shape as [number, number, number];
   const g = convGeometry(1, h, w, c, k[0], k[1], s[0], s[1], padding);
   const bottom = Math.max((g.outH - 1) * s[0] + k[0] - h, 0) - g.padTop;

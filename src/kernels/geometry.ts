@@ -5,14 +5,40 @@
  * - 'same': outH = ceil(h / strideH); the total padding max((outH - 1) * strideH + kh - h, 0)
  *   is split with the smaller half on top (padTop = floor(total / 2)), the rest below.
  * Width works the same way.
+ * - explicit pads [top, left, bottom, right] (PyTorch's and ONNX's rule): outH =
+ *   floor((h + top + bottom - kh) / strideH) + 1, padTop = top. Each pad must be smaller than
+ *   the window on its axis, so that every window overlaps the image. PyTorch's padding=1 on
+ *   a stride-2 3x3 conv over 28 rows is [1, 1, 1, 1]: 14 rows, padTop 1 (neither 'same',
+ *   which pads 0 on top there, nor 'valid').
  *
  *     convGeometry(64, 28, 28, 1, 3, 3, 1, 1, "same"); // outH = outW = 28, padTop = padLeft = 1
  */
 import type { Window2D } from "./types.js";
 
 export type Padding = "valid" | "same";
+/** Explicit padding per side: [top, left, bottom, right]. */
+export type Pads = [top: number, left: number, bottom: number, right: number];
+/** A window's padding: TensorFlow's rule by name, or explicit pads. */
+export type WindowPadding = Padding | Pads;
 
-function axis(size: number, k: number, stride: number, padding: Padding): { out: number; before: number } {
+/** A readable form of a padding for messages: 'same', 'valid' or [t,l,b,r]. */
+export function formatPadding(padding: WindowPadding): string {
+  return typeof padding === "string" ? `'${padding}'` : `pads [${padding.join(",")}]`;
+}
+
+function axis(
+  size: number,
+  k: number,
+  stride: number,
+  padding: WindowPadding,
+  side: 0 | 1,
+): { out: number; before: number } {
+  if (typeof padding !== "string") {
+    const before = padding[side];
+    const after = padding[side + 2]!;
+    const span = size + before + after;
+    return { out: span >= k ? Math.floor((span - k) / stride) + 1 : 0, before };
+  }
   if (padding === "valid") {
     return { out: size >= k ? Math.floor((size - k) / stride) + 1 : 0, before: 0 };
   }
@@ -30,20 +56,35 @@ export function convGeometry(
   kw: number,
   strideH: number,
   strideW: number,
-  padding: Padding,
+  padding: WindowPadding,
 ): Window2D {
   for (const [name, v] of Object.entries({ n, h, w, c, kh, kw, strideH, strideW })) {
     if (!Number.isInteger(v) || v < 1)
       throw new RangeError(`convGeometry: ${name} must be a positive integer, got ${v}`);
   }
-  if (padding !== "valid" && padding !== "same") {
-    throw new RangeError(`convGeometry: padding must be 'valid' or 'same', got '${padding}'`);
+  if (Array.isArray(padding)) {
+    const ok =
+      padding.length === 4 &&
+      padding.every((p) => Number.isInteger(p) && p >= 0) &&
+      padding[0] < kh &&
+      padding[2] < kh &&
+      padding[1] < kw &&
+      padding[3] < kw;
+    if (!ok) {
+      throw new RangeError(
+        `convGeometry: pads must be 4 non-negative integers [top, left, bottom, right], each smaller than the ${kh}x${kw} window on its axis, got ${JSON.stringify(padding)}`,
+      );
+    }
+  } else if (padding !== "valid" && padding !== "same") {
+    throw new RangeError(
+      `convGeometry: padding must be 'valid', 'same' or pads, got ${JSON.stringify(padding)}`,
+    );
   }
-  const y = axis(h, kh, strideH, padding);
-  const x = axis(w, kw, strideW, padding);
+  const y = axis(h, kh, strideH, padding, 0);
+  const x = axis(w, kw, strideW, padding, 1);
   if (y.out < 1 || x.out < 1) {
     throw new RangeError(
-      `convGeometry: a ${kh}x${kw} '${padding}' window does not fit a ${h}x${w} image (output ${y.out}x${x.out})`,
+      `convGeometry: a ${kh}x${kw} ${formatPadding(padding)} window does not fit a ${h}x${w} image (output ${y.out}x${x.out})`,
     );
   }
   return {

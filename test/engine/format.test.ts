@@ -133,6 +133,46 @@ describe("round trip", () => {
   });
 });
 
+describe("explicit pads (2.0)", () => {
+  it("are read from a 2.0 file, and a 1.x file may not use them", () => {
+    // conv0 is a 3x3 stride-1 'same' conv on 8x8: pads [1, 1, 1, 1] give the same window.
+    const chain = encodeModel(everyLayerModel());
+    expect(new DataView(chain.buffer).getUint16(8, true)).toBe(CHAIN_VERSION.major);
+    const bytes = editHeader(chain, (h) => {
+      h["layers"][1].padding = [1, 1, 1, 1];
+    });
+    expect(errorOf(bytes)).toMatchInlineSnapshot(
+      `"m.onebit: layer 1 'conv0' (float_conv2d): padding: expected one of "valid", "same", got an array of 4"`,
+    );
+    new DataView(bytes.buffer).setUint16(8, FORMAT_VERSION.major, true);
+    new DataView(bytes.buffer).setUint16(10, FORMAT_VERSION.minor, true);
+    const model = decodeModel(bytes);
+    expect(model.layers[1]).toEqual({ ...everyLayerModel().layers[1], padding: [1, 1, 1, 1] });
+    // Written again: 2.0, the pads kept.
+    const again = encodeModel(model);
+    expect(headerOf(again)["layers"][1].padding).toEqual([1, 1, 1, 1]);
+    expect(new DataView(again.buffer).getUint16(8, true)).toBe(FORMAT_VERSION.major);
+    const bad = (pads: unknown) =>
+      errorOf(
+        editHeader(again, (h) => {
+          h["layers"][1].padding = pads;
+        }),
+      );
+    expect(bad([1, 1, 1])).toMatchInlineSnapshot(
+      `"m.onebit: layer 1 'conv0' (float_conv2d): padding: expected 4..4 items, got 3"`,
+    );
+    expect(bad([1, 1, 1, -1])).toMatchInlineSnapshot(
+      `"m.onebit: layer 1 'conv0' (float_conv2d): padding[3]: expected an integer in [0, 65536], got -1"`,
+    );
+    expect(bad([3, 0, 0, 0])).toMatchInlineSnapshot(
+      `"m.onebit: layer 1 'conv0' (float_conv2d): pads must be 4 non-negative integers [top, left, bottom, right], each smaller than the 3x3 window on its axis, got [3,0,0,0]"`,
+    );
+    expect(bad([1, 1, 2, 1])).toMatchInlineSnapshot(
+      `"m.onebit: layer 1 'conv0' (float_conv2d): declares output float [8,8,40] but its input and parameters give float [9,8,40]"`,
+    );
+  });
+});
+
 describe("rejects corrupt files with a message naming the fault", () => {
   const good = encodeModel(everyLayerModel());
 
