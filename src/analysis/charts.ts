@@ -8,7 +8,7 @@
 import { Resvg } from "@resvg/resvg-js";
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import type { SensitivityReport } from "./sensitivity.js";
+import type { SensitivityReport, VariantResult } from "./sensitivity.js";
 
 const FONT = "DejaVu Sans, Arial, sans-serif";
 const CONFIG = {
@@ -23,18 +23,34 @@ export function heatmapSpec(r: SensitivityReport): TopLevelSpec | null {
   const m = r.binarizeOne;
   if (!m || m.results.length === 0) return null;
   const order = m.layers.map((l) => l.name);
-  const values = m.results.map((v) => ({ layer: v.layer, bits: `${v.bits}`, drop: pp(v.delta) }));
+  const seeded = r.seeds.length > 1;
+  const values = m.results.map((v) => {
+    const drop = pp(v.delta);
+    const iv = v.deltaInterval;
+    const half = iv ? pp((iv[1] - iv[0]) / 2) : null;
+    return {
+      layer: v.layer,
+      bits: `${v.bits}`,
+      drop,
+      label: `${drop.toFixed(2)}${half === null ? "" : ` ±${half.toFixed(2)}`}${v.beyondNoise ? "*" : ""}`,
+      interval: iv ? `[${pp(iv[0]).toFixed(2)}, ${pp(iv[1]).toFixed(2)}]` : "-",
+    };
+  });
   const bits = r.bits.map(String);
   const limit = Math.max(0.01, maxOf(values.map((v) => Math.abs(v.drop))));
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     title: {
       text: `Accuracy drop when only one layer is quantized (${r.dataset}, reference ${pct(m.reference.accuracy)})`,
-      subtitle: ["weights and input activations at k bits (1 = sign, k > 1 = DoReFa)", ...finetuneText(r)],
+      subtitle: [
+        "weights and input activations at k bits (1 = sign, k > 1 = DoReFa)",
+        ...methodText(r),
+        ...(seeded ? ["cells: mean drop ± 95% interval over seeds; * = interval excludes 0"] : []),
+      ],
     },
     config: CONFIG,
     data: { values },
-    width: 90 * bits.length,
+    width: (seeded ? 120 : 90) * bits.length,
     height: 36 * order.length,
     encoding: {
       x: {
@@ -62,7 +78,13 @@ export function heatmapSpec(r: SensitivityReport): TopLevelSpec | null {
       {
         mark: { type: "text", fontSize: 12 },
         encoding: {
-          text: { field: "drop", type: "quantitative", format: ".2f" },
+          text: { field: "label", type: "nominal" },
+          tooltip: [
+            { field: "layer" },
+            { field: "bits" },
+            { field: "drop", title: "drop (points)" },
+            { field: "interval", title: "95% interval" },
+          ],
           color: {
             condition: {
               test: `abs(datum.drop) > ${maxOf(values.map((v) => Math.abs(v.drop))) / 2}`,
@@ -76,68 +98,144 @@ export function heatmapSpec(r: SensitivityReport): TopLevelSpec | null {
   };
 }
 
-/** Bar spec: per layer, drop at 1 bit (binarize-one) and gain at full precision (keep-one). */
+/**
+ * Bar spec: per layer, drop at 1 bit (binarize-one) and gain at full precision (keep-one);
+ * with several seeds, error bars (95% interval of the change) and faded bars within noise.
+ */
 export function barSpec(r: SensitivityReport): TopLevelSpec | null {
-  const values: { layer: string; measure: string; points: number }[] = [];
+  const values: {
+    layer: string;
+    measure: string;
+    points: number;
+    low?: number;
+    high?: number;
+    noise: string;
+  }[] = [];
   const drop = "drop when only this layer is binarized (1 bit)";
   const gain = "gain when only this layer is kept full precision";
-  for (const v of r.binarizeOne?.results ?? [])
-    if (v.bits === 1) values.push({ layer: v.layer, measure: drop, points: pp(v.delta) });
-  for (const v of r.keepOne?.results ?? [])
-    values.push({ layer: v.layer, measure: gain, points: pp(v.delta) });
+  const seeded = r.seeds.length > 1;
+  const add = (v: VariantResult, measure: string) =>
+    values.push({
+      layer: v.layer,
+      measure,
+      points: pp(v.delta),
+      ...(v.deltaInterval ? { low: pp(v.deltaInterval[0]), high: pp(v.deltaInterval[1]) } : {}),
+      noise: v.beyondNoise === null ? "one seed" : v.beyondNoise ? "beyond noise" : "within noise",
+    });
+  for (const v of r.binarizeOne?.results ?? []) if (v.bits === 1) add(v, drop);
+  for (const v of r.keepOne?.results ?? []) add(v, gain);
   if (values.length === 0) return null;
   const order = (r.binarizeOne ?? r.keepOne)!.layers.map((l) => l.name);
+  const x = {
+    field: "layer",
+    type: "nominal" as const,
+    sort: order,
+    title: "layer (input to output)",
+    axis: { labelAngle: order.some((n) => n.length > 8) ? -30 : 0 },
+  };
+  const xOffset = { field: "measure", sort: [drop, gain] };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
-    title: { text: `Per-layer sensitivity (${r.dataset})`, subtitle: [referenceText(r), ...finetuneText(r)] },
+    title: {
+      text: `Per-layer sensitivity (${r.dataset})`,
+      subtitle: [
+        referenceText(r),
+        ...methodText(r),
+        ...(seeded
+          ? ["error bars: 95% interval of the change (per-seed pairs); faded: the interval includes 0"]
+          : []),
+      ],
+    },
     config: CONFIG,
     data: { values },
-    width: 90 * order.length,
+    width: Math.max(90 * order.length, 360),
     height: 260,
-    mark: "bar",
-    encoding: {
-      x: {
-        field: "layer",
-        type: "nominal",
-        sort: order,
-        title: "layer (input to output)",
-        axis: { labelAngle: 0 },
+    encoding: { x, xOffset },
+    layer: [
+      {
+        mark: "bar",
+        encoding: {
+          y: { field: "points", type: "quantitative", title: "test accuracy change (percentage points)" },
+          color: {
+            field: "measure",
+            type: "nominal",
+            sort: [drop, gain],
+            title: null,
+            scale: { range: ["#d6604d", "#4393c3"] },
+            legend: { orient: "bottom", direction: "vertical" },
+          },
+          opacity: seeded
+            ? { condition: { test: "datum.noise === 'within noise'", value: 0.4 }, value: 1 }
+            : { value: 1 },
+          tooltip: [
+            { field: "layer" },
+            { field: "measure" },
+            { field: "points" },
+            { field: "low", title: "95% low" },
+            { field: "high", title: "95% high" },
+            { field: "noise" },
+          ],
+        },
       },
-      xOffset: { field: "measure", sort: [drop, gain] },
-      y: { field: "points", type: "quantitative", title: "test accuracy change (percentage points)" },
-      color: {
-        field: "measure",
-        type: "nominal",
-        sort: [drop, gain],
-        title: null,
-        scale: { range: ["#d6604d", "#4393c3"] },
-        legend: { orient: "bottom", direction: "vertical" },
-      },
-      tooltip: [{ field: "layer" }, { field: "measure" }, { field: "points" }],
-    },
+      ...(seeded
+        ? [
+            {
+              mark: { type: "rule" as const, strokeWidth: 1.5 },
+              encoding: {
+                y: { field: "low", type: "quantitative" as const },
+                y2: { field: "high" },
+                color: { value: "black" },
+              },
+            },
+          ]
+        : []),
+    ],
   };
 }
 
 function referenceText(r: SensitivityReport): string {
   const parts: string[] = [];
-  if (r.binarizeOne) parts.push(`full-precision reference ${pct(r.binarizeOne.reference.accuracy)}`);
+  const pm = (i: [number, number] | null) => (i ? ` ±${pp((i[1] - i[0]) / 2).toFixed(2)}` : "");
+  const b = r.binarizeOne;
+  if (b) {
+    const full = b.layers.every((l) => l.weightBits === 32 && l.inputBits === 32);
+    parts.push(
+      `${full ? "full-precision" : "binarize-one"} reference ${pct(b.reference.accuracy)}${pm(b.reference.interval)}`,
+    );
+  }
   if (r.keepOne) {
     const src = r.keepOne.reference.source === "derived" ? ", derived" : "";
-    parts.push(`binary reference ${pct(r.keepOne.reference.accuracy)}${src}`);
+    parts.push(
+      `binary reference ${pct(r.keepOne.reference.accuracy)}${pm(r.keepOne.reference.interval)}${src}`,
+    );
   }
   return parts.join("; ");
 }
 
-function finetuneText(r: SensitivityReport): string[] {
-  const f = r.finetune;
+/** The method (and fine-tune mode's known bias) for a chart's subtitle. */
+function methodText(r: SensitivityReport): string[] {
+  const p = (r.binarizeOne ?? r.keepOne)!.reference.accuracy;
+  // The binomial standard error of an accuracy p on n test images: sqrt(p (1 - p) / n).
+  const se = 100 * Math.sqrt((p * (1 - p)) / r.testImages);
+  const testText = `${r.testImages} test images (standard error ${se.toFixed(2)} points)`;
+  const seeds = r.seeds.length > 1 ? `, ${r.seeds.length} seeds` : ", one seed";
+  if (r.method === "retrain") {
+    const e = (r.binarizeOne ?? r.keepOne)!.schedule?.epochs;
+    return [
+      `retrain: every model trained from scratch (${e} epochs on ${r.retrain!.images} images${seeds}); ${testText}`,
+    ];
+  }
+  const f = r.finetune!;
   const tuned =
     f.epochs > 0
-      ? `each variant fine-tuned ${f.epochs} epoch${f.epochs > 1 ? "s" : ""} on ${f.images} images`
-      : "no fine-tuning";
-  // The binomial standard error of an accuracy p on n test images: sqrt(p (1 - p) / n).
-  const p = (r.binarizeOne ?? r.keepOne)!.reference.accuracy;
-  const se = 100 * Math.sqrt((p * (1 - p)) / r.testImages);
-  return [tuned, `${r.testImages} test images: standard error ${se.toFixed(2)} points`];
+      ? `fine-tune mode (fast): each model fine-tuned ${f.epochs} epoch${f.epochs > 1 ? "s" : ""} on ${f.images} images${seeds}`
+      : `no training (fine-tune mode with 0 epochs${seeds})`;
+  const lines = [`${tuned}; ${testText}`];
+  if (r.keepOne && f.epochs > 0)
+    lines.push(
+      "known bias: a hidden layer kept at full precision can lose accuracy (its latent weights were trained for sign inputs)",
+    );
+  return lines;
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;

@@ -9,7 +9,7 @@ import { writeFileAtomic } from "../util/atomicWrite.js";
 import { barSpec, heatmapSpec, renderSvg, svgToPng } from "./charts.js";
 import type { SensitivityReport } from "./sensitivity.js";
 import type { ModelSummary } from "./summary.js";
-import { sensitivityTables, summaryFooter, summaryTable, type Table } from "./tables.js";
+import { sensitivityNotes, sensitivityTables, summaryFooter, summaryTable, type Table } from "./tables.js";
 
 export interface ReportFiles {
   json: string;
@@ -30,9 +30,10 @@ function htmlTable(t: Table): string {
 export function reportHtml(r: SensitivityReport, summaries: ModelSummary[], svgs: string[]): string {
   const sections = [
     `<h1>Per-layer sensitivity: ${esc(summaries[0]?.model ?? "")} on ${esc(r.dataset)}</h1>`,
-    `<p>${r.variants} variants in ${r.seconds.toFixed(0)} s; test set ${r.testImages} images; ` +
-      `fine-tune ${r.finetune.epochs} epoch(s) on ${r.finetune.images} images (batch ${r.finetune.batchSize}, Adam lr ${r.finetune.lr}); ` +
-      `batch norm re-estimated on ${r.calibrationImages} training images.</p>`,
+    `<p>${r.variants} models, ${r.trainings} trainings (${r.reused} reused) in ${r.seconds.toFixed(0)} s.</p>`,
+    `<div class="notes">${sensitivityNotes(r)
+      .map((l) => `<p>${esc(l)}</p>`)
+      .join("\n")}</div>`,
     ...svgs.map((s) => `<figure>${s}</figure>`),
     ...sensitivityTables(r).map((t) => `<h2>${esc(t.title)}</h2>\n${htmlTable(t.table)}`),
     ...summaries.map(
@@ -48,6 +49,7 @@ table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 figure { margin: 1em 0; }
+.notes { background: #f6f6f0; border-left: 4px solid #c9a227; padding: 0.2em 1em; }
 </style></head><body>
 ${sections.join("\n")}
 </body></html>

@@ -3,7 +3,7 @@
  * as rows of cells so the HTML report can reuse them.
  */
 
-import type { SensitivityReport } from "./sensitivity.js";
+import type { AccuracyStats, ModeResult, SensitivityReport, VariantResult } from "./sensitivity.js";
 import type { ModelSummary } from "./summary.js";
 
 export interface Table {
@@ -93,9 +93,23 @@ export function summaryFooter(s: ModelSummary): string[] {
   return lines;
 }
 
-/** binarize-one: one row per layer, accuracy (drop) per bit width; keep-one: accuracy (gain). */
+const half = (i: [number, number] | null) => (i ? (100 * (i[1] - i[0])) / 2 : null);
+const pm = (i: [number, number] | null) => (i ? ` ±${half(i)!.toFixed(2)}` : "");
+const mark = (v: VariantResult) => (v.beyondNoise ? "*" : "");
+
+/** "98.90% ±0.05 (3 seeds)": a reference's mean accuracy and its interval's half width. */
+export function referenceText(ref: AccuracyStats, seeds: number): string {
+  return `${pct(ref.accuracy)}%${pm(ref.interval)}${seeds > 1 ? ` (mean of ${seeds} seeds, 95% interval)` : ""}`;
+}
+
+/**
+ * binarize-one: one row per layer, accuracy (change) per bit width; keep-one: accuracy and
+ * gain. With several seeds: means, "±" the 95% interval's half width, and "*" where the
+ * change's interval excludes 0.
+ */
 export function sensitivityTables(r: SensitivityReport): { title: string; table: Table }[] {
   const out: { title: string; table: Table }[] = [];
+  const n = r.seeds.length;
   const b = r.binarizeOne;
   if (b) {
     const layers = [...new Set(b.results.map((v) => v.layer))];
@@ -103,26 +117,78 @@ export function sensitivityTables(r: SensitivityReport): { title: string; table:
       name,
       ...r.bits.map((bits) => {
         const v = b.results.find((x) => x.layer === name && x.bits === bits);
-        return v ? `${pct(v.accuracy)} (${signed(-v.delta)})` : "-";
+        return v ? `${pct(v.accuracy)} (${signed(-v.delta)}${pm(v.deltaInterval)}${mark(v)})` : "-";
       }),
     ]);
     out.push({
-      title: `binarize-one: test accuracy % (change, points) with only that layer at k bits; reference ${pct(b.reference.accuracy)}%`,
+      title: `binarize-one: test accuracy % (change, points${n > 1 ? " ± 95% interval" : ""}) with only that layer at k bits; reference ${referenceText(b.reference, n)}`,
       table: { head: ["layer", ...r.bits.map((k) => `${k} bit${k > 1 ? "s" : ""}`)], rows },
     });
   }
   const k = r.keepOne;
   if (k) {
-    const src = k.reference.source === "derived" ? " (derived: every layer binarized and fine-tuned)" : "";
+    const src = k.reference.source === "derived" ? " (derived: every layer binarized)" : "";
+    const head =
+      n > 1
+        ? ["layer", "accuracy", "±", "gain", "gain 95% interval", "beyond noise"]
+        : ["layer", "accuracy", "gain"];
+    const rows = k.results.map((v) => {
+      const note = v.same ? " (already full precision)" : "";
+      if (n === 1) return [`${v.layer}${note}`, pct(v.accuracy), signed(v.delta)];
+      const iv = v.deltaInterval;
+      return [
+        `${v.layer}${note}`,
+        pct(v.accuracy),
+        pm(v.interval).trim(),
+        `${signed(v.delta)}${mark(v)}`,
+        iv ? `[${signed(iv[0])}, ${signed(iv[1])}]` : "-",
+        v.beyondNoise ? "yes" : "no",
+      ];
+    });
     out.push({
-      title: `keep-one: test accuracy % (gain, points) with only that layer at full precision; binary reference ${pct(k.reference.accuracy)}%${src}`,
-      table: {
-        head: ["layer", "accuracy", "gain"],
-        rows: k.results.map((v) => [v.layer, pct(v.accuracy), signed(v.delta)]),
-      },
+      title: `keep-one: test accuracy % (gain, points) with only that layer at full precision; binary reference ${referenceText(k.reference, n)}${src}`,
+      table: { head, rows },
     });
   }
   return out;
+}
+
+/** What the method is and how to read the numbers (printed under the tables and in the report). */
+export function sensitivityNotes(r: SensitivityReport): string[] {
+  const lines: string[] = [];
+  if (r.method === "finetune") {
+    const f = r.finetune!;
+    lines.push(
+      `method: fine-tune (fast): every model starts from its checkpoint's weights, fine-tuned ${f.epochs} epoch(s) on ${f.images} images (Adam lr ${f.lr}, batch ${f.batchSize}).`,
+      "Known bias: keeping a hidden layer at full precision can lose accuracy under fine-tuning, because its latent weights were trained for sign inputs and do not adapt to real-valued inputs in one short fine-tune. --retrain trains every model from scratch instead.",
+    );
+  } else {
+    const s = (m: ModeResult | undefined, name: string) => {
+      if (!m?.schedule) return [];
+      const c = m.schedule;
+      return [
+        `${name} ${c.epochs} epochs, batch ${c.batchSize}, lr ${c.lr} (${c.schedule ?? "exponential"}, ${c.optimizer ?? "adam"})`,
+      ];
+    };
+    lines.push(
+      `method: retrain: every model trained from scratch on ${r.retrain!.images} images: ${[...s(r.binarizeOne, "binarize-one"), ...s(r.keepOne, "keep-one")].join("; ")}.`,
+    );
+  }
+  lines.push(
+    `batch norm re-estimated on ${r.calibrationImages} training images; tested on ${r.testImages} images.`,
+  );
+  if (r.seeds.length > 1) {
+    lines.push(
+      `seeds ${r.seeds.join(", ")}: ${r.intervals}. * = the change's interval excludes 0 (beyond noise).`,
+    );
+  } else {
+    const ref = (r.binarizeOne ?? r.keepOne)!.reference.accuracy;
+    const se = 100 * Math.sqrt((ref * (1 - ref)) / r.testImages);
+    lines.push(
+      `one seed: no intervals; the test set's standard error alone is ${se.toFixed(2)} points (--seeds N measures the seed-to-seed spread).`,
+    );
+  }
+  return lines;
 }
 
 /** Renders a table with aligned columns (numbers right-aligned). */

@@ -180,17 +180,17 @@ export function checkpointInputShape(ck: Checkpoint): number[] {
   return [...ck.spec.inputs[0]!.shape];
 }
 
-/** Builds the variant and loads the checkpoint's tensors into it; `source` names the checkpoint in errors. */
-export function buildVariant(
-  ctx: Context,
-  ck: Checkpoint,
-  records: readonly VariantRecord[],
-  source = "checkpoint",
-): Model {
+const layerName = (ck: Checkpoint, r: VariantRecord, i: number) =>
+  r.source === null ? `variant_${i}` : ck.spec.layers[r.source]!.name;
+
+/**
+ * The variant's model spec: a graph keeps its wiring with the new configs; a chain is
+ * rewired in order (a removed ReLU drops out). Retraining builds it from scratch.
+ */
+export function variantSpec(ck: Checkpoint, records: readonly VariantRecord[]): ModelSpec {
   const inputName = ck.spec.inputs[0]!.name;
-  const names = records.map((r, i) => (r.source === null ? `variant_${i}` : ck.spec.layers[r.source]!.name));
-  const graph = isGraphCheckpoint(ck);
-  const spec: ModelSpec = graph
+  const names = records.map((r, i) => layerName(ck, r, i));
+  return isGraphCheckpoint(ck)
     ? { ...ck.spec, layers: ck.spec.layers.map((l, i) => ({ ...l, config: records[i]!.config })) }
     : {
         ...ck.spec,
@@ -202,11 +202,20 @@ export function buildVariant(
         })),
         outputs: [names[names.length - 1]!],
       };
-  const model = buildModel(ctx, spec, new Random(0), { source, origin: ck.model });
+}
+
+/** Builds the variant and loads the checkpoint's tensors into it; `source` names the checkpoint in errors. */
+export function buildVariant(
+  ctx: Context,
+  ck: Checkpoint,
+  records: readonly VariantRecord[],
+  source = "checkpoint",
+): Model {
+  const model = buildModel(ctx, variantSpec(ck, records), new Random(0), { source, origin: ck.model });
   records.forEach((r, i) => {
     if (r.source === null) return;
     const layer = model.layers[i]!;
-    const prefix = `${names[i]}.`;
+    const prefix = `${layerName(ck, r, i)}.`;
     const tensors = [...layer.params(), ...layer.buffers()];
     const kernel = r.normalizeKernel ? ck.tensors.get(`${prefix}kernel`) : undefined;
     const scale = kernel ? 1 / maxAbs(kernel) : 1;

@@ -135,7 +135,12 @@ describe("onebit sensitivity", () => {
       expect(v.delta).toBeCloseTo(r.binarizeOne.reference.accuracy - v.accuracy, 12);
     }
     expect(r.binarizeOne.results[1].delta).toBe(0);
-    expect(err).toMatch(/\[2\/3\] dense2 at 1 bit/);
+    // dense2 "at 32 bits" is the float reference's own spec: measured once, reused.
+    expect([r.trainings, r.reused]).toEqual([2, 1]);
+    expect(r.method).toBe("finetune");
+    expect(r.binarizeOne.results[0].perSeed).toEqual([r.binarizeOne.results[0].accuracy]);
+    expect(r.binarizeOne.results[0].deltaInterval).toBeNull();
+    expect(err).toMatch(/\[2\/2\] dense2 at 1 bit/);
   });
 
   it("--mode both with --out: keep-one from a binary checkpoint, pictures and the HTML report", async () => {

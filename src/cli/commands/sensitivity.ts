@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import { writeReport } from "../../analysis/report.js";
 import { runSensitivity, type SensitivityMode } from "../../analysis/sensitivity.js";
 import { summarizeCheckpoint } from "../../analysis/summary.js";
-import { formatTable, sensitivityTables } from "../../analysis/tables.js";
+import { formatTable, sensitivityNotes, sensitivityTables } from "../../analysis/tables.js";
 import { DATASET_NAMES, type DatasetName, loadDataset } from "../../data/index.js";
 import { type BackendKind, resolveThreads } from "../../kernels/index.js";
 import { loadCheckpoint } from "../../nn/checkpoint.js";
@@ -21,12 +21,15 @@ interface SensitivityCliOptions {
   mode: string;
   layers?: string;
   binary?: string;
+  retrain: boolean;
+  seeds: number;
+  epochs?: number;
   finetuneEpochs: number;
-  limitTrain: number;
+  limitTrain?: number;
   limitTest?: number;
   calibration: number;
-  batch: number;
-  lr: number;
+  batch?: number;
+  lr?: number;
   seed: number;
   out?: string;
   json: boolean;
@@ -35,6 +38,11 @@ interface SensitivityCliOptions {
 }
 
 const MODES = ["binarize-one", "keep-one", "both"];
+const FINETUNE_IMAGES = 4000;
+const FINETUNE_BATCH = 64;
+const FINETUNE_LR = 5e-4;
+
+const minutes = (s: number) => (s < 120 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`);
 
 export function register(program: Command): void {
   program
@@ -59,6 +67,18 @@ export function register(program: Command): void {
       "a trained binary model for keep-one (default: CHECKPOINT if binary, else derived)",
     )
     .option(
+      "--retrain",
+      "train every variant and reference from scratch with its checkpoint's schedule (or --epochs, --lr, --batch) instead of fine-tuning it",
+      false,
+    )
+    .option(
+      "--seeds <n>",
+      "measure every model with n seeds (--seed, --seed + 1, ...): mean and 95% interval",
+      positiveInt,
+      1,
+    )
+    .option("--epochs <n>", "retrain: epochs (default: the checkpoint's)", positiveInt)
+    .option(
       "--finetune-epochs <n>",
       "fine-tune epochs per variant (on --limit-train images)",
       nonNegativeInt,
@@ -66,36 +86,60 @@ export function register(program: Command): void {
     )
     .option(
       "--limit-train <n>",
-      "training images for fine-tuning and batch-norm re-estimation",
+      `training images for fine-tuning or retraining and for the batch-norm re-estimation (default: ${FINETUNE_IMAGES} when fine-tuning, all when retraining)`,
       positiveInt,
-      4000,
     )
     .option("--limit-test <n>", "use the first n test images (default all)", positiveInt)
     .option("--calibration <n>", "training images for the batch-norm re-estimation", positiveInt, 1000)
-    .option("--batch <n>", "fine-tune batch size", positiveInt, 64)
-    .option("--lr <x>", "fine-tune learning rate (Adam)", finite, 5e-4)
-    .option("--seed <n>", "seed of the fine-tune batches", nonNegativeInt, 0)
+    .option(
+      "--batch <n>",
+      `batch size (default: ${FINETUNE_BATCH} when fine-tuning, the checkpoint's when retraining)`,
+      positiveInt,
+    )
+    .option(
+      "--lr <x>",
+      `learning rate (default: Adam ${FINETUNE_LR} when fine-tuning, the checkpoint's when retraining)`,
+      finite,
+    )
+    .option(
+      "--seed <n>",
+      "the first seed (fine-tune batch order; retrain initialization and batch order)",
+      nonNegativeInt,
+      0,
+    )
     .option("--out <dir>", "write sensitivity.json, heatmap/bars .svg/.png and report.html here")
     .option("--json", "print the report as one JSON object", false)
     .option("--backend <name>", "wasm, wasm-simd, wasm-scalar or ref", "wasm")
-    .option("--threads <n>", "threads for the kernels (default: all cores)", positiveInt)
+    .option(
+      "--threads <n>",
+      "threads for the kernels (default: all cores); variants run one at a time on all of them",
+      positiveInt,
+    )
     .action(async (file: string, o: SensitivityCliOptions) => {
       if (!MODES.includes(o.mode))
         throw new Error(`--mode must be one of ${MODES.join(", ")}, got '${o.mode}'`);
       if (!DATASET_NAMES.includes(o.dataset as DatasetName)) {
         throw new Error(`unknown dataset '${o.dataset}'; choose one of: ${DATASET_NAMES.join(", ")}`);
       }
+      if (o.epochs !== undefined && !o.retrain)
+        throw new Error(
+          "--epochs sets the retraining schedule: add --retrain (fine-tuning takes --finetune-epochs)",
+        );
       const bits = o.bits.split(",").map((b) => Number(b.trim()));
       const checkpoint = await loadCheckpoint(file);
       const binary = o.binary ? await loadCheckpoint(o.binary) : undefined;
       const data = await loadDataset(o.dataset as DatasetName, {
         dataDir: o.dataDir,
-        limitTrain: o.limitTrain,
+        limitTrain: o.limitTrain ?? (o.retrain ? undefined : FINETUNE_IMAGES),
         limitTest: o.limitTest,
       });
-      const ctx = await createContext(o.backend as BackendKind, { threads: await resolveThreads(o.threads) });
+      const threads = await resolveThreads(o.threads);
+      const ctx = await createContext(o.backend as BackendKind, { threads });
       const progress = new Progress();
-      const report = runSensitivity({
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      const method = o.retrain ? "retrain" : "finetune";
+      const seedText = (seed: number) => (o.seeds > 1 ? `, seed ${seed}` : "");
+      const report = await runSensitivity({
         ctx,
         checkpoint,
         checkpointFile: file,
@@ -105,18 +149,40 @@ export function register(program: Command): void {
         mode: o.mode as SensitivityMode,
         bits,
         layers: o.layers?.split(",").map((s) => s.trim()),
+        method,
         finetuneEpochs: o.finetuneEpochs,
-        batchSize: o.batch,
-        lr: o.lr,
+        batchSize: o.batch ?? FINETUNE_BATCH,
+        lr: o.lr ?? FINETUNE_LR,
+        retrain: { epochs: o.epochs, lr: o.lr, batchSize: o.batch },
         seed: o.seed,
+        seeds: o.seeds,
         calibrationImages: o.calibration,
-        onProgress: (e) => {
-          const label = `[${e.index + 1}/${e.total}] ${e.variant}`;
-          if (e.step === 0)
-            progress.begin(label, Math.max(1, o.finetuneEpochs * Math.ceil(data.train.count / o.batch)));
-          else progress.update(e.step);
+        progress: "auto",
+        onStart: (e) =>
+          log(
+            `sensitivity (${method}): ${e.trainings} trainings on ${data.train.count} images, ${threads} thread${threads > 1 ? "s" : ""}` +
+              `${e.reused ? ` (${e.reused} reused)` : ""}; estimated ${minutes(e.estimateSeconds)} (from a short timing)`,
+          ),
+        onTraining: (e) => {
+          const label = `[${e.index + 1}/${e.total}] ${e.label}${seedText(e.seed)}`;
+          if (e.steps > 0) progress.begin(label, e.steps);
+          else if (o.retrain) log(`${label}: training from scratch`);
+          else progress.begin(label, 1);
         },
-        onVariant: (e) => progress.end({ test_acc: e.accuracy, s: Number(e.seconds.toFixed(1)) }),
+        onStep: (step) => progress.update(step),
+        onTrained: (e) => {
+          const left = e.index + 1 < e.total ? `; about ${minutes(e.remainingSeconds)} left` : "";
+          if (o.retrain)
+            log(
+              `[${e.index + 1}/${e.total}] ${e.label}${seedText(e.seed)}: test ${(100 * e.accuracy).toFixed(2)}% in ${e.seconds.toFixed(1)} s${left}`,
+            );
+          else
+            progress.end({
+              test_acc: e.accuracy,
+              s: Number(e.seconds.toFixed(1)),
+              left: minutes(e.remainingSeconds),
+            });
+        },
       });
       const summaries = [await summarizeCheckpoint(checkpoint, file)];
       if (binary && o.binary) summaries.push(await summarizeCheckpoint(binary, o.binary));
@@ -127,7 +193,10 @@ export function register(program: Command): void {
       }
       for (const t of sensitivityTables(report))
         process.stdout.write(`${t.title}\n${formatTable(t.table)}\n\n`);
-      process.stdout.write(`${report.variants} variants in ${report.seconds.toFixed(0)} s\n`);
+      for (const line of sensitivityNotes(report)) process.stdout.write(`${line}\n`);
+      process.stdout.write(
+        `${report.variants} models, ${report.trainings} trainings (${report.reused} reused) in ${report.seconds.toFixed(0)} s\n`,
+      );
       if (files) process.stdout.write(`report: ${files.html}\n`);
     });
 }
