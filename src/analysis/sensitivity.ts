@@ -164,7 +164,7 @@ interface Training {
   entry: number;
   seed: number;
   key: string;
-  /** Estimated cost in image-passes (a forward pass counts 1/3). */
+  /** Estimated cost in training image-passes (a test or calibration image counts 1/2, as measured). */
   work: number;
 }
 
@@ -212,7 +212,7 @@ export async function runSensitivity(o: SensitivityOptions): Promise<Sensitivity
       seen.add(key);
       const epochs = epochsOf(e);
       const evalImages = test.count + calibration + (method === "retrain" ? epochs * 1000 : 0);
-      trainings.push({ entry, seed, key, work: epochs * train.count + evalImages / 3 });
+      trainings.push({ entry, seed, key, work: epochs * train.count + evalImages / 2 });
     }
   });
 
@@ -361,14 +361,15 @@ function finetuneVariant(o: SensitivityOptions, e: PlanEntry, seed: number): num
 }
 
 /**
- * Seconds per training image-pass of a mode's reference: a few fine-tune steps on a slice
- * of the training set, after two warm-up steps (a fresh model's first steps allocate).
+ * Seconds per training image-pass of a mode's reference: 16 fine-tune steps on a slice of
+ * the training set, after 3 warm-up steps (a fresh model's first steps allocate).
  */
 function timeSteps(o: SensitivityOptions, e: PlanEntry): number {
   const batch =
     o.method === "retrain" ? (retrainSchedule(e.ck, e.file, o.retrain ?? {}).batchSize ?? 64) : o.batchSize;
-  const steps = 8;
-  const slice = limitDataset(o.data.train, Math.min(o.data.train.count, (steps + 2) * batch));
+  const warmup = 3;
+  const steps = 16;
+  const slice = limitDataset(o.data.train, Math.min(o.data.train.count, (warmup + steps) * batch));
   const model = buildVariant(
     o.ctx,
     e.ck,
@@ -384,10 +385,10 @@ function timeSteps(o: SensitivityOptions, e: PlanEntry): number {
       lr: 1e-4,
       seed: 0,
       onStep: (step) => {
-        if (step === 2) from = performance.now();
+        if (step === warmup) from = performance.now();
       },
     });
-    images = Math.max(0, Math.min(slice.count, taken * batch) - 2 * batch);
+    images = Math.max(0, Math.min(slice.count, taken * batch) - warmup * batch);
   } finally {
     model.dispose();
   }

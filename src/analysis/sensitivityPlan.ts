@@ -2,7 +2,8 @@
  * What a sensitivity run measures, before any training: each mode's reference and its
  * variants (which checkpoint, which layers at which precision), in run order. A variant
  * that changes nothing (keep-one on a layer the binary model already has at full
- * precision) is marked `same` and takes its reference's results.
+ * precision, binarize-one at k bits on a layer already at k bits) is marked `same` and
+ * takes its reference's results.
  */
 import type { Checkpoint } from "../nn/checkpointFormat.js";
 import {
@@ -87,6 +88,8 @@ export function planSensitivity(o: PlanOptions): SensitivityPlan {
           edits: l.layers.map((w) => ({ layer: w.index, bits })),
           layer: l,
           bits,
+          // Already at k bits (a residual net's binary conv at 1 bit): nothing changes.
+          same: l.layers.every((w) => w.weightBits === bits && w.inputBits === bits),
         });
       }
     }

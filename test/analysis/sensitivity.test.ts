@@ -135,8 +135,9 @@ describe("onebit sensitivity", () => {
       expect(v.delta).toBeCloseTo(r.binarizeOne.reference.accuracy - v.accuracy, 12);
     }
     expect(r.binarizeOne.results[1].delta).toBe(0);
-    // dense2 "at 32 bits" is the float reference's own spec: measured once, reused.
-    expect([r.trainings, r.reused]).toEqual([2, 1]);
+    // dense2 "at 32 bits" is the float reference itself: not trained again.
+    expect([r.trainings, r.reused]).toEqual([2, 0]);
+    expect(r.binarizeOne.results.map((v: { same: boolean }) => v.same)).toEqual([false, true]);
     expect(r.method).toBe("finetune");
     expect(r.binarizeOne.results[0].perSeed).toEqual([r.binarizeOne.results[0].accuracy]);
     expect(r.binarizeOne.results[0].deltaInterval).toBeNull();

@@ -179,7 +179,7 @@ describe("residual models: stem, shortcuts and blocks", () => {
       checkpointFile: file,
       mode: "both",
       bits: [1],
-      layers: ["stem", "stage2_block1_shortcut", "stage2_block1"],
+      layers: ["stem", "stage2_block1_shortcut", "stage2_block1", "stage2_block1_conv"],
     });
     const edits = plan.entries.map(
       (e) =>
@@ -191,6 +191,8 @@ describe("residual models: stem, shortcuts and blocks", () => {
     expect(edits).toContain(`binarize-one stem at 1 bit: ${stem}@1`);
     expect(edits).toContain(`binarize-one stage2_block1_shortcut at 1 bit: ${sc}@1`);
     expect(edits).toContain(`binarize-one stage2_block1 at 1 bit: ${conv}@1 ${sc}@1`);
+    // The binary 3x3 conv alone at 1 bit is the model itself.
+    expect(edits).toContain(`binarize-one stage2_block1_conv at 1 bit: ${conv}@1 same`);
     // keep-one of an already float layer changes nothing; the block's binary conv does change.
     expect(edits).toContain(`keep-one stem full precision: ${stem}@32 same`);
     expect(edits).toContain(`keep-one stage2_block1 full precision: ${conv}@32 ${sc}@32`);
