@@ -148,7 +148,7 @@ export function barSpec(r: SensitivityReport): TopLevelSpec | null {
     },
     config: CONFIG,
     data: { values },
-    width: Math.max(90 * order.length, 360),
+    width: Math.max(110 * order.length, 480),
     height: 260,
     encoding: { x, xOffset },
     layer: [
