@@ -26,7 +26,7 @@ export interface ScheduleOverrides {
 }
 
 /** Test images each epoch's progress line is measured on (the result uses the whole test set). */
-const PROGRESS_TEST_IMAGES = 1000;
+export const PROGRESS_TEST_IMAGES = 1000;
 
 /** The checkpoint's stored training settings with the overrides applied; errors name the file. */
 export function retrainSchedule(ck: Checkpoint, file: string, o: ScheduleOverrides): RetrainSchedule {

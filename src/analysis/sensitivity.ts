@@ -16,17 +16,21 @@
  * A model measured twice (the same spec, weights source, schedule and seed) is measured
  * once: references are shared across modes and coinciding variants reuse each other.
  */
-import { type DataSplits, limitDataset } from "../data/index.js";
+import type { DataSplits } from "../data/index.js";
 import type { Checkpoint } from "../nn/checkpointFormat.js";
 import type { Context } from "../tensor/context.js";
-import { evaluate } from "../train/index.js";
 import type { ProgressMode } from "../util/progress.js";
-import { type RetrainSchedule, retrainSchedule, retrainVariant, type ScheduleOverrides } from "./retrain.js";
+import {
+  PROGRESS_TEST_IMAGES,
+  type RetrainSchedule,
+  retrainSchedule,
+  retrainVariant,
+  type ScheduleOverrides,
+} from "./retrain.js";
 import { type ModeName, type PlanEntry, planSensitivity, type SensitivityMode } from "./sensitivityPlan.js";
 import { pairedDifference, summarize } from "./stats.js";
-import { finetune, recalibrateBatchNorm } from "./tune.js";
+import { finetuneVariant, timeTraining } from "./tune.js";
 import {
-  buildVariant,
   checkpointInputShape,
   checkpointLayers,
   isGraphCheckpoint,
@@ -211,7 +215,8 @@ export async function runSensitivity(o: SensitivityOptions): Promise<Sensitivity
       }
       seen.add(key);
       const epochs = epochsOf(e);
-      const evalImages = test.count + calibration + (method === "retrain" ? epochs * 1000 : 0);
+      const evalImages =
+        test.count + calibration + (method === "retrain" ? epochs * PROGRESS_TEST_IMAGES : 0);
       trainings.push({ entry, seed, key, work: epochs * train.count + evalImages / 2 });
     }
   });
@@ -219,7 +224,9 @@ export async function runSensitivity(o: SensitivityOptions): Promise<Sensitivity
   // The estimate: seconds per image-pass from a short timing of each source's reference.
   const rate = new Map<Checkpoint, number>();
   for (const e of plan.entries) {
-    if (!e.layer && !rate.has(e.ck)) rate.set(e.ck, timeSteps(o, e));
+    if (e.layer || rate.has(e.ck)) continue;
+    const batch = method === "retrain" ? scheduleOf(e)!.batchSize : o.batchSize;
+    rate.set(e.ck, timeTraining(o.ctx, o.data, e.ck, e.file, e.edits, batch));
   }
   const predicted = (t: Training) => t.work * rate.get(plan.entries[t.entry]!.ck)!;
   const totalPredicted = trainings.reduce((a, t) => a + predicted(t), 0);
@@ -248,7 +255,14 @@ export async function runSensitivity(o: SensitivityOptions): Promise<Sensitivity
             calibrationImages: o.calibrationImages,
             progress: o.progress,
           })
-        : finetuneVariant(o, e, t.seed);
+        : finetuneVariant(o.ctx, o.data, e.ck, e.file, e.edits, {
+            epochs: o.finetuneEpochs,
+            batchSize: o.batchSize,
+            lr: o.lr,
+            seed: t.seed,
+            calibrationImages: o.calibrationImages,
+            onStep: o.onStep,
+          });
     const seconds = (performance.now() - start) / 1000;
     accuracyByKey.set(t.key, accuracy);
     secondsByKey.set(t.key, seconds);
@@ -334,63 +348,4 @@ function accuracyStats(values: number[]): AccuracyStats {
     sd: s.sd,
     interval: s.low === null || s.high === null ? null : [s.low, s.high],
   };
-}
-
-/** Builds one variant from the checkpoint's weights, fine-tunes it, re-estimates batch norm and tests it. */
-function finetuneVariant(o: SensitivityOptions, e: PlanEntry, seed: number): number {
-  const model = buildVariant(
-    o.ctx,
-    e.ck,
-    variantRecords(checkpointLayers(e.ck), e.edits, isGraphCheckpoint(e.ck)),
-    e.file,
-  );
-  try {
-    const { train, test, preprocessing } = o.data;
-    finetune(model, train, preprocessing, {
-      epochs: o.finetuneEpochs,
-      batchSize: o.batchSize,
-      lr: o.lr,
-      seed,
-      onStep: o.onStep,
-    });
-    recalibrateBatchNorm(model, train, preprocessing, o.calibrationImages);
-    return evaluate(model, test, preprocessing).accuracy;
-  } finally {
-    model.dispose();
-  }
-}
-
-/**
- * Seconds per training image-pass of a mode's reference: 16 fine-tune steps on a slice of
- * the training set, after 3 warm-up steps (a fresh model's first steps allocate).
- */
-function timeSteps(o: SensitivityOptions, e: PlanEntry): number {
-  const batch =
-    o.method === "retrain" ? (retrainSchedule(e.ck, e.file, o.retrain ?? {}).batchSize ?? 64) : o.batchSize;
-  const warmup = 3;
-  const steps = 16;
-  const slice = limitDataset(o.data.train, Math.min(o.data.train.count, (warmup + steps) * batch));
-  const model = buildVariant(
-    o.ctx,
-    e.ck,
-    variantRecords(checkpointLayers(e.ck), e.edits, isGraphCheckpoint(e.ck)),
-    e.file,
-  );
-  let from = 0;
-  let images = 0;
-  try {
-    const taken = finetune(model, slice, o.data.preprocessing, {
-      epochs: 1,
-      batchSize: batch,
-      lr: 1e-4,
-      seed: 0,
-      onStep: (step) => {
-        if (step === warmup) from = performance.now();
-      },
-    });
-    images = Math.max(0, Math.min(slice.count, taken * batch) - warmup * batch);
-  } finally {
-    model.dispose();
-  }
-  return images > 0 ? (performance.now() - from) / 1000 / images : 0;
 }
