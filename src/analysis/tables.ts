@@ -117,7 +117,9 @@ export function sensitivityTables(r: SensitivityReport): { title: string; table:
       name,
       ...r.bits.map((bits) => {
         const v = b.results.find((x) => x.layer === name && x.bits === bits);
-        return v ? `${pct(v.accuracy)} (${signed(-v.delta)}${pm(v.deltaInterval)}${mark(v)})` : "-";
+        if (!v) return "-";
+        if (v.same) return `${pct(v.accuracy)} (already ${bits} bit${bits > 1 ? "s" : ""})`;
+        return `${pct(v.accuracy)} (${signed(-v.delta)}${pm(v.deltaInterval)}${mark(v)})`;
       }),
     ]);
     out.push({

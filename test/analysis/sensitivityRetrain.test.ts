@@ -219,15 +219,22 @@ describe("residual models: stem, shortcuts and blocks", () => {
       "--bits",
       "1",
       "--layers",
-      "stem_conv,stage2_block1_shortcut",
+      "stem_conv,stage2_block1_shortcut,stage2_block1_conv",
       "--json",
     );
     const r = JSON.parse(out);
+    const same = (m: { results: { same: boolean }[] }) => m.results.map((v) => v.same);
     expect(r.binarizeOne.results.map((v: Result) => `${v.layer}@${v.bits}`)).toEqual([
       "stem_conv@1",
       "stage2_block1_shortcut@1",
+      "stage2_block1_conv@1",
     ]);
-    expect(r.keepOne.results.map((v: { same: boolean }) => v.same)).toEqual([true, true]);
-    expect(r.keepOne.results.map((v: Result) => v.delta)).toEqual([0, 0]);
+    // The float stem and shortcut change at 1 bit; the binary conv is already at 1 bit.
+    expect(same(r.binarizeOne)).toEqual([false, false, true]);
+    expect(same(r.keepOne)).toEqual([true, true, false]);
+    expect(r.keepOne.results.map((v: Result) => v.delta).slice(0, 2)).toEqual([0, 0]);
+    // The two modes share their reference (the binary model as stored): trained once.
+    expect(r.keepOne.reference.perSeed).toEqual(r.binarizeOne.reference.perSeed);
+    expect([r.trainings, r.reused]).toEqual([4, 1]);
   });
 });
