@@ -154,6 +154,17 @@ describe("retrain mode", () => {
     expect(out).toMatch(/one seed: no intervals/);
   });
 
+  it("fine-tune mode takes --seeds too (the seed sets the fine-tune batch order)", async () => {
+    const args = ["--seeds", "2", "--bits", "1", "--mode", "binarize-one", "--layers", "dense1", "--json"];
+    const r = JSON.parse((await onebit("sensitivity", floatFile, ...slice, ...args)).out);
+    expect(r.method).toBe("finetune");
+    expect(r.seeds).toEqual([0, 1]);
+    const [v] = r.binarizeOne.results as Result[];
+    expect(v!.perSeed).toHaveLength(2);
+    expect(v!.deltaInterval).not.toBeNull();
+    expect(r.binarizeOne.reference.interval).not.toBeNull();
+  });
+
   it("--epochs without --retrain is refused", async () => {
     await expect(onebit("sensitivity", floatFile, ...slice, "--epochs", "2")).rejects.toThrow(
       /--epochs sets the retraining schedule: add --retrain/,
