@@ -51,9 +51,29 @@ const TYPES: Record<string, string> = {
   ".wasm": "application/wasm",
 };
 
+/** Cross-origin isolation: a page served with these gets SharedArrayBuffer, so the kernels can use worker threads. */
+export const ISOLATION_HEADERS: Readonly<Record<string, string>> = {
+  "Cross-Origin-Opener-Policy": "same-origin",
+  "Cross-Origin-Embedder-Policy": "require-corp",
+};
+
+export interface ServeOptions {
+  /** Extra response headers (e.g. ISOLATION_HEADERS). */
+  headers?: Readonly<Record<string, string>>;
+  /** Files served from memory by path ("/models/a.onebit"), looked up before `dir`; may change while serving. */
+  files?: Map<string, Uint8Array>;
+}
+
 /** A static file server for `dir` on 127.0.0.1 (a free port); GET only, no directory listing. */
-export async function serveDir(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+export async function serveDir(
+  dir: string,
+  options: ServeOptions = {},
+): Promise<{ url: string; close: () => Promise<void> }> {
   const root = path.resolve(dir);
+  const headersFor = (file: string) => ({
+    "Content-Type": TYPES[path.extname(file)] ?? "application/octet-stream",
+    ...options.headers,
+  });
   const server = http.createServer((req, res) => {
     const pathname = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     const file = path.join(root, pathname.endsWith("/") ? `${pathname}index.html` : pathname);
@@ -61,9 +81,14 @@ export async function serveDir(dir: string): Promise<{ url: string; close: () =>
       res.writeHead(req.method !== "GET" ? 405 : 403).end();
       return;
     }
+    const inMemory = options.files?.get(pathname);
+    if (inMemory) {
+      res.writeHead(200, headersFor(pathname)).end(inMemory);
+      return;
+    }
     readFile(file).then(
       (body) => {
-        res.writeHead(200, { "Content-Type": TYPES[path.extname(file)] ?? "application/octet-stream" });
+        res.writeHead(200, headersFor(file));
         res.end(body);
       },
       () => res.writeHead(404).end(`not found: ${pathname}`),

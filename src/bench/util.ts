@@ -18,6 +18,8 @@ export interface BenchOptions {
   models?: string;
   /** Also time each engine layer (bench zoo). */
   profile?: boolean;
+  /** Also run in Chromium (bench zoo). */
+  browser?: boolean;
   /** Models to time, comma-separated (bench train: mlp, cnn, birealnet, reactnet, quicknet). */
   model?: string;
   /** Channels of the first stage of the residual models (bench train). */

@@ -16,6 +16,7 @@
  *     onebit bench zoo                          # all five, 1 and 2 threads, both peers
  *     onebit bench zoo --models quicknet,bireal18 --threads 2 --runs 5 --peer ort
  *     onebit bench zoo --models quicknet --profile   # also per-layer-kind times
+ *     onebit bench zoo --browser                # also each model in Chromium (zoo-browser.ts)
  */
 import { type ModelSummary, summarizeEngineModel } from "../analysis/summary.js";
 import { encodeModel } from "../engine/format.js";
@@ -28,6 +29,14 @@ import { Random } from "../util/random.js";
 import { interleavedMedians, loadTfjs } from "./layers.js";
 import { type ResNet, resnet18, resnetOnnx, resnetTfjs, type TfjsOps } from "./resnet18.js";
 import { type BenchOptions, environment, median, table } from "./util.js";
+import {
+  type ChromiumInfo,
+  type ChromiumModel,
+  type ChromiumModelResult,
+  type ChromiumZoo,
+  chromiumTargets,
+  formatChromium,
+} from "./zoo-browser.js";
 import { type Anchor, randomizeStatistics, ZOO, type ZooModel, zooSpec } from "./zoo-models.js";
 
 export { type Anchor, randomizeStatistics, ZOO, type ZooModel, zooSpec } from "./zoo-models.js";
@@ -47,12 +56,14 @@ export interface ZooArgs {
   classes: number;
   /** First-stage width of the ResNet-18 peer (64; smaller only in tests). */
   peerWidth: number;
+  /** Also run each model in Chromium, in the same rounds (--browser). */
+  browser?: boolean;
 }
 
 /**
  * The bench's options: --models a,b (ids of ZOO, default all), --threads N (1 and N;
  * default 1 and 2; 1: one thread only), --runs (default 10, at least 3), --peer
- * ort,tfjs | ort | tfjs | none, --profile.
+ * ort,tfjs | ort | tfjs | none, --profile, --browser.
  */
 export function parseZooArgs(o: BenchOptions): ZooArgs {
   const ids = o.models
@@ -92,6 +103,7 @@ export function parseZooArgs(o: BenchOptions): ZooArgs {
     runs: Math.max(3, runs),
     peers: [...new Set(peers)],
     profile: o.profile ?? false,
+    browser: o.browser ?? false,
     inputShape: [224, 224, 3],
     classes: 1000,
     peerWidth: 64,
@@ -127,6 +139,8 @@ export interface ZooModelResult {
   peers: { ort_ms?: Record<string, number>; tfjs_wasm_ms?: number };
   anchors: Anchor[];
   profile?: ProfileRow[][];
+  /** With --browser: the same engines in Chromium. */
+  chromium?: ChromiumModelResult;
 }
 
 export interface ProfileRow {
@@ -144,6 +158,8 @@ export interface ZooReport {
   threads: number[];
   peer: { model: string; macs: number; ort_vs_tfjs_max_relative_difference?: number };
   models: ZooModelResult[];
+  /** With --browser: the browser and the page's kernels. */
+  chromium?: ChromiumInfo;
   targets: { what: string; target: string; measured: number; met: boolean }[];
 }
 
@@ -323,7 +339,9 @@ export async function runZoo(args: ZooArgs, log: (line: string) => void = () => 
   const classNames = Array.from({ length: args.classes }, (_, i) => String(i));
   const models: ZooModelResult[] = [];
   let backendName = "";
+  let chromium: ChromiumZoo | undefined;
   try {
+    if (args.browser) chromium = await (await import("./zoo-browser.js")).ChromiumZoo.open(image);
     for (const [index, m] of args.models.entries()) {
       const model = buildModel(ctx, zooSpec(m, args.inputShape, args.classes), new Random(100 + index));
       randomizeStatistics(model, 200 + index);
@@ -341,9 +359,16 @@ export async function runZoo(args: ZooArgs, log: (line: string) => void = () => 
       backendName = engines[0]!.backend.name;
       const fns: Timed[] = [...engines.map((e) => () => e.predict(image)), ...peers.ort];
       if (peers.tfjs) fns.push(peers.tfjs);
+      const inPage: ChromiumModel | undefined = await chromium?.load(
+        m.id,
+        bytes,
+        args.threads,
+        engines[0]!.predict(image).scores,
+      );
+      if (inPage) fns.push(...inPage.timed);
       const ms = await interleavedMedians(fns, args.runs, 0);
       const ortMs = ms.slice(engines.length, engines.length + peers.ort.length);
-      const tfjsMs = peers.tfjs ? ms[ms.length - 1] : undefined;
+      const tfjsMs = peers.tfjs ? ms[engines.length + peers.ort.length] : undefined;
       const binary = summary.totals.macs.binary;
       const runs: EngineRun[] = engines.map((e, i) => {
         const t = args.threads[i]!;
@@ -376,6 +401,7 @@ export async function runZoo(args: ZooArgs, log: (line: string) => void = () => 
         },
         anchors: m.anchors,
       };
+      if (inPage) result.chromium = inPage.result(ms.slice(0, engines.length), args.runs);
       if (args.profile)
         result.profile = engines.map((e, i) => groupProfile(args.threads[i]!, profileEngine(e, image, 5)));
       for (const e of engines) e.dispose();
@@ -383,6 +409,7 @@ export async function runZoo(args: ZooArgs, log: (line: string) => void = () => 
       log(`${m.label}: ${runs.map((r) => `${r.ms.toFixed(1)} ms on ${r.threads} thr`).join(", ")}`);
     }
   } finally {
+    await chromium?.close();
     await peers.close();
   }
   return {
@@ -396,7 +423,8 @@ export async function runZoo(args: ZooArgs, log: (line: string) => void = () => 
       ort_vs_tfjs_max_relative_difference: peers.maxRelDiff,
     },
     models,
-    targets: targets(models),
+    chromium: chromium?.info,
+    targets: [...targets(models), ...chromiumTargets(models)],
   };
 }
 
@@ -496,6 +524,7 @@ export function formatZoo(r: ZooReport): string {
       table(["in the rounds of", "peer", "ms/img"], peerRows),
     );
   }
+  if (r.chromium) parts.push(formatChromium(r.chromium, r.models));
   if (r.targets.length) {
     parts.push(
       "\ntargets",

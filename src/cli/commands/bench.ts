@@ -31,6 +31,11 @@ export function register(program: Command): void {
     )
     .option("--models <list>", "comma-separated model ids (bench zoo)")
     .option("--profile", "also time each engine layer, grouped by kind (bench zoo)", false)
+    .option(
+      "--browser",
+      "bench zoo: also run each model in Debian's Chromium, same bytes, same rounds, 1 and N threads",
+      false,
+    )
     .option("--float", "also time the float path (bench train: binary layers' forward in float)", false)
     .option(
       "--model <list>",
