@@ -1,20 +1,23 @@
 /**
- * The demo page: the packed MNIST bnn-cnn classifies a drawn digit or a test image live
- * (panel 1, the synchronous Engine: one image is well under a frame) and runs the whole
- * MNIST test set (panel 2, an EngineWorker started on first use: the page keeps painting
- * its progress bar while the worker classifies). Of onebit it imports the engine
- * entry point only (plus the type of `window.onebitDemo`, through which the browser test
- * and the browser benchmark drive the same engine the page uses).
+ * The demo page: a packed model (the MNIST bnn-cnn, or the residual Fashion-MNIST BNN:
+ * web/catalog.ts, chosen with the picker) classifies a drawing or a test image live
+ * (panel 1, the synchronous Engine: one image is well under a frame) and runs its whole
+ * test set (panel 2, an EngineWorker started on first use: the page keeps painting its
+ * progress bar while the worker classifies). Of onebit it imports the engine entry point
+ * only (plus the type of `window.onebitDemo`, through which the browser test and the
+ * browser benchmark drive the same engine the page uses).
  *
- * Query parameters: `?model=URL` (default ./models/mnist-bnn-cnn.onebit), `?wasm=URL` (the
- * kernel module; default: the bundled SIMD or scalar build), `?backend=wasm-scalar`.
+ * Query parameters: `?demo=mnist|fashion` (the model and its test set; default mnist),
+ * `?model=URL` (another model file for it), `?wasm=URL` (the kernel module; default: the
+ * bundled SIMD or scalar build), `?backend=wasm-scalar`.
  */
 import type { DemoApi } from "../src/bench/demoApi.js";
-import { Engine, type EngineOptions, EngineWorker } from "../src/engine/index.js";
+import { activationMemory, Engine, type EngineOptions, EngineWorker } from "../src/engine/index.js";
+import { DEMO_MODELS, type DemoModel, pickModel } from "./catalog.js";
 import { SIZE, toMnistDigit } from "./digit.js";
-import { fetchIdxU8 } from "./idx.js";
+import { fetchIdxU8, type IdxU8 } from "./idx.js";
 import { renderMistakes } from "./mistakes.js";
-import { formatBytes, parameterCount, softmax } from "./model-info.js";
+import { formatBytes, formatVersion, graphInfo, parameterCount, softmax } from "./model-info.js";
 import { DrawingPad } from "./pad.js";
 import { runTestSet } from "./testset.js";
 import { median, timeCalls } from "./timing.js";
@@ -33,7 +36,6 @@ const $ = <T extends HTMLElement>(id: string): T => {
 };
 
 const params = new URLSearchParams(location.search);
-const MODEL_URL = params.get("model") ?? "./models/mnist-bnn-cnn.onebit";
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const response = await fetch(url);
@@ -62,17 +64,73 @@ function showSeen(canvas: HTMLCanvasElement, pixels: Uint8Array): void {
   canvas.getContext("2d")!.putImageData(img, 0, 0);
 }
 
+/** The model picker: choosing a model reloads the page with `?demo=ID` (other parameters kept). */
+function setUpPicker(current: DemoModel): void {
+  const select = $<HTMLSelectElement>("model-pick");
+  select.replaceChildren(
+    ...DEMO_MODELS.map((m) => {
+      const option = document.createElement("option");
+      option.value = m.id;
+      option.textContent = m.label;
+      option.selected = m.id === current.id;
+      return option;
+    }),
+  );
+  select.addEventListener("change", () => {
+    const next = new URLSearchParams(location.search);
+    next.set("demo", select.value);
+    next.delete("model");
+    location.search = next.toString();
+  });
+}
+
+/** The page's words for the chosen model. */
+function describe(demo: DemoModel): void {
+  $("lede").textContent = demo.about;
+  $("draw-title").textContent = demo.drawTitle;
+  $("draw-hint").textContent = demo.drawHint;
+  $("truth").textContent = `draw a ${demo.item}`;
+  $("test-title").textContent = `2. The whole ${demo.testSet.name} test set, in this page`;
+}
+
+/** The test set, or null (and a note on the page) when this build does not have it. */
+async function fetchTestSet(demo: DemoModel): Promise<{ images: IdxU8; labels: IdxU8 } | null> {
+  try {
+    const [images, labels] = await Promise.all([
+      fetchIdxU8(demo.testSet.images),
+      fetchIdxU8(demo.testSet.labels),
+    ]);
+    return { images, labels };
+  } catch (error) {
+    $("test-missing").textContent =
+      `The ${demo.testSet.name} test images are not in this build (${error instanceof Error ? error.message : error}); ` +
+      "web/vite.config.ts says where it looks for them.";
+    $("test-missing").hidden = false;
+    for (const id of ["random", "run-test"]) $<HTMLButtonElement>(id).disabled = true;
+    return null;
+  }
+}
+
 async function main(): Promise<void> {
+  const demo = pickModel(params.get("demo"));
+  setUpPicker(demo);
+  describe(demo);
   const backend = (params.get("backend") ?? "wasm") as EngineOptions["backend"];
   const wasmParam = params.get("wasm");
   const wasmUrl = wasmParam ? new URL(wasmParam, location.href) : undefined;
-  const [modelBytes, images, labels] = await Promise.all([
-    fetchBytes(MODEL_URL),
-    fetchIdxU8("./data/t10k-images-idx3-ubyte"),
-    fetchIdxU8("./data/t10k-labels-idx1-ubyte"),
+  const [modelBytes, testSet] = await Promise.all([
+    fetchBytes(params.get("model") ?? demo.url),
+    fetchTestSet(demo),
   ]);
   const engine = await Engine.load(modelBytes, { backend, wasmUrl });
+  if (engine.imageSize !== SIZE * SIZE) {
+    throw new Error(`the model reads images of shape [${engine.inputShape}]; this page gives 28x28x1`);
+  }
   const names = engine.classNames;
+  if (names.some((n) => n.length > 2)) {
+    $("probs").classList.add("words");
+    $("prediction").classList.add("words");
+  }
   const params32 = parameterCount(engine.model);
   const floatBytes = 4 * (params32.binary + params32.other);
   const { testAccuracy, epoch } = engine.model.metadata;
@@ -80,14 +138,22 @@ async function main(): Promise<void> {
     typeof testAccuracy === "number" && typeof epoch === "number"
       ? ` · trained ${epoch} epoch${epoch === 1 ? "" : "s"}, ${(100 * testAccuracy).toFixed(2)}% test accuracy at export`
       : "";
-  const binaryLayers = engine.model.layers.filter((l) => l.kind.startsWith("binary_")).length;
+  const graph = graphInfo(engine.model);
+  const memory = activationMemory(engine.model);
   $("model-info").innerHTML = `<div><b id="model-name"></b> <span id="model-layers"></span></div>
+    <div id="model-graph" class="graph"></div>
     <div class="size"><b>${formatBytes(modelBytes.length)}</b> packed <span class="vs">vs</span>
       ${formatBytes(floatBytes)} as float32
       <span class="ratio">(${(floatBytes / modelBytes.length).toFixed(1)}&times; smaller)</span></div>
     <div id="model-params"></div>`;
   $("model-name").textContent = engine.model.name;
-  $("model-layers").textContent = `· ${engine.model.layers.length} layers (${binaryLayers} binary)${trained}`;
+  $("model-layers").textContent = `· ${graph.layers} layers (${graph.binary} binary)${trained}`;
+  $("model-graph").textContent =
+    (graph.graph
+      ? `a graph (.onebit ${formatVersion(modelBytes)}): ${graph.adds} residual shortcut${graph.adds === 1 ? "" : "s"} (add)`
+      : `a chain (.onebit ${formatVersion(modelBytes)}): each layer reads the one before`) +
+    ` · activations ${formatBytes(memory.peakBytes)} per image at peak, buffers reused by liveness` +
+    ` (${formatBytes(memory.totalBytes)} with one buffer per layer)`;
   $("model-params").textContent =
     `${params32.binary.toLocaleString("en")} binary + ${params32.other.toLocaleString("en")} float parameters` +
     ` · kernels: ${engine.backend.name} (WebAssembly${engine.backend.name === "wasm-simd" ? " SIMD" : ""})`;
@@ -129,11 +195,16 @@ async function main(): Promise<void> {
     pad.clear();
     current = null;
     $("prediction").textContent = "–";
-    $("truth").textContent = "draw a digit";
+    $("truth").textContent = `draw a ${demo.item}`;
     probs.replaceChildren();
     $("pick-index").textContent = "";
     seen.getContext("2d")!.clearRect(0, 0, SIZE, SIZE);
   });
+  // Without its test set (not in this build) the page still classifies drawings.
+  const { images, labels } = testSet ?? {
+    images: { dims: [0, SIZE, SIZE], data: new Uint8Array(0) },
+    labels: { dims: [0], data: new Uint8Array(0) },
+  };
   const count = labels.dims[0]!;
   const pick = (index: number) => {
     const pixels = images.data.slice(index * SIZE * SIZE, (index + 1) * SIZE * SIZE);
@@ -150,6 +221,7 @@ async function main(): Promise<void> {
     return worker;
   };
   const testBatch = (indices: number[]) => {
+    if (!testSet) throw new Error(`the ${demo.testSet.name} test images are not in this build`);
     const batch = new Uint8Array(indices.length * SIZE * SIZE);
     for (const [i, k] of indices.entries()) {
       batch.set(images.data.subarray(k * SIZE * SIZE, (k + 1) * SIZE * SIZE), i * SIZE * SIZE);
@@ -190,7 +262,9 @@ async function main(): Promise<void> {
   });
 
   window.onebitDemo = {
+    demo: demo.id,
     backend: engine.backend.name,
+    classNames: [...names],
     predictTest(indices) {
       const p = engine.predict(testBatch(indices));
       return { classes: Array.from(p.classes), scores: Array.from(p.scores) };

@@ -41,3 +41,27 @@ export function softmax(scores: ArrayLike<number>): number[] {
   const sum = e.reduce((a, b) => a + b, 0);
   return e.map((v) => v / sum);
 }
+
+/** The `.onebit` format version in a file's bytes (offsets 8 and 10, little-endian; docs/format.md). */
+export function formatVersion(bytes: Uint8Array): string {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return `${view.getUint16(8, true)}.${view.getUint16(10, true)}`;
+}
+
+/** The model's structure as the panel shows it: a chain or a graph, its binary layers and shortcuts. */
+export function graphInfo(model: EngineModel): {
+  /** Some layer names its inputs (.onebit 2.0). */
+  graph: boolean;
+  layers: number;
+  binary: number;
+  /** `add` layers: the residual shortcuts joining a block's input to its output. */
+  adds: number;
+} {
+  const layers = model.layers;
+  return {
+    graph: layers.some((l) => l.inputs !== undefined),
+    layers: layers.length,
+    binary: layers.filter((l) => l.kind.startsWith("binary_")).length,
+    adds: layers.filter((l) => l.kind === "add").length,
+  };
+}

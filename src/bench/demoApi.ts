@@ -3,9 +3,13 @@
  * `onebit bench browser`: the page's own engine on the page's own test images.
  */
 export interface DemoApi {
+  /** The demo model's id in web/catalog.ts ("mnist", "fashion"). */
+  demo: string;
   /** The engine's backend name ("wasm-simd" or "wasm-scalar"). */
   backend: string;
-  /** Classes and scores (row-major) of MNIST test images by index, in one predict call. */
+  /** The model's class names. */
+  classNames: string[];
+  /** Classes and scores (row-major) of the model's test images by index, in one predict call. */
   predictTest(indices: number[]): { classes: number[]; scores: number[] };
   /** The same through the page's EngineWorker (the one the test-set panel runs). */
   predictTestInWorker(indices: number[]): Promise<{ classes: number[]; scores: number[] }>;

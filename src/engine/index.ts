@@ -17,6 +17,7 @@
 export { DisposedError, OnebitError, OptionsError } from "../errors.js";
 export { decodeModel, encodeModel, FORMAT_VERSION, ModelFormatError } from "./format.js";
 export type * from "./model.js";
+export { activationMemory } from "./model.js";
 export { checkModel } from "./model-check.js";
 export { argmaxRows, Engine, type EngineOptions, type LayerTrace, type Prediction } from "./runtime.js";
 export { EngineWorker, type EngineWorkerOptions, type WorkerPredictOptions } from "./worker-client.js";
