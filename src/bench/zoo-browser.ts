@@ -92,7 +92,7 @@ async function buildPage(dir: string): Promise<string> {
     root: dir,
     base: "./",
     configFile: false,
-    logLevel: "warn",
+    logLevel: "error",
     worker: { format: "es" },
     build: { outDir, target: "es2022", emptyOutDir: true },
   });
