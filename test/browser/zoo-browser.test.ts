@@ -39,7 +39,8 @@ describe.skipIf(process.env.ONEBIT_SKIP_BROWSER === "1")("bench zoo --browser in
       browser: true,
     });
     const json = JSON.parse(JSON.stringify(report)) as typeof report;
-    expect(json.chromium).toMatchObject({ isolated: true, backend: "wasm-simd" });
+    expect(json.chromium!.isolated).toBe(true);
+    expect(json.chromium!.backend).toMatch(/^wasm-/);
     expect(json.chromium!.version).toMatch(/^Chrome\/\d+/);
     expect(json.chromium!.note).toBeUndefined();
     const m = json.models[0]!;
