@@ -4,7 +4,8 @@
  * copied from Debian's dataset-fashion-mnist. The model panel shows its graph; the page's
  * engine gives exactly the Node engine's scores on fixed test images; the test-set panel
  * runs all 10,000 with Node's classes and the accuracy the file was exported with; the
- * picker switches to the MNIST model. A screenshot goes to
+ * picker switches to the MNIST model. Built without the Fashion-MNIST files, the page
+ * still loads the model and says the test set is missing. A screenshot goes to
  * test-artifacts/browser-demo-fashion.png.
  */
 import { existsSync } from "node:fs";
@@ -123,5 +124,29 @@ describe.skipIf(process.env.ONEBIT_SKIP_BROWSER === "1")(
       expect(await page.locator("#model-graph").textContent()).toMatch(/^a chain \(\.onebit 1\.\d\)/);
       expect(await page.locator("#draw-title").textContent()).toBe("1. Draw a digit");
     });
+
+    it("built without the Fashion-MNIST files, loads the model and says the test set is missing", async () => {
+      const saved = process.env.ONEBIT_FASHION_MNIST_DIR;
+      process.env.ONEBIT_FASHION_MNIST_DIR = path.join(ROOT, "no-such-folder");
+      let bare: OpenDemo | undefined;
+      try {
+        bare = await openDemo({ query: "?demo=fashion" });
+        const page = bare.page;
+        expect(await page.evaluate(() => (window as DemoWindow).onebitDemo!.demo)).toBe("fashion");
+        expect(await page.locator("#test-missing").isVisible()).toBe(true);
+        expect(await page.locator("#test-missing").textContent()).toMatch(
+          /^The Fashion-MNIST test images are not in this build \(.*HTTP 404\)/,
+        );
+        expect(await page.locator("#random").isDisabled()).toBe(true);
+        expect(await page.locator("#run-test").isDisabled()).toBe(true);
+        await expect(
+          page.evaluate(() => (window as DemoWindow).onebitDemo!.predictTest([0])),
+        ).rejects.toThrow(/not in this build/);
+      } finally {
+        if (saved === undefined) delete process.env.ONEBIT_FASHION_MNIST_DIR;
+        else process.env.ONEBIT_FASHION_MNIST_DIR = saved;
+        await bare?.close();
+      }
+    }, 120_000);
   },
 );
