@@ -25,4 +25,22 @@ export interface ZooPageApi {
   dispose(): void;
 }
 
-export type ZooWindow = Window & { onebitZoo?: ZooPageApi };
+export type ZooWindow = Window & { onebitZoo?: ZooPageApi; onebitZooTfjs?: ZooTfjsApi };
+
+/** The float peer in the page (zoo-browser-tfjs.ts), present when the run has the tfjs peer. */
+export interface ZooTfjsApi {
+  /**
+   * Loads tfjs-backend-wasm (its .wasm files under `wasmBase`) on one thread and builds
+   * ResNet-18 (resnet18.ts, same seed as in Node) on the raw image at `inputUrl`; returns
+   * the backend and the scores.
+   */
+  load(
+    wasmBase: string,
+    inputUrl: string,
+    inputShape: [number, number, number],
+    classes: number,
+    width: number,
+  ): Promise<{ backend: string; scores: number[] }>;
+  /** Milliseconds of one forward pass, timed in the page. */
+  time(): number;
+}

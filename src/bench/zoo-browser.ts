@@ -7,16 +7,19 @@
  * the page (performance.now() is 5 us fine in an isolated page), so the round trip
  * between Node and the page is not in the figures. The bench calls these timed functions
  * in the same rounds as Node's engines and the peers (round-robin), so load drift on a
- * shared machine hits both; each side reports its median over the rounds.
+ * shared machine hits both; each side reports its median over the rounds. With the tfjs
+ * peer, the page also runs the float ResNet-18 on tfjs-backend-wasm (zoo-browser-tfjs.ts,
+ * one thread, the same weights as in Node) in the same rounds.
  *
- *     const chromium = await ChromiumZoo.open(image);
+ *     const chromium = await ChromiumZoo.open(image, { inputShape, classes, width }); // or no tfjs peer
  *     const m = await chromium.load("quicknet", bytes, [1, 2], nodeScores);
  *     // time m.timed[i]() in the bench's rounds, then
  *     m.result(nodeMs, runs);    // per thread count: node ms, chromium ms, speed ratio
  *     await chromium.close();
  */
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import type { Page } from "playwright-core";
@@ -27,6 +30,13 @@ import type { ZooPageEngine, ZooWindow } from "./zoo-browser-types.js";
 
 /** The page's entry module (in a checkout of the repository). */
 export const ZOO_PAGE = path.join(ROOT, "src/bench/zoo-browser-page.ts");
+/** The page's float peer, bundled only when the run has the tfjs peer. */
+export const ZOO_PAGE_TFJS = path.join(ROOT, "src/bench/zoo-browser-tfjs.ts");
+const TFJS_WASM = [
+  "tfjs-backend-wasm.wasm",
+  "tfjs-backend-wasm-simd.wasm",
+  "tfjs-backend-wasm-threaded-simd.wasm",
+];
 /** The issue's goal: Chromium at least 0.9x Node's speed. */
 export const CHROMIUM_GOAL = 0.9;
 
@@ -39,6 +49,8 @@ export interface ChromiumRun {
   chromium_ms: number;
   /** Chromium's speed over Node's: node_ms / chromium_ms (goal >= 0.9). */
   chromium_vs_node: number;
+  /** ResNet-18 on tfjs-wasm in the page / onebit in the page; 1-thread rows of runs with the tfjs peer. */
+  speedup_vs_tfjs?: number;
 }
 
 export interface ChromiumModelResult {
@@ -47,6 +59,8 @@ export interface ChromiumModelResult {
   scores_max_relative_difference: number;
   /** The page's argmax equals Node's. */
   same_class: boolean;
+  /** ResNet-18 on tfjs-wasm (1 thread) in the page, median over this model's rounds. */
+  tfjs_wasm_ms?: number;
 }
 
 export interface ChromiumInfo {
@@ -56,11 +70,20 @@ export interface ChromiumInfo {
   isolated: boolean;
   /** Why the page's engines run on fewer threads than asked, if they do. */
   note?: string;
+  /** The page's float peer (runs with the tfjs peer): tfjs's backend. */
+  tfjs_backend?: string;
+}
+
+/** The float peer's network, as `onebit bench zoo` builds it in Node. */
+export interface TfjsPeerOptions {
+  inputShape: [number, number, number];
+  classes: number;
+  width: number;
 }
 
 /** One model loaded in the page: a timed function per thread count, and the result. */
 export interface ChromiumModel {
-  /** Each call runs one predict in the page and records the page's time. */
+  /** Each call runs one predict in the page and records the page's time (per thread count, then the tfjs peer). */
   timed: (() => Promise<void>)[];
   /** The medians of the last `runs` recorded times of each thread count against Node's medians. */
   result(nodeMs: readonly number[], runs: number): ChromiumModelResult;
@@ -76,16 +99,15 @@ const api = (page: Page) => ({
   scores: (threads: number) => page.evaluate((t) => (window as ZooWindow).onebitZoo!.scores(t), threads),
 });
 
-/** Bundles the zoo page into `dir`/dist. */
-async function buildPage(dir: string): Promise<string> {
+/** Bundles the zoo page (with the tfjs peer if asked) into `dir`/dist. */
+async function buildPage(dir: string, tfjs: boolean): Promise<string> {
   await writeFile(
     path.join(dir, "index.html"),
     '<!doctype html>\n<link rel="icon" href="data:," />\n<script type="module" src="./main.js"></script>\n',
   );
-  await writeFile(
-    path.join(dir, "main.js"),
-    `import { start } from ${JSON.stringify(ZOO_PAGE)};\nstart();\n`,
-  );
+  const lines = [`import { start } from ${JSON.stringify(ZOO_PAGE)};`, "start();"];
+  if (tfjs) lines.push(`import { startTfjs } from ${JSON.stringify(ZOO_PAGE_TFJS)};`, "startTfjs();");
+  await writeFile(path.join(dir, "main.js"), `${lines.join("\n")}\n`);
   const { build } = await import("vite");
   const outDir = path.join(dir, "dist");
   await build({
@@ -109,10 +131,20 @@ export class ChromiumZoo {
     readonly errors: string[],
   ) {}
 
-  /** Builds and serves the page, opens it in Chromium and hands it the image every model predicts. */
-  static async open(image: Uint8Array): Promise<ChromiumZoo> {
+  /** The tfjs peer's times in the page, one per call of its timed function. */
+  private readonly tfjsTimes: number[] = [];
+
+  /**
+   * Builds and serves the page, opens it in Chromium and hands it the image every model
+   * predicts; with `tfjs`, also loads the float peer in the page.
+   */
+  static async open(image: Uint8Array, tfjs?: TfjsPeerOptions): Promise<ChromiumZoo> {
     await requirePeers("zoo --browser", {
-      packages: ["vite", "playwright-core"],
+      packages: [
+        "vite",
+        "playwright-core",
+        ...(tfjs ? ["@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm"] : []),
+      ],
       files: [path.relative(ROOT, ZOO_PAGE)],
     });
     if (!existsSync(CHROMIUM))
@@ -127,7 +159,17 @@ export class ChromiumZoo {
       await rm(dir, { recursive: true, force: true });
     };
     try {
-      server = await serveDir(await buildPage(dir), { headers: ISOLATION_HEADERS, files });
+      if (tfjs) {
+        const wasmDir = path.join(
+          path.dirname(createRequire(import.meta.url).resolve("@tensorflow/tfjs-backend-wasm/package.json")),
+          "dist",
+        );
+        for (const f of TFJS_WASM) files.set(`/tfjs/${f}`, await readFile(path.join(wasmDir, f)));
+      }
+      server = await serveDir(await buildPage(dir, tfjs !== undefined), {
+        headers: ISOLATION_HEADERS,
+        files,
+      });
       browser = await launchChromium();
       const page = await browser.context.newPage();
       const errors: string[] = [];
@@ -151,6 +193,20 @@ export class ChromiumZoo {
         backend: "",
         isolated,
       };
+      if (tfjs) {
+        const loaded = await page.evaluate(
+          (o) =>
+            (window as ZooWindow).onebitZooTfjs!.load(
+              "./tfjs/",
+              "./input.bin",
+              o.inputShape,
+              o.classes,
+              o.width,
+            ),
+          tfjs,
+        );
+        info.tfjs_backend = loaded.backend;
+      }
       return new ChromiumZoo(page, info, files, shutdown, errors);
     } catch (error) {
       await shutdown();
@@ -193,24 +249,37 @@ export class ChromiumZoo {
       return best;
     };
     const times: number[][] = threads.map(() => []);
+    const timed = threads.map((t, i) => async () => {
+      times[i]!.push(await page.time(t));
+    });
+    const withTfjs = this.info.tfjs_backend !== undefined;
+    if (withTfjs) {
+      timed.push(async () => {
+        this.tfjsTimes.push(await this.page.evaluate(() => (window as ZooWindow).onebitZooTfjs!.time()));
+      });
+    }
     return {
-      timed: threads.map((t, i) => async () => {
-        times[i]!.push(await page.time(t));
-      }),
-      result: (nodeMs, runs) => ({
-        runs: threads.map((t, i) => {
-          const chromiumMs = median(times[i]!.slice(-runs));
-          return {
-            threads: t,
-            chromium_threads: engines[i]!.threads,
-            node_ms: nodeMs[i]!,
-            chromium_ms: chromiumMs,
-            chromium_vs_node: nodeMs[i]! / chromiumMs,
-          };
-        }),
-        scores_max_relative_difference: maxDiff / Math.max(maxNode, 1e-30),
-        same_class: argmax(scores) === argmax(nodeScores),
-      }),
+      timed,
+      result: (nodeMs, runs) => {
+        const tfjsMs = withTfjs ? median(this.tfjsTimes.slice(-runs)) : undefined;
+        return {
+          runs: threads.map((t, i) => {
+            const chromiumMs = median(times[i]!.slice(-runs));
+            const run: ChromiumRun = {
+              threads: t,
+              chromium_threads: engines[i]!.threads,
+              node_ms: nodeMs[i]!,
+              chromium_ms: chromiumMs,
+              chromium_vs_node: nodeMs[i]! / chromiumMs,
+            };
+            if (tfjsMs !== undefined && t === 1) run.speedup_vs_tfjs = tfjsMs / chromiumMs;
+            return run;
+          }),
+          scores_max_relative_difference: maxDiff / Math.max(maxNode, 1e-30),
+          same_class: argmax(scores) === argmax(nodeScores),
+          tfjs_wasm_ms: tfjsMs,
+        };
+      },
     };
   }
 
@@ -235,11 +304,17 @@ export function formatChromium(
       r.chromium_vs_node,
       r.chromium_vs_node >= CHROMIUM_GOAL ? "yes" : "NO",
       i === 0 ? m.chromium!.scores_max_relative_difference.toExponential(1) : "",
+      ...(info.tfjs_backend
+        ? [i === 0 ? (m.chromium!.tfjs_wasm_ms ?? "-") : "", r.speedup_vs_tfjs ?? "-"]
+        : []),
     ]),
   );
   return [
     `\nChromium (${info.version}, ${info.backend}, ${info.isolated ? "cross-origin isolated" : "NOT cross-origin isolated"}): ` +
       `the same .onebit bytes and image in a page, timed in the page, in the same rounds as Node's engines` +
+      (info.tfjs_backend
+        ? `; ResNet-18 float on tfjs (${info.tfjs_backend}, 1 thread) in the page in the same rounds, x tfjs = its time / onebit's`
+        : "") +
       (info.note ? `\nnote: ${info.note}` : ""),
     table(
       [
@@ -250,6 +325,7 @@ export function formatChromium(
         "chromium / node speed",
         `>= ${CHROMIUM_GOAL}`,
         "score diff",
+        ...(info.tfjs_backend ? ["tfjs ms", "x tfjs"] : []),
       ],
       rows,
     ),

@@ -341,7 +341,12 @@ export async function runZoo(args: ZooArgs, log: (line: string) => void = () => 
   let backendName = "";
   let chromium: ChromiumZoo | undefined;
   try {
-    if (args.browser) chromium = await (await import("./zoo-browser.js")).ChromiumZoo.open(image);
+    if (args.browser) {
+      const tfjs = args.peers.includes("tfjs")
+        ? { inputShape: args.inputShape, classes: args.classes, width: args.peerWidth }
+        : undefined;
+      chromium = await (await import("./zoo-browser.js")).ChromiumZoo.open(image, tfjs);
+    }
     for (const [index, m] of args.models.entries()) {
       const model = buildModel(ctx, zooSpec(m, args.inputShape, args.classes), new Random(100 + index));
       randomizeStatistics(model, 200 + index);

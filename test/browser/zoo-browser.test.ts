@@ -3,7 +3,7 @@
  * built, served cross-origin isolated and opened in Debian's Chromium; its engines get 1
  * and 2 threads, give Node's scores on the same bytes and image, and the report carries
  * Node ms, Chromium ms and their ratio per thread count, in the JSON, the table and the
- * targets.
+ * targets. The float peer (a narrow ResNet-18 on tfjs-wasm) runs in the page too.
  */
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -18,7 +18,7 @@ describe("bench zoo --browser option", () => {
 });
 
 describe.skipIf(process.env.ONEBIT_SKIP_BROWSER === "1")("bench zoo --browser in Chromium", () => {
-  it("a tiny Bi-Real Net in Node and Chromium, 1 and 2 threads, same scores, ratios reported", async () => {
+  it("a tiny Bi-Real Net in Node and Chromium, 1 and 2 threads, same scores, ratios and the tfjs peer reported", async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
     const tiny: ZooModel = {
       id: "bireal18",
@@ -31,7 +31,7 @@ describe.skipIf(process.env.ONEBIT_SKIP_BROWSER === "1")("bench zoo --browser in
       models: [tiny],
       threads: [1, 2],
       runs: 3,
-      peers: [],
+      peers: ["tfjs"],
       profile: false,
       inputShape: [32, 32, 3],
       classes: 10,
@@ -43,6 +43,7 @@ describe.skipIf(process.env.ONEBIT_SKIP_BROWSER === "1")("bench zoo --browser in
     expect(json.chromium!.backend).toMatch(/^wasm-/);
     expect(json.chromium!.version).toMatch(/^Chrome\/\d+/);
     expect(json.chromium!.note).toBeUndefined();
+    expect(json.chromium!.tfjs_backend).toBe("wasm");
     const m = json.models[0]!;
     const c = m.chromium!;
     expect(c.same_class).toBe(true);
@@ -51,6 +52,9 @@ describe.skipIf(process.env.ONEBIT_SKIP_BROWSER === "1")("bench zoo --browser in
       [1, 1],
       [2, 2],
     ]);
+    expect(c.tfjs_wasm_ms).toBeGreaterThan(0);
+    expect(c.runs[0]!.speedup_vs_tfjs).toBeCloseTo(c.tfjs_wasm_ms! / c.runs[0]!.chromium_ms, 12);
+    expect(c.runs[1]!.speedup_vs_tfjs).toBeUndefined();
     for (const [i, r] of c.runs.entries()) {
       expect(r.node_ms).toBe(m.runs[i]!.ms);
       expect(r.chromium_ms).toBeGreaterThan(0);
@@ -61,7 +65,14 @@ describe.skipIf(process.env.ONEBIT_SKIP_BROWSER === "1")("bench zoo --browser in
       "tiny Bi-Real Chromium / Node, 2 threads",
     ]);
     const text = formatZoo(report);
-    for (const s of ["Chromium (Chrome/", "cross-origin isolated", "chromium ms", "chromium / node speed"])
+    for (const s of [
+      "Chromium (Chrome/",
+      "cross-origin isolated",
+      "chromium ms",
+      "chromium / node speed",
+      "ResNet-18 float on tfjs (wasm, 1 thread)",
+      "x tfjs",
+    ])
       expect(text).toContain(s);
   }, 180_000);
 });
