@@ -63,6 +63,6 @@ benches["threads"] = {
 };
 benches["zoo"] = {
   about:
-    "ms/image of Bi-Real-18, ReActNet, QuickNet(Small/Large) at 224x224x3, 1 and N threads, vs float ResNet-18 in onnxruntime-node and tfjs-wasm",
+    "ms/image of Bi-Real-18, ReActNet, QuickNet(Small/Large) at 224x224x3, 1 and N threads, vs float ResNet-18 in onnxruntime-node and tfjs-wasm; --browser: also in Chromium",
   load: () => import("./zoo.js"),
 };
