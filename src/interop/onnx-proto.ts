@@ -6,9 +6,13 @@
  *     const model = decodeOnnx(await readFile("mnist.onnx"), "mnist.onnx");
  *     model.graph.node[0].opType; // "Conv"
  *     const bytes = encodeOnnx(model);
+ *
+ * protobufjs is an optional peer dependency, loaded on the first call: without it, these
+ * throw a MissingDependencyError ("install protobufjs to read and write ONNX files").
  */
-import protobuf from "protobufjs";
+import type protobuf from "protobufjs";
 import { OnebitError } from "../errors.js";
+import { requireOptional } from "../util/optional.js";
 import { ONNX_PROTO } from "./onnx-schema.js";
 
 /** A malformed or unsupported ONNX file; the message names the file and the fault. */
@@ -95,7 +99,10 @@ export const AttributeType = { FLOAT: 1, INT: 2, TENSOR: 4, FLOATS: 6, INTS: 7 }
 let modelType: protobuf.Type | undefined;
 
 function modelProto(): protobuf.Type {
-  modelType ??= protobuf.parse(ONNX_PROTO).root.lookupType("onnx.ModelProto");
+  if (!modelType) {
+    const pb = requireOptional<typeof protobuf>("protobufjs", "read and write ONNX files");
+    modelType = pb.parse(ONNX_PROTO).root.lookupType("onnx.ModelProto");
+  }
   return modelType;
 }
 
