@@ -22,7 +22,7 @@ export {
   ModelFormatError,
 } from "./engine/index.js";
 // The error family (each also exported by its own module): OnebitError and its subclasses.
-export { DisposedError, OnebitError, OptionsError } from "./errors.js";
+export { DisposedError, MissingDependencyError, OnebitError, OptionsError } from "./errors.js";
 export {
   checkpointDataset,
   type DatasetChoice,
