@@ -78,3 +78,29 @@ export class MissingDependencyError extends OnebitError {
     super(`install ${packageName} to ${feature}: npm install ${packageName}`);
   }
 }
+
+/**
+ * Input values that are finite but not in the range the model's input layer expects: most
+ * often pixels scaled to 0..1 given to a model whose input transform maps raw pixels
+ * 0..255 (every model onebit trains or imports; docs/format.md, "input"). Such inputs would
+ * give wrong classes silently. `Engine.load(bytes, { checkInputRange: false })` turns the
+ * check off.
+ */
+export class InputRangeError extends OnebitError {
+  override readonly name = "InputRangeError";
+
+  constructor(
+    /** The call that refused the input: "Engine.predict". */
+    readonly operation: string,
+    /** The smallest and largest value given. */
+    readonly min: number,
+    readonly max: number,
+    /** The raw range the model expects: [0, 255]. */
+    readonly expected: readonly [number, number],
+  ) {
+    super(
+      `${operation}: every input value lies in [${min}, ${max}], but this model expects raw pixels ${expected[0]}..${expected[1]} ` +
+        `(its input layer maps them to the network's range); multiply 0..1 values by 255, or pass { checkInputRange: false } to Engine.load`,
+    );
+  }
+}

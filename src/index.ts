@@ -1,7 +1,7 @@
 /**
  * onebit: train binary neural networks and run them packed.
  *
- *     import { createContext, loadDataset, train, exportCheckpoint, writeModelFile, Engine } from "onebit";
+ *     import { createContext, loadDataset, train, convertCheckpoint, writeModelFile, Engine } from "onebit";
  *
  * The training wing (tensors, ops, quantizers, layers, trainer, data), the converter and
  * the engine. A browser imports `onebit/engine` alone.
@@ -20,11 +20,19 @@ export {
   EngineWorker,
   encodeModel,
   ModelFormatError,
+  softmax,
 } from "./engine/index.js";
 // The error family (each also exported by its own module): OnebitError and its subclasses.
-export { DisposedError, MissingDependencyError, OnebitError, OptionsError } from "./errors.js";
+export {
+  DisposedError,
+  InputRangeError,
+  MissingDependencyError,
+  OnebitError,
+  OptionsError,
+} from "./errors.js";
 export {
   checkpointDataset,
+  convertCheckpoint,
   type DatasetChoice,
   exportCheckpoint,
   loadTrainedModel,

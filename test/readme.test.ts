@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect, it } from "vitest";
-import { createContext, Engine, encodeModel, exportCheckpoint, loadDataset, train } from "../src/index.js";
+import { convertCheckpoint, createContext, Engine, encodeModel, loadDataset, train } from "../src/index.js";
 
 it("README example: train a small BNN, export it, classify with the packed engine", async () => {
   const out = mkdtempSync(path.join(tmpdir(), "onebit-readme-"));
@@ -17,7 +17,7 @@ it("README example: train a small BNN, export it, classify with the packed engin
     progress: "quiet",
     config: { model: { builder: "bnn-mlp", options: { width: 128 } }, epochs: 2, batchSize: 100, lr: 1e-2 },
   });
-  const { engineModel } = await exportCheckpoint(path.join(out, "last.ckpt"));
+  const { engineModel } = await convertCheckpoint(path.join(out, "last.ckpt"));
   const engine = await Engine.load(encodeModel(engineModel));
   const { classes } = engine.predict(data.test.images.subarray(0, 784));
   // ---

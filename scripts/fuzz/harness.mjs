@@ -74,7 +74,7 @@ export function makeTargets(lib, tmpDir) {
     checkpoint: {
       error: typed(lib.CheckpointError),
       load: (bytes, file) => lib.decodeCheckpoint(bytes, file),
-      // As loadCheckpoint then loadTrainedModel: the config must fit the tensors, then load.
+      // As readCheckpoint then loadTrainedModel: the config must fit the tensors, then load.
       async use(ck, file) {
         await lib.checkCheckpointModel(ck, file);
         const model = lib.buildModel(lib.ctx, ck.spec, new lib.Random(0));

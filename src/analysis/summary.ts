@@ -17,7 +17,7 @@
 import { BYTE_TO_SIGNED } from "../data/index.js";
 import { encodeModel } from "../engine/format.js";
 import { activationMemory, type Layer as EngineLayer, type EngineModel } from "../engine/model.js";
-import { exportCheckpoint } from "../export/checkpoint.js";
+import { convertCheckpoint } from "../export/checkpoint.js";
 import { convertModel } from "../export/convert.js";
 import { buildModel } from "../nn/build.js";
 import { modelOfCheckpoint, snapshotTensors } from "../nn/checkpoint.js";
@@ -110,7 +110,7 @@ export async function summarizeCheckpoint(ck: Checkpoint, file: string): Promise
   let engine: EngineModel | null = null;
   let note: string | undefined;
   try {
-    const exported = await exportCheckpoint(file);
+    const exported = await convertCheckpoint(file);
     exported.model.dispose();
     engine = exported.engineModel;
   } catch {

@@ -9,7 +9,7 @@ import type { BackendKind } from "../kernels/index.js";
 import { booleanOption, oneOf, plainObject, positiveInteger, rejectUnknownKeys } from "../util/options.js";
 
 const BACKENDS: readonly BackendKind[] = ["wasm", "wasm-simd", "wasm-scalar", "ref"];
-const ENGINE_OPTIONS = ["backend", "wasmUrl", "threads", "maxBatch", "fuse"];
+const ENGINE_OPTIONS = ["backend", "wasmUrl", "threads", "maxBatch", "fuse", "checkInputRange"];
 
 const tag = (v: unknown) => Object.prototype.toString.call(v);
 
@@ -46,4 +46,5 @@ export function checkEngineOptions(options: unknown): void {
   positiveInteger(where, "threads", o.threads);
   positiveInteger(where, "maxBatch", o.maxBatch);
   booleanOption(where, "fuse", o.fuse);
+  booleanOption(where, "checkInputRange", o.checkInputRange);
 }

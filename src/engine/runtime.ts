@@ -16,6 +16,7 @@ import { CHUNKS_PER_THREAD, splitRange } from "../kernels/threads/split.js";
 import { byImages, type Call, invoke, type Job } from "../kernels/wasm/calls.js";
 import { normalizeJob } from "../kernels/wasm/floatCalls.js";
 import { decodeModel } from "./format.js";
+import { checkInputRange } from "./input-range.js";
 import { checkEngineOptions, modelBytes } from "./load.js";
 import type { EngineModel, InputLayer, Layout } from "./model.js";
 import { shapeSize } from "./model.js";
@@ -50,6 +51,11 @@ export interface EngineOptions {
    * (bit-identical; `trace` always runs the layers one by one). Default true.
    */
   fuse?: boolean;
+  /**
+   * Refuse float inputs that look like pixels scaled to 0..1 when the model's input layer
+   * expects raw pixels 0..255 (an InputRangeError; src/engine/input-range.ts). Default true.
+   */
+  checkInputRange?: boolean;
 }
 
 export interface Prediction {
@@ -100,6 +106,7 @@ export class Engine {
   readonly maxBatch: number;
   private readonly input: InputLayer;
   private disposed = false;
+  private checkRange = true;
 
   private constructor(model: EngineModel, backend: Backend, maxBatch: number, fuse: boolean) {
     this.model = model;
@@ -126,7 +133,9 @@ export class Engine {
     if (!bytes) checkModel(model);
     const kind = options.backend ?? "wasm";
     const backend = await createBackend(kind, { wasmUrl: options.wasmUrl, threads: options.threads });
-    return new Engine(model, backend, options.maxBatch ?? 64, options.fuse ?? true);
+    const engine = new Engine(model, backend, options.maxBatch ?? 64, options.fuse ?? true);
+    engine.checkRange = options.checkInputRange ?? true;
+    return engine;
   }
 
   /** Values per image. */
@@ -224,6 +233,7 @@ export class Engine {
           );
         }
       }
+      if (this.checkRange) checkInputRange(images, this.input);
     }
     return images.length / size;
   }

@@ -8,7 +8,7 @@
  * calling side as the same class where it is one the engine raises (RangeError,
  * ModelFormatError, ...), else as an Error that keeps the name.
  */
-import { DisposedError, OptionsError } from "../errors.js";
+import { DisposedError, InputRangeError, OptionsError } from "../errors.js";
 import { type LayerRef, ModelFormatError } from "./format-error.js";
 import type { EngineModel } from "./model.js";
 import type { EngineOptions } from "./runtime.js";
@@ -91,6 +91,9 @@ export function reviveError(e: SerializedError): Error {
     error = new OptionsError(f.where, f.option, String(f.detail ?? e.message));
   } else if (e.name === "DisposedError" && typeof f?.object === "string" && typeof f.operation === "string") {
     error = new DisposedError(f.object, f.operation);
+  } else if (e.name === "InputRangeError" && typeof f?.min === "number" && typeof f.max === "number") {
+    const expected = Array.isArray(f.expected) ? (f.expected as [number, number]) : ([0, 255] as const);
+    error = new InputRangeError(String(f.operation ?? "Engine.predict"), f.min, f.max, expected);
   } else {
     error = new (BUILTIN[e.name] ?? Error)(e.message);
     if (error.name !== e.name) error.name = e.name;

@@ -3,7 +3,7 @@
  * and batch-norm statistics, and convert it with the data set's class names and
  * preprocessing (the data set the checkpoint records, unless overridden).
  *
- *     const { engineModel } = await exportCheckpoint("runs/bnn-cnn-mnist/last.ckpt");
+ *     const { engineModel } = await convertCheckpoint("runs/bnn-cnn-mnist/last.ckpt");
  *     await writeFileAtomic("mnist.onebit", encodeModel(engineModel));
  */
 import { DATASET_NAMES, type DataSplits, type DatasetName, loadDataset } from "../data/index.js";
@@ -50,8 +50,13 @@ export async function checkpointDataset(
   return loadDataset(name as DatasetName, { dataDir: o.dataDir, limitTrain: 0, limitTest: o.limitTest });
 }
 
-/** Loads, converts and describes a checkpoint (metadata: data set, epoch, test accuracy). */
-export async function exportCheckpoint(
+/**
+ * Reads a checkpoint file and converts its model into an EngineModel (batch norms folded
+ * into thresholds, weights packed) with the class names, preprocessing and metadata (data
+ * set, epoch, test accuracy) of the data set it was trained on. Returns the model, it does
+ * not write a file: `writeModelFile(path, engineModel)` does (what `onebit export` runs).
+ */
+export async function convertCheckpoint(
   file: string,
   o: DatasetChoice & { backend?: BackendKind } = {},
 ): Promise<TrainedModel & { engineModel: EngineModel; data: DataSplits }> {
@@ -69,3 +74,6 @@ export async function exportCheckpoint(
   });
   return { ...trained, engineModel, data };
 }
+
+/** @deprecated Use {@link convertCheckpoint}: it converts and returns the model, it writes no file. */
+export const exportCheckpoint = convertCheckpoint;

@@ -11,7 +11,7 @@ import { DATASET_NAMES, type DatasetName, imageSize, loadDataset } from "../data
 import { decodeModel, encodeModel, MAGIC } from "../engine/format.js";
 import type { EngineModel } from "../engine/model.js";
 import { Engine } from "../engine/runtime.js";
-import { exportCheckpoint } from "../export/checkpoint.js";
+import { convertCheckpoint } from "../export/checkpoint.js";
 import { writeFileAtomic } from "../util/atomicWrite.js";
 import { exportOnnxWithProbes } from "./export-onnx.js";
 import { type ImportOptions, type ImportResult, importOnnx, type OnnxInputLayout } from "./import.js";
@@ -113,7 +113,7 @@ export async function exportCheckpointOnnx(
     engineModel = decodeModel(input, checkpoint);
     dataset ??= engineModel.metadata.dataset as string | undefined;
   } else {
-    const exported = await exportCheckpoint(checkpoint, {
+    const exported = await convertCheckpoint(checkpoint, {
       dataset: options.dataset,
       dataDir: options.dataDir,
     });

@@ -1,9 +1,9 @@
 /**
  * Checkpoint files of trainable models (format: ./checkpointFormat.ts), written atomically
- * (temporary file, then rename). `loadCheckpoint` is what the exporter reads: the model
+ * (temporary file, then rename). `readCheckpoint` is what the converter reads: the model
  * spec plus named float32 tensors ("quant_conv2d_1.kernel", "batch_norm_1.runningMean", ...).
  *
- *     const ck = await loadCheckpoint("runs/mnist/last.ckpt");
+ *     const ck = await readCheckpoint("runs/mnist/last.ckpt");
  *     ck.spec.name;                                    // "bnn-cnn"
  *     ck.tensors.get("quant_conv2d_1.kernel")?.shape;  // [32, 3, 3, 1]
  */
@@ -26,11 +26,16 @@ import type { Model } from "./model.js";
 
 export type { Checkpoint, LayerRecord, ModelConfig, NamedTensor } from "./checkpointFormat.js";
 
-export async function saveCheckpoint(file: string, ck: Checkpoint): Promise<void> {
+/** Writes a checkpoint to `file` atomically (a temporary file, fsync, then rename). */
+export async function writeCheckpoint(file: string, ck: Checkpoint): Promise<void> {
   await writeFileAtomic(file, encodeCheckpoint(ck));
 }
 
-export async function loadCheckpoint(file: string): Promise<Checkpoint> {
+/**
+ * Reads and decodes a checkpoint file, then checks that its model spec builds a model its
+ * tensors fit (a CheckpointError naming the file otherwise).
+ */
+export async function readCheckpoint(file: string): Promise<Checkpoint> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(file);
@@ -41,6 +46,11 @@ export async function loadCheckpoint(file: string): Promise<Checkpoint> {
   await checkCheckpointModel(ck, file);
   return ck;
 }
+
+/** @deprecated Use {@link writeCheckpoint} (files are read and written by `read*`/`write*`). */
+export const saveCheckpoint = writeCheckpoint;
+/** @deprecated Use {@link readCheckpoint} (files are read and written by `read*`/`write*`). */
+export const loadCheckpoint = readCheckpoint;
 
 /**
  * Checks that the checkpoint's model spec builds a model whose every tensor the file holds,

@@ -24,7 +24,9 @@ export {
   loadIntoModel,
   type ModelConfig,
   type NamedTensor,
+  readCheckpoint,
   saveCheckpoint,
+  writeCheckpoint,
 } from "./checkpoint.js";
 export { CheckpointError, decodeCheckpoint, encodeCheckpoint } from "./checkpointFormat.js";
 export { DepthwiseConv2D } from "./depthwise.js";

@@ -18,7 +18,7 @@
  */
 import { createHash } from "node:crypto";
 import type { DataSplits } from "../data/index.js";
-import { loadCheckpoint, modelOfCheckpoint } from "../nn/checkpoint.js";
+import { modelOfCheckpoint, readCheckpoint } from "../nn/checkpoint.js";
 import type { ForwardMode } from "../nn/layer.js";
 import type { Model } from "../nn/model.js";
 import { resolveSpec } from "../nn/spec.js";
@@ -122,7 +122,7 @@ async function loadTeacher(ctx: Context, source: string | Model, xnorForward?: b
     }
     return new Teacher(source, { name: source.name, hash: modelHash(source) }, false, xnorForward);
   }
-  const ck = await loadCheckpoint(source);
+  const ck = await readCheckpoint(source);
   const dataset = (ck.state as { dataset?: unknown }).dataset;
   const model = modelOfCheckpoint(ctx, ck, source);
   const record = { file: source, name: model.name, hash: modelHash(model) };

@@ -30,11 +30,11 @@ import { buildModel, isBuilderConfig, type ModelSource, specOf } from "../nn/bui
 import { type BuilderConfig, resolveModelConfig } from "../nn/builders.js";
 import {
   type Checkpoint,
-  loadCheckpoint,
   loadIntoModel,
+  readCheckpoint,
   restoreTensors,
-  saveCheckpoint,
   snapshotTensors,
+  writeCheckpoint,
 } from "../nn/checkpoint.js";
 import type { ForwardMode } from "../nn/layer.js";
 import type { Model } from "../nn/model.js";
@@ -173,7 +173,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   const { ctx, data } = run;
   let config: TrainConfig = { ...run.config };
   const ckFile = run.outDir ? path.join(run.outDir, CHECKPOINT_FILE) : undefined;
-  const ck = run.resume && ckFile && existsSync(ckFile) ? await loadCheckpoint(ckFile) : undefined;
+  const ck = run.resume && ckFile && existsSync(ckFile) ? await readCheckpoint(ckFile) : undefined;
   const saved = ck?.state as SavedState | undefined;
   if (ck && saved) {
     if (saved.dataset !== data.name) {
@@ -318,7 +318,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         ...(teacher ? { teacher: teacher.record } : {}),
       };
       const tensors = snapshotTensors(new Map([...model.namedTensors(), ...opt.stateTensors()]));
-      await saveCheckpoint(ckFile, {
+      await writeCheckpoint(ckFile, {
         spec: model.spec,
         ...(origin ? { model: origin } : {}),
         epoch,

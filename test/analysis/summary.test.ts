@@ -4,7 +4,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { summarizeFile } from "../../src/cli/commands/summary.js";
 import { encodeModel } from "../../src/engine/format.js";
-import { exportCheckpoint } from "../../src/export/checkpoint.js";
+import { convertCheckpoint } from "../../src/export/checkpoint.js";
 import { onebit, writeCheckpoint } from "./helpers.js";
 
 let dir: string;
@@ -50,13 +50,13 @@ describe("onebit summary", () => {
       }
     `);
     // The deployed size is the real encoding's, as `onebit export` writes it.
-    const { engineModel, model } = await exportCheckpoint(file);
+    const { engineModel, model } = await convertCheckpoint(file);
     model.dispose();
     expect(s.totals.fileBytes).toBe(encodeModel(engineModel).length);
   });
 
   it("--json of the .onebit file: engine layers and the real file size", async () => {
-    const { engineModel, model } = await exportCheckpoint(await writeCheckpoint(dir, "tiny2", tiny));
+    const { engineModel, model } = await convertCheckpoint(await writeCheckpoint(dir, "tiny2", tiny));
     model.dispose();
     const bytes = encodeModel(engineModel);
     const file = path.join(dir, "tiny.onebit");

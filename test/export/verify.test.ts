@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { type DataSplits, loadDataset } from "../../src/data/index.js";
 import { decodeModel, encodeModel } from "../../src/engine/format.js";
 import { Engine } from "../../src/engine/runtime.js";
-import { exportCheckpoint } from "../../src/export/checkpoint.js";
+import { convertCheckpoint } from "../../src/export/checkpoint.js";
 import { formatVerifyReport, verifyEngine } from "../../src/export/verify.js";
 import { createContext } from "../../src/tensor/index.js";
 import { evaluate } from "../../src/train/evaluate.js";
@@ -32,7 +32,7 @@ describe("verify: engine vs training graph on trained models", () => {
       },
       progress: "quiet",
     });
-    const { engineModel, model } = await exportCheckpoint(r.checkpoint!, { limitTest: 1 });
+    const { engineModel, model } = await convertCheckpoint(r.checkpoint!, { limitTest: 1 });
     const engine = await Engine.load(decodeModel(encodeModel(engineModel)));
     const test = mnist.test;
     const report = verifyEngine(model, engine, {

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkCheckpointModel, loadCheckpoint } from "../../src/nn/checkpoint.js";
+import { checkCheckpointModel, readCheckpoint } from "../../src/nn/checkpoint.js";
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from "../../src/nn/checkpointFormat.js";
 
 const seed = new Uint8Array(fs.readFileSync(path.join(import.meta.dirname, "seeds/mlp.ckpt")));
@@ -101,7 +101,7 @@ describe("checkpoint reader", () => {
   });
 });
 
-describe("loadCheckpoint: the model a checkpoint describes must fit what it holds", () => {
+describe("readCheckpoint: the model a checkpoint describes must fit what it holds", () => {
   const file = (bytes: Uint8Array) => {
     const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "onebit-ck-")), "last.ckpt");
     fs.writeFileSync(f, bytes);
@@ -109,7 +109,7 @@ describe("loadCheckpoint: the model a checkpoint describes must fit what it hold
   };
 
   it("the seed loads (the control)", async () => {
-    expect((await loadCheckpoint(file(seed))).model?.builder).toBe("bnn-mlp");
+    expect((await readCheckpoint(file(seed))).model?.builder).toBe("bnn-mlp");
   });
 
   it("a hostile width fails fast (was: 827 MB and 7 s for width 10000, then a bare error)", async () => {
@@ -117,7 +117,7 @@ describe("loadCheckpoint: the model a checkpoint describes must fit what it hold
     for (const width of [10_000, 1e6, 2 ** 30]) {
       const f = file(edited((h) => (h.model.options.width = width)));
       const t0 = performance.now();
-      const err = await loadCheckpoint(f).catch((e) => e);
+      const err = await readCheckpoint(f).catch((e) => e);
       expect(err).toBeInstanceOf(CheckpointError);
       expect(err.message).toMatch(
         new RegExp(
@@ -136,14 +136,14 @@ describe("loadCheckpoint: the model a checkpoint describes must fit what it hold
     next.config.channels = 2 ** 28;
     const f = file(encodeCheckpoint(ck));
     const t0 = performance.now();
-    const err = await loadCheckpoint(f).catch((e) => e);
+    const err = await readCheckpoint(f).catch((e) => e);
     expect(err).toBeInstanceOf(CheckpointError);
     expect(err.message).toMatch(new RegExp(`^${f}: not a valid onebit checkpoint: `));
     expect(performance.now() - t0).toBeLessThan(5000);
   });
 
   it("bad options and shape mismatches name the file and the layer", async () => {
-    const neg = await loadCheckpoint(file(edited((h) => (h.model.options.width = -1)))).catch((e) => e);
+    const neg = await readCheckpoint(file(edited((h) => (h.model.options.width = -1)))).catch((e) => e);
     expect(neg).toBeInstanceOf(CheckpointError);
     expect(() =>
       decodeCheckpoint(
@@ -176,7 +176,7 @@ describe("loadCheckpoint: the model a checkpoint describes must fit what it hold
   });
 
   it("a version-1 file loads with its tensors renamed to the spec's layer names", async () => {
-    const ck = await loadCheckpoint(file(seed));
+    const ck = await readCheckpoint(file(seed));
     expect(ck.spec.layers.map((l) => l.name).slice(0, 3)).toEqual([
       "flatten_1",
       "quant_dense_1",

@@ -12,7 +12,7 @@ import { register as registerExport } from "../../src/cli/commands/export.js";
 import { register as registerImport } from "../../src/cli/commands/import.js";
 import { loadDataset } from "../../src/data/index.js";
 import { decodeModel, encodeModel } from "../../src/engine/format.js";
-import { exportCheckpoint } from "../../src/export/checkpoint.js";
+import { convertCheckpoint } from "../../src/export/checkpoint.js";
 import { exportedInputLayout, verifyOnnxOnDataset } from "../../src/interop/files.js";
 import { importOnnx } from "../../src/interop/import.js";
 import { formatOnnxReport } from "../../src/interop/verify-onnx.js";
@@ -115,7 +115,7 @@ describe("onebit export --format onnx", () => {
     expect(summary.format).toBe("onnx");
     // What --verify runs on the whole test set, here on a slice.
     const engineModel = decodeModel(
-      encodeModel((await exportCheckpoint(r.checkpoint!, { limitTest: 1 })).engineModel),
+      encodeModel((await convertCheckpoint(r.checkpoint!, { limitTest: 1 })).engineModel),
     );
     const report = await verifyOnnxOnDataset(
       engineModel,

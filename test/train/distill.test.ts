@@ -12,10 +12,10 @@ import { type DataSplits, loadDataset } from "../../src/data/index.js";
 import { buildModel } from "../../src/nn/build.js";
 import { builderSpec } from "../../src/nn/builders.js";
 import {
-  loadCheckpoint,
   modelOfCheckpoint,
-  saveCheckpoint,
+  readCheckpoint,
   snapshotTensors,
+  writeCheckpoint,
 } from "../../src/nn/checkpoint.js";
 import { createContext } from "../../src/tensor/index.js";
 import { modelHash } from "../../src/train/distill.js";
@@ -75,8 +75,8 @@ describe("distillation from a float teacher", () => {
     }
     r.model.dispose();
     // The checkpoint records the teacher (file, name, content hash) and the settings.
-    const ck = await loadCheckpoint(path.join(dir, CHECKPOINT_FILE));
-    const teacherModel = modelOfCheckpoint(ctx, await loadCheckpoint(teacherFile), teacherFile);
+    const ck = await readCheckpoint(path.join(dir, CHECKPOINT_FILE));
+    const teacherModel = modelOfCheckpoint(ctx, await readCheckpoint(teacherFile), teacherFile);
     expect(ck.state.teacher).toEqual({ file: teacherFile, name: "bnn-cnn", hash: modelHash(teacherModel) });
     expect(ck.state.teacher).toMatchObject({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect((ck.state.train as TrainConfig).distillation).toEqual({ weight: 1, temperature: 1 });
@@ -128,7 +128,7 @@ describe("resume with a teacher", () => {
     ).rejects.toThrow(
       /last\.ckpt: was distilled from the teacher .*last\.ckpt \('bnn-cnn', sha256 [0-9a-f]{12}\); pass the same teacher/,
     );
-    const other = modelOfCheckpoint(ctx, await loadCheckpoint(teacherFile), teacherFile);
+    const other = modelOfCheckpoint(ctx, await readCheckpoint(teacherFile), teacherFile);
     const same = {
       ctx,
       data: mnist600,
@@ -174,7 +174,12 @@ describe("teacher errors", () => {
     const spec = builderSpec({ builder: "bnn-mlp", options: { width: 8, ...options } });
     const model = buildModel(ctx, spec, new Random(0));
     const file = path.join(await tmp(), "teacher.ckpt");
-    await saveCheckpoint(file, { spec, epoch: 0, state: {}, tensors: snapshotTensors(model.namedTensors()) });
+    await writeCheckpoint(file, {
+      spec,
+      epoch: 0,
+      state: {},
+      tensors: snapshotTensors(model.namedTensors()),
+    });
     model.dispose();
     return file;
   }
@@ -209,7 +214,7 @@ describe("teacher errors", () => {
       attempt(undefined, { config: { ...config, distillation: { weight: 0.5 } } }),
     ).rejects.toThrow(/need a teacher/);
     const elsewhere = await createContext("ref");
-    const model = modelOfCheckpoint(elsewhere, await loadCheckpoint(teacherFile), teacherFile);
+    const model = modelOfCheckpoint(elsewhere, await readCheckpoint(teacherFile), teacherFile);
     await expect(attempt(model)).rejects.toThrow(/teacher model 'bnn-cnn' lives on another Context/);
     model.dispose();
   });
@@ -223,7 +228,7 @@ describe("onebit train --teacher", () => {
     const kd = ["--teacher", teacherFile, "--kd-weight", "0.7", "--kd-temperature", "3"];
     const { out } = await runCli([registerTrain], ["train", ...args, ...limits, ...kd]);
     expect(JSON.parse(out).epochs).toBe(1);
-    const ck = await loadCheckpoint(path.join(dir, CHECKPOINT_FILE));
+    const ck = await readCheckpoint(path.join(dir, CHECKPOINT_FILE));
     expect((ck.state.train as TrainConfig).distillation).toEqual({ weight: 0.7, temperature: 3 });
     expect(ck.state.teacher).toMatchObject({ file: teacherFile, name: "bnn-cnn" });
 

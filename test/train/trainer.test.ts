@@ -5,7 +5,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type DataSplits, loadDataset } from "../../src/data/index.js";
 import { builderSpec } from "../../src/nn/builders.js";
-import { loadCheckpoint } from "../../src/nn/checkpoint.js";
+import { readCheckpoint } from "../../src/nn/checkpoint.js";
 import { createContext } from "../../src/tensor/index.js";
 import { CHECKPOINT_FILE, type TrainConfig, train } from "../../src/train/trainer.js";
 
@@ -91,7 +91,7 @@ describe("checkpoints", () => {
     const resumed = await run(dir, { model, epochs: 2 }, undefined, true);
     expect(resumed.r.history.map((h) => h.epoch)).toEqual([1, 2]);
     expect(Buffer.compare(whole.bytes, resumed.bytes)).toBe(0);
-    const ck = await loadCheckpoint(path.join(dir, CHECKPOINT_FILE));
+    const ck = await readCheckpoint(path.join(dir, CHECKPOINT_FILE));
     expect(ck.model).toBeUndefined();
     expect(ck.spec.layers.map((l) => l.name)).toContain("stage2_block1_rprelu");
     // Resuming it as another model is refused.
@@ -122,7 +122,7 @@ describe("checkpoints", () => {
   it("stores config, latent weights, BN statistics, optimizer state and RNG state under stable names", async () => {
     const dir = await tmp();
     await run(dir, { epochs: 1 });
-    const ck = await loadCheckpoint(path.join(dir, CHECKPOINT_FILE));
+    const ck = await readCheckpoint(path.join(dir, CHECKPOINT_FILE));
     expect(ck.model!.builder).toBe("bnn-mlp");
     expect(ck.model!.options).toMatchObject({ width: 32, inputShape: [28, 28, 1], classes: 10 });
     expect(ck.epoch).toBe(1);

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { DATASET_NAMES, type DatasetName, loadDataset } from "../../data/index.js";
 import { type BackendKind, resolveThreads } from "../../kernels/index.js";
-import { loadCheckpoint, modelOfCheckpoint } from "../../nn/checkpoint.js";
+import { modelOfCheckpoint, readCheckpoint } from "../../nn/checkpoint.js";
 import { createContext } from "../../tensor/index.js";
 import { evaluate } from "../../train/index.js";
 import { positiveInt } from "../args.js";
@@ -28,7 +28,7 @@ export function register(program: Command): void {
     .option("--backend <name>", "wasm, wasm-simd, wasm-scalar or ref", "wasm")
     .option("--threads <n>", "threads for the kernels (default: all cores)", positiveInt)
     .action(async (file: string, o: EvalOptions) => {
-      const ck = await loadCheckpoint(file);
+      const ck = await readCheckpoint(file);
       const dataset = o.dataset ?? (ck.state.dataset as string | undefined);
       if (!dataset || !DATASET_NAMES.includes(dataset as DatasetName)) {
         throw new Error(`--dataset must be one of ${DATASET_NAMES.join(", ")} (got ${dataset ?? "nothing"})`);

@@ -1,7 +1,7 @@
 /** `onebit export CHECKPOINT --out model.onebit`: convert a trained checkpoint to a packed engine model. */
 import type { Command } from "commander";
 import { encodeModel } from "../../engine/format.js";
-import { exportCheckpoint } from "../../export/checkpoint.js";
+import { convertCheckpoint } from "../../export/checkpoint.js";
 import { exportOnnxCommand } from "../../interop/export-command.js";
 import { writeFileAtomic } from "../../util/atomicWrite.js";
 
@@ -28,7 +28,10 @@ export function register(program: Command): void {
     .action(async (file: string, o: ExportOptions) => {
       if (o.format === "onnx") return exportOnnxCommand(file, o);
       if (o.format !== "onebit") throw new Error(`--format must be onebit or onnx, got '${o.format}'`);
-      const { engineModel, model } = await exportCheckpoint(file, { dataset: o.dataset, dataDir: o.dataDir });
+      const { engineModel, model } = await convertCheckpoint(file, {
+        dataset: o.dataset,
+        dataDir: o.dataDir,
+      });
       const bytes = encodeModel(engineModel);
       await writeFileAtomic(o.out, bytes);
       const kinds = engineModel.layers.map((l) => l.kind);

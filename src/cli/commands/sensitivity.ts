@@ -9,7 +9,7 @@ import { summarizeCheckpoint } from "../../analysis/summary.js";
 import { formatTable, sensitivityNotes, sensitivityTables } from "../../analysis/tables.js";
 import { DATASET_NAMES, type DatasetName, loadDataset } from "../../data/index.js";
 import { type BackendKind, resolveThreads } from "../../kernels/index.js";
-import { loadCheckpoint } from "../../nn/checkpoint.js";
+import { readCheckpoint } from "../../nn/checkpoint.js";
 import { createContext } from "../../tensor/index.js";
 import { Progress } from "../../util/progress.js";
 import { finite, nonNegativeInt, positiveInt } from "../args.js";
@@ -126,8 +126,8 @@ export function register(program: Command): void {
           "--epochs sets the retraining schedule: add --retrain (fine-tuning takes --finetune-epochs)",
         );
       const bits = o.bits.split(",").map((b) => Number(b.trim()));
-      const checkpoint = await loadCheckpoint(file);
-      const binary = o.binary ? await loadCheckpoint(o.binary) : undefined;
+      const checkpoint = await readCheckpoint(file);
+      const binary = o.binary ? await readCheckpoint(o.binary) : undefined;
       const data = await loadDataset(o.dataset as DatasetName, {
         dataDir: o.dataDir,
         limitTrain: o.limitTrain ?? (o.retrain ? undefined : FINETUNE_IMAGES),

@@ -9,7 +9,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import { encodeModel } from "../../engine/format.js";
 import { Engine } from "../../engine/runtime.js";
-import { exportCheckpoint } from "../../export/checkpoint.js";
+import { convertCheckpoint } from "../../export/checkpoint.js";
 import { formatVerifyReport, verifyEngine } from "../../export/verify.js";
 import { writeFileAtomic } from "../../util/atomicWrite.js";
 import { float32WeightBytes, measureEngine, sizeLine } from "./run.js";
@@ -40,9 +40,9 @@ export function register(program: Command): void {
 
     const file = path.join(out, "model.onebit");
     log(`2/4 exporting ${r.checkpoint} to ${file}`);
-    const { engineModel, model, data } = await exportCheckpoint(r.checkpoint, {
+    const { engineModel, model, data } = await convertCheckpoint(r.checkpoint, {
       dataDir: o.dataDir,
-      // The whole test split unless --limit-test (exportCheckpoint alone loads one image).
+      // The whole test split unless --limit-test (convertCheckpoint alone loads one image).
       limitTest: o.limitTest ?? Number.POSITIVE_INFINITY,
     });
     const bytes = encodeModel(engineModel);
