@@ -41,6 +41,7 @@ export {
 export { type ConvertOptions, convertModel } from "./export/convert.js";
 export { readModelFile, writeModelFile } from "./export/io.js";
 export { formatVerifyReport, type VerifyReport, verifyEngine } from "./export/verify.js";
+/** ONNX import and export (needs the optional peer dependency protobufjs). */
 export * as interop from "./interop/index.js";
 export { type Backend, type BackendKind, createBackend, Heap } from "./kernels/index.js";
 export * from "./nn/index.js";

@@ -20,6 +20,7 @@ import {
 } from "./augment.js";
 import { type Dataset, imageSize, type Preprocessing } from "./dataset.js";
 
+/** How a `BatchIterator` draws batches: size, preprocessing, shuffling, augmentation. */
 export interface BatchOptions {
   batchSize: number;
   /** The map from stored pixels to inputs (from `DataSplits.preprocessing`). */
@@ -51,6 +52,10 @@ const NO_AUGMENT: AugmentDraw = { dy: 0, dx: 0, flip: false };
 // Random.state may hold a signed word (sfc32's xor step); setState wants uint32, so normalize.
 const rngWords = (rng: Random): number[] => rng.state.map((w) => w >>> 0);
 
+/**
+ * Seeded mini-batches of a data set: shuffled per epoch, preprocessed to float NHWC, optionally
+ * augmented; its state can be saved in a checkpoint and restored exactly.
+ */
 export class BatchIterator {
   readonly batchSize: number;
   private readonly rng: Random;

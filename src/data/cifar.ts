@@ -9,6 +9,7 @@ import path from "node:path";
 import { BYTE_TO_SIGNED, type DataSplits, type Dataset, validateDataset } from "./dataset.js";
 import { DataError } from "./errors.js";
 
+/** The ten CIFAR-10 class names, in label order. */
 export const CIFAR10_CLASSES: readonly string[] = Object.freeze([
   "airplane",
   "automobile",
@@ -28,9 +29,11 @@ const PLANE = SIDE * SIDE;
 /** Bytes per record: 1 label + 3 x 32 x 32 pixels. */
 export const CIFAR10_RECORD_BYTES = 1 + CHANNELS * PLANE;
 
+/** The five training batch files of CIFAR-10 (binary version). */
 export const CIFAR10_TRAIN_FILES: readonly string[] = Object.freeze(
   [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`),
 );
+/** The test batch file of CIFAR-10 (binary version). */
 export const CIFAR10_TEST_FILE = "test_batch.bin";
 
 /**

@@ -12,7 +12,9 @@ import fs from "node:fs";
 import zlib from "node:zlib";
 import { DataError } from "./errors.js";
 
+/** The element types an IDX file can hold. */
 export type IdxDtype = "uint8" | "int8" | "int16" | "int32" | "float32" | "float64";
+/** The typed array of an IdxArray, one per IdxDtype. */
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 
 /** An n-dimensional array as stored in an IDX file (row-major, `data.length = prod(dims)`). */
@@ -22,6 +24,7 @@ export interface IdxArray {
   data: IdxData;
 }
 
+/** Limits for `readIdx`. */
 export interface IdxReadOptions {
   /** Refuse files (after decompression) larger than this many bytes. Default 1 GiB. */
   maxBytes?: number;

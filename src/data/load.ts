@@ -11,9 +11,12 @@ import {
   mnistDataDir,
 } from "./mnist.js";
 
+/** The data sets `loadDataset` knows. */
 export const DATASET_NAMES = ["mnist", "fashion-mnist", "cifar10"] as const;
+/** One of DATASET_NAMES. */
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
+/** Where `loadDataset` reads from and how much it keeps. */
 export interface LoadOptions {
   /** A folder with the data set's files (standard names); overrides the default location. */
   dataDir?: string;

@@ -13,6 +13,7 @@ import { BYTE_TO_SIGNED, type DataSplits, type Dataset, IDENTITY, validateDatase
 import { DataError } from "./errors.js";
 import { type IdxArray, type IdxReadOptions, readIdx } from "./idx.js";
 
+/** The MNIST class names, "0" to "9". */
 export const MNIST_CLASSES: readonly string[] = Object.freeze([
   "0",
   "1",
@@ -26,6 +27,7 @@ export const MNIST_CLASSES: readonly string[] = Object.freeze([
   "9",
 ]);
 
+/** The ten Fashion-MNIST class names, in label order. */
 export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
   "T-shirt/top",
   "Trouser",
@@ -42,6 +44,7 @@ export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
 /** Where Debian's `dataset-fashion-mnist` installs the official gzip IDX files. */
 export const DEBIAN_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
 
+/** The standard file names (without .gz) of an MNIST-style folder. */
 export const IDX_FILES = Object.freeze({
   trainImages: "train-images-idx3-ubyte",
   trainLabels: "train-labels-idx1-ubyte",

@@ -46,7 +46,9 @@ export interface BitTensor {
   data: Uint32Array;
 }
 
+/** A tensor of an engine model: float32, int32 or packed bits. */
 export type Tensor = F32Tensor | I32Tensor | BitTensor;
+/** The element type of an engine tensor. */
 export type DType = Tensor["dtype"];
 
 /** How an activation is stored between layers. */
@@ -61,6 +63,7 @@ export interface ActivationSpec {
 /** Binary padding value: -1 and +1 are free, 0 needs the in-bounds correction (docs/architecture.md). */
 export type BinaryPadValue = -1 | 0 | 1;
 
+/** A JSON value (what a model's metadata may hold). */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 interface LayerBase {
@@ -229,6 +232,7 @@ export interface FlattenLayer extends LayerBase {
   kind: "flatten";
 }
 
+/** max(x, 0), float in and out. */
 export interface ReluLayer extends LayerBase {
   kind: "relu";
 }
@@ -277,6 +281,10 @@ export interface SoftmaxLayer extends LayerBase {
   kind: "softmax";
 }
 
+/**
+ * An engine layer: one of the kinds of docs/format.md, each with its input and output layout
+ * and shape.
+ */
 export type Layer =
   | InputLayer
   | FloatConv2DLayer
@@ -300,8 +308,10 @@ export type Layer =
   | ShiftLayer
   | DepthwiseConv2DLayer;
 
+/** The `kind` of an engine layer. */
 export type LayerKind = Layer["kind"];
 
+/** Every engine layer kind (docs/format.md, 2.3 Layers). */
 export const LAYER_KINDS: readonly LayerKind[] = [
   "input",
   "float_conv2d",

@@ -32,6 +32,7 @@ import { ModelWeights } from "./runtime-weights.js";
  */
 const MIN_CHUNK_IMAGES = 4;
 
+/** Options of `Engine.load` (each checked; an unknown one is an OptionsError). */
 export interface EngineOptions {
   /** "wasm" (default: SIMD when supported, else scalar), "wasm-simd", "wasm-scalar" or "ref". */
   backend?: BackendKind;
@@ -58,6 +59,10 @@ export interface EngineOptions {
   checkInputRange?: boolean;
 }
 
+/**
+ * What `Engine.predict` returns: raw scores (logits; `softmax` gives probabilities) and the
+ * argmax class of each image.
+ */
 export interface Prediction {
   /** Class scores, row-major [batch, classes]. */
   scores: Float32Array;
@@ -93,6 +98,11 @@ interface Plan {
   spare: SpareBlocks;
 }
 
+/**
+ * Runs a `.onebit` model on the wasm kernels: `await Engine.load(bytes)`, then
+ * `predict(pixels)` synchronously; `dispose()` frees it. `EngineWorker` is the same engine off
+ * the main thread.
+ */
 export class Engine {
   readonly model: EngineModel;
   readonly backend: Backend;

@@ -20,6 +20,10 @@ import type { EngineOptions, Prediction } from "./runtime.js";
 import type { HostEngineInfo, HostImages, HostReply, HostRequest } from "./worker-protocol.js";
 import { reviveError } from "./worker-protocol.js";
 
+/**
+ * Options of `EngineWorker.load`: Engine.load's, plus the worker script and whether to transfer
+ * the model bytes.
+ */
 export interface EngineWorkerOptions extends EngineOptions {
   /**
    * The worker script; default `worker-entry.js` next to this module (which bundlers such
@@ -31,6 +35,7 @@ export interface EngineWorkerOptions extends EngineOptions {
   transfer?: boolean;
 }
 
+/** Options of `EngineWorker.predict`. */
 export interface WorkerPredictOptions {
   /** Hand the images' own buffer to the worker instead of copying them (it is detached here). */
   transfer?: boolean;
@@ -132,6 +137,11 @@ function outgoing(images: Images, transfer: boolean): { images: HostImages; tran
   return { images, transfer: [] };
 }
 
+/**
+ * The engine in a Web Worker (a worker_thread in Node) behind promises: `await
+ * EngineWorker.load(bytes)`, `await worker.predict(pixels)`; the calling thread stays free
+ * while the model runs. Same scores as `Engine`.
+ */
 export class EngineWorker {
   /** The model's name. */
   readonly modelName: string;

@@ -14,6 +14,7 @@ import type { Model } from "../nn/model.js";
 import { createContext } from "../tensor/index.js";
 import { convertModel } from "./convert.js";
 
+/** A checkpoint and the live model rebuilt from it (weights loaded). */
 export interface TrainedModel {
   checkpoint: Checkpoint;
   model: Model;
@@ -27,6 +28,7 @@ export async function loadTrainedModel(file: string, backend: BackendKind = "was
   return { checkpoint, model };
 }
 
+/** Which data set (and how much of its test split) to use for a checkpoint. */
 export interface DatasetChoice {
   /** Data set name; default: the one the checkpoint was trained on. */
   dataset?: string;

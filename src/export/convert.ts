@@ -40,6 +40,10 @@ import { outputSpec } from "./convert-shapes.js";
 import { packWeightSigns } from "./convert-weights.js";
 import { type ChannelParams, exactAffine, foldThresholds, thresholdTransform } from "./fold.js";
 
+/**
+ * What the converter writes into the engine model beside the layers: name, class names, the
+ * input transform and metadata.
+ */
 export interface ConvertOptions {
   /** Model name stored in the file. Default: the builder name. */
   name?: string;

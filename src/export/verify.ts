@@ -24,6 +24,10 @@ export interface Mismatch {
   first?: { image: number; index: number; engine: number; training: number };
 }
 
+/**
+ * The outcome of `verifyEngine`: mismatches of classes, scores and binary pre-activations
+ * between the engine and the training graph; `ok` when there are none.
+ */
 export interface VerifyReport {
   images: number;
   classes: Mismatch;

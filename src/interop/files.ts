@@ -17,6 +17,7 @@ import { exportOnnxWithProbes } from "./export-onnx.js";
 import { type ImportOptions, type ImportResult, importOnnx, type OnnxInputLayout } from "./import.js";
 import { type BinarizeProbe, type OnnxVerifyReport, verifyOnnx } from "./verify-onnx.js";
 
+/** The data set an ONNX verification runs on, and how many of its test images. */
 export interface VerifyChoice {
   dataset: string;
   dataDir?: string;

@@ -19,6 +19,7 @@ import { recognizeBinarizers } from "./import-patterns.js";
 import { decodeOnnx, OnnxError } from "./onnx-proto.js";
 import type { BinarizeProbe } from "./verify-onnx.js";
 
+/** Options of `importOnnx`: names, the input shape and range, class names, metadata. */
 export interface ImportOptions {
   /** Labels errors and the model name. */
   file?: string;
@@ -44,6 +45,10 @@ export interface OnnxInputLayout {
   offset: number;
 }
 
+/**
+ * What `importOnnx` returns: the engine model, where its input dims sit in the ONNX input, and
+ * notes on edge cases.
+ */
 export interface ImportResult {
   model: EngineModel;
   input: OnnxInputLayout;

@@ -72,6 +72,7 @@ export interface OnnxGraph {
   valueInfo?: OnnxValueInfo[];
 }
 
+/** An ONNX ModelProto as a plain object (the fields onebit reads and writes, camelCase). */
 export interface OnnxModel {
   irVersion?: number;
   opsetImport: { domain?: string; version: number }[];

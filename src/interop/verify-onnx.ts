@@ -22,6 +22,7 @@ import type { Engine } from "../engine/runtime.js";
 import type { OnnxInputLayout } from "./import.js";
 import { decodeOnnx, encodeOnnx } from "./onnx-proto.js";
 
+/** The largest score difference `verifyOnnx` accepts, relative to the image's largest |score|. */
 export const ONNX_SCORE_TOLERANCE = 1e-4;
 
 /** A binarization to compare when diagnosing a disagreement: an engine bitpack layer and the ONNX value it binarizes. */
@@ -44,6 +45,10 @@ export interface TieDiagnosis {
   explained: boolean;
 }
 
+/**
+ * The outcome of `verifyOnnx`: class and score mismatches between the engine and onnxruntime,
+ * rounding ties explained, and both accuracies.
+ */
 export interface OnnxVerifyReport {
   images: number;
   classMismatches: number;

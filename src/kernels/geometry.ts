@@ -15,6 +15,10 @@
  */
 import type { Window2D } from "./types.js";
 
+/**
+ * TensorFlow's padding: "valid" (no padding) or "same" (output = ceil(input / stride), the
+ * smaller half of the padding on top/left).
+ */
 export type Padding = "valid" | "same";
 /** Explicit padding per side: [top, left, bottom, right]. */
 export type Pads = [top: number, left: number, bottom: number, right: number];

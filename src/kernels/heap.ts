@@ -36,6 +36,11 @@ function roundSize(bytes: number): number {
   return Math.ceil(b / step) * step;
 }
 
+/**
+ * All tensor memory of a backend: one WebAssembly.Memory cut into 64-byte-aligned blocks (with
+ * slack past the end for vector loops), freed blocks reused by size. Kernels take byte offsets
+ * into it.
+ */
 export class Heap {
   readonly memory: WebAssembly.Memory;
   readonly maximumBytes: number;
@@ -157,6 +162,7 @@ export class Heap {
     return this.top;
   }
 
+  /** The number of blocks allocated and not yet freed. */
   get liveBlocks(): number {
     return this.sizes.size;
   }
@@ -176,14 +182,17 @@ export class Heap {
     this.refresh();
     return this.f32View;
   }
+  /** The whole memory as int32 (index = byte offset >> 2). Do not hold across allocations. */
   i32(): Int32Array {
     this.refresh();
     return this.i32View;
   }
+  /** The whole memory as uint32 (index = byte offset >> 2). Do not hold across allocations. */
   u32(): Uint32Array {
     this.refresh();
     return this.u32View;
   }
+  /** The whole memory as bytes. Do not hold across allocations. */
   u8(): Uint8Array {
     this.refresh();
     return this.u8View;
@@ -194,10 +203,12 @@ export class Heap {
     this.refresh();
     return new Float32Array(this.buffer, ptr, length);
   }
+  /** An int32 view of `length` elements at byte offset `ptr`. Do not hold across allocations. */
   i32At(ptr: number, length: number): Int32Array {
     this.refresh();
     return new Int32Array(this.buffer, ptr, length);
   }
+  /** A uint32 view of `length` elements at byte offset `ptr`. Do not hold across allocations. */
   u32At(ptr: number, length: number): Uint32Array {
     this.refresh();
     return new Uint32Array(this.buffer, ptr, length);

@@ -27,6 +27,10 @@ export { convGeometry, type Padding } from "./geometry.js";
 export { Heap } from "./heap.js";
 export type { BackendName, BinaryOp, FloatKernels, UnaryOp, Window2D } from "./types.js";
 
+/**
+ * A set of kernels on one heap: the float and binary kernel families, the wasm module, and the
+ * threads they run on. Made by `createBackend`.
+ */
 export interface Backend {
   readonly name: BackendName;
   readonly heap: Heap;
@@ -47,6 +51,10 @@ export interface Backend {
   close?(): Promise<void>;
 }
 
+/**
+ * Which kernels: "wasm" (SIMD when supported, else scalar), "wasm-simd", "wasm-scalar", or
+ * "ref" (the plain TypeScript reference).
+ */
 export type BackendKind = "wasm" | "wasm-simd" | "wasm-scalar" | "ref";
 
 export interface BackendOptions {

@@ -49,6 +49,10 @@ import type { Scaling } from "./quantLayers.js";
 import { type ResidualOptions, residualBuilders } from "./residualBuilders.js";
 import type { ModelSpec } from "./spec.js";
 
+/**
+ * How a builder makes its first or last layer: float, binary weights only ("bwn") or fully
+ * binary.
+ */
 export type LayerPrecision = "float" | "bwn" | "binary";
 
 /** Options every builder accepts. */
@@ -242,6 +246,10 @@ function larqCnn(b: Stack, o: CnnOptions, binaryActivations: boolean): void {
   b.bn(CNN_BN);
 }
 
+/**
+ * The 2016-era chain builders by name (`bnn-mlp`, `bnn-cnn`, `xnor-cnn`, `bwn-cnn`): each turns
+ * its options into a model spec.
+ */
 export const builders: Record<string, Builder> = {
   "bnn-mlp": {
     first: "bwn",
@@ -442,6 +450,10 @@ function scalingOf(builder: string, o: XnorCnnOptions): Scaling {
   return scaling;
 }
 
+/**
+ * A builder as `listBuilders()` describes it: its name, a one-line description and its default
+ * batch size.
+ */
 export interface BuilderInfo {
   name: string;
   about: string;

@@ -71,32 +71,42 @@ abstract class PerChannel implements Layer {
   }
 }
 
+/**
+ * y = x + b with a learned per-channel bias b (zero at start); ReActNet's RSign is a shift
+ * before the sign.
+ */
 export class Shift extends PerChannel {
   readonly type = "shift";
+  /** The full config and output shape for an input shape (the spec resolver calls it). */
   static resolve(input: readonly number[], config: Record<string, unknown>, where: string) {
     return PerChannel.resolveChannels(input, config, where, 0);
   }
   constructor(ctx: Context, input: readonly number[], config: Record<string, unknown>) {
     super(ctx, input, config, "bias", 0);
   }
+  /** {@inheritDoc Layer.forward} */
   forward(x: Tensor): Tensor {
     return add(x, this.weight);
   }
 }
 
+/** y = x for x >= 0, alpha * x otherwise, with a learned per-channel alpha (0.25 at start). */
 export class PReLU extends PerChannel {
   readonly type = "prelu";
+  /** The full config and output shape for an input shape (the spec resolver calls it). */
   static resolve(input: readonly number[], config: Record<string, unknown>, where: string) {
     return PerChannel.resolveChannels(input, config, where, 0.25);
   }
   constructor(ctx: Context, input: readonly number[], config: Record<string, unknown>) {
     super(ctx, input, config, "alpha", 0.25);
   }
+  /** {@inheritDoc Layer.forward} */
   forward(x: Tensor): Tensor {
     return prelu(x, this.weight);
   }
 }
 
+/** The mean over each window (padding never counts), Bi-Real Net's downsampling shortcut. */
 export class AvgPool extends Stateless {
   readonly type = "avg_pool";
   readonly config: { size: number; stride: number; padding: Padding };
@@ -104,20 +114,25 @@ export class AvgPool extends Stateless {
     super();
     this.config = { size, stride, padding };
   }
+  /** {@inheritDoc Layer.outputShape} */
   outputShape(input: readonly number[]): number[] {
     return [...input];
   }
+  /** {@inheritDoc Layer.forward} */
   forward(x: Tensor): Tensor {
     return avgPool2d(x, this.config);
   }
 }
 
+/** [H, W, C] -> [C]: the mean over the image, before the classifier. */
 export class GlobalAvgPool extends Stateless {
   readonly type = "global_avg_pool";
   readonly config = {};
+  /** {@inheritDoc Layer.outputShape} */
   outputShape(input: readonly number[]): number[] {
     return [input[input.length - 1]!];
   }
+  /** {@inheritDoc Layer.forward} */
   forward(x: Tensor): Tensor {
     return globalAvgPool2d(x);
   }

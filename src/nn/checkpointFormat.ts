@@ -54,6 +54,10 @@ export class CheckpointError extends OnebitError {
   }
 }
 
+/**
+ * A model config: a builder name and its options (what `--model NAME` and version-1 checkpoints
+ * give).
+ */
 export interface ModelConfig {
   /** Builder name, e.g. "bnn-cnn". */
   builder: string;
@@ -76,6 +80,7 @@ export interface LayerRecord {
   config: Record<string, unknown>;
 }
 
+/** The JSON header of a checkpoint file (src/nn/checkpointFormat.ts describes the layout). */
 export interface CheckpointHeader {
   format: "onebit-checkpoint";
   spec: ModelSpec;
@@ -88,11 +93,16 @@ export interface CheckpointHeader {
   tensors: TensorEntry[];
 }
 
+/** A float32 tensor stored in a checkpoint: its shape and values. */
 export interface NamedTensor {
   shape: number[];
   data: Float32Array;
 }
 
+/**
+ * A decoded checkpoint: the resolved model spec (and the builder config it came from), the
+ * epoch, the named tensors and the training state (optimizer, RNG, history).
+ */
 export interface Checkpoint {
   /** The model, resolved (every config with its defaults). */
   spec: ModelSpec;

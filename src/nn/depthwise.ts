@@ -32,6 +32,7 @@ export class DepthwiseConv2D implements Layer {
   private readonly weight: Tensor;
   private readonly bias: Tensor | null;
 
+  /** The full config and output shape for an input shape (the spec resolver calls it). */
   static resolve(input: readonly number[], o: Record<string, unknown>, where: string) {
     for (const k of Object.keys(o)) {
       if (!KEYS.includes(k))

@@ -192,6 +192,7 @@ export interface Conv2dOptions extends Named, QuantHooks {
   padValue?: -1 | 0 | 1;
 }
 
+/** Options of `layers.maxPool` and `layers.avgPool`: window size, stride and padding. */
 export interface PoolOptions extends Named {
   /** Default 2. */
   size?: number;
@@ -201,6 +202,7 @@ export interface PoolOptions extends Named {
   padding?: Padding;
 }
 
+/** Options of `layers.batchNorm`. */
 export interface BatchNormOptions extends Named {
   center?: boolean;
   scale?: boolean;
@@ -209,6 +211,7 @@ export interface BatchNormOptions extends Named {
   eps?: number;
 }
 
+/** Options of `layers.depthwiseConv2d`. */
 export interface DepthwiseConv2dOptions extends Named {
   kernelSize?: number;
   stride?: number;
@@ -239,14 +242,23 @@ export const layers = {
   quantConv2d: conv,
   /** A float convolution. */
   conv2d: (o: Omit<Conv2dOptions, keyof QuantHooks | "padValue"> & { useBias?: boolean }) => conv(o),
+  /** A depthwise convolution (trainable, or QuickNet's fixed blur). */
   depthwiseConv2d: (o: DepthwiseConv2dOptions = {}) => def("depthwise_conv2d", o),
+  /** Batch normalization over the channels, with running statistics. */
   batchNorm: (o: BatchNormOptions = {}) => def("batch_norm", o),
+  /** Max pooling over each window. */
   maxPool: (o: PoolOptions = {}) => def("max_pool", o),
+  /** Average pooling over each window (padding never counts). */
   avgPool: (o: PoolOptions = {}) => def("avg_pool", o),
+  /** [H, W, C] -> [C]: the mean over the image. */
   globalAvgPool: (o: Named = {}) => def("global_avg_pool", o),
+  /** [H, W, C] -> [H * W * C]. */
   flatten: (o: Named = {}) => def("flatten", o),
+  /** Drops each value with probability `rate` in training (scaled to keep the mean). */
   dropout: (o: Named & { rate: number }) => def("dropout", o),
+  /** max(x, 0). */
   relu: (o: Named = {}) => def("activation", { ...o, fn: "relu" }),
+  /** Clamps to [-1, 1]. */
   hardtanh: (o: Named = {}) => def("activation", { ...o, fn: "hardtanh" }),
   /** Per-channel PReLU, alpha [C] learned (init 0.25). */
   prelu: (o: Named & { init?: number } = {}) => def("prelu", o),

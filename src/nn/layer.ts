@@ -19,6 +19,7 @@ export interface ForwardMode {
   xnorForward?: boolean;
 }
 
+/** A parameter a layer owns, with how the optimizer treats it. */
 export interface LayerParam {
   /** Name relative to the layer: "kernel", "bias", "gamma", "beta". */
   name: string;
@@ -29,6 +30,10 @@ export interface LayerParam {
   binary: boolean;
 }
 
+/**
+ * What every layer implements (the classes in src/nn/*Layers.ts); `Model` runs them in the
+ * spec's order.
+ */
 export interface Layer {
   /** Layer type, e.g. "quant_dense", "batch_norm" (stored in checkpoints). */
   readonly type: string;
@@ -36,11 +41,14 @@ export interface Layer {
   readonly config: Record<string, unknown>;
   /** Output shape for an input shape (without the batch dimension). */
   outputShape(input: readonly number[]): number[];
+  /** The forward pass on a batch `x` (NHWC or [N, features]); records the tape for backward(). */
   forward(x: Tensor, mode: ForwardMode): Tensor;
   /** Layers that read several tensors (add, concatenate): the forward pass over all of them. */
   forwardAll?(xs: readonly Tensor[], mode: ForwardMode): Tensor;
+  /** The trainable parameters, named relative to the layer ("kernel", "gamma"). */
   params(): LayerParam[];
   /** Non-trainable state tensors saved in checkpoints ("runningMean", "runningVar"). */
   buffers(): { name: string; tensor: Tensor }[];
+  /** Frees the layer's parameters and buffers. */
   dispose(): void;
 }

@@ -89,6 +89,7 @@ export abstract class Stateless implements Layer {
   dispose(): void {}
 }
 
+/** The max over each window. */
 export class MaxPool extends Stateless {
   readonly type = "max_pool";
   readonly config: { size: number; stride: number; padding: Padding };
@@ -96,6 +97,7 @@ export class MaxPool extends Stateless {
     super();
     this.config = { size, stride, padding };
   }
+  /** {@inheritDoc Layer.outputShape} */
   outputShape(input: readonly number[]): number[] {
     const [h, w, c] = input as [number, number, number];
     const { size, stride } = this.config;
@@ -103,22 +105,30 @@ export class MaxPool extends Stateless {
       this.config.padding === "same" ? Math.ceil(n / stride) : Math.floor((n - size) / stride) + 1;
     return [out(h), out(w), c];
   }
+  /** {@inheritDoc Layer.forward} */
   forward(x: Tensor): Tensor {
     return maxPool2d(x, this.config);
   }
 }
 
+/** [H, W, C] -> [H * W * C] (NHWC order). */
 export class Flatten extends Stateless {
   readonly type = "flatten";
   readonly config = {};
+  /** {@inheritDoc Layer.outputShape} */
   outputShape(input: readonly number[]): number[] {
     return [input.reduce((a, b) => a * b, 1)];
   }
+  /** {@inheritDoc Layer.forward} */
   forward(x: Tensor): Tensor {
     return flatten(x);
   }
 }
 
+/**
+ * Drops each value with probability `rate` in training mode (the rest scaled by 1 / (1 -
+ * rate)); the identity in eval mode.
+ */
 export class Dropout extends Stateless {
   readonly type = "dropout";
   readonly config: { rate: number };
@@ -126,9 +136,11 @@ export class Dropout extends Stateless {
     super();
     this.config = { rate };
   }
+  /** {@inheritDoc Layer.outputShape} */
   outputShape(input: readonly number[]): number[] {
     return [...input];
   }
+  /** {@inheritDoc Layer.forward} */
   forward(x: Tensor, mode: ForwardMode): Tensor {
     return dropout(x, this.config.rate, { training: mode.training, rng: mode.rng });
   }
@@ -142,9 +154,11 @@ export class Activation extends Stateless {
     super();
     this.config = { fn };
   }
+  /** {@inheritDoc Layer.outputShape} */
   outputShape(input: readonly number[]): number[] {
     return [...input];
   }
+  /** {@inheritDoc Layer.forward} */
   forward(x: Tensor): Tensor {
     return this.config.fn === "relu" ? relu(x) : hardtanh(x);
   }

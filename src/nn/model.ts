@@ -11,6 +11,10 @@ import type { ModelConfig } from "./checkpointFormat.js";
 import type { ForwardMode, Layer } from "./layer.js";
 import { isChain, type ModelSpec, SPEC_FORMAT, SPEC_VERSION } from "./spec.js";
 
+/**
+ * A live model built from a resolved spec: its layers, wired by name, with parameters named
+ * `LAYER.NAME`; `forward` runs them in spec order.
+ */
 export class Model {
   /** Input shape without the batch dimension, e.g. [28, 28, 1]. */
   readonly inputShape: readonly number[];
@@ -114,6 +118,7 @@ export class Model {
     return { binary, float };
   }
 
+  /** Frees every layer's parameters and buffers. */
   dispose(): void {
     for (const l of this.layers) l.dispose();
   }

@@ -34,6 +34,10 @@ import type { Random } from "../util/random.js";
 import { glorotUniform } from "./init.js";
 import type { ForwardMode, Layer, LayerParam } from "./layer.js";
 
+/**
+ * XNOR-Net scaling: none, per-output-channel weight scales ("xnor-weights"), or weight and
+ * input scales ("xnor").
+ */
 export type Scaling = "none" | "xnor-weights" | "xnor";
 
 export interface QuantOptions {
@@ -46,12 +50,17 @@ export interface QuantOptions {
   kernelClip?: number;
 }
 
+/** Options of a QuantDense layer: its units and its quantizers. */
 export interface QuantDenseOptions extends QuantOptions {
   units: number;
   /** Checked against the input when given (a resolved config carries it). */
   inFeatures?: number;
 }
 
+/**
+ * Options of a QuantConv2D layer: filters, kernel, stride, padding, pad value and its
+ * quantizers.
+ */
 export interface QuantConv2DOptions extends QuantOptions {
   filters: number;
   kernelSize: number;
@@ -141,6 +150,10 @@ abstract class QuantLayerBase implements Layer {
   }
 }
 
+/**
+ * A dense layer with an input quantizer and a kernel quantizer (Larq's QuantDense); with 1-bit
+ * input and kernel it runs on the XOR-popcount kernels.
+ */
 export class QuantDense extends QuantLayerBase {
   readonly type = "quant_dense";
   readonly config: Record<string, unknown>;
@@ -179,10 +192,12 @@ export class QuantDense extends QuantLayerBase {
     this.config = r.config;
   }
 
+  /** {@inheritDoc Layer.outputShape} */
   outputShape(): number[] {
     return [this.config.units as number];
   }
 
+  /** {@inheritDoc Layer.forward} */
   forward(x: Tensor, mode: ForwardMode): Tensor {
     const xq = this.quantizeInput(x, mode);
     const wq = this.quantizedKernel(mode);
@@ -204,6 +219,10 @@ export class QuantDense extends QuantLayerBase {
   }
 }
 
+/**
+ * A 2D convolution (NHWC, OHWI kernel) with an input quantizer and a kernel quantizer (Larq's
+ * QuantConv2D); with 1-bit input and kernel it runs on the XOR-popcount kernels.
+ */
 export class QuantConv2D extends QuantLayerBase {
   readonly type = "quant_conv2d";
   readonly config: Record<string, unknown>;
@@ -265,6 +284,7 @@ export class QuantConv2D extends QuantLayerBase {
     this.config = r.config;
   }
 
+  /** {@inheritDoc Layer.outputShape} */
   outputShape(input: readonly number[]): number[] {
     const [h, w, c] = input as [number, number, number];
     const k = this.config.kernelSize as number;
@@ -272,6 +292,7 @@ export class QuantConv2D extends QuantLayerBase {
     return [g.outH, g.outW, this.config.filters as number];
   }
 
+  /** {@inheritDoc Layer.forward} */
   forward(x: Tensor, mode: ForwardMode): Tensor {
     const xq = this.quantizeInput(x, mode);
     const wq = this.quantizedKernel(mode);

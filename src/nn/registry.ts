@@ -73,6 +73,10 @@ function pool(config: Config, input: Shape, where: string, keys: readonly string
 const QUANT_KEYS = ["inputQuantizer", "kernelQuantizer", "scaling", "useBias", "kernelClip"];
 const BN_KEYS = ["channels", "center", "scale", "momentum", "eps"];
 
+/**
+ * Every layer type a model spec may use, by type name, with how its config and output shape
+ * resolve and how it is built.
+ */
 export const LAYER_KINDS: Readonly<Record<string, LayerKind>> = {
   quant_dense: {
     arity: 1,

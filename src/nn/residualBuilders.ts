@@ -28,6 +28,10 @@ import type { ModelConfig } from "./checkpointFormat.js";
 import { input, layers, model, type SymbolicTensor } from "./functional.js";
 import type { ModelSpec } from "./spec.js";
 
+/**
+ * Options of the residual builders (`birealnet`, `reactnet`, `quicknet`): input shape, classes,
+ * width, stages, first and last layers.
+ */
 export interface ResidualOptions {
   /** Input shape [H, W, C] (set from the data set). Default [28, 28, 1]. */
   inputShape?: number[];

@@ -22,12 +22,17 @@ import { layerKind } from "./registry.js";
 export const SPEC_FORMAT = "onebit-model";
 export const SPEC_VERSION = 1;
 
+/** A model spec's input: its name and its per-example shape. */
 export interface InputSpec {
   name: string;
   /** Shape without the batch dimension, e.g. [28, 28, 1]. */
   shape: number[];
 }
 
+/**
+ * One layer of a model spec: a unique name, a registry type, the tensors it reads and its
+ * config.
+ */
 export interface LayerSpec {
   name: string;
   /** A layer type of the registry (src/nn/registry.ts): "quant_conv2d", "add", ... */
@@ -37,6 +42,10 @@ export interface LayerSpec {
   config: Record<string, unknown>;
 }
 
+/**
+ * A model as data (JSON): one input, named layers wired by the names of what they read, and one
+ * output (docs/architecture.md, "Models and the model spec").
+ */
 export interface ModelSpec {
   format: typeof SPEC_FORMAT;
   version: number;

@@ -21,6 +21,7 @@ import { formatShape } from "../tensor/tensor.js";
 import { add, mul, sub } from "./arith.js";
 import { composite, contextOf } from "./grad.js";
 
+/** The tensors and settings of the `batchNorm` op. */
 export interface BatchNormOptions {
   gamma?: Tensor | null;
   beta?: Tensor | null;
@@ -41,6 +42,10 @@ export function invStdOf(variance: number, eps: number): number {
   return Math.fround(1 / Math.sqrt(variance + eps));
 }
 
+/**
+ * Batch normalization over the last axis: batch statistics and a running-average update in
+ * training, the running statistics otherwise.
+ */
 export function batchNorm(x: Tensor, options: BatchNormOptions): Tensor {
   const {
     gamma = null,

@@ -42,11 +42,13 @@ import { recordConv2dBackward } from "./conv2d.js";
 import { checkRank, contextOf } from "./grad.js";
 import { recordMatmulBackward } from "./matmul.js";
 
+/** Which forward path a binary product takes (both give identical values). */
 export interface BinaryProductOptions {
   /** Packed XOR-popcount forward (default, when the backend has binary kernels) or float. */
   xnor?: boolean;
 }
 
+/** Stride, padding and pad value of `binaryConv2d`, and its forward path. */
 export interface BinaryConv2dOptions extends BinaryProductOptions {
   /** One stride for both axes. Default 1. */
   stride?: number;

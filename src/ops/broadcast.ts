@@ -9,6 +9,10 @@ import type { BinaryOp } from "../kernels/types.js";
 import type { Context } from "../tensor/context.js";
 import { formatShape, type Shape, sameShape, Tensor } from "../tensor/tensor.js";
 
+/**
+ * The shape two operands broadcast to (NumPy rules); throws naming both shapes when they do
+ * not.
+ */
 export function broadcastShape(a: Shape, b: Shape): number[] {
   const rank = Math.max(a.length, b.length);
   const out: number[] = [];

@@ -11,6 +11,10 @@
 import { formatShape, type Tensor } from "../tensor/tensor.js";
 import { contextOf } from "./grad.js";
 
+/**
+ * Concatenates tensors along `axis` (default the last: channels), with its gradient split back
+ * into the pieces.
+ */
 export function concat(xs: readonly Tensor[], axis = -1): Tensor {
   const first = xs[0];
   if (!first) throw new Error("concat: needs at least one tensor");

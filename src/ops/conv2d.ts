@@ -20,6 +20,7 @@ import type { Window2D } from "../kernels/types.js";
 import { formatShape, type Tensor } from "../tensor/tensor.js";
 import { checkRank, contextOf } from "./grad.js";
 
+/** Bias, stride, padding and pad value of `conv2d`. */
 export interface Conv2dOptions {
   bias?: Tensor | null;
   /** One stride for both axes, or [strideH, strideW]. Default 1. */
@@ -30,6 +31,10 @@ export interface Conv2dOptions {
   padValue?: number;
 }
 
+/**
+ * 2D convolution of x [N, H, W, C] with w [O, kh, kw, C] (OHWI), plus bias; differentiable in
+ * x, w and bias.
+ */
 export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tensor {
   const { bias = null, stride = 1, padding = "valid", padValue = 0 } = options;
   const ctx = contextOf("conv2d", x, w, bias);

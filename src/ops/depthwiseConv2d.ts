@@ -16,6 +16,7 @@ import { forEachDepthwiseTap } from "../kernels/ref/depthwise.js";
 import { formatShape, type Tensor } from "../tensor/tensor.js";
 import { checkRank, contextOf } from "./grad.js";
 
+/** Stride and padding of `depthwiseConv2d`. */
 export interface DepthwiseConv2dOptions {
   /** One stride for both axes, or [strideH, strideW]. Default 1. */
   stride?: number | readonly [number, number];
@@ -23,6 +24,10 @@ export interface DepthwiseConv2dOptions {
   padding?: Padding;
 }
 
+/**
+ * Depthwise 2D convolution: each channel of x [N, H, W, C] with its own kh x kw filter of w
+ * [kh, kw, C].
+ */
 export function depthwiseConv2d(x: Tensor, w: Tensor, options: DepthwiseConv2dOptions = {}): Tensor {
   const { stride = 1, padding = "valid" } = options;
   const ctx = contextOf("depthwiseConv2d", x, w);

@@ -22,11 +22,16 @@
 import { formatShape, type Tensor } from "../tensor/tensor.js";
 import { checkRank, contextOf } from "./grad.js";
 
+/** The temperature of `distillationLoss`. */
 export interface DistillationLossOptions {
   /** Softmax temperature T > 0 of both distributions (default 1: ReActNet's loss). */
   temperature?: number;
 }
 
+/**
+ * ReActNet's distributional loss: the cross-entropy of the student's softmax against the
+ * teacher's, both [N, C] logits, scaled by T^2; a scalar.
+ */
 export function distillationLoss(
   student: Tensor,
   teacher: Tensor,

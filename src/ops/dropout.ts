@@ -10,11 +10,16 @@
 import type { Tensor } from "../tensor/tensor.js";
 import type { Random } from "../util/random.js";
 
+/** Whether dropout is active (training) and the RNG it draws from. */
 export interface DropoutOptions {
   training: boolean;
   rng: Random;
 }
 
+/**
+ * Zeroes each value with probability `rate` in training (the rest scaled by 1 / (1 - rate));
+ * the identity otherwise.
+ */
 export function dropout(x: Tensor, rate: number, { training, rng }: DropoutOptions): Tensor {
   if (!(rate >= 0 && rate < 1)) throw new RangeError(`dropout: rate must be in [0, 1), got ${rate}`);
   const ctx = x.ctx;

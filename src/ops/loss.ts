@@ -15,6 +15,7 @@ import { checkRank, composite } from "./grad.js";
 import { mean } from "./reduce.js";
 import { relu, square } from "./unary.js";
 
+/** The mean softmax cross-entropy of logits [N, C] against integer labels [N]; a scalar. */
 export function softmaxCrossEntropy(logits: Tensor, labels: ArrayLike<number>): Tensor {
   checkRank("softmaxCrossEntropy", "logits [N, C]", logits, 2);
   const [rows, cols] = logits.shape as [number, number];
@@ -50,6 +51,10 @@ export function softmaxCrossEntropy(logits: Tensor, labels: ArrayLike<number>): 
   return out;
 }
 
+/**
+ * The mean of max(0, 1 - t * y)^2 over y and +/-1 targets t of the same shape (BNN's loss); a
+ * scalar.
+ */
 export function squaredHinge(y: Tensor, targets: Tensor): Tensor {
   if (y.rank !== targets.rank || y.shape.some((d, i) => d !== targets.shape[i])) {
     throw new Error(

@@ -13,11 +13,13 @@ import { checkRank, contextOf } from "./grad.js";
 /** Writes (beta 0) or adds (beta 1) a gradient at ptr, from the output's gradient g. */
 export type GradWriter = (g: Tensor, ptr: number, beta: 0 | 1) => void;
 
+/** Whether `matmul` transposes its operands. */
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;
 }
 
+/** The matrix product a [M, K] x b [K, N] (either transposed first), differentiable in both. */
 export function matmul(a: Tensor, b: Tensor, { transA = false, transB = false }: MatmulOptions = {}): Tensor {
   const ctx = contextOf("matmul", a, b);
   checkRank("matmul", "a", a, 2);

@@ -15,6 +15,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import { checkRank, composite } from "./grad.js";
 import { reshape } from "./shape.js";
 
+/** Window size, stride and padding of the pooling ops. */
 export interface Pool2dOptions {
   /** Window size, one number or [kh, kw]. */
   size: number | readonly [number, number];
@@ -35,6 +36,7 @@ function geometry(op: string, x: Tensor, options: Pool2dOptions): Window2D {
   return convGeometry(n, h, w, c, kh, kw, sh, sw, options.padding ?? "valid");
 }
 
+/** The max over each window of x [N, H, W, C]; the gradient goes to the first maximum. */
 export function maxPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   const ctx = x.ctx;
   const g = geometry("maxPool2d", x, options);
@@ -53,6 +55,7 @@ export function maxPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   return out;
 }
 
+/** The mean over each window of x [N, H, W, C] (padding never counts). */
 export function avgPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   const ctx = x.ctx;
   const g = geometry("avgPool2d", x, options);
@@ -70,6 +73,7 @@ export function avgPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   return out;
 }
 
+/** x [N, H, W, C] -> [N, C], the mean over each image. */
 export function globalAvgPool2d(x: Tensor): Tensor {
   checkRank("globalAvgPool2d", "input x [N, H, W, C]", x, 4);
   const [n, h, w, c] = x.shape as [number, number, number, number];

@@ -10,6 +10,7 @@
 import { formatShape, type Tensor } from "../tensor/tensor.js";
 import { checkRank, contextOf } from "./grad.js";
 
+/** y = x for x >= 0, alpha * x otherwise, with alpha [C] per channel; differentiable in both. */
 export function prelu(x: Tensor, alpha: Tensor): Tensor {
   const ctx = contextOf("prelu", x, alpha);
   if (x.rank < 1) throw new Error(`prelu: input x must have rank >= 1, got shape ${formatShape(x.shape)}`);

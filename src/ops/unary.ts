@@ -27,12 +27,21 @@ function unary(op: UnaryOp, x: Tensor): Tensor {
   return out;
 }
 
+/** max(x, 0). */
 export const relu = (x: Tensor): Tensor => unary("relu", x);
+/** clip(x, -1, 1). */
 export const hardtanh = (x: Tensor): Tensor => unary("hardtanh", x);
+/** +1 for x >= 0, else -1, with the straight-through pseudo-gradient 1{|x| <= 1}. */
 export const signSte = (x: Tensor): Tensor => unary("sign", x);
+/** -x. */
 export const neg = (x: Tensor): Tensor => unary("neg", x);
+/** |x| (gradient sign(x), 0 at 0). */
 export const abs = (x: Tensor): Tensor => unary("abs", x);
+/** x * x. */
 export const square = (x: Tensor): Tensor => unary("square", x);
+/** The square root of x. */
 export const sqrt = (x: Tensor): Tensor => unary("sqrt", x);
+/** e^x. */
 export const exp = (x: Tensor): Tensor => unary("exp", x);
+/** The natural logarithm of x. */
 export const log = (x: Tensor): Tensor => unary("log", x);

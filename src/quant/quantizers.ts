@@ -22,6 +22,10 @@ export interface QuantContext {
   rng?: Random;
 }
 
+/**
+ * A quantizer: its forward q(x), its pseudo-gradient for training, and its precision in bits
+ * (src/quant/quantizers.ts lists them with their papers).
+ */
 export interface Quantizer {
   /** Stable name, stored in checkpoints and model files. */
   readonly name: string;

@@ -23,6 +23,10 @@ export interface TensorBackend {
   close?(): Promise<void>;
 }
 
+/**
+ * Binds tensors to one kernel backend and holds the training wing's mutable state: the no-grad
+ * depth and the memory scopes (`tidy`, `keep`). Made by `createContext`.
+ */
 export class Context {
   readonly backend: TensorBackend;
   readonly heap: Heap;
@@ -136,16 +140,19 @@ export class Context {
     return new Tensor(this, shape, this.heap.alloc(bytes));
   }
 
+  /** A new tensor of `shape` with every element `value`. */
   full(shape: Shape, value: number): Tensor {
     const t = this.empty(shape);
     this.float.fill(t.size, value, t.ptr);
     return t;
   }
 
+  /** A new tensor of `shape` filled with 0. */
   zeros(shape: Shape): Tensor {
     return this.full(shape, 0);
   }
 
+  /** A new tensor of `shape` filled with 1. */
   ones(shape: Shape): Tensor {
     return this.full(shape, 1);
   }

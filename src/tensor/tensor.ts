@@ -10,6 +10,7 @@
 import { DisposedError } from "../errors.js";
 import type { Context } from "./context.js";
 
+/** A tensor shape, outermost dimension first (NHWC for images). */
 export type Shape = readonly number[];
 
 /** Number of elements of a shape (1 for the scalar shape []). */
@@ -19,14 +20,20 @@ export function shapeSize(shape: Shape): number {
   return n;
 }
 
+/** True when two shapes are equal, dimension for dimension. */
 export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/** A shape as "[2,3]", for messages. */
 export function formatShape(shape: Shape): string {
   return `[${shape.join(",")}]`;
 }
 
+/**
+ * A float32 array in the heap of its Context, with a shape and reverse-mode autograd
+ * (`backward()`, `grad`). Free it with `dispose()` or a `ctx.tidy` scope.
+ */
 export class Tensor {
   readonly ctx: Context;
   readonly shape: Shape;
@@ -61,10 +68,12 @@ export class Tensor {
     return this._ptr;
   }
 
+  /** The number of dimensions. */
   get rank(): number {
     return this.shape.length;
   }
 
+  /** True once `dispose()` ran. */
   get isDisposed(): boolean {
     return this.disposed;
   }

@@ -8,6 +8,7 @@ import { softmaxCrossEntropy } from "../ops/index.js";
 import { Random } from "../util/random.js";
 import { countCorrect } from "./metrics.js";
 
+/** Loss and accuracy of a model over a data set. */
 export interface EvalResult {
   accuracy: number;
   /** Mean softmax cross-entropy. */
@@ -15,6 +16,10 @@ export interface EvalResult {
   count: number;
 }
 
+/**
+ * Runs `model` in eval mode over `data` in batches and returns its mean cross-entropy loss and
+ * accuracy.
+ */
 export function evaluate(model: Model, data: Dataset, pre: Preprocessing, batchSize = 500): EvalResult {
   const ctx = model.ctx;
   const size = imageSize(data);

@@ -6,6 +6,10 @@
 import type { Context } from "../tensor/context.js";
 import type { Tensor } from "../tensor/tensor.js";
 
+/**
+ * A parameter as the optimizer sees it: the tensor, its checkpoint name, its clip and whether
+ * it is a binary latent weight.
+ */
 export interface Param {
   /** Stable name, e.g. "layers.3.kernel" (checkpoint key). */
   name: string;
@@ -16,6 +20,7 @@ export interface Param {
   binary: boolean;
 }
 
+/** Adam, SGD or Bop: one update per `step`, with state saved in checkpoints. */
 export interface Optimizer {
   readonly name: "adam" | "sgd" | "bop";
   /** Applies one update with learning rate lr, reading each parameter's grad. */
@@ -24,7 +29,9 @@ export interface Optimizer {
   stateTensors(): Map<string, Tensor>;
   /** Scalar state (step count), for checkpoints. */
   scalarState(): Record<string, number>;
+  /** Restores the scalar state saved by `scalarState()` (on resume). */
   setScalarState(s: Record<string, number>): void;
+  /** Frees the state tensors. */
   dispose(): void;
 }
 

@@ -6,6 +6,7 @@
  */
 export type ScheduleKind = "constant" | "exponential" | "step" | "cosine";
 
+/** A learning-rate schedule: its kind, initial rate and parameters. */
 export interface ScheduleSpec {
   kind: ScheduleKind;
   /** Initial learning rate. */
@@ -20,6 +21,7 @@ export interface ScheduleSpec {
   minLr?: number;
 }
 
+/** The learning-rate schedules `makeSchedule` knows. */
 export const scheduleKinds: readonly ScheduleKind[] = ["constant", "exponential", "step", "cosine"];
 
 /** Returns epoch -> learning rate. */

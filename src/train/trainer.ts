@@ -61,6 +61,7 @@ import { divergence } from "./numerics.js";
 import { adam, bop, type Optimizer, type Param, sgd } from "./optimizers.js";
 import { makeSchedule, type ScheduleKind } from "./schedules.js";
 
+/** The training losses: softmax cross-entropy or BNN's squared hinge. */
 export type LossName = "cross-entropy" | "squared-hinge";
 
 /**
@@ -102,6 +103,10 @@ export interface TrainConfig {
   distillation?: DistillationConfig;
 }
 
+/**
+ * What `train()` takes: the context, the data, the training config, where to checkpoint, and
+ * how to report.
+ */
 export interface TrainRun {
   ctx: Context;
   data: DataSplits;
@@ -113,6 +118,7 @@ export interface TrainRun {
   /** Stop after this many epochs of this run (to test resume); default: run to `epochs`. */
   maxEpochsThisRun?: number;
   progress?: ProgressMode;
+  /** Called after each epoch's evaluation and checkpoint with that epoch's record. */
   onEpoch?: (record: EpochRecord) => void;
   /** Once aborted (the CLI's Ctrl-C), training stops after the current epoch's checkpoint. */
   signal?: AbortSignal;
@@ -126,6 +132,7 @@ export interface TrainRun {
   teacher?: string | Model;
 }
 
+/** One epoch's figures, as `train()` records them in `history` and checkpoints. */
 export interface EpochRecord {
   epoch: number;
   lr: number;
@@ -138,6 +145,7 @@ export interface EpochRecord {
   flipRatio: number;
 }
 
+/** What `train()` returns: the trained model, the history and the figures of the run. */
 export interface TrainResult {
   model: Model;
   history: EpochRecord[];
@@ -154,6 +162,7 @@ export interface TrainResult {
   stopped: boolean;
 }
 
+/** The checkpoint file `train()` writes in its `outDir` each epoch. */
 export const CHECKPOINT_FILE = "last.ckpt";
 
 interface SavedState {
@@ -168,6 +177,12 @@ interface SavedState {
   teacher?: TeacherRecord;
 }
 
+/**
+ * Trains a model (docs/architecture.md, "From a model spec to the engine"): seeded batches,
+ * forward, loss, backward, one optimizer step per batch; an evaluation and an atomic checkpoint
+ * `OUT/last.ckpt` each epoch; resumable bit for bit. Options are checked first (OptionsError);
+ * a NaN or Inf loss stops with a TrainingDivergedError.
+ */
 export async function train(run: TrainRun): Promise<TrainResult> {
   checkTrainRun(run);
   const { ctx, data } = run;
