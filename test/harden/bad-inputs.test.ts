@@ -16,7 +16,7 @@ import {
   parseCifar10,
   writeIdx,
 } from "../../src/data/index.js";
-import { Engine } from "../../src/engine/index.js";
+import { Engine, InputRangeError } from "../../src/engine/index.js";
 
 const seeds = path.join(import.meta.dirname, "seeds");
 let tmp: string;
@@ -119,9 +119,13 @@ describe("engine predict", () => {
   afterAll(() => engine.dispose());
 
   it("runs a valid batch (the control)", () => {
-    const p = engine.predict(new Float32Array(2 * engine.imageSize).fill(0.5));
+    const p = engine.predict(new Float32Array(2 * engine.imageSize).fill(127.5));
     expect(p.batch).toBe(2);
     expect(p.scores.every(Number.isFinite)).toBe(true);
+  });
+
+  it("rejects pixels scaled to 0..1 for this model, which maps raw pixels 0..255", () => {
+    expect(() => engine.predict(new Float32Array(2 * engine.imageSize).fill(0.5))).toThrow(InputRangeError);
   });
 
   it("rejects a length that is not a whole number of images, naming the input shape", () => {
