@@ -110,9 +110,15 @@ describe("docs/format.md explicit-pads example", () => {
     view.setUint32(12, text.length, true);
     bytes.set(text, 16);
     const words = filters.flat().map((v) => (v > 0 ? 1 : 0));
-    words.forEach((w, i) => view.setUint32(sections[0]!.offset + 4 * i, w, true));
-    scale.forEach((v, i) => view.setFloat32(sections[1]!.offset + 4 * i, v, true));
-    bias.forEach((v, i) => view.setFloat32(sections[2]!.offset + 4 * i, v, true));
+    words.forEach((w, i) => {
+      view.setUint32(sections[0]!.offset + 4 * i, w, true);
+    });
+    scale.forEach((v, i) => {
+      view.setFloat32(sections[1]!.offset + 4 * i, v, true);
+    });
+    bias.forEach((v, i) => {
+      view.setFloat32(sections[2]!.offset + 4 * i, v, true);
+    });
     expect(decodeModel(bytes, "hand-made.onebit")).toEqual(padsModel());
     for (const backend of ["ref", "wasm"] as const) {
       const engine = await Engine.load(bytes, { backend });
