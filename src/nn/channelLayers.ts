@@ -116,7 +116,11 @@ export class AvgPool extends Stateless {
   }
   /** {@inheritDoc Layer.outputShape} */
   outputShape(input: readonly number[]): number[] {
-    return [...input];
+    const [h, w, c] = input as [number, number, number];
+    const { size, stride } = this.config;
+    const out = (n: number) =>
+      this.config.padding === "same" ? Math.ceil(n / stride) : Math.floor((n - size) / stride) + 1;
+    return [out(h), out(w), c];
   }
   /** {@inheritDoc Layer.forward} */
   forward(x: Tensor): Tensor {

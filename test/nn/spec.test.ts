@@ -67,6 +67,27 @@ describe("model spec", () => {
     b.dispose();
   });
 
+  it("each built layer's outputShape agrees with the shape the spec resolves to", async () => {
+    const ctx = await createContext("ref");
+    for (const spec of [
+      residualSpec(),
+      builderSpec({ builder: "birealnet", options: {} }),
+      builderSpec({ builder: "quicknet", options: {} }),
+    ]) {
+      const { shapes } = resolveSpec(spec, spec.name);
+      const m = buildModel(ctx, spec, new Random(0));
+      m.layers.forEach((layer, i) => {
+        const inputName = m.spec.layers[i]!.inputs[0]!;
+        if (m.spec.layers[i]!.inputs.length !== 1) return;
+        expect([layer.type, layer.outputShape(shapes.get(inputName)!)]).toEqual([
+          layer.type,
+          shapes.get(m.names[i]!),
+        ]);
+      });
+      m.dispose();
+    }
+  });
+
   it("names layers TYPE_K in run order; a given name is kept; inserting a layer renames nothing named", () => {
     const spec = sequential({
       inputShape: [4],
