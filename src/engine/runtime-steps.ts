@@ -75,7 +75,8 @@ export function activationLength(spec: ActivationSpec): number {
  */
 export type SpareBlocks = Map<number, number[]>;
 
-class Buffers {
+/** The blocks a step owns in the heap: its output (a spare block where one fits) and scratch. */
+export class Buffers {
   private readonly owned: number[] = [];
   constructor(
     private readonly backend: Backend,
@@ -120,7 +121,7 @@ export function poolJob(backend: Backend, fuse: boolean, job: Job): Job | undefi
   return fuse && pool && backend.module && job.threadScratch <= pool.scratchBytes ? job : undefined;
 }
 
-function windowOf(
+export function windowOf(
   n: number,
   spec: ActivationSpec,
   k: [number, number],

@@ -21,6 +21,7 @@ import { checkEngineOptions, modelBytes } from "./load.js";
 import type { EngineModel, InputLayer, Layout } from "./model.js";
 import { shapeSize } from "./model.js";
 import { checkModel } from "./model-check.js";
+import { directAffine, findEpilogueRuns, makeEpilogueSteps } from "./runtime-epilogue.js";
 import { findFusedRun, fusedKernels, makeFusedStep } from "./runtime-fused.js";
 import { makeStep, type SpareBlocks, type Step } from "./runtime-steps.js";
 import { ModelWeights } from "./runtime-weights.js";
@@ -261,12 +262,34 @@ export class Engine {
       const outputs = new Map<string, Step["out"]>();
       const spare: SpareBlocks = new Map();
       const live = new Liveness(layers, this.reusesBuffers(n, fused));
+      // Residual blocks' tails run in their conv's epilogue (runtime-epilogue.ts); the
+      // bitpack a run packs gets a step that only owns the bits.
+      const epilogues = fused
+        ? findEpilogueRuns(layers, (i) => directAffine(layers[i]!, weights[i]!, n))
+        : new Map<number, never>();
+      const packed = new Map<number, Step>();
       for (let i = 0; i < layers.length; i++) {
         const layer = layers[i]!;
         const sources = layer.inputs?.map((name) => outputs.get(name)!);
         const input = sources ? sources[0] : steps[steps.length - 1]?.out;
         const run = kernels && input ? findFusedRun(layers, i) : null;
-        if (run && kernels && input) {
+        const tail = epilogues.get(i);
+        if (packed.has(i)) {
+          steps.push(packed.get(i)!);
+        } else if (tail) {
+          const made = makeEpilogueSteps(
+            this.backend,
+            layers,
+            weights,
+            tail,
+            n,
+            (name) => outputs.get(name)!,
+            spare,
+          );
+          steps.push(made.conv);
+          if (made.pack) packed.set(tail.pack, made.pack);
+          i = tail.end;
+        } else if (run && kernels && input) {
           steps.push(makeFusedStep(this.backend, kernels, run, weights, i, n, input, layers[run.end]!));
           i = run.end;
         } else {
