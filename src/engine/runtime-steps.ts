@@ -13,7 +13,7 @@ import {
   isPointwise,
   preferIm2col,
 } from "../kernels/binaryTypes.js";
-import { convGeometry, type WindowPadding } from "../kernels/geometry.js";
+import { convGeometry, readsPadding, type WindowPadding } from "../kernels/geometry.js";
 import type { Backend } from "../kernels/index.js";
 import type { Window2D } from "../kernels/types.js";
 import {
@@ -174,12 +174,15 @@ export function makeStep(
       const g = windowOf(n, layer.in, [kh, kw], layer.strides, layer.padding);
       const pixels = n * g.outH * g.outW;
       const k = kh * kw * g.c;
-      const cols = bufs.take(pixels * k);
       const out = bufs.out(outLength);
+      const bias = weights.bias ?? 0;
+      // A 1x1 stride-1 conv without padding reads its input as the im2col matrix.
+      const pointwise = kh === 1 && kw === 1 && g.strideH === 1 && g.strideW === 1 && !readsPadding(g);
+      const cols = pointwise ? { ptr: x } : bufs.take(pixels * k);
       return step(out, () => {
-        F.im2col(g, x, layer.padValue, cols.ptr);
+        if (!pointwise) F.im2col(g, x, layer.padValue, cols.ptr);
         F.sgemm(false, true, pixels, o, k, 1, cols.ptr, k, weights.weights, k, 0, out.ptr, o);
-        if (weights.bias) F.binaryRow("add", pixels, o, out.ptr, weights.bias, out.ptr);
+        if (bias) F.binaryRow("add", pixels, o, out.ptr, bias, out.ptr);
       });
     }
     case "float_dense":
@@ -439,8 +442,7 @@ function maxPoolStep(
   const g = windowOf(n, layer.in, layer.poolSize, layer.strides, layer.padding);
   const out = bufs.out(outLength);
   if (layer.in.layout === "float") {
-    const argmax = bufs.take(outLength);
-    return step(out, () => backend.float.maxPool(g, x, out.ptr, argmax.ptr));
+    return step(out, () => backend.float.maxPool(g, x, out.ptr, 0));
   }
   if (!weights.flip) {
     const job = perImage(maxPoolJob(g, x, out.ptr));

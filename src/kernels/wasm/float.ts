@@ -220,7 +220,7 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
         xPtr + i * imageBytes(g),
         (i * imageBytes(g)) / 4,
         y + i * outBytes(g),
-        argmax + i * outBytes(g),
+        argmax ? argmax + i * outBytes(g) : 0,
       ]);
       if (!split) e.float_maxPool(...geometryArgs(g), xPtr, 0, y, argmax);
     },
