@@ -2,10 +2,9 @@
  * Load-time fusion of a residual block's tail into its binary conv (the file format stays
  * unfused: this is a planning step of `predict`; `trace` runs every layer on its own).
  *
- * A binary_conv2d with an affine (float) output, on the direct kernel, is followed in the
- * layer order by a chain of per-channel float layers, each the only reader of the one
- * before: relu, batchnorm, shift, prelu, and at most one two-input add whose other input
- * is computed before the conv (the shortcut). QuickNet's block is conv -> relu ->
+ * A binary_conv2d with an affine (float) output, on the direct kernel, is followed by a
+ * chain of per-channel float layers, each the only reader of the one before: relu,
+ * batchnorm, shift, prelu, and at most one two-input add (the shortcut's). QuickNet's block is conv -> relu ->
  * batchnorm -> add, Bi-Real's conv -> batchnorm -> add, ReActNet's conv -> batchnorm ->
  * add -> shift -> prelu -> shift. The chain runs as the conv's epilogue (kernels/epilogue.ts)
  * over each output row while it is in cache, writing the chain's result into the conv's
@@ -29,7 +28,9 @@ import type { LayerWeights } from "./runtime-weights.js";
 export interface EpilogueRun {
   /** Index of the binary_conv2d. */
   conv: number;
-  /** Index of the chain's last layer (the conv itself when the chain is empty). */
+  /** The conv and its chain's layers, ascending (other layers may lie between them). */
+  members: number[];
+  /** Index of the chain's last layer (the conv itself when the chain is empty): the run's step is planned there. */
   end: number;
   /** Index of the bitpack reading layer `end`, packed in the epilogue; -1: none. */
   pack: number;
@@ -38,7 +39,7 @@ export interface EpilogueRun {
 const CHAIN_KINDS = new Set(["relu", "batchnorm", "shift", "prelu", "add"]);
 
 /** The names each layer reads (a chain layer without `inputs` reads the one before). */
-function inputsOf(layers: readonly Layer[], i: number): readonly string[] {
+export function inputsOf(layers: readonly Layer[], i: number): readonly string[] {
   return layers[i]!.inputs ?? (i > 0 ? [layers[i - 1]!.name] : []);
 }
 
@@ -50,41 +51,44 @@ export function directAffine(layer: Layer, weights: LayerWeights, n: number): bo
   return !preferIm2col(g) && !isPointwise(g);
 }
 
-/** The epilogue runs of a model, by conv index; `fusable(i)` says whether conv i may take one. */
+/**
+ * The epilogue runs of a model, by conv index; `fusable(i)` says whether conv i may take
+ * one. A chain goes on to the only reader of its last layer, wherever it lies (Bi-Real's
+ * downsampling blocks list their shortcut between the conv and the add), so the run's
+ * step is planned at its last layer, when every operand exists.
+ */
 export function findEpilogueRuns(
   layers: readonly Layer[],
   fusable: (i: number) => boolean,
 ): Map<number, EpilogueRun> {
   const readers = new Map<string, number[]>();
-  const producer = new Map<string, number>();
-  layers.forEach((l, i) => {
-    producer.set(l.name, i);
+  layers.forEach((_, i) => {
     for (const name of inputsOf(layers, i)) readers.set(name, [...(readers.get(name) ?? []), i]);
   });
   const runs = new Map<number, EpilogueRun>();
   for (let i = 0; i < layers.length; i++) {
     if (!fusable(i)) continue;
-    let end = i;
+    const members = [i];
     let adds = 0;
-    for (let j = i + 1; j < layers.length; j++) {
+    for (;;) {
+      const cur = layers[members[members.length - 1]!]!.name;
+      const next = readers.get(cur) ?? [];
+      if (next.length !== 1) break;
+      const j = next[0]!;
       const l = layers[j]!;
-      const cur = layers[end]!.name;
       const ins = inputsOf(layers, j);
       if (!CHAIN_KINDS.has(l.kind) || l.out.layout !== "float") break;
-      if ((readers.get(cur) ?? []).length !== 1 || !ins.includes(cur)) break;
       if (l.kind === "add") {
-        const other = ins.filter((n) => n !== cur);
-        if (ins.length !== 2 || other.length !== 1 || adds > 0) break;
-        if ((producer.get(other[0]!) ?? Number.POSITIVE_INFINITY) >= i) break;
+        if (ins.length !== 2 || ins[0] === ins[1] || adds > 0) break;
         adds++;
       } else if (ins.length !== 1) break;
-      end = j;
+      members.push(j);
     }
+    const end = members[members.length - 1]!;
     const packs = (readers.get(layers[end]!.name) ?? []).filter((r) => layers[r]!.kind === "bitpack");
     const pack = packs.length === 1 ? packs[0]! : -1;
     if (end === i && pack < 0) continue;
-    runs.set(i, { conv: i, end, pack });
-    i = end;
+    runs.set(i, { conv: i, members, end, pack });
   }
   return runs;
 }
@@ -116,7 +120,8 @@ export function makeEpilogueSteps(
   const x = read(inputsOf(layers, run.conv)[0]!).ptr;
   const out = bufs.out(pixels * o);
   const ops: EpilogueOp[] = [];
-  for (let j = run.conv + 1; j <= run.end; j++) {
+  for (const [m, j] of run.members.entries()) {
+    if (m === 0) continue;
     const l = layers[j]!;
     const lw = weights[j]!;
     if (l.kind === "relu") ops.push({ op: "relu" });
@@ -124,7 +129,8 @@ export function makeEpilogueSteps(
     else if (l.kind === "shift") ops.push({ op: "shift", bias: lw.bias! });
     else if (l.kind === "prelu") ops.push({ op: "prelu", alpha: lw.weights });
     else if (l.kind === "add") {
-      const other = inputsOf(layers, j).find((name) => name !== layers[j - 1]!.name)!;
+      const chained = layers[run.members[m - 1]!]!.name;
+      const other = inputsOf(layers, j).find((name) => name !== chained)!;
       ops.push({ op: "add", other: read(other).ptr });
     }
   }

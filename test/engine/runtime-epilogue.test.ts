@@ -35,7 +35,7 @@ describe("residual tails fused into the binary conv's epilogue", () => {
   it("finds each block's tail and the next block's bitpack", async () => {
     const kindsOf = (em: EngineModel) =>
       [...findEpilogueRuns(em.layers, (i) => em.layers[i]!.kind === "binary_conv2d").values()].map((r) => [
-        ...em.layers.slice(r.conv, r.end + 1).map((l) => l.kind),
+        ...r.members.map((i) => em.layers[i]!.kind),
         ...(r.pack >= 0
           ? [`${em.layers[r.pack]!.kind}${"thresholds" in em.layers[r.pack]! ? "+thresholds" : ""}`]
           : []),
@@ -48,6 +48,10 @@ describe("residual tails fused into the binary conv's epilogue", () => {
     expect(quick[1]).toEqual(["binary_conv2d", "relu", "batchnorm", "add", "relu"]);
     const bireal = kindsOf(await zooLike("birealnet", 40));
     expect(bireal[0]).toEqual(["binary_conv2d", "batchnorm", "add", "bitpack"]);
+    // The downsampling block: its shortcut (pool, 1x1 conv, batch norm) lies between the
+    // conv and the add, and stays a layer of its own.
+    expect(bireal[2]).toEqual(["binary_conv2d", "batchnorm", "add", "bitpack"]);
+    expect(bireal.length).toBe(4);
     const react = kindsOf(await zooLike("reactnet", 40));
     expect(react[0]).toEqual([
       "binary_conv2d",
@@ -58,6 +62,7 @@ describe("residual tails fused into the binary conv's epilogue", () => {
       "shift",
       "bitpack+thresholds",
     ]);
+    expect(react[2]).toEqual(react[0]);
   });
 
   for (const builder of ["quicknet", "birealnet", "reactnet"]) {
