@@ -30,6 +30,7 @@
 // Filters run in blocks that stay in L1 while every pixel of a row range passes by.
 
 import { affineInPlace } from "./convAffine";
+import { epilogueRows } from "./epilogue";
 import { bitConvTableBytes, borderClass, classThr, padThresholds, tapOnes } from "./convPadded";
 import { wordTileBounds, wordTileOutputRow16, wordTileOutputRow8, wordTiles } from "./convWordTiles";
 import { Pixel16, Pixel32, Pixel4, Pixel64, Pixel8 } from "./pixel";
@@ -329,13 +330,16 @@ function anyPixel(
  *
  * scale != 0 (thr = 0): out is float32 [n, outH, outW, outC], fround(fround(dot * scale[o])
  * + bias[o]) as bitAffine; xpad is then used only with `table` (pad 0 keeps its
- * corrections there).
+ * corrections there). epi != 0 (affine only): the epilogue program epilogue.ts runs over
+ * each finished output row; epiBase is the index of out's first pixel in the tensors the
+ * program names (the first image of this call times outH * outW).
  */
 export function bitConv2d(
   n: i32, h: i32, w: i32, c: i32, kh: i32, kw: i32, strideH: i32, strideW: i32,
   padTop: i32, padLeft: i32, outH: i32, outW: i32, padValue: i32,
   outC: i32, x: usize, weights: usize, thr: usize, flip: usize, out: usize,
   rowStart: i32, rowEnd: i32, xpad: usize, table: usize, scale: usize, bias: usize,
+  epi: usize, epiBase: usize,
 ): void {
   const words = (c + 31) >> 5;
   const pixelBytes = <usize>words << 2;
@@ -388,7 +392,14 @@ export function bitConv2d(
     for (let f0 = 0; f0 < outC; f0 += block) {
       const f1 = min(outC, f0 + block);
       const pairEnd = f0 + ((f1 - f0) & ~1);
+      // The epilogue runs on each row once its last filter block is done (the row before, at
+      // the top of the loop, so that every path through the row body reaches it).
+      const rowsEpi = epi != 0 && affine && f1 == outC;
       for (let oy = rowStart; oy < rowEnd; oy++) {
+        if (rowsEpi && oy > rowStart) {
+          const prev = (<usize>b * <usize>outH + <usize>(oy - 1)) * <usize>outW;
+          epilogueRows(epi, out, outC, prev, prev + <usize>outW, epiBase);
+        }
         const iy0 = oy * strideH - padTop;
         const rowInside = iy0 >= 0 && iy0 + kh <= h;
         const pixel = (<usize>b * <usize>outH + <usize>oy) * <usize>outW;
@@ -485,6 +496,10 @@ export function bitConv2d(
             f0, f1, out, thr, pixel + <usize>ox, outC, owords);
         }
         if (affine) affineInPlace(out, outC, pixel, pixel + <usize>outW, f0, f1, 0, scale, bias);
+      }
+      if (rowsEpi && rowEnd > rowStart) {
+        const last = (<usize>b * <usize>outH + <usize>(rowEnd - 1)) * <usize>outW;
+        epilogueRows(epi, out, outC, last, last + <usize>outW, epiBase);
       }
     }
   }

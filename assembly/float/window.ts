@@ -7,7 +7,8 @@
 // adds it back, pooling folds it channel-wise.
 //   im2col: cols[pixel, (ky*kw + kx)*c + ci] = x[b, iy, ix, ci] or padValue.
 //   col2im: dx[b, iy, ix, ci] += cols[pixel, (ky*kw + kx)*c + ci] (the adjoint).
-//   maxPool: y = max over in-bounds taps, argmax = flat x index of the first maximum.
+//   maxPool: y = max over in-bounds taps, argmax = flat x index of the first maximum
+//     (argmax 0: the values alone, for inference).
 //   maxPoolBackward: dx[argmax] += dy (a gather in input order when windows do not overlap).
 //   avgPool: y = sum over in-bounds taps / their count; backward spreads dy / count.
 import { addIntoF32, copyF32, fillF32 } from "./vec";
@@ -102,10 +103,69 @@ export function float_col2im(
  * and comparing it with itself changes nothing, so NaN in the first tap stays, as in the
  * reference.
  */
+/** maxPool's values alone (argmax = 0, inference): the same first maximum of each window. */
+function maxPoolValues(
+  n: i32, h: i32, w: i32, c: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, oh: i32, ow: i32,
+  x: usize, y: usize,
+): void {
+  let out = y;
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      const ky0 = tapStart(oy, sh, pt);
+      const ky1 = tapEnd(oy, sh, pt, h, kh);
+      for (let ox = 0; ox < ow; ox++) {
+        const kx0 = tapStart(ox, sw, pl);
+        const kx1 = tapEnd(ox, sw, pl, w, kw);
+        const first = x + (<usize>(((b * h + oy * sh - pt + ky0) * w + (ox * sw - pl + kx0)) * c) << 2);
+        const rowBytes = <usize>(w * c) << 2;
+        const tapBytes = <usize>c << 2;
+        let ci = 0;
+        if (ASC_FEATURE_SIMD) {
+          for (; ci + 4 <= c; ci += 4) {
+            const at = first + (<usize>ci << 2);
+            let m = v128.load(at);
+            let row = at;
+            for (let ky = ky0; ky < ky1; ky++) {
+              let p = row;
+              for (let kx = kx0; kx < kx1; kx++) {
+                const v = v128.load(p);
+                m = v128.bitselect(v, m, f32x4.gt(v, m));
+                p += tapBytes;
+              }
+              row += rowBytes;
+            }
+            v128.store(out + (<usize>ci << 2), m);
+          }
+        }
+        for (; ci < c; ci++) {
+          const at = first + (<usize>ci << 2);
+          let m = load<f32>(at);
+          let row = at;
+          for (let ky = ky0; ky < ky1; ky++) {
+            let p = row;
+            for (let kx = kx0; kx < kx1; kx++) {
+              const v = load<f32>(p);
+              if (v > m) m = v;
+              p += tapBytes;
+            }
+            row += rowBytes;
+          }
+          store<f32>(out + (<usize>ci << 2), m);
+        }
+        out += <usize>c * 4;
+      }
+    }
+  }
+}
+
 export function float_maxPool(
   n: i32, h: i32, w: i32, c: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, oh: i32, ow: i32,
   x: usize, base: i32, y: usize, argmax: usize,
 ): void {
+  if (argmax == 0) {
+    maxPoolValues(n, h, w, c, kh, kw, sh, sw, pt, pl, oh, ow, x, y);
+    return;
+  }
   let out = y;
   let arg = argmax;
   const rowStride = w * c;

@@ -13,8 +13,9 @@ import {
   isPointwise,
   preferIm2col,
 } from "../kernels/binaryTypes.js";
-import { convGeometry, type WindowPadding } from "../kernels/geometry.js";
+import { convGeometry, readsPadding, type WindowPadding } from "../kernels/geometry.js";
 import type { Backend } from "../kernels/index.js";
+import { SCRATCH } from "../kernels/threads/protocol.js";
 import type { Window2D } from "../kernels/types.js";
 import {
   affineJob,
@@ -29,8 +30,13 @@ import {
   unpackJob,
   xorRowsJob,
 } from "../kernels/wasm/binaryCalls.js";
-import { byImages, invoke, type Job } from "../kernels/wasm/calls.js";
-import { batchNormForwardJob, depthwiseJob } from "../kernels/wasm/floatCalls.js";
+import { byImages, type Call, invoke, type Job, partition, type Runner } from "../kernels/wasm/calls.js";
+import {
+  batchNormForwardJob,
+  convRowsFit,
+  depthwiseJob,
+  floatConvRowsJob,
+} from "../kernels/wasm/floatCalls.js";
 import type { ActivationSpec, Layer, MaxPoolLayer } from "./model.js";
 import { shapeSize, storageLength } from "./model.js";
 import type { LayerWeights } from "./runtime-weights.js";
@@ -75,7 +81,8 @@ export function activationLength(spec: ActivationSpec): number {
  */
 export type SpareBlocks = Map<number, number[]>;
 
-class Buffers {
+/** The blocks a step owns in the heap: its output (a spare block where one fits) and scratch. */
+export class Buffers {
   private readonly owned: number[] = [];
   constructor(
     private readonly backend: Backend,
@@ -120,7 +127,7 @@ export function poolJob(backend: Backend, fuse: boolean, job: Job): Job | undefi
   return fuse && pool && backend.module && job.threadScratch <= pool.scratchBytes ? job : undefined;
 }
 
-function windowOf(
+export function windowOf(
   n: number,
   spec: ActivationSpec,
   k: [number, number],
@@ -173,12 +180,29 @@ export function makeStep(
       const g = windowOf(n, layer.in, [kh, kw], layer.strides, layer.padding);
       const pixels = n * g.outH * g.outW;
       const k = kh * kw * g.c;
-      const cols = bufs.take(pixels * k);
       const out = bufs.out(outLength);
+      const bias = weights.bias ?? 0;
+      // A 1x1 stride-1 conv without padding reads its input as the im2col matrix.
+      const pointwise = kh === 1 && kw === 1 && g.strideH === 1 && g.strideW === 1 && !readsPadding(g);
+      const cols = pointwise ? { ptr: x } : bufs.take(pixels * k);
+      const mod = backend.module;
+      if (!pointwise && mod && convRowsFit(g)) {
+        // In bands of output rows: each band's columns stay in cache, and bands split
+        // across threads (im2col too); the same sums as over the whole matrix.
+        const job = floatConvRowsJob(g, layer.padValue, x, weights.weights, o, bias, cols.ptr, out.ptr);
+        const scratch = bufs.take(mod.exports.float_sgemmScratchBytes() / 4).ptr;
+        const runner: Runner = { exports: mod.exports, pool: backend.pool, slowdown: 1 };
+        const run = () => {
+          const ranges = partition(runner, job);
+          if (ranges) backend.pool!.run(ranges.map(([s, e]) => job.part(s, e)));
+          else for (const call of job.part(0, job.units)) invoke(mod.exports, withScratch(call, scratch));
+        };
+        return step(out, run, undefined, perImage(job));
+      }
       return step(out, () => {
-        F.im2col(g, x, layer.padValue, cols.ptr);
+        if (!pointwise) F.im2col(g, x, layer.padValue, cols.ptr);
         F.sgemm(false, true, pixels, o, k, 1, cols.ptr, k, weights.weights, k, 0, out.ptr, o);
-        if (weights.bias) F.binaryRow("add", pixels, o, out.ptr, weights.bias, out.ptr);
+        if (bias) F.binaryRow("add", pixels, o, out.ptr, bias, out.ptr);
       });
     }
     case "float_dense":
@@ -438,8 +462,7 @@ function maxPoolStep(
   const g = windowOf(n, layer.in, layer.poolSize, layer.strides, layer.padding);
   const out = bufs.out(outLength);
   if (layer.in.layout === "float") {
-    const argmax = bufs.take(outLength);
-    return step(out, () => backend.float.maxPool(g, x, out.ptr, argmax.ptr));
+    return step(out, () => backend.float.maxPool(g, x, out.ptr, 0));
   }
   if (!weights.flip) {
     const job = perImage(maxPoolJob(g, x, out.ptr));
@@ -545,4 +568,9 @@ function concatRows(
     for (let p = 0; p < pixels; p++) Y.set(X.subarray(p * w, (p + 1) * w), p * c + offset);
     offset += w;
   }
+}
+
+/** `call` with SCRATCH replaced by `scratch` (to run it on this thread, outside the pool). */
+function withScratch(call: Call, scratch: number): Call {
+  return call.map((a) => (a === SCRATCH ? scratch : a)) as unknown as Call;
 }

@@ -21,6 +21,7 @@ import { checkEngineOptions, modelBytes } from "./load.js";
 import type { EngineModel, InputLayer, Layout } from "./model.js";
 import { shapeSize } from "./model.js";
 import { checkModel } from "./model-check.js";
+import { directAffine, findEpilogueRuns, makeEpilogueSteps } from "./runtime-epilogue.js";
 import { findFusedRun, fusedKernels, makeFusedStep } from "./runtime-fused.js";
 import { makeStep, type SpareBlocks, type Step } from "./runtime-steps.js";
 import { ModelWeights } from "./runtime-weights.js";
@@ -260,13 +261,39 @@ export class Engine {
       const steps: Step[] = [];
       const outputs = new Map<string, Step["out"]>();
       const spare: SpareBlocks = new Map();
-      const live = new Liveness(layers, this.reusesBuffers(n, fused));
+      // Residual blocks' tails run in their conv's epilogue (runtime-epilogue.ts), planned
+      // at the tail's last layer (its members read there, for liveness); the bitpack a
+      // run packs gets a step that only owns the bits.
+      const epilogues = fused
+        ? [...findEpilogueRuns(layers, (i) => directAffine(layers[i]!, weights[i]!, n)).values()]
+        : [];
+      const at = layers.map((_, i) => i);
+      for (const r of epilogues) for (const m of r.members) at[m] = r.end;
+      const tails = new Map(epilogues.map((r) => [r.end, r]));
+      const live = new Liveness(layers, this.reusesBuffers(n, fused), at);
+      const packed = new Map<number, Step>();
       for (let i = 0; i < layers.length; i++) {
+        if (at[i] !== i) continue;
         const layer = layers[i]!;
         const sources = layer.inputs?.map((name) => outputs.get(name)!);
         const input = sources ? sources[0] : steps[steps.length - 1]?.out;
         const run = kernels && input ? findFusedRun(layers, i) : null;
-        if (run && kernels && input) {
+        const tail = tails.get(i);
+        if (packed.has(i)) {
+          steps.push(packed.get(i)!);
+        } else if (tail) {
+          const made = makeEpilogueSteps(
+            this.backend,
+            layers,
+            weights,
+            tail,
+            n,
+            (name) => outputs.get(name)!,
+            spare,
+          );
+          steps.push(made.conv);
+          if (made.pack) packed.set(tail.pack, made.pack);
+        } else if (run && kernels && input) {
           steps.push(makeFusedStep(this.backend, kernels, run, weights, i, n, input, layers[run.end]!));
           i = run.end;
         } else {
@@ -420,12 +447,16 @@ class Liveness {
   private readonly lastReader = new Map<string, number>();
   private readonly pending: { step: Step; until: number }[] = [];
 
+  /** `at[i]`: where layer i is planned (a fused run's members: at its last layer). */
   constructor(
     private readonly layers: EngineModel["layers"],
     private readonly enabled: boolean,
+    at: readonly number[] = layers.map((_, i) => i),
   ) {
     layers.forEach((l, i) => {
-      for (const name of l.inputs ?? (i > 0 ? [layers[i - 1]!.name] : [])) this.lastReader.set(name, i);
+      for (const name of l.inputs ?? (i > 0 ? [layers[i - 1]!.name] : [])) {
+        this.lastReader.set(name, Math.max(this.lastReader.get(name) ?? 0, at[i]!));
+      }
     });
   }
 

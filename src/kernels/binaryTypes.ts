@@ -95,7 +95,8 @@ export interface BinaryKernels {
    * conv2d with affine fused in: float32 out [n, outH, outW, outC] = fround(fround(f32(conv2d
    * value) * scale[o]) + bias[o]), bit for bit what conv2d then affine give. The same
    * optional scratch as conv2dThreshold (bconv2dThresholdScratchWords) lets a padded 3x3
-   * conv run over a padded copy.
+   * conv run over a padded copy. `epilogue` (a heap pointer, kernels/epilogue.ts; 0: none)
+   * then runs its program over the output in place, as the separate float layers would.
    */
   conv2dAffine(
     g: Window2D,
@@ -107,6 +108,7 @@ export interface BinaryKernels {
     bias: number,
     out: number,
     scratch?: number,
+    epilogue?: number,
   ): void;
 
   /**

@@ -67,7 +67,8 @@ export interface FloatKernels {
 
   /**
    * Max pooling, y [n, outH, outW, c]. argmax (int32, same size as y) receives the flat
-   * index into x of the chosen element (first maximum in window order). Padding positions
+   * index into x of the chosen element (first maximum in window order; argmax 0: not
+   * written, for inference). Padding positions
    * are never chosen. Every window must contain at least one in-bounds position.
    */
   maxPool(g: Window2D, x: number, y: number, argmax: number): void;

@@ -1,8 +1,8 @@
-import { describe, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { convGeometry, type Padding } from "../../src/kernels/geometry.js";
 import { createBackend } from "../../src/kernels/index.js";
 import { Random } from "../../src/util/random.js";
-import { compareBackends, randomF32, runOn } from "./float-harness.js";
+import { allBackends, compareBackends, randomF32, runOn } from "./float-harness.js";
 
 // [n, h, w, c, kh, kw, stride, padding]
 const WINDOWS: [number, number, number, number, number, number, number, Padding][] = [
@@ -64,6 +64,19 @@ describe("window kernels: wasm matches ref exactly", () => {
         { x, y: randomF32(rng, ySize), arg: new Int32Array(ySize) },
         (f, p) => f.maxPool(g, p.x!, p.y!, p.arg!),
       );
+      // Inference (argmax 0): the same values, ties of +0 and -0 included, bit for bit.
+      const zeros = Float32Array.from(x, (v, i) => (i % 3 ? v : i % 2 ? -0 : 0));
+      for (const backend of await allBackends()) {
+        const [withArg, alone] = [true, false].map(
+          (arg) =>
+            runOn(backend, { x: zeros, y: new Float32Array(ySize), arg: new Int32Array(ySize) }, (f, p) =>
+              f.maxPool(g, p.x!, p.y!, arg ? p.arg! : 0),
+            ).buffers.y as Float32Array,
+        );
+        expect(new Uint32Array(alone!.buffer), `maxPool values ${backend.float.name} ${label}`).toEqual(
+          new Uint32Array(withArg!.buffer),
+        );
+      }
       // The argmax a forward pass wrote (the backward's gather path relies on it), and
       // dy with zeros of both signs (overwrite must give 0 + dy, as the scatter does).
       const ref = await createBackend("ref");

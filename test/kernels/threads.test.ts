@@ -420,6 +420,32 @@ describe("threads: 1 vs 2 bit for bit", () => {
     });
   });
 
+  it("one image's float max-pool (values and argmax), average pool and depthwise conv, split over output rows", () => {
+    const rng = new Random(6);
+    // The stems' shapes: Bi-Real's 3x3/2 'same' max-pool, QuickNet's depthwise 3x3/2.
+    const g = convGeometry(1, 112, 112, 64, 3, 3, 2, 2, "same");
+    const xs = 112 * 112 * 64;
+    const ys = 56 * 56 * 64;
+    const x = place(randomFloats(xs, rng));
+    const y = place(new Float32Array(ys));
+    const arg = place(new Float32Array(ys));
+    const w = place(randomFloats(9 * 64, rng));
+    same(ys * 4, (be, i) => {
+      be.float.maxPool(g, x[i], y[i], arg[i]);
+      return arg[i];
+    });
+    for (const run of [
+      (be: Backend, i: 0 | 1) => be.float.maxPool(g, x[i], y[i], 0),
+      (be: Backend, i: 0 | 1) => be.float.avgPool(g, x[i], y[i]),
+      (be: Backend, i: 0 | 1) => be.float.depthwise(g, x[i], w[i], y[i]),
+    ]) {
+      same(ys * 4, (be, i) => {
+        run(be, i);
+        return y[i];
+      });
+    }
+  });
+
   it("a conv layer's forward, dx and dW", () => {
     const results = [one, two].map((be) => {
       const ctx = new Context(be);

@@ -8,6 +8,7 @@ import { type BinaryKernels, bconv2dScratchWords, type PadValue } from "../binar
 import { binaryDot, popcount32, signBit, wordMask, wordsPerPixel } from "../bits.js";
 import type { Heap } from "../heap.js";
 import type { Window2D } from "../types.js";
+import { refEpilogue } from "./epilogue.js";
 
 function checkPad(padValue: number): void {
   if (padValue !== -1 && padValue !== 0 && padValue !== 1) {
@@ -253,8 +254,10 @@ export function createRefBinaryKernels(heap: Heap): BinaryKernels {
       refBconv2d(heap, g, padValue, outC, x, weights, out),
     conv2dThreshold: (g, padValue, outC, x, weights, thr, flip, out) =>
       refBconv2dThreshold(heap, g, padValue, outC, x, weights, thr, flip, out),
-    conv2dAffine: (g, padValue, outC, x, weights, scale, bias, out) =>
-      refBconv2dAffine(heap, g, padValue, outC, x, weights, scale, bias, out),
+    conv2dAffine: (g, padValue, outC, x, weights, scale, bias, out, _scratch, epilogue) => {
+      refBconv2dAffine(heap, g, padValue, outC, x, weights, scale, bias, out);
+      if (epilogue) refEpilogue(heap, epilogue, g.n * g.outH * g.outW, outC, out);
+    },
     thresholdPack: (rows, c, x, thr, flip, out) => refBitThreshold(heap, rows, c, x, thr, flip, out),
     affine: (rows, c, x, scale, bias, out) => refBitAffine(heap, rows, c, x, scale, bias, out),
     maxPool: (g, x, y) => refBitMaxPool(heap, g, x, y),

@@ -55,7 +55,7 @@ export function refCol2im(heap: Heap, g: Window2D, cols: number, dx: number): vo
 export function refMaxPool(heap: Heap, g: Window2D, x: number, y: number, argmax: number): void {
   const X = heap.f32At(x, imageSize(g));
   const Y = heap.f32At(y, outSize(g));
-  const A = heap.i32At(argmax, outSize(g));
+  const A = argmax ? heap.i32At(argmax, outSize(g)) : new Int32Array(outSize(g));
   Y.fill(Number.NEGATIVE_INFINITY);
   A.fill(-1);
   forEachTap(g, (outPixel, inPixel) => {

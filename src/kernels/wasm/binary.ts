@@ -144,10 +144,10 @@ export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): B
       checkCounts("conv2dThreshold", { outC });
       directConv({ g, padValue, outC, x, weights, thr, flip, out }, scratch);
     },
-    conv2dAffine(g, padValue, outC, x, weights, scale, bias, out, scratch = 0) {
+    conv2dAffine(g, padValue, outC, x, weights, scale, bias, out, scratch = 0, epilogue = 0) {
       checkPad(padValue);
       checkCounts("conv2dAffine", { outC });
-      directConv({ g, padValue, outC, x, weights, thr: 0, flip: 0, out, scale, bias }, scratch);
+      directConv({ g, padValue, outC, x, weights, thr: 0, flip: 0, out, scale, bias, epilogue }, scratch);
     },
     thresholdPack(rows, c, x, thr, flip, out) {
       checkCounts("thresholdPack", { rows, c });

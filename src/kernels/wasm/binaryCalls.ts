@@ -159,6 +159,8 @@ export interface DirectConv {
   readonly out: number;
   readonly scale?: number;
   readonly bias?: number;
+  /** An epilogue program in the heap (kernels/epilogue.ts; affine form only), 0 or absent: none. */
+  readonly epilogue?: number;
 }
 
 /** True when the conv's output transform is fused in (and it may run over a padded copy). */
@@ -195,6 +197,8 @@ export function bitConv2dCall(
     table,
     p.scale ?? 0,
     p.bias ?? 0,
+    p.epilogue ?? 0,
+    s * p.g.outH * p.g.outW,
   ];
 }
 

@@ -383,6 +383,8 @@ export interface KernelExports {
     table: usize,
     scale: usize,
     bias: usize,
+    epi: usize,
+    epiBase: usize,
   ): void;
   /** assembly/train/signGemm.ts */
   signGemmScratchBytes(k: i32): i32;
@@ -485,7 +487,7 @@ export const KERNEL_ARITY: { readonly [K in keyof KernelExports]: number } = {
   bitMaxPool: 14,
   bitPadImages: 11,
   fusedFloatConvPack: 31,
-  bitConv2d: 25,
+  bitConv2d: 27,
   signGemmScratchBytes: 1,
   signPatterns: 4,
   signGemm: 9,

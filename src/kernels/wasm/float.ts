@@ -19,7 +19,7 @@ import { type Call, type KernelPool, SCRATCH } from "../threads/pool.js";
 import { COST, chunksFor, splitRange } from "../threads/split.js";
 import type { BinaryOp, FloatKernels, UnaryOp, Window2D } from "../types.js";
 import { type Runner, runJob } from "./calls.js";
-import { batchNormForwardJob, depthwiseJob } from "./floatCalls.js";
+import { batchNormForwardJob, depthwiseJob, rowBand } from "./floatCalls.js";
 import type { KernelModule } from "./module.js";
 
 /** Integer codes of the binary ops; must match assembly/float/elementwise.ts. */
@@ -108,6 +108,20 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
     call: (sub: GeometryArgs, start: number) => Call,
   ): boolean =>
     g.n >= 2 && spread(streamed(bytes, 1), g.n, 1, (s, end) => call(geometryArgs({ ...g, n: end - s }), s));
+  /**
+   * Window ops on one image: g restricted to blocks of output rows (rowBand: the same
+   * windows), with the input's byte offset of the block and its first output row.
+   */
+  const overRows = (
+    g: Window2D,
+    bytes: number,
+    call: (sub: GeometryArgs, inOffset: number, r0: number) => Call,
+  ): boolean =>
+    g.n === 1 &&
+    spread(streamed(bytes, 1), g.outH, 1, (r0, r1) => {
+      const band = rowBand(g, r0, r1);
+      return call(geometryArgs(band.g), band.inOffset, r0);
+    });
   /**
    * Column reductions over rows: split into blocks of whole columns (16 floats, one cache
    * line, so no two threads write one line), each summing its columns in row order as on
@@ -220,9 +234,20 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
         xPtr + i * imageBytes(g),
         (i * imageBytes(g)) / 4,
         y + i * outBytes(g),
-        argmax + i * outBytes(g),
+        argmax ? argmax + i * outBytes(g) : 0,
       ]);
-      if (!split) e.float_maxPool(...geometryArgs(g), xPtr, 0, y, argmax);
+      const rowBytes = g.outW * g.c * 4;
+      const rows =
+        !split &&
+        overRows(g, imageBytes(g) + 2 * outBytes(g), (sub, inOffset, r0) => [
+          "float_maxPool",
+          ...sub,
+          xPtr + inOffset,
+          inOffset / 4,
+          y + r0 * rowBytes,
+          argmax ? argmax + r0 * rowBytes : 0,
+        ]);
+      if (!split && !rows) e.float_maxPool(...geometryArgs(g), xPtr, 0, y, argmax);
     },
     maxPoolBackward(g, dy, argmax, dx, overwrite) {
       const ow = overwrite ? 1 : 0;
@@ -244,7 +269,15 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
         xPtr + i * imageBytes(g),
         y + i * outBytes(g),
       ]);
-      if (!split) e.float_avgPool(...geometryArgs(g), xPtr, y);
+      const rows =
+        !split &&
+        overRows(g, colsBytes(g) + outBytes(g), (sub, inOffset, r0) => [
+          "float_avgPool",
+          ...sub,
+          xPtr + inOffset,
+          y + r0 * g.outW * g.c * 4,
+        ]);
+      if (!split && !rows) e.float_avgPool(...geometryArgs(g), xPtr, y);
     },
     avgPoolBackward(g, dy, dx) {
       const split = overImages(g, g.n * (colsBytes(g) + outBytes(g)), (sub, i) => [
@@ -256,7 +289,16 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
       if (!split) e.float_avgPoolBackward(...geometryArgs(g), dy, dx);
     },
     depthwise(g, x, w, y) {
-      runJob(runner, depthwiseJob(g, x, w, y));
+      const j = depthwiseJob(g, x, w, y);
+      // One image: over blocks of output rows.
+      const rows = overRows(g, g.n === 1 ? j.micros * COST.bytes : 0, (sub, inOffset, r0) => [
+        "float_depthwise",
+        ...sub,
+        x + inOffset,
+        w,
+        y + r0 * g.outW * g.c * 4,
+      ]);
+      if (!rows) runJob(runner, j);
     },
     binary(op, n, a, b, out) {
       const c = code(BINARY_OP_CODES, op, "binary");
