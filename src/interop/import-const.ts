@@ -4,6 +4,13 @@
  * rounding of float results. The importer uses it to fold what exporters leave in the
  * graph: sign(W) on latent weights, transposes of weights, XNOR scales, and the
  * Shape -> Gather -> Concat -> Reshape chains of `x.view(x.size(0), -1)`.
+ *
+ * A shape read from an activation has NaN for its batch entry. Two ops give stand-ins on
+ * such shapes, exact wherever the result is broadcast against that activation (the only
+ * way PyTorch's exports use them): ConstantOfShape (`torch.ones_like(x)`) gives its fill
+ * value as a scalar, and Expand (`bias.expand_as(x)`) gives its input unchanged. Results
+ * are limited to MAX_CONST_ELEMENTS elements, so a hostile file cannot make the importer
+ * allocate without bound.
  */
 
 import type { Node } from "./import-graph.js";
@@ -11,6 +18,19 @@ import { OnnxError } from "./onnx-proto.js";
 import { type Const, type ElemKind, readTensor, sizeOf } from "./onnx-tensor.js";
 
 const f = Math.fround;
+
+/** The most elements a constant computed at import may have (2^24: 128 MiB of float64). */
+export const MAX_CONST_ELEMENTS = 1 << 24;
+
+function limit(shape: readonly number[], where: string): number {
+  const n = sizeOf(shape);
+  if (!(n <= MAX_CONST_ELEMENTS) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new OnnxError(
+      `${where}: a constant of shape [${shape}] (more than ${MAX_CONST_ELEMENTS} elements, or not a shape) is not supported`,
+    );
+  }
+  return n;
+}
 
 function stridesOf(shape: readonly number[]): number[] {
   const s = new Array<number>(shape.length).fill(1);
@@ -46,7 +66,7 @@ export function elementwise(
     inputs.map((c) => c.shape),
     where,
   );
-  const n = sizeOf(shape);
+  const n = limit(shape, where);
   const outStrides = stridesOf(shape);
   const maps = inputs.map((c) => {
     const st = stridesOf(c.shape);
@@ -145,6 +165,7 @@ export const CONST_OPS = [
   "ReduceMean",
   "Shape",
   "ConstantOfShape",
+  "Expand",
   "Slice",
 ];
 
@@ -233,7 +254,21 @@ export function evalConst(node: Node, inputs: (Const | undefined)[], opset: numb
       const t = node.attrs.get("value")?.t;
       const v = t ? readTensor(t, where) : { kind: "float" as const, data: Float64Array.of(0) };
       const shape = Array.from(x.data);
-      return { kind: v.kind, shape, data: new Float64Array(sizeOf(shape)).fill(v.data[0] ?? 0) };
+      // ones_like(activation): the fill value, broadcast wherever it is used.
+      if (shape.some(Number.isNaN)) return { kind: v.kind, shape: [], data: Float64Array.of(v.data[0] ?? 0) };
+      return { kind: v.kind, shape, data: new Float64Array(limit(shape, where)).fill(v.data[0] ?? 0) };
+    }
+    case "Expand": {
+      const target = Array.from(inputs[1]!.data);
+      // expand_as(activation): the input itself, broadcast wherever it is used.
+      const shape = broadcastShape([x.shape, target.map((d) => (Number.isNaN(d) ? 1 : d))], where);
+      if (target.some(Number.isNaN)) return x;
+      return elementwise(
+        [x, { kind: x.kind, shape, data: new Float64Array(limit(shape, where)) }],
+        x.kind,
+        (v) => v,
+        where,
+      );
     }
     case "Slice":
       return slice(x, inputs, where);

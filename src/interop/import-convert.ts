@@ -14,9 +14,10 @@
  * layer; on floats it is a float layer (+/-1 weights included). Anything the engine
  * cannot express is an OnnxError naming the node; no partial model is returned.
  */
-import type { ActivationSpec, BinaryPadValue, InputLayer } from "../engine/model.js";
+import type { ActivationSpec, BinaryPadValue, InputLayer, Padding } from "../engine/model.js";
 import { bwnWeights } from "../export/convert.js";
 import { packFlags, packSigns, unpackSigns } from "../kernels/bits.js";
+import { convGeometry } from "../kernels/geometry.js";
 import { affineOf } from "./import-affine.js";
 import { evalConst, reshapeTarget } from "./import-const.js";
 import { type Draft, type Emitter, f32 } from "./import-emit.js";
@@ -199,8 +200,8 @@ export class Walker {
         "float64 activations are supported only for input preprocessing (Mul, Add, Sub by constants)",
       );
     }
-    if (this.pad && !["Binarize", "Conv"].includes(node.op)) {
-      this.fail(node, `a Pad (${this.pad.node.label}) must be followed by a Conv`);
+    if (this.pad && !["Binarize", "Conv", "MaxPool"].includes(node.op)) {
+      this.fail(node, `a Pad (${this.pad.node.label}) must be followed by a Conv or a MaxPool`);
     }
     const next = (dims: number[] = this.act.dims, extra: Partial<Activation> = {}) => {
       this.act = { name: node.outputs[0]!, dims, axes: this.act.axes, order: this.act.order, ...extra };
@@ -305,7 +306,7 @@ export class Walker {
     }
     const srcs = live.map((name) => {
       this.enter(name, node);
-      if (this.pad) this.fail(node, `a Pad (${this.pad.node.label}) must be followed by a Conv`);
+      if (this.pad) this.fail(node, `a Pad (${this.pad.node.label}) must be followed by a Conv or a MaxPool`);
       if (this.mode === "pending") this.flush();
       if (this.mode === "bits") this.unpack(node);
       return { act: this.act, at: this.e.at!, spec: this.e.act };
@@ -353,7 +354,8 @@ export class Walker {
   }
 
   private paddedDims(): number[] {
-    const p = this.pad!.pads;
+    if (!this.pad) return this.act.dims;
+    const p = this.pad.pads;
     const d = [...this.act.dims];
     d[1] = d[1]! + p[0]! + p[2]!;
     d[2] = d[2]! + p[1]! + p[3]!;
@@ -373,6 +375,7 @@ export class Walker {
     if (this.mode === "bits" && ![-1, 0, 1].includes(value))
       this.fail(node, `pad value ${value} on binary activations must be -1, 0 or +1`);
     if (this.negate && value !== 0) this.fail(node, "a +/-1 pad value on sign-flipped binary channels");
+    if (pads.every((p) => p === 0)) return; // PyTorch writes these before an unpadded AvgPool2d
     this.pad = { pads: [pads[2]!, pads[3]!, pads[6]!, pads[7]!], value, node };
   }
 
@@ -507,8 +510,22 @@ export class Walker {
 
   private pool(node: Node): void {
     if (!isImage(this.act)) this.fail(node, "pooling needs an image activation");
-    const [h, w] = engineShape(this.act) as [number, number, number];
-    const spec = poolSpecOf(node, [h, w], this.where(node));
+    let [h, w] = engineShape(this.act) as [number, number, number];
+    const pad = this.pad;
+    this.pad = undefined;
+    if (pad) {
+      // A Pad before a MaxPool: values that never win (-inf, or -1 on +/-1 values) are the
+      // engine's in-bounds max with the Pad's pads.
+      const never = pad.value === Number.NEGATIVE_INFINITY || (this.mode !== "float" && pad.value === -1);
+      if (!never)
+        this.fail(
+          node,
+          `a Pad (${pad.node.label}) with value ${pad.value} before a MaxPool (the engine's pads never win: -inf)`,
+        );
+      h -= pad.pads[0]! + pad.pads[2]!;
+      w -= pad.pads[1]! + pad.pads[3]!;
+    }
+    const spec = poolSpecOf(node, [h, w], this.where(node), pad?.pads);
     const kind = node.op === "MaxPool" ? "maxpool" : "avgpool";
     if (kind === "maxpool" && this.mode === "pending") {
       this.pending!.steps.push({ kind: "maxpool", pool: spec, node });
@@ -624,12 +641,22 @@ export class Walker {
       this.fail(node, `depthwise weights [${w.shape}] must be [${c}, 1, kh, kw] (one filter per channel)`);
     if ((node.ints("dilations") ?? [1, 1]).some((d) => d !== 1))
       this.fail(node, "dilations are not supported");
-    if (this.pad) this.fail(node, "a Pad before a depthwise convolution");
+    const pad = this.pad;
+    this.pad = undefined;
+    if (pad && pad.value !== 0)
+      this.fail(
+        node,
+        `a Pad (${pad.node.label}) with value ${pad.value} before a depthwise convolution (its padding reads 0)`,
+      );
     if (this.mode === "pending") this.flush();
     if (this.mode === "bits") this.unpack(node);
     const s = (node.ints("strides") ?? [1, 1]) as [number, number];
     const where = this.where(node);
-    const pads = nodePads(where, node.string("auto_pad", "NOTSET"), node.ints("pads"), [h, wd], [kh, kw], s);
+    const hw: [number, number] = pad
+      ? [h - pad.pads[0]! - pad.pads[2]!, wd - pad.pads[1]! - pad.pads[3]!]
+      : [h, wd];
+    const own = nodePads(where, node.string("auto_pad", "NOTSET"), node.ints("pads"), hw, [kh, kw], s);
+    const pads = pad ? own.map((p, i) => p + pad.pads[i]!) : own;
     const bias = inputs[2];
     // [C, 1, kh, kw] -> [kh, kw, C]
     const weights = new Float32Array(c * kh * kw);
@@ -641,7 +668,7 @@ export class Walker {
       weights: f32(weights, [kh, kw, c]),
       ...(bias ? { bias: f32(bias.data) } : {}),
       strides: s,
-      padding: paddingOf(where, [h, wd], [kh, kw], s, pads),
+      padding: paddingOf(where, hw, [kh, kw], s, pads),
     });
     const [oh, ow] = this.e.act.shape as [number, number];
     this.act = { name: node.outputs[0]!, dims: [c, oh, ow], axes: NCHW };
@@ -657,21 +684,6 @@ export class Walker {
     const pad = this.pad;
     this.pad = undefined;
     const r = readWeights(node, inputs, this.act, pad, this.where(node));
-    if (r.enlarged) {
-      const { pads, window, from } = r.enlarged;
-      if (this.mode === "bits") {
-        this.fail(
-          node,
-          `pads [${pads}] on a ${r.hw[0]}x${r.hw[1]} input with a ${from[0]}x${from[1]} window and strides [${r.geometry.strides}] ` +
-            "are neither 'valid' nor 'same'; a float convolution takes them as a zero-bordered 'same' window, a binary one " +
-            "(+/-1 weights) cannot: the engine's binary_conv2d needs a per-side `pads` field (format 2.0)",
-        );
-      }
-      this.warnings.push(
-        `${this.where(node)}: pads [${pads}] are imported exactly as a ${window[0]}x${window[1]} 'same' window with zero taps ` +
-          `around the ${from[0]}x${from[1]} weights (more multiply-adds; per-side pads in the engine would avoid them)`,
-      );
-    }
     let weights = r.weights;
     const outC = weights.shape[0]!;
     const isConv = node.op === "Conv";
@@ -723,9 +735,8 @@ export class Walker {
 }
 
 function pooledHW(h: number, w: number, s: PoolSpec): [number, number] {
-  const axis = (size: number, k: number, st: number) =>
-    s.padding === "valid" ? Math.floor((size - k) / st) + 1 : Math.ceil(size / st);
-  return [axis(h, s.poolSize[0], s.strides[0]), axis(w, s.poolSize[1], s.strides[1])];
+  const g = convGeometry(1, h, w, 1, s.poolSize[0], s.poolSize[1], s.strides[0], s.strides[1], s.padding);
+  return [g.outH, g.outW];
 }
 
 function outShapeOf(draft: Record<string, unknown>, [h, w]: [number, number], outC: number): number[] {
@@ -734,6 +745,6 @@ function outShapeOf(draft: Record<string, unknown>, [h, w]: [number, number], ou
   return pooledHW(h, w, {
     poolSize: [shape[1]!, shape[2]!],
     strides: draft.strides as [number, number],
-    padding: draft.padding as "valid" | "same",
+    padding: draft.padding as Padding,
   });
 }

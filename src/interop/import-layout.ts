@@ -106,9 +106,11 @@ export function matchPadding(
 }
 
 /**
- * The engine padding ('valid' or TensorFlow's 'same') equal to explicit ONNX pads
- * [top, left, bottom, right] for this window, or an error naming the node and what the
- * engine lacks.
+ * The engine padding for explicit ONNX pads [top, left, bottom, right] on this window:
+ * 'valid' or TensorFlow's 'same' when they are equal to it (so such models are written as
+ * before), else the pads themselves (format 2.0's explicit padding, e.g. PyTorch's
+ * padding=1 at stride 2 on an even input). Pads the engine cannot take (negative, or not
+ * smaller than the window) are an error naming the node.
  */
 export function paddingOf(
   where: string,
@@ -119,40 +121,24 @@ export function paddingOf(
 ): Padding {
   const p = matchPadding(hw, k, s, pads);
   if (p) return p;
-  throw new OnnxError(
-    `${where}: pads [${pads}] on a ${hw[0]}x${hw[1]} input with a ${k[0]}x${k[1]} window and strides [${s}] are ` +
-      `neither 'valid' (0) nor 'same' ([${samePads(hw, k, s)}], the smaller half on top/left); the engine's conv and ` +
-      "pool layers take those two only (explicit per-side pads need a `pads` field in format 2.0)",
-  );
-}
-
-/**
- * Explicit pads as 'same' padding with a larger window: output i of the node reads
- * positions s * i - top + j (j < k) per axis; 'same' with a window k2 reads
- * s * i - top2 + j2 (j2 < k2). With the same number of outputs and top2 - top = d in
- * [0, k2 - k], the node's window sits at offset d of the larger one, whose other taps are
- * zero: for a float convolution the same sum (0 * x adds exactly 0). PyTorch's symmetric
- * pads on even inputs (3x3, stride 2, pads 1) become 4x4 'same' windows.
- */
-export function enlargedWindow(
-  hw: [number, number],
-  k: [number, number],
-  s: [number, number],
-  pads: number[],
-): { window: [number, number]; offset: [number, number] } | undefined {
-  const axis = (a: 0 | 1) => {
-    const out = Math.floor((hw[a] + pads[a]! + pads[a + 2]! - k[a]) / s[a]) + 1;
-    if (Math.ceil(hw[a] / s[a]) !== out) return undefined;
-    for (let k2 = k[a]; k2 <= k[a] + 2 * Math.max(pads[a]!, pads[a + 2]!) + s[a]; k2++) {
-      const d = samePads([hw[a], 1], [k2, 1], [s[a], 1])[0]! - pads[a]!;
-      if (d >= 0 && d <= k2 - k[a]) return [k2, d] as const;
-    }
-    return undefined;
-  };
-  const [h, w] = [axis(0), axis(1)];
-  if (!h || !w) return undefined;
-  const window: [number, number] = [h[0], w[0]];
-  return { window, offset: [h[1], w[1]] };
+  const ok =
+    pads.length === 4 &&
+    pads.every((v) => Number.isInteger(v) && v >= 0) &&
+    pads[0]! < k[0] &&
+    pads[2]! < k[0] &&
+    pads[1]! < k[1] &&
+    pads[3]! < k[1];
+  if (!ok) {
+    throw new OnnxError(
+      `${where}: pads [${pads}] with a ${k[0]}x${k[1]} window: the engine takes per-side pads from 0 to the window size - 1`,
+    );
+  }
+  const out = [0, 1].map((a) => Math.floor((hw[a]! + pads[a]! + pads[a + 2]! - k[a]!) / s[a]!) + 1);
+  if (out.some((d) => d < 1))
+    throw new OnnxError(
+      `${where}: a ${k[0]}x${k[1]} window with pads [${pads}] does not fit a ${hw[0]}x${hw[1]} input`,
+    );
+  return [pads[0]!, pads[1]!, pads[2]!, pads[3]!];
 }
 
 /** ONNX pads [t, l, b, r] of a Conv/Pool node (auto_pad resolved), for an input of h x w. */

@@ -39,7 +39,8 @@ export const SUPPORTED_OPS = [
 ];
 
 /** MaxPool / AveragePool / GlobalAveragePool window, strides and padding for an h x w input. */
-export function poolSpecOf(node: Node, [h, w]: [number, number], where: string): PoolSpec {
+/** `extra`: the pads of a Pad node before it, added to the node's own. */
+export function poolSpecOf(node: Node, [h, w]: [number, number], where: string, extra?: number[]): PoolSpec {
   const fail: (m: string) => never = (m) => {
     throw new OnnxError(`${where}: ${m}`);
   };
@@ -51,7 +52,8 @@ export function poolSpecOf(node: Node, [h, w]: [number, number], where: string):
   if ((node.ints("dilations") ?? [1, 1]).some((d) => d !== 1)) fail("dilations are not supported");
   if (node.op === "AveragePool" && node.int("count_include_pad", 0) !== 0)
     fail("count_include_pad = 1 is not supported (the engine averages over in-bounds positions)");
-  const pads = nodePads(where, node.string("auto_pad", "NOTSET"), node.ints("pads"), [h, w], k, s);
+  const own = nodePads(where, node.string("auto_pad", "NOTSET"), node.ints("pads"), [h, w], k, s);
+  const pads = extra ? own.map((p, i) => p + extra[i]!) : own;
   return {
     poolSize: k,
     strides: s,

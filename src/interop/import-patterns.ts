@@ -4,9 +4,13 @@
  * and `zero` (+1, -1 or 0) for x = 0. Forms:
  * - Sign(x) (ONNX: sign(0) = 0), and Larq's sign(sign(x) + c), 0 < |c| < 1;
  * - Where(Cmp(x, 0), a, b) with Cmp in GreaterOrEqual, Greater, Less, LessOrEqual (either
- *   operand order) and {a, b} = {1, -1}: `zero` is what the formula gives at x = 0;
- * - the straight-through residue x + (B(x) - x) of `x + (sign(x) - x).detach()`, which is
- *   B(x) up to float rounding (so it is B(x) here), in either operand order;
+ *   operand order) and {a, b} = {1, -1}: `zero` is what the formula gives at x = 0; a and b
+ *   may be `torch.ones_like(x)` and its negation (Shape -> ConstantOfShape [-> Neg]);
+ * - the straight-through residue p + (A - p) (either operand order) with A a binarization
+ *   or a constant, whatever p is: `x + (sign(x) - x).detach()`, Bi-Real's
+ *   `sign(x).detach() - p(x).detach() + p(x)` with its polynomial p, and the clamp STE of
+ *   weights `alpha * sign(w) - clamp(w) + clamp(w)`. Its forward value is A up to float
+ *   rounding, so it is A here (the subgraph computing p is dropped);
  * - a Clip(x, lo, hi) with lo < 0 < hi feeding a Binarize (hardtanh before sign) is
  *   skipped: it keeps the sign of every x, zero included.
  * The passes run on weights and activations alike; constant folding comes after, so
@@ -32,7 +36,10 @@ function constLookup(graph: ImportGraph, producers: Map<string, Node>): (name: s
     memo.set(name, null);
     const node = producers.get(name);
     let value: Const | undefined;
-    if (node && node.outputs.length === 1) {
+    if (node?.op === "Shape" && !look(node.inputs[0]!)) {
+      // The shape of an activation: only its being a shape matters here (ones_like -> a scalar).
+      value = { kind: "int", shape: [1], data: Float64Array.of(Number.NaN) };
+    } else if (node && node.outputs.length === 1) {
       const inputs = node.inputs.map((i) => (i === "" ? undefined : look(i)));
       if (node.inputs.every((i, k) => i === "" || inputs[k])) value = evalConst(node, inputs, graph.opset);
     }
@@ -142,18 +149,20 @@ export function recognizeBinarizers(graph: ImportGraph): number {
     }
   }
 
-  // The straight-through residue: Add(p, Sub(B(p), p)) -> B(p).
+  // The straight-through residue: Add(p, Sub(A, p)) -> A, for A a binarization or a
+  // constant: x + (sign(x) - x).detach(), Bi-Real's sign(x).detach() - p(x).detach() + p(x)
+  // (whatever p computes), the clamp STE of weights alpha * sign(w) - clamp(w) + clamp(w).
   for (const node of [...graph.nodes]) {
-    if (node.op !== "Add") continue;
+    if (node.op !== "Add" || node.inputs.length !== 2) continue;
     for (const [p, q] of [
       [node.inputs[0]!, node.inputs[1]!],
       [node.inputs[1]!, node.inputs[0]!],
     ]) {
       const sub = prod.get(q);
       if (sub?.op !== "Sub" || sub.inputs[1] !== p) continue;
-      const bin = prod.get(sub.inputs[0]!);
-      if (bin?.op !== "Binarize" || bin.inputs[0] !== p) continue;
-      replace(node, node.derive("Identity", [bin.outputs[0]!]));
+      const a = sub.inputs[0]!;
+      if (prod.get(a)?.op !== "Binarize" && !constOf(a)) continue;
+      replace(node, node.derive("Identity", [a]));
       break;
     }
   }

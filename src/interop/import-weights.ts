@@ -8,15 +8,7 @@
 import type { Padding } from "../engine/model.js";
 import { transpose } from "./import-const.js";
 import type { Node } from "./import-graph.js";
-import {
-  type Activation,
-  enlargedWindow,
-  isImage,
-  matchPadding,
-  NCHW,
-  nodePads,
-  paddingOf,
-} from "./import-layout.js";
+import { type Activation, isImage, NCHW, nodePads, paddingOf } from "./import-layout.js";
 import { OnnxError } from "./onnx-proto.js";
 import type { Const } from "./onnx-tensor.js";
 
@@ -30,20 +22,6 @@ export interface WeightLayer {
   padValue: number;
   /** Convolutions: the input's height and width before any Pad node. */
   hw: [number, number];
-  /** Explicit pads that are 'same' only with a larger, zero-bordered window (see enlargedWindow). */
-  enlarged?: { pads: number[]; window: [number, number]; from: [number, number] };
-}
-
-/** OHWI weights placed at `offset` in a larger zero window. */
-function embed(w: Const, [kh2, kw2]: [number, number], [dy, dx]: [number, number]): Const {
-  const [o, kh, kw, c] = w.shape as [number, number, number, number];
-  const data = new Float64Array(o * kh2 * kw2 * c);
-  for (let a = 0; a < o; a++)
-    for (let y = 0; y < kh; y++)
-      for (let x = 0; x < kw; x++)
-        for (let i = 0; i < c; i++)
-          data[((a * kh2 + y + dy) * kw2 + x + dx) * c + i] = w.data[((a * kh + y) * kw + x) * c + i]!;
-  return { ...w, shape: [o, kh2, kw2, c], data };
 }
 
 export function readWeights(
@@ -78,17 +56,12 @@ export function readWeights(
     }
     const bias = inputs[2] ? Float64Array.from(inputs[2].data) : undefined;
     if (bias && bias.length !== o) fail(`bias of ${bias.length} values for ${o} filters`);
-    const weights = transpose(w, [0, 2, 3, 1]);
-    const padding = matchPadding(hw, [kh, kw], s, pads);
-    const big = padding ? undefined : enlargedWindow(hw, [kh, kw], s, pads);
-    if (!padding && !big) paddingOf(where, hw, [kh, kw], s, pads); // throws, naming what is missing
     return {
-      weights: big ? embed(weights, big.window, big.offset) : weights,
+      weights: transpose(w, [0, 2, 3, 1]),
       ...(bias ? { bias } : {}),
-      geometry: { strides: s, padding: padding ?? "same" },
+      geometry: { strides: s, padding: paddingOf(where, hw, [kh, kw], s, pads) },
       padValue,
       hw,
-      ...(big ? { enlarged: { pads, window: big.window, from: [kh, kw] as [number, number] } } : {}),
     };
   }
   if (isImage(act)) fail(`${node.op} needs a flat input, got dims [${act.dims}] (add a Flatten)`);

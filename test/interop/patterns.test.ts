@@ -365,8 +365,8 @@ describe("graphs (format 2.0)", () => {
   });
 });
 
-describe("PyTorch's symmetric pads (neither 'valid' nor 'same')", () => {
-  it("a float Conv with pads 1, stride 2 on an even input: a 4x4 'same' window with zero taps, exact", async () => {
+describe("PyTorch's symmetric pads (neither 'valid' nor 'same'): explicit pads in the engine", () => {
+  it("a float Conv with pads 1, stride 2 on an even input", async () => {
     const bytes = onnxModel(
       [
         ["Conv", ["x", "w0", "b0"], "c0", { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }],
@@ -379,41 +379,77 @@ describe("PyTorch's symmetric pads (neither 'valid' nor 'same')", () => {
     const r = await agrees(bytes, { inputRange: [-1, 1] }, 72);
     expect(r.model.layers[1]).toMatchObject({
       kind: "float_conv2d",
-      padding: "same",
-      weights: { shape: [3, 4, 4, 2] },
+      padding: [1, 1, 1, 1],
+      weights: { shape: [3, 3, 3, 2] },
     });
-    expect(r.warnings).toEqual([
-      expect.stringMatching(/pads \[1,1,1,1\] are imported exactly as a 4x4 'same' window/),
-    ]);
+    expect(r.warnings).toEqual([]);
   });
 
-  it("a binary Conv with them is refused, naming the engine support it needs", () => {
+  it("a binary Conv with them, and a Pad(-1) folded into a stride-2 binary conv", async () => {
     const bytes = onnxModel(
       [
         ["Sign", ["x"], "s"],
         ["Sign", ["wl"], "w"],
         ["Conv", ["s", "w"], "c", { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }],
-        ["Flatten", ["c"], "y", { axis: 1 }],
+        // Half an integer off: the integer dot is never 0 at the sign (torch.sign(0) = 0).
+        ["Add", ["c", "half"], "ch"],
+        ["Sign", ["ch"], "s2"],
+        ["Pad", ["s2", "pads", "minus"], "p"],
+        ["Sign", ["wl2"], "w2"],
+        ["Conv", ["p", "w2"], "c2", { kernel_shape: [3, 3], strides: [2, 2] }],
+        ["Flatten", ["c2"], "f", { axis: 1 }],
+        ["Gemm", ["f", "head"], "y", { transB: 1 }],
       ],
-      { wl: t([3, 2, 3, 3], normal(54)) },
-      ["N", 2, 6, 6],
+      {
+        wl: t([3, 2, 3, 3], normal(54)),
+        wl2: t([4, 3, 3, 3], normal(108)),
+        minus: scalar(-1),
+        half: scalar(0.5),
+        head: t([3, 16], normal(48)),
+      },
+      ["N", 2, 8, 8],
+      { pads: [0, 0, 2, 1, 0, 0, 0, 1] },
     );
-    expect(() => importOnnx(bytes, { file: "pads.onnx" })).toThrow(
-      /pads\.onnx: node 2 'conv_2' \(Conv\): pads \[1,1,1,1\] on a 6x6 input .*binary_conv2d needs a per-side `pads` field/,
-    );
+    const r = await agrees(bytes, { inputRange: [-1, 1] }, 128);
+    const convs = r.model.layers.filter((l) => l.kind === "binary_conv2d");
+    // 8x8 -> 4x4 (pads 1 a side), then pads [2, 1, 0, 1] with value -1: 3x2.
+    expect(convs.map((l) => [l.padding, l.padValue, l.out.shape])).toEqual([
+      [[1, 1, 1, 1], 0, [4, 4, 3]],
+      [[2, 1, 0, 1], -1, [2, 2, 4]],
+    ]);
   });
 
-  it("a MaxPool with them is refused", () => {
+  it("a MaxPool with them, and a Pad(-inf) before a MaxPool", async () => {
     const bytes = onnxModel(
       [
         ["MaxPool", ["x"], "p", { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }],
+        ["Pad", ["p", "pads", "ninf"], "q"],
+        ["MaxPool", ["q"], "r", { kernel_shape: [2, 2], strides: [1, 1] }],
+        ["Flatten", ["r"], "f", { axis: 1 }],
+        ["Gemm", ["f", "head"], "y", { transB: 1 }],
+      ],
+      { ninf: scalar(Number.NEGATIVE_INFINITY), head: t([3, 9], normal(27)) },
+      ["N", 1, 6, 6],
+      { pads: [0, 0, 1, 0, 0, 0, 0, 1] },
+    );
+    const r = await agrees(bytes, { inputRange: [-1, 1] }, 36);
+    expect(r.model.layers.filter((l) => l.kind === "maxpool").map((l) => l.padding)).toEqual([
+      [1, 1, 1, 1],
+      [1, 0, 0, 1],
+    ]);
+  });
+
+  it("pads the engine cannot take are refused, naming the node", () => {
+    const bytes = onnxModel(
+      [
+        ["MaxPool", ["x"], "p", { kernel_shape: [2, 2], strides: [2, 2], pads: [2, 0, 0, 0] }],
         ["Flatten", ["p"], "y", { axis: 1 }],
       ],
       {},
       ["N", 1, 6, 6],
     );
     expect(() => importOnnx(bytes, { file: "pool.onnx" })).toThrow(
-      /node 0 'maxpool_0' \(MaxPool\): pads \[1,1,1,1\].*per-side pads need a `pads` field in format 2\.0/,
+      /^pool\.onnx: node 0 'maxpool_0' \(MaxPool\): pads \[2,0,0,0\] with a 2x2 window: the engine takes per-side pads from 0 to the window size - 1$/,
     );
   });
 });
