@@ -11,6 +11,9 @@
  *   `sign(x).detach() - p(x).detach() + p(x)` with its polynomial p, and the clamp STE of
  *   weights `alpha * sign(w) - clamp(w) + clamp(w)`. Its forward value is A up to float
  *   rounding, so it is A here (the subgraph computing p is dropped);
+ * - Cast(Cmp(x, 0)) * 2 - 1 with Cmp in GreaterOrEqual, Greater (x first) or LessOrEqual,
+ *   Less (0 first): onebit's own `(x >= 0).to(x.dtype) * 2 - 1` (bench/peers), `zero` from
+ *   the comparison at x = 0;
  * - a Clip(x, lo, hi) with lo < 0 < hi feeding a Binarize (hardtanh before sign) is
  *   skipped: it keeps the sign of every x, zero included.
  * The passes run on weights and activations alike; constant folding comes after, so
@@ -106,6 +109,29 @@ function whereForm(
   return { nodes, constants };
 }
 
+/** Cast(Cmp(x, 0)) * 2 - 1 as Binarize(x), or undefined when `node` (the Sub) is not that form. */
+function maskForm(
+  node: Node,
+  prod: Map<string, Node>,
+  constOf: (name: string) => Const | undefined,
+): Node | undefined {
+  if (node.op !== "Sub" || scalarOf(constOf(node.inputs[1]!)) !== 1) return undefined;
+  const mul = prod.get(node.inputs[0]!);
+  if (mul?.op !== "Mul") return undefined;
+  const [m0, m1] = mul.inputs as [string, string];
+  const cast =
+    scalarOf(constOf(m1)) === 2 ? prod.get(m0) : scalarOf(constOf(m0)) === 2 ? prod.get(m1) : undefined;
+  if (cast?.op !== "Cast" || ![1, 10, 11].includes(cast.int("to", 0))) return undefined;
+  const cond = prod.get(cast.inputs[0]!);
+  const cmp = cond ? COMPARE[cond.op] : undefined;
+  if (!cond || !cmp) return undefined;
+  const [l, r] = cond.inputs as [string, string];
+  const up = cond.op.startsWith("Greater");
+  const x = up ? l : r;
+  if (scalarOf(constOf(up ? r : l)) !== 0 || constOf(x)) return undefined;
+  return node.derive("Binarize", [x], { zero: cmp(0, 0) ? 1 : -1 });
+}
+
 /** Rewrites binarization forms into Binarize nodes (see the module doc). Returns how many remain. */
 export function recognizeBinarizers(graph: ImportGraph): number {
   const producers = () => new Map(graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
@@ -138,6 +164,11 @@ export function recognizeBinarizers(graph: ImportGraph): number {
         if (prod.get(node.outputs[0]!)?.op === "Binarize") continue;
       }
       replace(node, node.derive("Binarize", [node.inputs[0]!], { zero: 0 }));
+      continue;
+    }
+    if (node.op === "Sub") {
+      const bin = maskForm(node, prod, constOf);
+      if (bin) replace(node, bin);
       continue;
     }
     if (node.op === "Where") {
