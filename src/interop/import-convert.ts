@@ -411,6 +411,7 @@ export class Walker {
     this.probes.push({
       layer: this.e.layers.at(-1)!.name,
       onnx: node.inputs[0]!,
+      zero,
       dims,
       axes,
       ...(order ? { order } : {}),

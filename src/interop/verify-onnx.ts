@@ -10,7 +10,10 @@
  * diagnosis reruns it with the binarized ONNX values (`probes`) as extra outputs and finds
  * the first binarization whose bits differ: if every differing bit's float inputs agree
  * within 1e-4 of the layer's largest |value|, the image is a rounding tie, not a
- * conversion fault. `exact` means no disagreement at all; `ok` means none unexplained.
+ * conversion fault. A binarization whose graph maps exactly 0 to something other than +1
+ * (`torch.sign(0)` is 0; onebit's sign(0) is +1, docs/architecture.md) disagrees by design
+ * where its input is exactly 0: such images are sign-zero ties, counted apart.
+ * `exact` means no disagreement at all; `ok` means none unexplained.
  *
  * onnxruntime-node is optional (a devDependency): it is loaded only here, and its absence
  * is reported with the command that installs it.
@@ -33,6 +36,8 @@ export interface BinarizeProbe {
   dims: number[];
   axes: number[];
   order?: Int32Array;
+  /** What the graph's binarization gives at exactly 0 (0 for torch.sign; onebit gives +1). Default +1. */
+  zero?: number;
 }
 
 export interface TieDiagnosis {
@@ -42,6 +47,8 @@ export interface TieDiagnosis {
   differingBits: number;
   /** max |engine - onnx| over the differing bits' float inputs, relative to the layer's max |value|. */
   relativeGap: number;
+  /** "rounding": float inputs within rounding of each other; "zero": exact zeros at a sign whose sign(0) is not +1. */
+  kind: "rounding" | "zero" | "none";
   explained: boolean;
 }
 
@@ -267,7 +274,14 @@ async function diagnose(
       ]),
     });
     const trace = engine.trace(raw);
-    const d: TieDiagnosis = { image, layer: "", differingBits: 0, relativeGap: 0, explained: false };
+    const d: TieDiagnosis = {
+      image,
+      layer: "",
+      differingBits: 0,
+      relativeGap: 0,
+      kind: "none",
+      explained: false,
+    };
     for (const [k, p] of probes.entries()) {
       // The bitpack's input (the layer it names, else the one before) less its threshold.
       const at = trace.findIndex((t) => t.name === p.layer);
@@ -283,19 +297,28 @@ async function diagnose(
       for (const v of vo) scale = Math.max(scale, Math.abs(v));
       let gap = 0;
       let bits = 0;
+      let zeros = 0;
+      const zeroDiffers = (p.zero ?? 1) !== 1;
       maps[k]!.forEach((e, i) => {
-        if (ve[e]! >= 0 !== vo[i]! >= 0) {
+        if (zeroDiffers && vo[i] === 0) zeros++;
+        else if (ve[e]! >= 0 !== vo[i]! >= 0) {
           bits++;
           gap = Math.max(gap, Math.abs(ve[e]! - vo[i]!) / scale);
         }
       });
-      if (bits === 0) continue;
-      Object.assign(d, {
-        layer: p.layer,
-        differingBits: bits,
-        relativeGap: gap,
-        explained: gap <= ONNX_SCORE_TOLERANCE,
-      });
+      if (bits === 0 && zeros === 0) continue;
+      Object.assign(
+        d,
+        bits === 0
+          ? { layer: p.layer, differingBits: zeros, relativeGap: 0, kind: "zero", explained: true }
+          : {
+              layer: p.layer,
+              differingBits: bits,
+              relativeGap: gap,
+              kind: "rounding",
+              explained: gap <= ONNX_SCORE_TOLERANCE,
+            },
+      );
       break;
     }
     out.push(d);
@@ -312,12 +335,17 @@ export function formatOnnxReport(r: OnnxVerifyReport): string {
   const first = r.first
     ? ` (first: image ${r.first.image}${r.first.index >= 0 ? `, score ${r.first.index}` : ", class"}: engine ${r.first.engine}, onnxruntime ${r.first.onnx})`
     : "";
-  const ties = r.ties.filter((t) => t.explained);
+  const ties = r.ties.filter((t) => t.explained && t.kind === "rounding");
+  const zeros = r.ties.filter((t) => t.explained && t.kind === "zero");
+  const layers = (ts: TieDiagnosis[]) => [...new Set(ts.map((t) => t.layer))].join(", ");
   const tieText = r.exact
     ? ""
     : `; ${r.imagesDiffering} image(s) differ, ${ties.length} of them only through float rounding ties at a binarization` +
       (ties.length
-        ? ` (${[...new Set(ties.map((t) => t.layer))].join(", ")}: ${ties.map((t) => t.differingBits).join("/")} bit(s), inputs within ${Math.max(...ties.map((t) => t.relativeGap)).toExponential(1)} of each other)`
+        ? ` (${layers(ties)}: ${ties.map((t) => t.differingBits).join("/")} bit(s), inputs within ${Math.max(...ties.map((t) => t.relativeGap)).toExponential(1)} of each other)`
+        : "") +
+      (zeros.length
+        ? `, ${zeros.length} through exact zeros at a sign that gives 0 there (torch.sign(0) = 0, onebit's +1; ${layers(zeros)}: ${zeros.map((t) => t.differingBits).join("/")} value(s))`
         : "");
   return (
     `verify over ${r.images} images against onnxruntime: ${r.exact ? "OK (exact)" : r.ok ? "OK (rounding ties only)" : "MISMATCH"}: ` +

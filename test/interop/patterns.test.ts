@@ -454,6 +454,37 @@ describe("PyTorch's symmetric pads (neither 'valid' nor 'same'): explicit pads i
   });
 });
 
+describe("torch.sign(0) = 0 against onebit's +1", () => {
+  it("--verify counts the images with an exact zero at a Sign as ties, apart from rounding ties", async () => {
+    // x - fround(128 / 255) is exactly 0 where the pixel is 128 (the input layer rounds once).
+    const bytes = onnxModel(
+      [
+        ["Flatten", ["x"], "f", { axis: 1 }],
+        ["Sub", ["f", "c"], "d"],
+        ["Sign", ["d"], "s"],
+        ["Gemm", ["s", "w"], "y", { transB: 1 }],
+      ],
+      { c: t([4], [128 / 255, 128 / 255, 128 / 255, 128 / 255]), w: t([3, 4], normal(12)) },
+      ["N", 1, 2, 2],
+    );
+    const r = importOnnx(bytes, { file: "zero.onnx" });
+    expect(r.warnings).toEqual([expect.stringMatching(/binarizes exactly 0 to 0, onebit's bitpack to \+1/)]);
+    const engine = await Engine.load(r.model);
+    const images = Uint8Array.from({ length: 400 * 4 }, (_, i) => (i % 97 === 0 ? 128 : rng.int(256)));
+    const report = await verifyOnnx(engine, bytes, images, 400, r.input, { probes: r.probes });
+    engine.dispose();
+    const zeros = report.ties.filter((d) => d.kind === "zero");
+    expect(zeros.length).toBeGreaterThan(0);
+    expect(zeros.length).toBe(report.imagesDiffering);
+    expect(report.ok).toBe(true);
+    expect(formatOnnxReport(report)).toMatch(
+      new RegExp(
+        `0 of them only through float rounding ties at a binarization, ${zeros.length} through exact zeros at a sign`,
+      ),
+    );
+  });
+});
+
 describe("what the engine cannot express is refused, naming the node", () => {
   it("an op other than Add or Concat on two activations", () => {
     const bytes = onnxModel(
