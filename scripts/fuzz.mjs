@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * `npm run fuzz -- --cases 100000`: mutation fuzzing of the built library's file loaders
- * (.onebit models, checkpoints, IDX raw and gzip, CIFAR-10) from the valid files in
- * test/harden/seeds (harness and mutations: scripts/fuzz/). First every truncation of every
+ * (.onebit models, checkpoints, IDX raw and gzip, CIFAR-10, ONNX import) from the valid
+ * files in test/harden/seeds and the ONNX fixtures of test/fixtures/onnx (harness and
+ * mutations: scripts/fuzz/). `--only onnx` fuzzes `onebit import` alone. First every truncation of every
  * seed, then `--cases` fast-check mutations, round-robin over the seeds. Prints the counts
  * of ok / typed-error / crash / hang / unbounded-alloc, the slowest case, and the first
  * failures with the seed and case number to replay them (`--from N --cases 1`). Exits 1 on
@@ -12,7 +13,7 @@
  * case runs longer than --hang-ms (default 10 s), records a hang and restarts after that
  * case, so even an endless loop is counted rather than stalling the run.
  *
- *     npm run build && npm run fuzz -- --cases 100000 [--seed 1] [--no-sweep] [--only onebit]
+ *     npm run build && npm run fuzz -- --cases 100000 [--seed 1] [--no-sweep] [--only onebit|checkpoint|idx|cifar|onnx]
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -22,6 +23,7 @@ import { isMainThread, parentPort, Worker, workerData } from "node:worker_thread
 import {
   caseAt,
   LIMITS,
+  loadOnnxSeeds,
   loadSeeds,
   makeTargets,
   OUTCOMES,
@@ -32,6 +34,9 @@ import {
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const seedDir = path.join(root, "test/harden/seeds");
+const onnxDir = path.join(root, "test/fixtures/onnx");
+/** The truncation sweep takes every offset, but every 7th of an ONNX seed (tens of KB each). */
+const SWEEP_STRIDE = { onnx: 7 };
 
 function parseArgs(argv) {
   const o = { cases: 100_000, seed: 1, sweep: true, only: undefined, from: 0, hangMs: 10_000 };
@@ -44,6 +49,7 @@ function parseArgs(argv) {
     else if (a === "--only") o.only = next();
     else if (a === "--hang-ms") o.hangMs = Number(next());
     else if (a === "--no-sweep") o.sweep = false;
+    else if (a === "--help" || a === "-h") o.help = true;
     else
       throw new Error(
         `fuzz: unknown option ${a} (--cases N, --seed S, --from N, --only FORMAT, --hang-ms MS, --no-sweep)`,
@@ -53,7 +59,7 @@ function parseArgs(argv) {
 }
 
 function seedsFor(only) {
-  const seeds = loadSeeds(seedDir).filter((s) => !only || s.format === only);
+  const seeds = [...loadSeeds(seedDir), ...loadOnnxSeeds(onnxDir)].filter((s) => !only || s.format === only);
   if (seeds.length === 0) throw new Error(`fuzz: no seeds in ${seedDir}${only ? ` of format ${only}` : ""}`);
   return seeds;
 }
@@ -63,7 +69,7 @@ async function libFromDist() {
   if (!fs.existsSync(path.join(root, "dist/engine/index.js"))) {
     throw new Error("fuzz: dist/ is missing: run `npm run build` first");
   }
-  const [engine, ck, builders, checkpoint, tensor, random, data] = await Promise.all([
+  const [engine, ck, builders, checkpoint, tensor, random, data, interop] = await Promise.all([
     dist("engine/index.js"),
     dist("nn/checkpointFormat.js"),
     dist("nn/build.js"),
@@ -71,6 +77,7 @@ async function libFromDist() {
     dist("tensor/index.js"),
     dist("util/random.js"),
     dist("data/index.js"),
+    dist("interop/index.js"),
   ]);
   return {
     ...engine,
@@ -84,6 +91,8 @@ async function libFromDist() {
     readIdx: data.readIdx,
     parseCifar10: data.parseCifar10,
     DataError: data.DataError,
+    importOnnx: interop.importOnnx,
+    OnnxError: interop.OnnxError,
   };
 }
 
@@ -101,7 +110,7 @@ async function work({ phase, from, to, seed, only }) {
   if (phase === "sweep") {
     let i = 0;
     for (const s of seeds) {
-      for (const { at, bytes } of truncations(s)) {
+      for (const { at, bytes } of truncations(s, SWEEP_STRIDE[s.format] ?? 1)) {
         if (i >= from) {
           Atomics.store(current, 0, i);
           tally.add(await runCase(targets, s, bytes), `${s.name} truncated to ${at} bytes (sweep case ${i})`);
@@ -187,6 +196,12 @@ function report(title, t) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
+  if (o.help) {
+    console.log(
+      "npm run fuzz -- [--cases N (100000)] [--seed S] [--from N] [--only onebit|checkpoint|idx|cifar|onnx] [--hang-ms MS] [--no-sweep]",
+    );
+    return;
+  }
   const seeds = seedsFor(o.only);
   console.log(`onebit fuzz: node ${process.version}, ${os.cpus().length} cpus, fuzz seed ${o.seed}`);
   console.log(`seeds: ${seeds.map((s) => `${s.name} (${s.bytes.length} B)`).join(", ")}`);

@@ -7,7 +7,7 @@ export const LIMITS: { caseMs: number; allocFactor: number; allocSlack: number }
 
 export interface Seed {
   name: string;
-  format: "onebit" | "checkpoint" | "idx" | "cifar";
+  format: "onebit" | "checkpoint" | "idx" | "cifar" | "onnx";
   gzip: boolean;
   bytes: Uint8Array;
   raw: Uint8Array | undefined;
@@ -28,6 +28,8 @@ export type Lib = Record<string, unknown>;
 export type Targets = Record<Seed["format"], unknown>;
 
 export function loadSeeds(dir: string): Seed[];
+export const ONNX_SEEDS: readonly string[];
+export function loadOnnxSeeds(dir: string): Seed[];
 export function makeTargets(lib: Lib, tmpDir: string): Targets;
 export function runCase(
   targets: Targets,

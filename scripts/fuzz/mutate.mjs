@@ -26,7 +26,9 @@ const EDGE_BYTES = [0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff];
 const NEST = "\u0000nest\u0000";
 
 /** A valid file to mutate: its format decides which mutations apply. */
-// seed: { name, format: "onebit" | "checkpoint" | "idx" | "cifar", gzip?: boolean, bytes: Uint8Array }
+// seed: { name, format: "onebit" | "checkpoint" | "idx" | "cifar" | "onnx", gzip?: boolean, bytes: Uint8Array }
+// (ONNX files, protobuf, get the byte-level mutations: bit flips and edge bytes hit varint
+// lengths, dims, attribute values and tensor data.)
 
 function u32Values(size) {
   return fc.oneof(
@@ -149,7 +151,13 @@ function formatOps(seed) {
 }
 
 /** Header field offsets worth hitting with edge values (magic, version, lengths). */
-const FIELDS = { onebit: [0, 4, 8, 10, 12], checkpoint: [0, 4, 8, 12], idx: [0, 4, 8, 12], cifar: [0] };
+const FIELDS = {
+  onebit: [0, 4, 8, 10, 12],
+  checkpoint: [0, 4, 8, 12],
+  idx: [0, 4, 8, 12],
+  cifar: [0],
+  onnx: [],
+};
 
 /** The arbitrary of mutation plans for one seed. */
 export function mutationArb(seed) {

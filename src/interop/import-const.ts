@@ -9,8 +9,9 @@
  * such shapes, exact wherever the result is broadcast against that activation (the only
  * way PyTorch's exports use them): ConstantOfShape (`torch.ones_like(x)`) gives its fill
  * value as a scalar, and Expand (`bias.expand_as(x)`) gives its input unchanged. Results
- * are limited to MAX_CONST_ELEMENTS elements, so a hostile file cannot make the importer
- * allocate without bound.
+ * are limited to MAX_CONST_ELEMENTS elements each and, with a budget (the graph's
+ * constBudget), in total, so that a hostile file cannot make the importer allocate without
+ * bound.
  */
 
 import type { Node } from "./import-graph.js";
@@ -22,6 +23,9 @@ const f = Math.fround;
 /** The most elements a constant computed at import may have (2^24: 128 MiB of float64). */
 export const MAX_CONST_ELEMENTS = 1 << 24;
 
+/** The elements a constant computation may still allocate (see ImportGraph.constBudget). */
+let budget: { left: number } = { left: Number.POSITIVE_INFINITY };
+
 function limit(shape: readonly number[], where: string): number {
   const n = sizeOf(shape);
   if (!(n <= MAX_CONST_ELEMENTS) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
@@ -29,6 +33,12 @@ function limit(shape: readonly number[], where: string): number {
       `${where}: a constant of shape [${shape}] (more than ${MAX_CONST_ELEMENTS} elements, or not a shape) is not supported`,
     );
   }
+  if (n > budget.left) {
+    throw new OnnxError(
+      `${where}: computing a constant of shape [${shape}] exceeds what the file's own constants justify (constant folding stops at 8 times their size)`,
+    );
+  }
+  budget.left -= n;
   return n;
 }
 
@@ -170,10 +180,33 @@ export const CONST_OPS = [
 ];
 
 /**
- * Evaluates `node` on constant inputs. `opset` selects the input-vs-attribute forms
- * (Clip, Unsqueeze, Squeeze, ReduceMean). Returns undefined for ops it does not know.
+ * Evaluates `node` on constant inputs. The graph's `opset` selects the input-vs-attribute
+ * forms (Clip, Unsqueeze, Squeeze, ReduceMean), its `constBudget` bounds what may be
+ * allocated, its `file` prefixes errors. Returns undefined for ops it does not know.
  */
-export function evalConst(node: Node, inputs: (Const | undefined)[], opset: number): Const | undefined {
+export function evalConst(
+  node: Node,
+  inputs: (Const | undefined)[],
+  graph: { opset: number; file?: string; constBudget?: { left: number } },
+): Const | undefined {
+  const outer = budget;
+  budget = graph.constBudget ?? { left: Number.POSITIVE_INFINITY };
+  const file = graph.file ? `${graph.file}: ` : "";
+  try {
+    return evalNode(node, inputs, graph.opset);
+  } catch (e) {
+    const message = (e as Error).message;
+    if (e instanceof OnnxError) throw new OnnxError(message.startsWith(file) ? message : `${file}${message}`);
+    // A node missing an input or with inputs of the wrong rank for its op.
+    throw new OnnxError(
+      `${file}${node.label}: cannot evaluate '${node.op}' on its constant inputs (${message})`,
+    );
+  } finally {
+    budget = outer;
+  }
+}
+
+function evalNode(node: Node, inputs: (Const | undefined)[], opset: number): Const | undefined {
   const where = node.label;
   const x = inputs[0]!;
   const isFloat = inputs.some((c) => c?.kind === "float" || c?.kind === "double");

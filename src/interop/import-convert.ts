@@ -166,7 +166,7 @@ export class Walker {
     const inputs = node.inputs.map((i) => (i === "" ? undefined : this.values.get(i)));
     const live = node.inputs.filter((i, k) => i !== "" && !inputs[k]);
     if (live.length === 0) {
-      const c = evalConst(node, inputs, this.graph.opset);
+      const c = evalConst(node, inputs, this.graph);
       if (!c) this.fail(node, `op '${node.op}' on constants is not supported`);
       this.values.set(node.outputs[0]!, c);
       return;

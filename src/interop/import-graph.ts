@@ -83,6 +83,15 @@ export interface ImportGraph {
   constants: Map<string, Const>;
   input: GraphIO;
   output: string;
+  /**
+   * Elements the importer may still compute as constants (import-const's evalConst draws
+   * on it): 8 times the file's own constants and 2^16 more (ReActNet's weights
+   * alpha * sign(w) - clamp(w) + clamp(w) take 5 times theirs, computed in the binarization
+   * pass and again while converting), so that a small file cannot make
+   * the importer allocate without bound (a ConstantOfShape of [1e9], a broadcast of [N, 1]
+   * against [1, M], long chains of elementwise ops).
+   */
+  constBudget: { left: number };
 }
 
 /** Checks the opset and collects nodes, constants and the graph input/output. */
@@ -151,6 +160,7 @@ export function readGraph(model: OnnxModel, file: string): ImportGraph {
     constants,
     input: { name: inputs[0]!.name, dims },
     output: g.output[0]!.name,
+    constBudget: { left: 8 * [...constants.values()].reduce((n, c) => n + c.data.length, 0) + (1 << 16) },
   };
 }
 

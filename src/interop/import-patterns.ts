@@ -44,7 +44,7 @@ function constLookup(graph: ImportGraph, producers: Map<string, Node>): (name: s
       value = { kind: "int", shape: [1], data: Float64Array.of(Number.NaN) };
     } else if (node && node.outputs.length === 1) {
       const inputs = node.inputs.map((i) => (i === "" ? undefined : look(i)));
-      if (node.inputs.every((i, k) => i === "" || inputs[k])) value = evalConst(node, inputs, graph.opset);
+      if (node.inputs.every((i, k) => i === "" || inputs[k])) value = evalConst(node, inputs, graph);
     }
     memo.set(name, value ?? null);
     return value;

@@ -8,6 +8,8 @@
  *     const { model, warnings } = importOnnx(await readFile("bnn.onnx"), { inputRange: [-1, 1] });
  *     await writeModelFile("bnn.onebit", model);
  */
+
+import { ModelFormatError } from "../engine/format-error.js";
 import type { EngineModel, JsonValue } from "../engine/model.js";
 import { checkModel } from "../engine/model-check.js";
 import { Walker } from "./import-convert.js";
@@ -96,7 +98,14 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
       ...(options.metadata ?? {}),
     },
   };
-  checkModel(model);
+  try {
+    checkModel(model);
+  } catch (e) {
+    // What the graph computes is not a valid engine model (e.g. non-finite weights).
+    if (e instanceof ModelFormatError)
+      throw new OnnxError(`${file}: the converted model is invalid: ${e.message}`);
+    throw e;
+  }
   return {
     model,
     input: { name: graph.input.name, dims: act.dims, axes: act.axes, scale, offset: lo },
