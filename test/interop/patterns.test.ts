@@ -19,7 +19,7 @@ import { floatTensor, int64Tensor } from "../../src/interop/onnx-tensor.js";
 import { formatOnnxReport, verifyOnnx } from "../../src/interop/verify-onnx.js";
 import { Random } from "../../src/util/random.js";
 
-type Attr = number | number[] | { f: number };
+type Attr = number | number[] | { f: number } | { t: number };
 type NodeSpec = [op: string, inputs: string[], output: string, attrs?: Record<string, Attr>];
 
 function onnxModel(
@@ -39,7 +39,9 @@ function onnxModel(
           ? { name, type: AttributeType.INTS, ints: v }
           : typeof v === "number"
             ? { name, type: AttributeType.INT, i: v }
-            : { name, type: AttributeType.FLOAT, f: v.f },
+            : "t" in v
+              ? { name, type: AttributeType.TENSOR, t: floatTensor(name, [1], [v.t]) }
+              : { name, type: AttributeType.FLOAT, f: v.f },
     ),
   });
   const dims = (d: (number | string)[]) => ({
@@ -450,6 +452,107 @@ describe("PyTorch's symmetric pads (neither 'valid' nor 'same'): explicit pads i
     );
     expect(() => importOnnx(bytes, { file: "pool.onnx" })).toThrow(
       /^pool\.onnx: node 0 'maxpool_0' \(MaxPool\): pads \[2,0,0,0\] with a 2x2 window: the engine takes per-side pads from 0 to the window size - 1$/,
+    );
+  });
+});
+
+describe("PyTorch's training-time idioms", () => {
+  it("x + bias.expand_as(x), Bi-Real's residue sign(x) - p(x) + p(x), weights alpha * sign(w) - clamp(w) + clamp(w)", async () => {
+    const bytes = onnxModel(
+      [
+        ["Shape", ["x"], "shape"],
+        ["Expand", ["bias", "shape"], "be"],
+        ["Add", ["x", "be"], "xb"],
+        ["Sign", ["xb"], "sg"],
+        // p(x): a polynomial over masks, as Bi-Real Net's code computes it.
+        ["Less", ["xb", "zero"], "m"],
+        ["Cast", ["m"], "mf", { to: 1 }],
+        ["Mul", ["xb", "xb"], "x2"],
+        ["Mul", ["x2", "mf"], "p"],
+        ["Sub", ["sg", "p"], "d"],
+        ["Add", ["d", "p"], "bin"],
+        ["Abs", ["wl"], "wa"],
+        ["ReduceMean", ["wa"], "alpha", { axes: [1, 2, 3], keepdims: 1 }],
+        ["Sign", ["wl"], "ws"],
+        ["Mul", ["alpha", "ws"], "aw"],
+        ["Clip", ["wl", "lo", "hi"], "cw"],
+        ["Sub", ["aw", "cw"], "dw"],
+        ["Add", ["dw", "cw"], "w"],
+        ["Conv", ["bin", "w"], "c", { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }],
+        ["GlobalAveragePool", ["c"], "g"],
+        ["Flatten", ["g"], "f", { axis: 1 }],
+        ["Gemm", ["f", "head"], "y", { transB: 1 }],
+      ],
+      {
+        bias: t([1, 2, 1, 1], [0.1, -0.2]),
+        zero: scalar(0),
+        wl: t([4, 2, 3, 3], normal(72, 0.5)),
+        lo: scalar(-1),
+        hi: scalar(1),
+        head: t([3, 4], normal(12)),
+      },
+      ["N", 2, 6, 6],
+    );
+    const r = await agrees(bytes, { inputRange: [-1, 1] }, 72);
+    // The shift becomes the sign's threshold, the polynomial is gone, the weights are +/-alpha.
+    expect(r.model.layers.map((l) => l.kind)).toEqual([
+      "input",
+      "bitpack",
+      "binary_conv2d",
+      "globalavgpool",
+      "float_dense",
+    ]);
+    expect(r.model.layers[1]).toMatchObject({ thresholds: { data: Float32Array.of(-0.1, 0.2) } });
+  });
+
+  it("torch.where(x >= 0, torch.ones_like(x), -torch.ones_like(x)) behind hardtanh, straight through", async () => {
+    const bytes = onnxModel(
+      [
+        ["Clip", ["x", "lo", "hi"], "h"],
+        ["Shape", ["h"], "shape"],
+        ["ConstantOfShape", ["shape"], "ones", { value: { t: 1 } }],
+        ["Neg", ["ones"], "minus"],
+        ["GreaterOrEqual", ["h", "zero"], "ge"],
+        ["Where", ["ge", "ones", "minus"], "s"],
+        ["Sub", ["s", "h"], "d"],
+        ["Add", ["h", "d"], "ste"],
+        ["Sign", ["wl"], "w"],
+        ["Conv", ["ste", "w"], "c", { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }],
+        ["Flatten", ["c"], "f", { axis: 1 }],
+        ["Gemm", ["f", "head"], "y", { transB: 1 }],
+      ],
+      {
+        lo: scalar(-1),
+        hi: scalar(1),
+        zero: scalar(0),
+        wl: t([2, 1, 3, 3], normal(18)),
+        head: t([3, 32], normal(96)),
+      },
+      ["N", 1, 4, 4],
+    );
+    const r = await agrees(bytes, { inputRange: [-1, 1] }, 16);
+    expect(r.model.layers.map((l) => l.kind)).toEqual([
+      "input",
+      "bitpack",
+      "binary_conv2d",
+      "flatten",
+      "float_dense",
+    ]);
+    expect(r.warnings).toEqual([]);
+  });
+
+  it("a constant computed far beyond the file's own is refused, naming the node", () => {
+    const bytes = onnxModel(
+      [
+        ["ConstantOfShape", ["big"], "c", { value: { t: 1 } }],
+        ["Add", ["x", "c"], "y"],
+      ],
+      {},
+      ["N", 4],
+      { big: [4096, 4096] },
+    );
+    expect(() => importOnnx(bytes, { file: "big.onnx" })).toThrow(
+      /^big\.onnx: node 0 'constantofshape_0' \(ConstantOfShape\): computing a constant of shape \[4096,4096\] exceeds what the file's own constants justify/,
     );
   });
 });
