@@ -103,6 +103,8 @@ export function elementwise(
 }
 
 export function transpose(c: Const, perm: number[]): Const {
+  if (perm.length !== c.shape.length || [...perm].sort((a, b) => a - b).some((p, i) => p !== i))
+    throw new OnnxError(`perm [${perm}] is not a permutation of the ${c.shape.length} axes`);
   const shape = perm.map((p) => c.shape[p]!);
   const inStrides = stridesOf(c.shape);
   const outStrides = stridesOf(shape);
@@ -133,7 +135,13 @@ export function reshapeTarget(inShape: number[], target: number[], where: string
   return out;
 }
 
-const axisOf = (a: number, rank: number) => (a < 0 ? a + rank : a);
+/** Axis `a` of a rank-`rank` tensor (negative counts from the end); out of range is an error. */
+function axisOf(a: number, rank: number): number {
+  const axis = a < 0 ? a + rank : a;
+  if (!Number.isInteger(axis) || axis < 0 || axis >= Math.max(rank, 1))
+    throw new OnnxError(`axis ${a} is out of range for rank ${rank}`);
+  return axis;
+}
 
 const BINARY: Record<string, (a: number, b: number) => number> = {
   Add: (a, b) => a + b,
@@ -196,7 +204,10 @@ export function evalConst(
     return evalNode(node, inputs, graph.opset);
   } catch (e) {
     const message = (e as Error).message;
-    if (e instanceof OnnxError) throw new OnnxError(message.startsWith(file) ? message : `${file}${message}`);
+    if (e instanceof OnnxError) {
+      const named = message.includes(node.label) ? message : `${node.label}: ${message}`;
+      throw new OnnxError(named.startsWith(file) ? named : `${file}${named}`);
+    }
     // A node missing an input or with inputs of the wrong rank for its op.
     throw new OnnxError(
       `${file}${node.label}: cannot evaluate '${node.op}' on its constant inputs (${message})`,

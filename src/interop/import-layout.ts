@@ -119,6 +119,12 @@ export function paddingOf(
   s: [number, number],
   pads: number[],
 ): Padding {
+  const positive = (v: readonly number[]) => v.every((d) => Number.isInteger(d) && d >= 1);
+  if (!positive(hw) || !positive(k) || !positive(s) || k.length !== 2 || s.length !== 2) {
+    throw new OnnxError(
+      `${where}: a ${k.join("x")} window with strides [${s}] on a ${hw.join("x")} input (each must be positive integers)`,
+    );
+  }
   const p = matchPadding(hw, k, s, pads);
   if (p) return p;
   const ok =

@@ -68,6 +68,7 @@ export function readWeights(
   let wt = w;
   let bias: Float64Array | undefined;
   if (node.op === "Gemm") {
+    if (w.shape.length !== 2) fail(`Gemm weights must be 2-D, got [${w.shape}]`);
     if (node.int("transA", 0) !== 0) fail("transA = 1 is not supported");
     if (node.float("alpha", 1) !== 1) fail("alpha != 1 is not supported");
     if (node.int("transB", 0) === 0) wt = transpose(w, [1, 0]);

@@ -5,6 +5,7 @@
  * pads (import-layout's paddingOf).
  */
 import type { BinaryPadValue, Padding } from "../engine/model.js";
+import { MODEL_LIMITS } from "../engine/model-check.js";
 import { bwnWeights } from "../export/convert.js";
 import { packFlags, packSigns } from "../kernels/bits.js";
 import { convGeometry } from "../kernels/geometry.js";
@@ -34,8 +35,23 @@ export function padNode(wk: Walker, node: Node, inputs: (Const | undefined)[]): 
   const pads = wk.graph.opset >= 11 ? Array.from(inputs[1]?.data ?? []) : (node.ints("pads") ?? []);
   const value = wk.graph.opset >= 11 ? (inputs[2]?.data[0] ?? 0) : node.float("value", 0);
   // [N, C, H, W] begins then ends: only H and W may be padded.
-  if (pads.length !== 8 || pads[0] || pads[1] || pads[4] || pads[5] || pads.some((p) => p < 0))
-    wk.fail(node, `pads [${pads}] must pad only height and width, by non-negative amounts`);
+  if (
+    pads.length !== 8 ||
+    pads[0] ||
+    pads[1] ||
+    pads[4] ||
+    pads[5] ||
+    pads.some((p) => !Number.isInteger(p) || p < 0 || p > MODEL_LIMITS.maxDim)
+  )
+    wk.fail(node, `pads [${pads}] must pad only height and width, by non-negative integers`);
+  const [c, h, w] = wk.act.dims as [number, number, number];
+  if (c * (h + pads[2]! + pads[6]!) * (w + pads[3]! + pads[7]!) > MODEL_LIMITS.maxActivationElements)
+    wk.fail(
+      node,
+      `pads [${pads}] make the activation larger than ${MODEL_LIMITS.maxActivationElements} elements`,
+    );
+  if (!Number.isFinite(value) && value !== Number.NEGATIVE_INFINITY)
+    wk.fail(node, `pad value ${value} (only finite values and -inf before a MaxPool are supported)`);
   if (wk.mode === "pending") flush(wk);
   if (wk.mode === "bits" && ![-1, 0, 1].includes(value))
     wk.fail(node, `pad value ${value} on binary activations must be -1, 0 or +1`);
