@@ -17,8 +17,8 @@ sign(x) is the straight-through form x + (sign(x) - x).detach(); binary weights 
 mean|W| * sign(W) per output channel (Bi-Real's magnitude-aware sign), computed with a
 straight-through gradient in training and exported as constants. The stem runs at odd
 sizes on purpose: PyTorch's padding=1 with stride 2 is TensorFlow's 'same' only on odd
-inputs, and the engine's binary convs take 'valid' and 'same' only (on even inputs onebit
-import refuses the stride-2 binary conv, naming the per-side pads it would need).
+inputs (on even inputs it imports as explicit per-side pads, format 2.0; the even case is
+scripts/make-residual-onnx.py's).
 The shortcut pool is AvgPool2d(3, stride 2, padding 1, count_include_pad=False), which
 matches the binary conv's 7x7 output at 13x13 (AvgPool2d(2) would give 6x6).
 """
