@@ -22,7 +22,7 @@ export function binarize(wk: Walker, node: Node): void {
   if (wk.mode === "bits") return;
   if (wk.mode === "pending") {
     const p = wk.pending!;
-    const fold = foldPending(p, zero, wk.name(node));
+    const fold = foldPending(p, zero, wk.where(node));
     wk.e.push({ ...p.draft, output: fold.output });
     for (const d of fold.after) wk.e.push(d);
     if (fold.ternaryChannels > 0) {

@@ -17,6 +17,7 @@ import { thresholdOf, thresholdTransform } from "../export/fold.js";
 import { packFlags } from "../kernels/bits.js";
 import type { Draft } from "./import-emit.js";
 import type { Node } from "./import-graph.js";
+import { OnnxError } from "./onnx-proto.js";
 
 const f = Math.fround;
 
@@ -69,14 +70,14 @@ export interface FoldResult {
  * Thresholds for bit = B(v(x)) with B's value at 0 given by `zero` (+1: v >= 0, -1:
  * v > 0, 0: ONNX Sign, v >= 0 here with the channels where v hits 0 counted).
  */
-export function foldPending(p: Pending, zero: number, name: string): FoldResult {
+export function foldPending(p: Pending, zero: number, where: string): FoldResult {
   const thresholds = new Int32Array(p.outC);
   const flip = new Uint8Array(p.outC);
   let ternaryChannels = 0;
   for (let j = 0; j < p.outC; j++) {
     for (const x of [-p.k, p.k]) {
       if (!Number.isFinite(channelValue(p, j, x)))
-        throw new RangeError(`${name}: channel ${j} overflows float32 at x = ${x}`);
+        throw new OnnxError(`${where}: channel ${j} of the binary layer overflows float32 at x = ${x}`);
     }
     const t = thresholdOf(p.k, (x) => {
       const v = channelValue(p, j, x);

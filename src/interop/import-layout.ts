@@ -126,7 +126,7 @@ export function paddingOf(
     );
   }
   const p = matchPadding(hw, k, s, pads);
-  if (p) return p;
+  if (p) return fits(where, hw, k, s, p);
   const ok =
     pads.length === 4 &&
     pads.every((v) => Number.isInteger(v) && v >= 0) &&
@@ -145,6 +145,22 @@ export function paddingOf(
       `${where}: a ${k[0]}x${k[1]} window with pads [${pads}] does not fit a ${hw[0]}x${hw[1]} input`,
     );
   return [pads[0]!, pads[1]!, pads[2]!, pads[3]!];
+}
+
+/** `padding`, after checking that its window fits the input (an OnnxError naming the node otherwise). */
+function fits(
+  where: string,
+  hw: [number, number],
+  k: [number, number],
+  s: [number, number],
+  padding: Padding,
+): Padding {
+  try {
+    convGeometry(1, hw[0], hw[1], 1, k[0], k[1], s[0], s[1], padding);
+  } catch (e) {
+    throw new OnnxError(`${where}: ${(e as Error).message.replace(/^convGeometry: /, "")}`);
+  }
+  return padding;
 }
 
 /** ONNX pads [t, l, b, r] of a Conv/Pool node (auto_pad resolved), for an input of h x w. */

@@ -16,6 +16,15 @@ export interface Const {
 }
 
 const MAX_ELEMENTS = 1 << 28;
+const SUPPORTED_TYPES = new Set<number>([
+  DataType.FLOAT,
+  DataType.DOUBLE,
+  DataType.INT64,
+  DataType.INT32,
+  DataType.INT8,
+  DataType.UINT8,
+  DataType.BOOL,
+]);
 
 export function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -33,17 +42,23 @@ export function readTensor(t: OnnxTensor, where: string): Const {
   const type = t.dataType ?? 0;
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
   const view = raw ? new DataView(raw.buffer, raw.byteOffset, raw.byteLength) : undefined;
-  const data = new Float64Array(n);
+  if (!SUPPORTED_TYPES.has(type)) {
+    throw new OnnxError(`${where}: tensor data type ${type} is not supported (float, double, int, bool are)`);
+  }
+  let data = new Float64Array(0);
+  // The stored values are counted before anything is allocated: dims alone may claim 2^28.
   const read = (bytes: number, get: (offset: number) => number, list: ArrayLike<number> | undefined) => {
     if (view) {
       if (view.byteLength !== n * bytes)
         throw new OnnxError(`${where}: raw_data has ${view.byteLength} bytes, [${shape}] needs ${n * bytes}`);
+      data = new Float64Array(n);
       for (let i = 0; i < n; i++) data[i] = get(i * bytes);
       return;
     }
     const values = list ?? [];
     if (values.length !== n)
       throw new OnnxError(`${where}: ${values.length} values stored, [${shape}] needs ${n}`);
+    data = new Float64Array(n);
     for (let i = 0; i < n; i++) data[i] = Number(values[i]);
   };
   switch (type) {
