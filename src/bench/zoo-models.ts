@@ -11,7 +11,7 @@ import { Random } from "../util/random.js";
 export interface Anchor {
   what: string;
   value: number;
-  unit: "ms" | "MB";
+  unit: "ms" | "MiB";
 }
 
 export interface ZooModel {
@@ -26,7 +26,9 @@ export interface ZooModel {
  * The models (width and stages pinned: the builders' defaults depend on the input size)
  * and their anchors. Latencies: Larq Compute Engine (LCE) on one core, from the
  * larq/compute-engine README; daBNN's figure is the same comparison's. Sizes: Larq Zoo's
- * "Memory" column (binary weights at 1 bit, the rest float32) from larq/zoo's docstrings.
+ * "Memory" column (binary weights at 1 bit, the rest float32) from larq/zoo's docstrings,
+ * which larq's model summary computes in binary units (MiB, 1024 x 1024 bytes) though the
+ * column says MB; onebit's sizes beside them are in MiB too.
  */
 export const ZOO: readonly ZooModel[] = [
   {
@@ -37,7 +39,7 @@ export const ZOO: readonly ZooModel[] = [
     anchors: [
       { what: "LCE Pixel 1", value: 41.7, unit: "ms" },
       { what: "daBNN", value: 61.3, unit: "ms" },
-      { what: "Larq Zoo", value: 4.03, unit: "MB" },
+      { what: "Larq Zoo", value: 4.03, unit: "MiB" },
     ],
   },
   {
@@ -53,7 +55,7 @@ export const ZOO: readonly ZooModel[] = [
     builder: "quicknet",
     // Larq Zoo's section filters: not a doubling per stage.
     options: { filters: [32, 64, 256, 512], stages: [4, 4, 4, 4] },
-    anchors: [{ what: "Larq Zoo", value: 4.0, unit: "MB" }],
+    anchors: [{ what: "Larq Zoo", value: 4.0, unit: "MiB" }],
   },
   {
     id: "quicknet",
@@ -64,7 +66,7 @@ export const ZOO: readonly ZooModel[] = [
       { what: "LCE Pixel 1", value: 25.5, unit: "ms" },
       { what: "LCE RPi 4B", value: 45.0, unit: "ms" },
       { what: "LCE M1", value: 5.8, unit: "ms" },
-      { what: "Larq Zoo", value: 4.17, unit: "MB" },
+      { what: "Larq Zoo", value: 4.17, unit: "MiB" },
     ],
   },
   {
@@ -72,7 +74,7 @@ export const ZOO: readonly ZooModel[] = [
     label: "QuickNetLarge",
     builder: "quicknet",
     options: { width: 64, stages: [6, 8, 12, 6] },
-    anchors: [{ what: "Larq Zoo", value: 5.4, unit: "MB" }],
+    anchors: [{ what: "Larq Zoo", value: 5.4, unit: "MiB" }],
   },
 ];
 

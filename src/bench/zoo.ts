@@ -464,7 +464,8 @@ export function targets(models: readonly ZooModelResult[]): ZooReport["targets"]
   return out;
 }
 
-const MB = 1e6;
+/** Binary megabytes, the unit of Larq Zoo's published sizes (see zoo-models.ts). */
+const MiB = 1024 * 1024;
 
 /** The report as text: environment, the model table, the targets and (with --profile) the per-layer-kind times. */
 export function formatZoo(r: ZooReport): string {
@@ -480,14 +481,14 @@ export function formatZoo(r: ZooReport): string {
       run.ms,
       run.binary_gmacs,
       i === 0 ? (m.binary_macs / 1e9).toFixed(3) : "",
-      run.heap_after_load_bytes / MB,
-      run.heap_bytes / MB,
-      i === 0 ? (m.file_bytes / MB).toFixed(2) : "",
+      run.heap_after_load_bytes / MiB,
+      run.heap_bytes / MiB,
+      i === 0 ? (m.file_bytes / MiB).toFixed(2) : "",
       run.speedup_vs_ort ?? "-",
       run.speedup_vs_tfjs ?? "-",
       run.speedup_vs_1_thread ?? "-",
       i === 0 ? anchor(m, "ms") : "",
-      i === 0 ? anchor(m, "MB") : "",
+      i === 0 ? anchor(m, "MiB") : "",
     ]),
   );
   const peerRows = r.models.flatMap((m) => [
@@ -507,14 +508,14 @@ export function formatZoo(r: ZooReport): string {
         "ms/img",
         "GMAC/s",
         "bin GMAC",
-        "load MB",
-        "heap MB",
-        "file MB",
+        "load MiB",
+        "heap MiB",
+        "file MiB",
         "x ort",
         "x tfjs",
         "x 1 thr",
         "published ms (1 core)",
-        "published MB",
+        "published MiB",
       ],
       rows,
     ),

@@ -128,7 +128,7 @@ describe("bench zoo report", () => {
     for (const s of [
       "ms/img",
       "GMAC/s",
-      "heap MB",
+      "heap MiB",
       "x ort",
       "x tfjs",
       "tiny Bi-Real",
