@@ -1,24 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { ActivationSpec, EngineModel, Layer } from "../../src/engine/model.js";
+import type { EngineModel } from "../../src/engine/model.js";
 import { Engine } from "../../src/engine/runtime.js";
-import { outputSpec } from "../../src/export/convert-shapes.js";
 import { packSigns } from "../../src/kernels/bits.js";
 import type { Padding } from "../../src/kernels/geometry.js";
 import type { BackendKind } from "../../src/kernels/index.js";
 import { Random } from "../../src/util/random.js";
-
-type Draft = { kind: Layer["kind"]; name: string; [key: string]: unknown };
-const f32 = (shape: number[], data: Float32Array) => ({ dtype: "f32" as const, shape, data });
-
-function chain(input: number[], drafts: Draft[]): Layer[] {
-  let act: ActivationSpec = { layout: "float", shape: input };
-  return drafts.map((d) => {
-    const layer = { ...d, in: act } as unknown as Layer;
-    layer.out = outputSpec(layer);
-    act = layer.out;
-    return layer;
-  });
-}
+import { chain, type Draft, f32 } from "./drafts.js";
 
 interface Config {
   c: number;

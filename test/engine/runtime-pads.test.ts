@@ -7,57 +7,13 @@
  */
 import { describe, expect, it } from "vitest";
 import { decodeModel, encodeModel } from "../../src/engine/format.js";
-import type { ActivationSpec, EngineModel, Layer, Padding } from "../../src/engine/model.js";
+import type { EngineModel, Layer, Padding } from "../../src/engine/model.js";
 import { Engine } from "../../src/engine/runtime.js";
-import { outputSpec } from "../../src/export/convert-shapes.js";
 import { packSigns } from "../../src/kernels/bits.js";
 import { Random } from "../../src/util/random.js";
+import { affine, bits, bn, chain, type Draft, f32, rnd, threshold } from "./drafts.js";
 
-type Draft = { kind: Layer["kind"]; name: string; [key: string]: unknown };
-
-function chain(input: number[], drafts: Draft[]): Layer[] {
-  let act: ActivationSpec = { layout: "float", shape: input };
-  return drafts.map((d) => {
-    const layer = { ...d, in: act } as unknown as Layer;
-    layer.out = outputSpec(layer);
-    act = layer.out;
-    return layer;
-  });
-}
-
-const f32 = (shape: number[], data: Float32Array) => ({ dtype: "f32" as const, shape, data });
-const rnd = (rng: Random, n: number, scale = 1) =>
-  Float32Array.from({ length: n }, () => rng.normal() * scale);
-const bits = (rng: Random, shape: number[]) => {
-  const c = shape[shape.length - 1]!;
-  const n = shape.reduce((a, b) => a * b, 1);
-  return { dtype: "bits" as const, shape, data: packSigns(rnd(rng, n), n / c, c) };
-};
-const threshold = (rng: Random, c: number, k: number) => ({
-  kind: "threshold" as const,
-  thresholds: {
-    dtype: "i32" as const,
-    shape: [c],
-    data: Int32Array.from({ length: c }, () => rng.int(k) - (k >> 1)),
-  },
-  flip: bits(rng, [c]),
-});
-const affine = (rng: Random, c: number) => ({
-  kind: "affine" as const,
-  scale: f32([c], rnd(rng, c, 0.1)),
-  bias: f32([c], rnd(rng, c)),
-});
-const bn = (rng: Random, name: string, c: number): Draft => ({
-  kind: "batchnorm",
-  name,
-  mean: f32([c], rnd(rng, c, 0.1)),
-  invStd: f32(
-    [c],
-    Float32Array.from({ length: c }, () => 0.5 + rng.next()),
-  ),
-  gamma: f32([c], rnd(rng, c)),
-  beta: f32([c], rnd(rng, c, 0.1)),
-});
+const bnSmall = (rng: Random, name: string, c: number) => bn(rng, name, c, 0.1, 0.1);
 
 /**
  * Every window kind with explicit pads; the binary convs take the im2col path (20
@@ -90,7 +46,7 @@ function padsModel(seed: number, floatPool = true): EngineModel {
             } as Draft,
           ]
         : []),
-      bn(rng, "bn0", 20),
+      bnSmall(rng, "bn0", 20),
       { kind: "bitpack", name: "pack0" },
       {
         kind: "binary_conv2d",
