@@ -209,14 +209,9 @@ export function refBconv2dThreshold(
   flip: number,
   out: number,
 ): void {
-  const rows = g.n * g.outH * g.outW;
-  const pre = heap.alloc(Math.max(rows * outC, 1) * 4);
-  try {
-    refBconv2d(heap, g, padValue, outC, x, weights, pre);
-    refBitThreshold(heap, rows, outC, pre, thr, flip, out);
-  } finally {
-    heap.free(pre);
-  }
+  withPreActivations(heap, g, padValue, outC, x, weights, (rows, pre) =>
+    refBitThreshold(heap, rows, outC, pre, thr, flip, out),
+  );
 }
 
 /** conv2d then affine, through a temporary int32 block of the heap. */
@@ -231,11 +226,26 @@ export function refBconv2dAffine(
   bias: number,
   out: number,
 ): void {
+  withPreActivations(heap, g, padValue, outC, x, weights, (rows, pre) =>
+    refBitAffine(heap, rows, outC, pre, scale, bias, out),
+  );
+}
+
+/** Runs conv2d into a temporary int32 block of the heap, hands it to `then`, and frees it. */
+function withPreActivations(
+  heap: Heap,
+  g: Window2D,
+  padValue: PadValue,
+  outC: number,
+  x: number,
+  weights: number,
+  then: (rows: number, pre: number) => void,
+): void {
   const rows = g.n * g.outH * g.outW;
   const pre = heap.alloc(Math.max(rows * outC, 1) * 4);
   try {
     refBconv2d(heap, g, padValue, outC, x, weights, pre);
-    refBitAffine(heap, rows, outC, pre, scale, bias, out);
+    then(rows, pre);
   } finally {
     heap.free(pre);
   }
