@@ -8,12 +8,11 @@
  *   Bi-Real Net's downsampling shortcut.
  * - `GlobalAvgPool`: [H, W, C] -> [C], the mean over the image, before the classifier.
  */
-import type { Padding } from "../kernels/geometry.js";
 import { add, avgPool2d, globalAvgPool2d, prelu } from "../ops/index.js";
 import type { Context } from "../tensor/context.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { ForwardMode, Layer, LayerParam } from "./layer.js";
-import { Stateless } from "./layers.js";
+import { Pool2D, Stateless } from "./layers.js";
 
 /** A layer with one learned vector over the last axis. */
 abstract class PerChannel implements Layer {
@@ -107,21 +106,8 @@ export class PReLU extends PerChannel {
 }
 
 /** The mean over each window (padding never counts), Bi-Real Net's downsampling shortcut. */
-export class AvgPool extends Stateless {
+export class AvgPool extends Pool2D {
   readonly type = "avg_pool";
-  readonly config: { size: number; stride: number; padding: Padding };
-  constructor(size = 2, stride = size, padding: Padding = "valid") {
-    super();
-    this.config = { size, stride, padding };
-  }
-  /** {@inheritDoc Layer.outputShape} */
-  outputShape(input: readonly number[]): number[] {
-    const [h, w, c] = input as [number, number, number];
-    const { size, stride } = this.config;
-    const out = (n: number) =>
-      this.config.padding === "same" ? Math.ceil(n / stride) : Math.floor((n - size) / stride) + 1;
-    return [out(h), out(w), c];
-  }
   /** {@inheritDoc Layer.forward} */
   forward(x: Tensor): Tensor {
     return avgPool2d(x, this.config);

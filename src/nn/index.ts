@@ -45,7 +45,7 @@ export {
   sequential,
 } from "./functional.js";
 export type { ForwardMode, Layer, LayerParam } from "./layer.js";
-export { Activation, BatchNorm, Dropout, Flatten, MaxPool } from "./layers.js";
+export { Activation, BatchNorm, Dropout, Flatten, MaxPool, Pool2D } from "./layers.js";
 export { Add, Concatenate } from "./mergeLayers.js";
 export { Model } from "./model.js";
 export {

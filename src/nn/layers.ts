@@ -89,9 +89,11 @@ export abstract class Stateless implements Layer {
   dispose(): void {}
 }
 
-/** The max over each window. */
-export class MaxPool extends Stateless {
-  readonly type = "max_pool";
+/**
+ * A pooling window over [H, W, C]: size, stride and padding, and the output shape they give
+ * (MaxPool and AvgPool differ only in what they compute over the window).
+ */
+export abstract class Pool2D extends Stateless {
   readonly config: { size: number; stride: number; padding: Padding };
   constructor(size = 2, stride = size, padding: Padding = "valid") {
     super();
@@ -105,6 +107,11 @@ export class MaxPool extends Stateless {
       this.config.padding === "same" ? Math.ceil(n / stride) : Math.floor((n - size) / stride) + 1;
     return [out(h), out(w), c];
   }
+}
+
+/** The max over each window. */
+export class MaxPool extends Pool2D {
+  readonly type = "max_pool";
   /** {@inheritDoc Layer.forward} */
   forward(x: Tensor): Tensor {
     return maxPool2d(x, this.config);
