@@ -204,3 +204,10 @@ export function formatTable(t: Table): string {
       .trimEnd();
   return [line(t.head), widths.map((w) => "-".repeat(w)).join("  "), ...t.rows.map(line)].join("\n");
 }
+
+/** Renders a table as GitHub Markdown (for docs: scripts/sensitivity-markdown.mjs). */
+export function markdownTable(t: Table): string {
+  const cell = (s: string) => s.replaceAll("|", "\\|");
+  const line = (cells: string[]) => `| ${cells.map(cell).join(" | ")} |`;
+  return [line(t.head), line(t.head.map(() => "---")), ...t.rows.map(line)].join("\n");
+}
