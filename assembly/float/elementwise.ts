@@ -7,12 +7,13 @@
 //   axpy:         y[i] += alpha * x[i]
 // Op codes match src/kernels/wasm/float.ts. max/min propagate NaN (f32.max semantics).
 // f' follows src/kernels/ref/elementwise.ts: relu 1{x > 0}; hardtanh, sign 1{|x| <= 1};
-// neg -1; abs sign(x) with 0 at 0; square 2x; sqrt 0.5/sqrt(x); exp exp(x); log 1/x.
+// approx_sign (forward sign) max(0, 2 - 2|x|); neg -1; abs sign(x) with 0 at 0; square 2x; sqrt 0.5/sqrt(x); exp exp(x); log 1/x.
 // The derivative is multiplied (not selected) so that Inf * 0 gives NaN exactly as in ref.
 import { copyF32, fillF32 } from "./vec";
 
 const ADD = 0, SUB = 1, MUL = 2, DIV = 3, MAX = 4, MIN = 5;
 const RELU = 0, HARDTANH = 1, SIGN = 2, NEG = 3, ABS = 4, SQUARE = 5, SQRT = 6, EXP = 7, LOG = 8;
+const APPROX_SIGN = 9;
 
 @inline function op1(op: i32, a: f32, b: f32): f32 {
   switch (op) {
@@ -78,7 +79,8 @@ export function float_binaryScalar(op: i32, n: i32, a: usize, s: f32, out: usize
   switch (op) {
     case RELU: return max(x, 0);
     case HARDTANH: return min(max(x, -1), 1);
-    case SIGN: return x >= 0 ? 1 : -1;
+    case SIGN:
+    case APPROX_SIGN: return x >= 0 ? 1 : -1;
     case NEG: return -x;
     case ABS: return abs(x);
     case SQUARE: return x * x;
@@ -100,7 +102,8 @@ export function float_unary(op: i32, n: i32, x: usize, out: usize): void {
         switch (op) {
           case RELU: r = f32x4.max(v, zero); break;
           case HARDTANH: r = f32x4.min(f32x4.max(v, minusOne), one); break;
-          case SIGN: r = v128.bitselect(one, minusOne, f32x4.ge(v, zero)); break;
+          case SIGN:
+          case APPROX_SIGN: r = v128.bitselect(one, minusOne, f32x4.ge(v, zero)); break;
           case NEG: r = f32x4.neg(v); break;
           case ABS: r = f32x4.abs(v); break;
           case SQUARE: r = f32x4.mul(v, v); break;
@@ -121,6 +124,7 @@ export function float_unary(op: i32, n: i32, x: usize, out: usize): void {
     case RELU: return x > 0 ? 1 : 0;
     case HARDTANH:
     case SIGN: return abs(x) <= 1 ? 1 : 0;
+    case APPROX_SIGN: return max<f32>(0, <f32>2 - <f32>2 * abs(x));
     case NEG: return -1;
     case ABS: return x > 0 ? 1 : x < 0 ? -1 : 0;
     case SQUARE: return 2 * x;
@@ -144,6 +148,7 @@ export function float_unaryBackward(op: i32, n: i32, x: usize, dy: usize, dx: us
           case RELU: d = v128.and(f32x4.gt(v, zero), one); break;
           case HARDTANH:
           case SIGN: d = v128.and(f32x4.le(f32x4.abs(v), one), one); break;
+          case APPROX_SIGN: d = f32x4.max(zero, f32x4.sub(two, f32x4.mul(two, f32x4.abs(v)))); break;
           case NEG: d = minusOne; break;
           case ABS: d = v128.or(v128.and(f32x4.gt(v, zero), one), v128.and(f32x4.lt(v, zero), minusOne)); break;
           case SQUARE: d = f32x4.mul(two, v); break;

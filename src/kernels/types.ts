@@ -191,7 +191,17 @@ export type BinaryOp = "add" | "sub" | "mul" | "div" | "max" | "min";
 
 /**
  * relu; hardtanh (clip to [-1, 1]); sign (+1 for x >= 0 else -1, sign(0) = +1) whose
- * backward is the straight-through estimator 1{|x| <= 1}; neg; abs (backward sign(x));
- * square; sqrt; exp; log.
+ * backward is the straight-through estimator 1{|x| <= 1}; approx_sign (the same forward,
+ * Bi-Real Net's backward max(0, 2 - 2|x|)); neg; abs (backward sign(x)); square; sqrt; exp; log.
  */
-export type UnaryOp = "relu" | "hardtanh" | "sign" | "neg" | "abs" | "square" | "sqrt" | "exp" | "log";
+export type UnaryOp =
+  | "relu"
+  | "hardtanh"
+  | "sign"
+  | "approx_sign"
+  | "neg"
+  | "abs"
+  | "square"
+  | "sqrt"
+  | "exp"
+  | "log";

@@ -41,7 +41,7 @@ export interface Quantizer {
    * A float kernel computing exactly this forward (`unary`) and pseudo-gradient
    * (`unaryBackward`), which the autograd op then uses instead of the array code.
    */
-  readonly kernelOp?: "sign";
+  readonly kernelOp?: "sign" | "approx_sign";
 }
 
 /** sign(x) = +1 for x >= 0, -1 for x < 0 (sign(0) = +1; never 0). */
@@ -124,6 +124,7 @@ export const stochasticSign: Quantizer = {
 export const approxSign: Quantizer = {
   name: "approx_sign",
   bits: 1,
+  kernelOp: "approx_sign",
   forward: (x, out) => signForward(x, out),
   backward(x, dy, dx) {
     for (let i = 0; i < x.length; i++) {

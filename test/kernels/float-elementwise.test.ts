@@ -5,7 +5,18 @@ import { compareBackends, randomF32 } from "./float-harness.js";
 
 const SIZES = [1, 3, 4, 7, 16, 33, 1001];
 const BINARY: BinaryOp[] = ["add", "sub", "mul", "div", "max", "min"];
-const UNARY: UnaryOp[] = ["relu", "hardtanh", "sign", "neg", "abs", "square", "sqrt", "exp", "log"];
+const UNARY: UnaryOp[] = [
+  "relu",
+  "hardtanh",
+  "sign",
+  "approx_sign",
+  "neg",
+  "abs",
+  "square",
+  "sqrt",
+  "exp",
+  "log",
+];
 // Mathf.exp/log in WebAssembly and Math.exp/log in V8 may differ in the last bit.
 const TOL: Partial<Record<UnaryOp, number>> = { exp: 3e-7, log: 3e-7 };
 

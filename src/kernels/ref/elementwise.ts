@@ -26,6 +26,7 @@ export const unaryFn: Record<UnaryOp, (x: number) => number> = {
   relu: (x) => Math.max(x, 0),
   hardtanh: (x) => Math.min(Math.max(x, -1), 1),
   sign,
+  approx_sign: sign,
   neg: (x) => -x,
   abs: (x) => Math.abs(x),
   square: (x) => f(x * x),
@@ -36,13 +37,14 @@ export const unaryFn: Record<UnaryOp, (x: number) => number> = {
 
 /**
  * f'(x), the (pseudo-)derivative used by backward: relu 1{x > 0}; hardtanh and sign (the
- * straight-through estimator) 1{|x| <= 1}; neg -1; abs the mathematical sign of x (0 at 0);
+ * straight-through estimator) 1{|x| <= 1}; approx_sign max(0, 2 - 2|x|) in float32; neg -1; abs the mathematical sign of x (0 at 0);
  * square 2x; sqrt 0.5 / sqrt(x); exp exp(x); log 1 / x.
  */
 export const unaryDerivative: Record<UnaryOp, (x: number) => number> = {
   relu: (x) => (x > 0 ? 1 : 0),
   hardtanh: (x) => (Math.abs(x) <= 1 ? 1 : 0),
   sign: (x) => (Math.abs(x) <= 1 ? 1 : 0),
+  approx_sign: (x) => Math.max(0, f(2 - 2 * Math.abs(x))),
   neg: () => -1,
   abs: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
   square: (x) => f(2 * x),

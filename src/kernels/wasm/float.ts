@@ -36,6 +36,7 @@ export const UNARY_OP_CODES: Record<UnaryOp, number> = {
   sqrt: 6,
   exp: 7,
   log: 8,
+  approx_sign: 9,
 };
 
 function code<T extends string>(codes: Record<T, number>, op: T, what: string): number {
