@@ -240,6 +240,8 @@ export async function run(options: BenchOptions): Promise<void> {
       met: r.target === undefined ? null : result.testAccuracy >= r.target,
       wall_seconds: Math.round(wall),
       epoch_seconds_median: median(result.epochSeconds),
+      train_images: data.train.count,
+      threads: options.threads ?? 1,
       params: result.params,
       macs: summary?.macs ?? null,
       file_bytes: summary?.fileBytes ?? null,
@@ -284,6 +286,6 @@ export async function run(options: BenchOptions): Promise<void> {
           x.wall_seconds as number,
         ];
       }),
-    )}\nresults: ${file}\n`,
+    )}\ns/epoch: median seconds per epoch of ${[...new Set(results.map((x) => x.train_images))].join(" / ")} training images on ${options.threads ?? 1} thread(s)\nresults: ${file}\n`,
   );
 }
