@@ -123,6 +123,50 @@ export async function launchChromium(): Promise<{ context: BrowserContext; close
   };
 }
 
+/** A page opened on a served folder in a fresh Chromium (openServedPage). */
+export interface ServedPage {
+  page: Page;
+  /** The server's root URL. */
+  url: string;
+  /** Console errors and uncaught exceptions of the page so far. */
+  errors: string[];
+  /** Closes Chromium and the server and removes the temporary folder. */
+  close: () => Promise<void>;
+}
+
+/**
+ * Fills the temporary folder `tmp` (`prepare` returns the folder to serve and the server's
+ * options), serves it, launches Chromium and opens a blank page that records console
+ * errors. On failure everything started so far is closed and `tmp` removed.
+ */
+export async function openServedPage(
+  tmp: string,
+  prepare: () => Promise<{ root: string; options?: ServeOptions }>,
+): Promise<ServedPage> {
+  let server: Awaited<ReturnType<typeof serveDir>> | undefined;
+  let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
+  const close = async () => {
+    await browser?.close();
+    await server?.close();
+    await rm(tmp, { recursive: true, force: true });
+  };
+  try {
+    const { root, options } = await prepare();
+    server = await serveDir(root, options);
+    browser = await launchChromium();
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
+    page.on("pageerror", (e) => errors.push(e.message));
+    return { page, url: server.url, errors, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
 export interface OpenDemo {
   page: Page;
   url: string;
@@ -136,24 +180,17 @@ export interface OpenDemo {
 /** Builds, serves and opens the demo page; resolves when `window.onebitDemo` is set. */
 export async function openDemo(options: { query?: string; timeoutMs?: number } = {}): Promise<OpenDemo> {
   const dist = await mkdtemp(path.join(os.tmpdir(), "onebit-web-"));
-  let server: Awaited<ReturnType<typeof serveDir>> | undefined;
-  let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
-  const close = async () => {
-    await browser?.close();
-    await server?.close();
-    await rm(dist, { recursive: true, force: true });
-  };
-  try {
+  const {
+    page,
+    url: root,
+    errors,
+    close,
+  } = await openServedPage(dist, async () => {
     await buildDemo(dist);
-    server = await serveDir(dist);
-    browser = await launchChromium();
-    const page = await browser.context.newPage();
-    const errors: string[] = [];
-    page.on("console", (m) => {
-      if (m.type() === "error") errors.push(m.text());
-    });
-    page.on("pageerror", (e) => errors.push(e.message));
-    const url = server.url + (options.query ?? "");
+    return { root: dist };
+  });
+  try {
+    const url = root + (options.query ?? "");
     await page.goto(url);
     await page.waitForFunction(
       () => (window as DemoWindow).onebitDemo || (window as DemoWindow).onebitDemoError,

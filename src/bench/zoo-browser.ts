@@ -18,12 +18,12 @@
  *     await chromium.close();
  */
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import type { Page } from "playwright-core";
-import { CHROMIUM, ISOLATION_HEADERS, launchChromium, ROOT, serveDir } from "./chromium.js";
+import { CHROMIUM, ISOLATION_HEADERS, openServedPage, ROOT } from "./chromium.js";
 import { requirePeers } from "./peers.js";
 import { median, table } from "./util.js";
 import type { ZooPageEngine, ZooWindow } from "./zoo-browser-types.js";
@@ -151,14 +151,12 @@ export class ChromiumZoo {
       throw new Error(`bench zoo --browser: ${CHROMIUM} is missing (apt-get install chromium)`);
     const dir = await mkdtemp(path.join(os.tmpdir(), "onebit-zoo-page-"));
     const files = new Map<string, Uint8Array>([["/input.bin", image]]);
-    let server: Awaited<ReturnType<typeof serveDir>> | undefined;
-    let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
-    const shutdown = async () => {
-      await browser?.close();
-      await server?.close();
-      await rm(dir, { recursive: true, force: true });
-    };
-    try {
+    const {
+      page,
+      url,
+      errors,
+      close: shutdown,
+    } = await openServedPage(dir, async () => {
       if (tfjs) {
         const wasmDir = path.join(
           path.dirname(createRequire(import.meta.url).resolve("@tensorflow/tfjs-backend-wasm/package.json")),
@@ -166,18 +164,13 @@ export class ChromiumZoo {
         );
         for (const f of TFJS_WASM) files.set(`/tfjs/${f}`, await readFile(path.join(wasmDir, f)));
       }
-      server = await serveDir(await buildPage(dir, tfjs !== undefined), {
-        headers: ISOLATION_HEADERS,
-        files,
-      });
-      browser = await launchChromium();
-      const page = await browser.context.newPage();
-      const errors: string[] = [];
-      page.on("console", (m) => {
-        if (m.type() === "error") errors.push(m.text());
-      });
-      page.on("pageerror", (e) => errors.push(e.message));
-      await page.goto(server.url);
+      return {
+        root: await buildPage(dir, tfjs !== undefined),
+        options: { headers: ISOLATION_HEADERS, files },
+      };
+    });
+    try {
+      await page.goto(url);
       await page
         .waitForFunction(() => (window as ZooWindow).onebitZoo, undefined, { timeout: 60_000 })
         .catch((e: Error) => {
