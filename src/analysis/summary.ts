@@ -117,6 +117,7 @@ export async function summarizeCheckpoint(ck: Checkpoint, file: string): Promise
     ({ engine, note } = converted(model, ck));
   }
   model.dispose();
+  ctx.dispose();
   return summaryOf(ck, file, "checkpoint", engine, note);
 }
 
@@ -138,6 +139,7 @@ export async function summarizeSpec(spec: ModelSpec, source = spec.name): Promis
   };
   const { engine, note } = converted(model, ck);
   model.dispose();
+  ctx.dispose();
   return summaryOf(ck, source, "spec", engine, note);
 }
 

@@ -248,6 +248,9 @@ export async function run(options: BenchOptions): Promise<void> {
       history: result.history,
     });
     result.model.dispose();
+    // Each run's context owns a heap and (with threads) a worker pool that holds it: without
+    // this, 16 residual runs in one process grew to 24 GB and the OS killed it.
+    ctx.dispose();
     writeFileSync(file, `${JSON.stringify({ environment: env, results }, null, 2)}\n`);
     process.stderr.write(`accuracy: ${r.id} ${(100 * result.testAccuracy).toFixed(2)}% -> ${file}\n`);
   }
