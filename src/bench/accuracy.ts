@@ -207,9 +207,10 @@ export async function run(options: BenchOptions): Promise<void> {
   const file = path.join(outDir, `accuracy-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
   const results: Record<string, unknown>[] = [];
   const env = environment();
+  const threads = options.threads ?? 1;
   for (const r of runs) {
     const data = await loadDataset(r.dataset, { limitTrain: limit });
-    const ctx = await createContext("wasm", { threads: options.threads ?? 1 });
+    const ctx = await createContext("wasm", { threads });
     const t0 = performance.now();
     const result = await train({
       ctx,
@@ -241,7 +242,7 @@ export async function run(options: BenchOptions): Promise<void> {
       wall_seconds: Math.round(wall),
       epoch_seconds_median: median(result.epochSeconds),
       train_images: data.train.count,
-      threads: options.threads ?? 1,
+      threads,
       params: result.params,
       macs: summary?.macs ?? null,
       file_bytes: summary?.fileBytes ?? null,
@@ -289,6 +290,6 @@ export async function run(options: BenchOptions): Promise<void> {
           x.wall_seconds as number,
         ];
       }),
-    )}\ns/epoch: median seconds per epoch of ${[...new Set(results.map((x) => x.train_images))].join(" / ")} training images on ${options.threads ?? 1} thread(s)\nresults: ${file}\n`,
+    )}\ns/epoch: median seconds per epoch of ${[...new Set(results.map((x) => x.train_images))].join(" / ")} training images on ${threads} thread(s)\nresults: ${file}\n`,
   );
 }
