@@ -1,6 +1,7 @@
-// Compiles the AssemblyScript kernels (assembly/index.ts) into four WebAssembly modules:
-// a SIMD build and a scalar fallback, each with a private memory and with a shared one.
-// Kernels branch on the compile-time constant ASC_FEATURE_SIMD. Every build imports its
+// Compiles the AssemblyScript kernels (assembly/index.ts) into six WebAssembly modules:
+// a relaxed-SIMD build (fused multiply-add in the float dot products), a SIMD build and a
+// scalar fallback, each with a private memory and with a shared one. Kernels branch on
+// the compile-time constants ASC_FEATURE_SIMD and ASC_FEATURE_RELAXED_SIMD. Every build imports its
 // memory ('env.memory') so that tensors live in one WebAssembly.Memory owned by
 // TypeScript. The -shared builds declare that memory shared (threads feature, maximum
 // 65536 pages = 4 GiB) so that worker threads can each instantiate the module on it
@@ -34,7 +35,10 @@ const common = [
   "1",
 ];
 const shared = ["--sharedMemory", "--maximumMemory", "65536", "--enable", "threads"];
+const relaxed = ["--enable", "simd", "--enable", "relaxed-simd"];
 const variants = [
+  { name: "onebit-relaxed", flags: relaxed },
+  { name: "onebit-relaxed-shared", flags: [...relaxed, ...shared] },
   { name: "onebit-simd", flags: ["--enable", "simd"] },
   { name: "onebit-scalar", flags: [] },
   { name: "onebit-simd-shared", flags: ["--enable", "simd", ...shared] },

@@ -59,7 +59,7 @@ try {
   const jsGzip = js.reduce((a, r) => a + r.gzip, 0);
   for (const r of rows.filter(isHostWorker))
     console.log(`EngineWorker's worker script, gzipped: ${kb(r.gzip)}`);
-  for (const flavor of ["simd", "scalar"]) {
+  for (const flavor of ["relaxed", "simd", "scalar"]) {
     const wasm = rows.find((r) => new RegExp(`onebit-${flavor}-(?!shared)`).test(r.file));
     if (wasm) console.log(`engine JS + ${flavor} wasm, gzipped: ${kb(jsGzip + wasm.gzip)}`);
   }

@@ -156,7 +156,7 @@ async function main(): Promise<void> {
     ` (${formatBytes(memory.totalBytes)} with one buffer per layer)`;
   $("model-params").textContent =
     `${params32.binary.toLocaleString("en")} binary + ${params32.other.toLocaleString("en")} float parameters` +
-    ` · kernels: ${engine.backend.name} (WebAssembly${engine.backend.name === "wasm-simd" ? " SIMD" : ""})`;
+    ` · kernels: ${engine.backend.name} (WebAssembly${{ "wasm-relaxed": " relaxed SIMD", "wasm-simd": " SIMD" }[engine.backend.name as string] ?? ""})`;
 
   const seen = $<HTMLCanvasElement>("seen");
   const probs = $("probs");

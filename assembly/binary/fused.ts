@@ -5,8 +5,9 @@
 //
 // Exactness: every value is rounded as the training graph rounds it. The convolution sums
 // patch[p] * w[p, o] for p = 0, 1, ..., K-1 in order, each product and each sum rounded to
-// float32 (f32x4.mul then f32x4.add, no FMA), starting from 0: the order of the sgemm
-// micro-kernel when K fits one depth block (the caller checks K <= 384). Then + bias,
+// float32 (madd: f32x4.mul then f32x4.add; one fused step in the relaxed build, as the
+// sgemm's), starting from 0: the order of the sgemm micro-kernel when K fits one depth
+// block (the caller checks K <= 384). Then + bias,
 // max over the in-bounds taps of the pool window, ((y - mean) * invStd) * gamma + beta,
 // and bit = y >= 0 (NaN gives 0), as the bitpack kernel.
 //
@@ -14,6 +15,8 @@
 // order (ky * kw + kx) * c + ci (the OHWI weights transposed); bias, mean, invStd, gamma,
 // beta [outC] (0 = absent; the batch norm needs all four); out [n, poolOutH, poolOutW,
 // ceil(outC / 32)] uint32 words; scratch holds K + 2 * outC + 4 float32.
+
+import { madd } from "../float/vec";
 
 /**
  * best[o] = y[o] (first tap) or y[o] if y[o] > best[o], with y[o] = sum_p patch[p] * wT[p, o]
@@ -37,14 +40,14 @@ function convPixelMax(
       for (let ky = 0; ky < kh; ky++) {
         for (let q: usize = 0; q < rowEnd; q += 4) {
           const a = v128.load32_splat(row + q);
-          s0 = f32x4.add(s0, f32x4.mul(a, v128.load(pw)));
-          s1 = f32x4.add(s1, f32x4.mul(a, v128.load(pw, 16)));
-          s2 = f32x4.add(s2, f32x4.mul(a, v128.load(pw, 32)));
-          s3 = f32x4.add(s3, f32x4.mul(a, v128.load(pw, 48)));
-          s4 = f32x4.add(s4, f32x4.mul(a, v128.load(pw, 64)));
-          s5 = f32x4.add(s5, f32x4.mul(a, v128.load(pw, 80)));
-          s6 = f32x4.add(s6, f32x4.mul(a, v128.load(pw, 96)));
-          s7 = f32x4.add(s7, f32x4.mul(a, v128.load(pw, 112)));
+          s0 = madd(a, v128.load(pw), s0);
+          s1 = madd(a, v128.load(pw, 16), s1);
+          s2 = madd(a, v128.load(pw, 32), s2);
+          s3 = madd(a, v128.load(pw, 48), s3);
+          s4 = madd(a, v128.load(pw, 64), s4);
+          s5 = madd(a, v128.load(pw, 80), s5);
+          s6 = madd(a, v128.load(pw, 96), s6);
+          s7 = madd(a, v128.load(pw, 112), s7);
           pw += stride;
         }
         row += rowBytes;
@@ -88,17 +91,17 @@ function convPixelMax2(
         const x = v128.load32_splat(rowA + q);
         const y = v128.load32_splat(rowB + q);
         const w0 = v128.load(pw);
-        a0 = f32x4.add(a0, f32x4.mul(x, w0));
-        b0 = f32x4.add(b0, f32x4.mul(y, w0));
+        a0 = madd(x, w0, a0);
+        b0 = madd(y, w0, b0);
         const w1 = v128.load(pw, 16);
-        a1 = f32x4.add(a1, f32x4.mul(x, w1));
-        b1 = f32x4.add(b1, f32x4.mul(y, w1));
+        a1 = madd(x, w1, a1);
+        b1 = madd(y, w1, b1);
         const w2 = v128.load(pw, 32);
-        a2 = f32x4.add(a2, f32x4.mul(x, w2));
-        b2 = f32x4.add(b2, f32x4.mul(y, w2));
+        a2 = madd(x, w2, a2);
+        b2 = madd(y, w2, b2);
         const w3 = v128.load(pw, 48);
-        a3 = f32x4.add(a3, f32x4.mul(x, w3));
-        b3 = f32x4.add(b3, f32x4.mul(y, w3));
+        a3 = madd(x, w3, a3);
+        b3 = madd(y, w3, b3);
         pw += stride;
       }
       rowA += rowBytesA;
@@ -136,7 +139,7 @@ function convPixelMaxFrom(
     let row = patch;
     for (let ky = 0; ky < kh; ky++) {
       for (let q: usize = 0; q < rowEnd; q += 4) {
-        s = f32x4.add(s, f32x4.mul(v128.load32_splat(row + q), v128.load(pw)));
+        s = madd(v128.load32_splat(row + q), v128.load(pw), s);
         pw += stride;
       }
       row += rowBytes;

@@ -8,7 +8,7 @@
 //     for each strip of MR = 5 rows of op(A) (in place when A is row-major, a packed
 //     depth-major copy when A is transposed), kept in L1, and each panel, the micro-kernel
 //       acc[r, 0..8] += splat(op(A)[i+r, p]) * panel[p, 0..8],  p < kc,
-//     in 10 f32x4 registers (f32x4.mul + f32x4.add: no FMA without relaxed SIMD), then
+//     in 10 f32x4 registers (madd: f32x4.mul + f32x4.add, or one fused f32x4.relaxed_madd in the relaxed-SIMD build), then
 //     writes C = alpha * acc + beta * C on the first depth block, C += alpha * acc after.
 // Rows past m reuse row m-1 (never stored), so loads stay in bounds without branches.
 // beta = 0 never reads C. With fewer than 16 columns and more rows than columns the
@@ -24,6 +24,7 @@
 // (fewer instructions, same speed: the FP ports are the limit), an inlined micro-kernel.
 
 import { gemvCols, gemvColsStream, gemvRows } from "./gemv";
+import { madd } from "./vec";
 
 const MR: i32 = 5;
 const NR: i32 = 8;
@@ -190,20 +191,20 @@ function kernelSimd(
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
     let av = v128.load32_splat(a0);
-    c00 = f32x4.add(c00, f32x4.mul(av, b0));
-    c01 = f32x4.add(c01, f32x4.mul(av, b1));
+    c00 = madd(av, b0, c00);
+    c01 = madd(av, b1, c01);
     av = v128.load32_splat(a1);
-    c10 = f32x4.add(c10, f32x4.mul(av, b0));
-    c11 = f32x4.add(c11, f32x4.mul(av, b1));
+    c10 = madd(av, b0, c10);
+    c11 = madd(av, b1, c11);
     av = v128.load32_splat(a2);
-    c20 = f32x4.add(c20, f32x4.mul(av, b0));
-    c21 = f32x4.add(c21, f32x4.mul(av, b1));
+    c20 = madd(av, b0, c20);
+    c21 = madd(av, b1, c21);
     av = v128.load32_splat(a3);
-    c30 = f32x4.add(c30, f32x4.mul(av, b0));
-    c31 = f32x4.add(c31, f32x4.mul(av, b1));
+    c30 = madd(av, b0, c30);
+    c31 = madd(av, b1, c31);
     av = v128.load32_splat(a4);
-    c40 = f32x4.add(c40, f32x4.mul(av, b0));
-    c41 = f32x4.add(c41, f32x4.mul(av, b1));
+    c40 = madd(av, b0, c40);
+    c41 = madd(av, b1, c41);
     a0 += step;
     a1 += step;
     a2 += step;

@@ -5,6 +5,8 @@
 // x is contiguous (the caller copies a strided row first). y[j] lives at y + j * ys bytes
 // (ys = 4, or ldc * 4 when the caller computes C^T). Both read B once, in order.
 
+import { madd } from "./vec";
+
 /** Writes one output: alpha * v (+ beta * old unless beta = 0, which ignores old). */
 @inline function put(out: usize, v: f32, alpha: f32, beta: f32): void {
   store<f32>(out, beta == 0 ? alpha * v : alpha * v + beta * load<f32>(out));
@@ -23,8 +25,8 @@ function dot(k: i32, x: usize, row: usize): f32 {
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
     for (; p + 8 <= k; p += 8) {
       const o = <usize>p * 4;
-      a0 = f32x4.add(a0, f32x4.mul(v128.load(x + o), v128.load(row + o)));
-      a1 = f32x4.add(a1, f32x4.mul(v128.load(x + o, 16), v128.load(row + o, 16)));
+      a0 = madd(v128.load(x + o), v128.load(row + o), a0);
+      a1 = madd(v128.load(x + o, 16), v128.load(row + o, 16), a1);
     }
     s = hsum(f32x4.add(a0, a1));
   }
@@ -47,10 +49,10 @@ export function gemvRows(
       for (; p + 4 <= k; p += 4) {
         const o = <usize>p * 4;
         const xv = v128.load(x + o);
-        a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(r0 + o)));
-        a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(r1 + o)));
-        a2 = f32x4.add(a2, f32x4.mul(xv, v128.load(r2 + o)));
-        a3 = f32x4.add(a3, f32x4.mul(xv, v128.load(r3 + o)));
+        a0 = madd(xv, v128.load(r0 + o), a0);
+        a1 = madd(xv, v128.load(r1 + o), a1);
+        a2 = madd(xv, v128.load(r2 + o), a2);
+        a3 = madd(xv, v128.load(r3 + o), a3);
       }
       let s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
       for (; p < k; p++) {
@@ -84,14 +86,14 @@ export function gemvCols(
       let row = b + <usize>j * 4;
       for (let p = 0; p < k; p++) {
         const xs = v128.load32_splat(x + <usize>p * 4);
-        a0 = f32x4.add(a0, f32x4.mul(xs, v128.load(row)));
-        a1 = f32x4.add(a1, f32x4.mul(xs, v128.load(row, 16)));
-        a2 = f32x4.add(a2, f32x4.mul(xs, v128.load(row, 32)));
-        a3 = f32x4.add(a3, f32x4.mul(xs, v128.load(row, 48)));
-        a4 = f32x4.add(a4, f32x4.mul(xs, v128.load(row, 64)));
-        a5 = f32x4.add(a5, f32x4.mul(xs, v128.load(row, 80)));
-        a6 = f32x4.add(a6, f32x4.mul(xs, v128.load(row, 96)));
-        a7 = f32x4.add(a7, f32x4.mul(xs, v128.load(row, 112)));
+        a0 = madd(xs, v128.load(row), a0);
+        a1 = madd(xs, v128.load(row, 16), a1);
+        a2 = madd(xs, v128.load(row, 32), a2);
+        a3 = madd(xs, v128.load(row, 48), a3);
+        a4 = madd(xs, v128.load(row, 64), a4);
+        a5 = madd(xs, v128.load(row, 80), a5);
+        a6 = madd(xs, v128.load(row, 96), a6);
+        a7 = madd(xs, v128.load(row, 112), a7);
         row += ld;
       }
       storeLanes(y + <usize>j * ys, ys, a0, alpha, beta);
@@ -107,7 +109,7 @@ export function gemvCols(
       let a0 = f32x4.splat(0);
       let row = b + <usize>j * 4;
       for (let p = 0; p < k; p++) {
-        a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(x + <usize>p * 4), v128.load(row)));
+        a0 = madd(v128.load32_splat(x + <usize>p * 4), v128.load(row), a0);
         row += ld;
       }
       storeLanes(y + <usize>j * ys, ys, a0, alpha, beta);

@@ -5,7 +5,7 @@
 export interface DemoApi {
   /** The demo model's id in web/catalog.ts ("mnist", "fashion"). */
   demo: string;
-  /** The engine's backend name ("wasm-simd" or "wasm-scalar"). */
+  /** The engine's backend name ("wasm-relaxed", "wasm-simd" or "wasm-scalar"). */
   backend: string;
   /** The model's class names. */
   classNames: string[];

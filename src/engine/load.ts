@@ -5,10 +5,9 @@
  * message naming it.
  */
 import { OptionsError } from "../errors.js";
-import type { BackendKind } from "../kernels/index.js";
+import { BACKEND_KINDS } from "../kernels/index.js";
 import { booleanOption, oneOf, plainObject, positiveInteger, rejectUnknownKeys } from "../util/options.js";
 
-const BACKENDS: readonly BackendKind[] = ["wasm", "wasm-simd", "wasm-scalar", "ref"];
 const ENGINE_OPTIONS = ["backend", "wasmUrl", "threads", "maxBatch", "fuse", "checkInputRange"];
 
 const tag = (v: unknown) => Object.prototype.toString.call(v);
@@ -39,7 +38,7 @@ export function checkEngineOptions(options: unknown): void {
   const where = "Engine.load";
   const o = plainObject(where, "options", options);
   rejectUnknownKeys(where, o, ENGINE_OPTIONS);
-  oneOf(where, "backend", o.backend, BACKENDS);
+  oneOf(where, "backend", o.backend, BACKEND_KINDS);
   if (o.wasmUrl !== undefined && typeof o.wasmUrl !== "string" && !(o.wasmUrl instanceof URL)) {
     throw new OptionsError(where, "wasmUrl", "wasmUrl must be a string or a URL");
   }

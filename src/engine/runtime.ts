@@ -35,7 +35,7 @@ const MIN_CHUNK_IMAGES = 4;
 
 /** Options of `Engine.load` (each checked; an unknown one is an OptionsError). */
 export interface EngineOptions {
-  /** "wasm" (default: SIMD when supported, else scalar), "wasm-simd", "wasm-scalar" or "ref". */
+  /** "wasm" (default: the best build the runtime supports: relaxed SIMD, SIMD, scalar), "wasm-relaxed", "wasm-simd", "wasm-scalar" or "ref". */
   backend?: BackendKind;
   /** Where the browser fetches the kernel module from. */
   wasmUrl?: string | URL;

@@ -151,7 +151,7 @@ export class EngineWorker {
   /** Values per image. */
   readonly imageSize: number;
   readonly maxBatch: number;
-  /** The kernels the worker's engine runs ("wasm-simd", "wasm-scalar" or "ref"). */
+  /** The kernels the worker's engine runs ("wasm-relaxed", "wasm-simd", "wasm-scalar" or "ref"). */
   readonly backend: string;
   /** Kernel threads in the worker (the worker's own thread included). */
   readonly threads: number;

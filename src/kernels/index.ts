@@ -1,9 +1,10 @@
 /**
  * Backends: a heap plus the kernels that work on it. `createBackend("wasm")` picks the
- * SIMD WebAssembly kernels when the runtime supports SIMD, else the scalar build; "ref"
- * is the plain-TypeScript oracle on a new heap.
+ * best WebAssembly build the runtime validates: relaxed SIMD (fused multiply-add in the
+ * float dot products; Chromium), else SIMD, else scalar; "ref" is the plain-TypeScript
+ * oracle on a new heap.
  *
- *     const backend = await createBackend();          // wasm-simd on Node 20
+ *     const backend = await createBackend();          // wasm-simd on Node 20, wasm-relaxed in Chromium
  *     const a = backend.heap.alloc(4 * 64 * 64);
  *     backend.float.fill(64 * 64, 1, a);
  *
@@ -20,7 +21,14 @@ import { KernelPool } from "./threads/pool.js";
 import type { BackendName, FloatKernels } from "./types.js";
 import { createWasmBinaryKernels } from "./wasm/binary.js";
 import { createWasmFloatKernels } from "./wasm/float.js";
-import { isSharedMemory, type KernelModule, loadKernelModule, simdSupported } from "./wasm/module.js";
+import {
+  backendName,
+  bestFlavor,
+  isSharedMemory,
+  type KernelModule,
+  loadKernelModule,
+  type WasmFlavor,
+} from "./wasm/module.js";
 
 export type { BinaryKernels, PadValue } from "./binaryTypes.js";
 export { convGeometry, type Padding } from "./geometry.js";
@@ -52,10 +60,26 @@ export interface Backend {
 }
 
 /**
- * Which kernels: "wasm" (SIMD when supported, else scalar), "wasm-simd", "wasm-scalar", or
- * "ref" (the plain TypeScript reference).
+ * Which kernels: "wasm" (the best build the runtime supports: relaxed SIMD, else SIMD,
+ * else scalar), "wasm-relaxed", "wasm-simd", "wasm-scalar", or "ref" (the plain
+ * TypeScript reference).
  */
-export type BackendKind = "wasm" | "wasm-simd" | "wasm-scalar" | "ref";
+export type BackendKind = "wasm" | "wasm-relaxed" | "wasm-simd" | "wasm-scalar" | "ref";
+
+/** Every BackendKind, in the order the CLI lists them. */
+export const BACKEND_KINDS: readonly BackendKind[] = [
+  "wasm",
+  "wasm-relaxed",
+  "wasm-simd",
+  "wasm-scalar",
+  "ref",
+];
+
+const FLAVOR_OF: Record<Exclude<BackendKind, "wasm" | "ref">, WasmFlavor> = {
+  "wasm-relaxed": "relaxed",
+  "wasm-simd": "simd",
+  "wasm-scalar": "scalar",
+};
 
 export interface BackendOptions {
   /** Use this heap (its memory decides shared or not). */
@@ -100,8 +124,8 @@ export async function resolveThreads(threads?: number): Promise<number> {
 }
 
 /**
- * A heap with float (and binary) kernels. "wasm" = the SIMD build when the runtime has
- * WebAssembly SIMD, else the scalar build; "wasm-simd" / "wasm-scalar" force one; "ref" =
+ * A heap with float (and binary) kernels. "wasm" = the best build the runtime validates
+ * (bestFlavor); "wasm-relaxed" / "wasm-simd" / "wasm-scalar" force one; "ref" =
  * the TypeScript oracle on a new heap (or `options.heap`), with no module.
  */
 export async function createBackend(
@@ -130,10 +154,10 @@ export async function createBackend(
       close: async () => {},
     };
   }
-  if (kind !== "wasm" && kind !== "wasm-simd" && kind !== "wasm-scalar") {
-    throw new RangeError(`createBackend: unknown backend '${kind}' (wasm, wasm-simd, wasm-scalar or ref)`);
+  if (!BACKEND_KINDS.includes(kind)) {
+    throw new RangeError(`createBackend: unknown backend '${kind}' (${BACKEND_KINDS.join(", ")})`);
   }
-  const flavor = kind === "wasm-scalar" || (kind === "wasm" && !simdSupported()) ? "scalar" : "simd";
+  const flavor = kind === "wasm" ? bestFlavor() : FLAVOR_OF[kind];
   let threads = unavailable ? 1 : requested;
   if (threads > 1 && options.heap && !isSharedMemory(options.heap.memory)) {
     threadNote = `onebit: running on 1 thread instead of ${requested}: the given heap's memory is not shared`;
@@ -157,9 +181,8 @@ export async function createBackend(
       threads = 1;
     }
   }
-  const name: BackendName = flavor === "simd" ? "wasm-simd" : "wasm-scalar";
   return {
-    name,
+    name: backendName(flavor),
     heap: module.heap,
     float: createWasmFloatKernels(module, pool),
     binary: createWasmBinaryKernels(module, pool),

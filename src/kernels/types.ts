@@ -11,7 +11,7 @@
  */
 import type { Heap } from "./heap.js";
 
-export type BackendName = "ref" | "wasm-simd" | "wasm-scalar";
+export type BackendName = "ref" | "wasm-relaxed" | "wasm-simd" | "wasm-scalar";
 
 /** Geometry of a 2-D window op (convolution via im2col, pooling), NHWC. */
 export interface Window2D {

@@ -45,7 +45,10 @@ describe("Engine.load", () => {
       [{ maxBatch: 0 }, /maxBatch must be a positive integer, got 0/],
       [{ maxBatch: 2.5 }, /maxBatch must be a positive integer, got 2.5/],
       [{ threads: -1 }, /threads must be a positive integer, got -1/],
-      [{ backend: "gpu" }, /backend must be one of "wasm", "wasm-simd", "wasm-scalar", "ref", got "gpu"/],
+      [
+        { backend: "gpu" },
+        /backend must be one of "wasm", "wasm-relaxed", "wasm-simd", "wasm-scalar", "ref", got "gpu"/,
+      ],
       [{ fuse: "yes" }, /fuse must be one of true, false, got "yes"/],
       [{ wasmUrl: 3 }, /wasmUrl must be a string or a URL/],
     ];

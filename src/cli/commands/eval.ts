@@ -25,7 +25,11 @@ export function register(program: Command): void {
     .option("--data-dir <dir>", "folder with the data set's files")
     .option("--limit-test <n>", "use the first n test images", positiveInt)
     .option("--json", "print one JSON object", false)
-    .option("--backend <name>", "wasm, wasm-simd, wasm-scalar or ref", "wasm")
+    .option(
+      "--backend <name>",
+      "wasm (the best build: relaxed SIMD, SIMD or scalar), wasm-relaxed, wasm-simd, wasm-scalar or ref",
+      "wasm",
+    )
     .option("--threads <n>", "threads for the kernels (default: all cores)", positiveInt)
     .action(async (file: string, o: EvalOptions) => {
       const ck = await readCheckpoint(file);

@@ -84,7 +84,11 @@ export function register(program: Command): void {
     .option("--dataset <name>", `${DATASET_NAMES.join(", ")} (default: the model's)`)
     .option("--data-dir <dir>", "folder with the data set's files")
     .option("--limit-test <n>", "use the first n test images", positiveInt)
-    .option("--backend <name>", "wasm, wasm-simd, wasm-scalar or ref", "wasm")
+    .option(
+      "--backend <name>",
+      "wasm (the best build: relaxed SIMD, SIMD or scalar), wasm-relaxed, wasm-simd, wasm-scalar or ref",
+      "wasm",
+    )
     .option("--verify <checkpoint>", "compare with the training graph of this checkpoint on every test image")
     .option("--json", "print one JSON object", false)
     .option("--threads <n>", "threads for the kernels (default: all cores)", positiveInt)

@@ -109,7 +109,11 @@ export function register(program: Command): void {
     )
     .option("--out <dir>", "write sensitivity.json, heatmap/bars .svg/.png and report.html here")
     .option("--json", "print the report as one JSON object", false)
-    .option("--backend <name>", "wasm, wasm-simd, wasm-scalar or ref", "wasm")
+    .option(
+      "--backend <name>",
+      "wasm (the best build: relaxed SIMD, SIMD or scalar), wasm-relaxed, wasm-simd, wasm-scalar or ref",
+      "wasm",
+    )
     .option(
       "--threads <n>",
       "threads for the kernels (default: all cores); variants run one at a time on all of them",

@@ -232,7 +232,11 @@ export function trainOptions(cmd: Command, defaults: { epochs: number }): Comman
       "with --teacher: softmax temperature of teacher and student, loss scaled by t^2 (default 1)",
       Number.parseFloat,
     )
-    .option("--backend <name>", "wasm, wasm-simd, wasm-scalar or ref", "wasm")
+    .option(
+      "--backend <name>",
+      "wasm (the best build: relaxed SIMD, SIMD or scalar), wasm-relaxed, wasm-simd, wasm-scalar or ref",
+      "wasm",
+    )
     .option("--threads <n>", "threads for the kernels (default: all cores)", positiveInt);
 }
 

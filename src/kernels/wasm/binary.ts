@@ -39,7 +39,7 @@ import {
   unpackJob,
 } from "./binaryCalls.js";
 import { byImages, invoke, partition, type Runner, runJob } from "./calls.js";
-import type { KernelModule } from "./module.js";
+import { backendName, type KernelModule } from "./module.js";
 
 function checkPad(padValue: number): void {
   if (padValue !== -1 && padValue !== 0 && padValue !== 1) {
@@ -66,8 +66,8 @@ function checkPoolWindows(g: Window2D): void {
 /** Binary kernels over a loaded kernel module (its heap is the kernels' heap), split across `pool` when given. */
 export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): BinaryKernels {
   const e = mod.exports;
-  const name: BackendName = mod.flavor === "simd" ? "wasm-simd" : "wasm-scalar";
-  const runner: Runner = { exports: e, pool, slowdown: mod.flavor === "simd" ? 1 : COST.scalarFactor };
+  const name: BackendName = backendName(mod.flavor);
+  const runner: Runner = { exports: e, pool, slowdown: mod.flavor === "scalar" ? COST.scalarFactor : 1 };
   const bgemm = (m: number, n: number, words: number, k: number, a: number, b: number, out: number) => {
     checkCounts("bgemm", { m, n, words, k });
     if (k > words * 32) throw new RangeError(`bgemm: k = ${k} bits do not fit in ${words} words`);

@@ -20,7 +20,7 @@ import { COST, chunksFor, splitRange } from "../threads/split.js";
 import type { BinaryOp, FloatKernels, UnaryOp, Window2D } from "../types.js";
 import { type Runner, runJob } from "./calls.js";
 import { batchNormForwardJob, depthwiseJob, rowBand } from "./floatCalls.js";
-import type { KernelModule } from "./module.js";
+import { backendName, type KernelModule } from "./module.js";
 
 /** Integer codes of the binary ops; must match assembly/float/elementwise.ts. */
 export const BINARY_OP_CODES: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5 };
@@ -78,7 +78,7 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
   // up as a block allocated (or leaked) by whatever op first calls sgemm.
   const scratch = heap.alloc(e.float_sgemmScratchBytes());
   const threads = pool?.threads ?? 1;
-  const slow = module.flavor === "simd" ? 1 : COST.scalarFactor;
+  const slow = module.flavor === "scalar" ? COST.scalarFactor : 1;
   const runner: Runner = { exports: e, pool, slowdown: slow };
 
   /**
@@ -197,7 +197,7 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
   };
 
   return {
-    name: module.flavor === "simd" ? "wasm-simd" : "wasm-scalar",
+    name: backendName(module.flavor),
     heap,
     sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
       checkGemm(transA, transB, m, n, k, [lda, ldb, ldc]);

@@ -1,7 +1,10 @@
 /**
- * Loads the kernel WebAssembly module: the SIMD build where the runtime validates SIMD,
- * else the scalar build (detected once, with WebAssembly.validate, as tfjs-backend-wasm
- * does). The module imports its memory, so the caller's Heap owns all tensor data. A
+ * Loads the kernel WebAssembly module: the relaxed-SIMD build where the runtime validates
+ * relaxed SIMD (Chromium by default, Node 20 with --experimental-wasm-relaxed-simd), else
+ * the SIMD build where it validates SIMD, else the scalar build (each detected with
+ * WebAssembly.validate, as tfjs-backend-wasm does). The relaxed build differs from the
+ * SIMD build only in the float dot products (assembly/float/vec.ts, madd): a fused
+ * multiply-add where the CPU has one, so its float results may differ by rounding. The module imports its memory, so the caller's Heap owns all tensor data. A
  * shared memory (worker threads, src/kernels/threads) takes the `-shared` build, which
  * declares its imported memory shared; a private memory takes the plain build.
  *
@@ -13,6 +16,7 @@
  * instead of a kernel call failing later, perhaps in a worker.
  */
 import { Heap } from "../heap.js";
+import type { BackendName } from "../types.js";
 import { KERNEL_ARITY, type KernelExports } from "./exports.js";
 
 export type { KernelExports } from "./exports.js";
@@ -23,19 +27,76 @@ const SIMD_PROBE = new Uint8Array([
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
 ]);
 
-/** True when this runtime supports WebAssembly fixed-width SIMD. */
-export function simdSupported(): boolean {
+// (module (func (result v128) (f32x4.relaxed_madd (v128.const 0) (v128.const 0) (v128.const 0))))
+const ZERO_V128 = [253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0,
+  97,
+  115,
+  109,
+  1,
+  0,
+  0,
+  0,
+  1,
+  5,
+  1,
+  96,
+  0,
+  1,
+  123,
+  3,
+  2,
+  1,
+  0,
+  10,
+  61,
+  1,
+  59,
+  0,
+  ...ZERO_V128,
+  ...ZERO_V128,
+  ...ZERO_V128,
+  253,
+  133,
+  2,
+  11,
+]);
+
+function validates(bytes: Uint8Array<ArrayBuffer>): boolean {
   try {
-    return WebAssembly.validate(SIMD_PROBE);
+    return WebAssembly.validate(bytes);
   } catch {
     return false;
   }
 }
 
-export type WasmFlavor = "simd" | "scalar";
+/** True when this runtime supports WebAssembly fixed-width SIMD. */
+export function simdSupported(): boolean {
+  return validates(SIMD_PROBE);
+}
+
+/** True when this runtime supports WebAssembly relaxed SIMD (f32x4.relaxed_madd). */
+export function relaxedSimdSupported(): boolean {
+  return validates(RELAXED_SIMD_PROBE);
+}
+
+/** The kernel builds: relaxed SIMD (fused multiply-add), SIMD, scalar. */
+export type WasmFlavor = "relaxed" | "simd" | "scalar";
+
+/** The backend name of a kernel build ("wasm-relaxed", "wasm-simd", "wasm-scalar"). */
+export function backendName(flavor: WasmFlavor): BackendName {
+  return `wasm-${flavor}`;
+}
+
+/** The best build this runtime validates: relaxed, else simd, else scalar. */
+export function bestFlavor(): WasmFlavor {
+  if (relaxedSimdSupported()) return "relaxed";
+  return simdSupported() ? "simd" : "scalar";
+}
 
 export interface LoadOptions {
-  /** Force a flavor; default: SIMD when supported. */
+  /** Force a flavor; default: the best the runtime supports (bestFlavor). */
   flavor?: WasmFlavor;
   /** The module bytes (skips loading from disk or network). */
   wasmBytes?: BufferSource;
@@ -65,6 +126,11 @@ export interface KernelModule {
  * the pre-bundled copy matches nothing (the kernels were fetched from ".../undefined").
  */
 export function defaultWasmUrl(flavor: WasmFlavor, shared = false): URL {
+  if (flavor === "relaxed") {
+    return shared
+      ? new URL("../../../build/wasm/onebit-relaxed-shared.wasm", import.meta.url)
+      : new URL("../../../build/wasm/onebit-relaxed.wasm", import.meta.url);
+  }
   if (flavor === "simd") {
     return shared
       ? new URL("../../../build/wasm/onebit-simd-shared.wasm", import.meta.url)
@@ -94,9 +160,14 @@ const moduleCache = new Map<string, Promise<WebAssembly.Module>>();
 
 /** Instantiates the kernel module against a heap's memory. */
 export async function loadKernelModule(options: LoadOptions = {}): Promise<KernelModule> {
-  const flavor: WasmFlavor = options.flavor ?? (simdSupported() ? "simd" : "scalar");
+  const flavor: WasmFlavor = options.flavor ?? bestFlavor();
   if (flavor === "simd" && !simdSupported()) {
     throw new Error("onebit: the SIMD kernels were requested but this runtime has no WebAssembly SIMD");
+  }
+  if (flavor === "relaxed" && !relaxedSimdSupported()) {
+    throw new Error(
+      "onebit: the relaxed-SIMD kernels were requested but this runtime has no WebAssembly relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)",
+    );
   }
   const shared = options.heap ? isSharedMemory(options.heap.memory) : (options.shared ?? false);
   if (shared && typeof SharedArrayBuffer === "undefined") {
