@@ -317,6 +317,46 @@ function anyPixel(
 }
 
 /**
+ * The tables of the padded copy's kernels, at `table`: for pad 0 the thresholds of each
+ * border class (padThresholds; in the affine form, thresholds 0: the corrections), then,
+ * for the word tiles of the threshold form, their bounds. They depend on the weights and
+ * thresholds alone.
+ */
+function convTables(
+  c: i32, outC: i32, k: i32, weights: usize, thr: usize, affine: bool, zeroPad: bool, tiles: bool, table: usize,
+): void {
+  if (zeroPad && affine) {
+    // Thresholds 0 (row 0 of the table, read before it is written): the table then holds
+    // the corrections, dot = dot_copy - table[class, o].
+    memory.fill(table, 0, <usize>outC << 2);
+    padThresholds(c, outC, weights, table, table);
+  } else if (zeroPad) {
+    padThresholds(c, outC, weights, thr, table);
+  }
+  if (tiles && !affine) wordTileBounds(k, outC, thr, table, zeroPad ? 16 : 1, table + <usize>bitConvTableBytes(outC));
+}
+
+/** Bytes of bitConvTables' output: the pad-0 table and the word tiles' bounds. */
+export function bitConvTablesBytes(outC: i32): i32 {
+  return bitConvTableBytes(outC) + 16 * outC * 2;
+}
+
+/**
+ * bitConv2d's tables for a 3x3 stride-1 conv over its padded copy (xpad != 0), made once
+ * for every later call (its `built` argument) instead of by each call, and so by each
+ * thread's share: the same values bitConv2d would make in its own scratch. thr = 0 and
+ * affine != 0: the affine form. table: bitConvTablesBytes(outC) bytes.
+ */
+export function bitConvTables(
+  c: i32, outC: i32, padValue: i32, weights: usize, thr: usize, affine: i32, table: usize,
+): void {
+  const pixelBytes = <usize>((c + 31) >> 5) << 2;
+  const filterBytes = 9 * <i32>pixelBytes;
+  const block = max(2, (WEIGHT_BLOCK_BYTES / max(filterBytes, 1)) & ~1);
+  convTables(c, outC, 9 * c, weights, thr, affine != 0, padValue == 0, wordTiles(pixelBytes, outC, block), table);
+}
+
+/**
  * Binary convolution of x [n, h, w, ceil(c/32)] with weights [outC, kh, kw, ceil(c/32)],
  * output rows rowStart .. rowEnd of every image (a thread's share). padValue is -1, 0 or
  * +1. thr = 0: out is int32 [n, outH, outW, outC]; else out gets packed bits
@@ -326,7 +366,9 @@ function anyPixel(
  * padding row or column a side): xpad holds bitPadImages of x, and every pixel runs in the
  * fast tiles, border pixels too (for pad 0 with the thresholds of padThresholds, built at
  * `table`); `table` then has bitConvScratchBytes(outC, outW, c) bytes (the word tiles'
- * scratch follows the pad-0 table), or is 0 for the triple3x3 tiles only.
+ * scratch follows the pad-0 table), or is 0 for the triple3x3 tiles only. built != 0: the
+ * tables bitConvTables made for these weights and thresholds (then only the word tiles'
+ * counts and im2col row are written in `table`).
  *
  * scale != 0 (thr = 0): out is float32 [n, outH, outW, outC], fround(fround(dot * scale[o])
  * + bias[o]) as bitAffine; xpad is then used only with `table` (pad 0 keeps its
@@ -338,7 +380,7 @@ export function bitConv2d(
   n: i32, h: i32, w: i32, c: i32, kh: i32, kw: i32, strideH: i32, strideW: i32,
   padTop: i32, padLeft: i32, outH: i32, outW: i32, padValue: i32,
   outC: i32, x: usize, weights: usize, thr: usize, flip: usize, out: usize,
-  rowStart: i32, rowEnd: i32, xpad: usize, table: usize, scale: usize, bias: usize,
+  rowStart: i32, rowEnd: i32, xpad: usize, table: usize, built: usize, scale: usize, bias: usize,
   epi: usize, epiBase: usize,
 ): void {
   const words = (c + 31) >> 5;
@@ -360,17 +402,17 @@ export function bitConv2d(
   const affine = scale != 0;
   if (!thr && !(affine && table)) xpad = 0;
   const zeroPad = xpad != 0 && padValue == 0;
-  if (zeroPad && affine) {
-    // Thresholds 0 (row 0 of the table, read before it is written): the table then holds
-    // the corrections, dot = dot_copy - table[class, o].
-    memory.fill(table, 0, <usize>outC << 2);
-    padThresholds(c, outC, weights, table, table);
-  } else if (zeroPad) {
-    padThresholds(c, outC, weights, thr, table);
-  }
   const padRow = <usize>(outW + 2) * pixelBytes;
   const padImage = <usize>(outH + 2) * padRow;
   const tiles = xpad != 0 && table != 0 && wordTiles(pixelBytes, outC, block);
+  // The word tiles' counts and im2col row stay in this call's scratch; the pad-0 table and
+  // the bounds come from `built` (bitConvTables, made once) or are made here, in `table`.
+  const tileScratch = table + <usize>bitConvTableBytes(outC) + (<usize>(16 * outC) << 1);
+  if (xpad != 0 && built != 0) {
+    table = built;
+  } else if (xpad != 0) {
+    convTables(c, outC, k, weights, thr, affine, zeroPad, tiles, table);
+  }
   if (thr && !(tiles && (outC & 31) == 0)) {
     // Every output word starts as its flip word; each bit is then XORed in once. (The word
     // tiles write whole words, so they need no start where outC fills its last word.)
@@ -385,8 +427,6 @@ export function bitConv2d(
     }
   }
   const bounds = table + <usize>bitConvTableBytes(outC);
-  const tileScratch = bounds + (<usize>(16 * outC) << 1);
-  if (tiles && !affine) wordTileBounds(k, outC, thr, table, zeroPad ? 16 : 1, bounds);
   for (let b = 0; b < n; b++) {
     const image = x + <usize>b * imageBytes;
     for (let f0 = 0; f0 < outC; f0 += block) {

@@ -21,7 +21,15 @@ import type { Backend } from "../kernels/index.js";
 import { directConvJob, threadCopy } from "../kernels/wasm/binaryCalls.js";
 import { byImages } from "../kernels/wasm/calls.js";
 import type { Layer } from "./model.js";
-import { type Buffer, Buffers, poolJob, type SpareBlocks, type Step, windowOf } from "./runtime-steps.js";
+import {
+  type Buffer,
+  Buffers,
+  convTables,
+  poolJob,
+  type SpareBlocks,
+  type Step,
+  windowOf,
+} from "./runtime-steps.js";
 import type { LayerWeights } from "./runtime-weights.js";
 
 /** A conv and the layers fused into its epilogue. */
@@ -145,6 +153,7 @@ export function makeEpilogueSteps(
   writeEpilogue(backend.heap, prog.ptr, ops);
   const scratchWords = bconv2dThresholdScratchWords(g, o);
   const scratch = scratchWords ? bufs.take(scratchWords).ptr : 0;
+  const tables = convTables(bufs, backend, g, layer.padValue, o, w.weights, 0, scratch);
   const p = {
     g,
     padValue: layer.padValue,
@@ -157,6 +166,7 @@ export function makeEpilogueSteps(
     scale: t.scale,
     bias: t.bias,
     epilogue: prog.ptr,
+    tables,
   };
   const job = poolJob(
     backend,
@@ -178,6 +188,7 @@ export function makeEpilogueSteps(
         out.ptr,
         scratch,
         prog.ptr,
+        tables,
       ),
     job,
     free: () => bufs.free(),

@@ -11,6 +11,7 @@ import {
   bconv2dScratchWords,
   bconv2dThresholdScratchWords,
   isPointwise,
+  type PadValue,
   preferIm2col,
 } from "../kernels/binaryTypes.js";
 import { convGeometry, readsPadding, type WindowPadding } from "../kernels/geometry.js";
@@ -116,6 +117,28 @@ export class Buffers {
     const bytes = Math.max(length, 1) * 4;
     this.spare.set(bytes, [...(this.spare.get(bytes) ?? []), ptr]);
   }
+}
+
+/**
+ * A binary conv's padded-copy tables (BinaryKernels.convTables), made once when the step is
+ * built, so that no run, and no thread's share of one, remakes them; 0 where the conv has
+ * no padded copy (no `scratch`) or the backend makes no tables.
+ */
+export function convTables(
+  bufs: Buffers,
+  backend: Backend,
+  g: Window2D,
+  padValue: PadValue,
+  outC: number,
+  weights: number,
+  thr: number,
+  scratch: number,
+): number {
+  const bytes = scratch ? backend.binary.convTablesBytes(outC) : 0;
+  if (!bytes) return 0;
+  const tables = bufs.take(Math.ceil(bytes / 4)).ptr;
+  backend.binary.convTables(g, padValue, outC, weights, thr, tables);
+  return tables;
 }
 
 /**
@@ -244,6 +267,7 @@ export function makeStep(
         const out = bufs.out(outLength);
         const scratchWords = bconv2dThresholdScratchWords(g, o);
         const scratch = scratchWords ? bufs.take(scratchWords).ptr : 0;
+        const tables = convTables(bufs, backend, g, layer.padValue, o, weights.weights, 0, scratch);
         const p: DirectConv = {
           g,
           padValue: layer.padValue,
@@ -255,10 +279,23 @@ export function makeStep(
           out: out.ptr,
           scale: t.scale,
           bias: t.bias,
+          tables,
         };
         const job = directConvJob(p, threadCopy(p, scratch, backend.pool?.scratchBytes ?? 0));
         const run = () =>
-          B.conv2dAffine(g, layer.padValue, o, x, weights.weights, t.scale, t.bias, out.ptr, scratch);
+          B.conv2dAffine(
+            g,
+            layer.padValue,
+            o,
+            x,
+            weights.weights,
+            t.scale,
+            t.bias,
+            out.ptr,
+            scratch,
+            0,
+            tables,
+          );
         return step(out, run, undefined, perImage(job));
       }
       if (fuse && t?.kind === "threshold" && !preferIm2col(g)) {
@@ -266,7 +303,17 @@ export function makeStep(
         const scratchWords = bconv2dThresholdScratchWords(g, o);
         const scratch = scratchWords ? bufs.take(scratchWords).ptr : 0;
         // Per image chunk: the chunk's padded copy (where the wrapper's threads would make
-        // one), then the conv; each thread builds the pad-0 thresholds in its own scratch.
+        // one), then the conv, with the tables made here once.
+        const tables = convTables(
+          bufs,
+          backend,
+          g,
+          layer.padValue,
+          o,
+          weights.weights,
+          t.thresholds,
+          scratch,
+        );
         const p: DirectConv = {
           g,
           padValue: layer.padValue,
@@ -276,6 +323,7 @@ export function makeStep(
           thr: t.thresholds,
           flip: t.flip,
           out: out.ptr,
+          tables,
         };
         const job = directConvJob(p, threadCopy(p, scratch, backend.pool?.scratchBytes ?? 0));
         return step(
@@ -291,6 +339,7 @@ export function makeStep(
               t.flip,
               out.ptr,
               scratch,
+              tables,
             ),
           undefined,
           perImage(job),

@@ -89,6 +89,29 @@ export interface BinaryKernels {
     flip: number,
     out: number,
     scratch?: number,
+    tables?: number,
+  ): void;
+
+  /**
+   * Bytes of the tables convTables makes for a conv of outC filters (0: this backend's
+   * convolutions make none, and convTables does nothing).
+   */
+  convTablesBytes(outC: number): number;
+
+  /**
+   * Makes at `tables` (convTablesBytes) what conv2dThreshold (thr != 0) or conv2dAffine
+   * (thr = 0) over a padded copy otherwise remakes on every call, and on every thread, from
+   * the weights and thresholds alone: pad 0's thresholds per border class and the word
+   * tiles' bounds. Pass `tables` to those calls (an engine does, its weights being fixed)
+   * for as long as weights and thr stay unchanged; the results are the same either way.
+   */
+  convTables(
+    g: Window2D,
+    padValue: PadValue,
+    outC: number,
+    weights: number,
+    thr: number,
+    tables: number,
   ): void;
 
   /**
@@ -109,6 +132,7 @@ export interface BinaryKernels {
     out: number,
     scratch?: number,
     epilogue?: number,
+    tables?: number,
   ): void;
 
   /**

@@ -241,6 +241,25 @@ function floatConv(
   return out;
 }
 
+/** How the fused convs run: no scratch (direct), over a padded copy, and with tables made once. */
+const CONV_MODES = ["direct", "scratch", "tables"] as const;
+
+/** convTables' output for these weights and thresholds (0: the backend makes none). */
+function tables(
+  k: BinaryKernels,
+  g: Window2D,
+  padValue: PadValue,
+  outC: number,
+  w: number,
+  thr: number,
+): number {
+  const bytes = k.convTablesBytes(outC);
+  if (!bytes) return 0;
+  const at = scratch(k, Math.ceil(bytes / 4));
+  k.convTables(g, padValue, outC, w, thr, at);
+  return at;
+}
+
 describe("binary conv2d", () => {
   const channels = [1, 13, 32, 33, 64, 128, 130];
   // 64..512 channels take the specialized 3x3 kernel (whole 64-bit words a pixel); the
@@ -318,24 +337,28 @@ describe("binary conv2d", () => {
         const flipFlags = Array.from({ length: outC }, () => rng.next() < 0.5);
         const flip = packFlags(flipFlags, 1, outC);
         for (const padValue of [-1, 0, 1] as PadValue[]) {
-          // With scratch, padded 3x3 stride-1 convs run over a padded copy of the input.
-          for (const scratchWords of [0, bconv2dThresholdScratchWords(g, outC)]) {
-            const label = `conv2dThreshold c=${c} k=${kSize} s=${stride} outC=${outC} ${padding} pad=${padValue} scratch=${scratchWords}`;
+          // With scratch, padded 3x3 stride-1 convs run over a padded copy of the input; with
+          // tables too, over the tables convTables made once.
+          for (const mode of CONV_MODES) {
+            const scratchWords = mode === "direct" ? 0 : bconv2dThresholdScratchWords(g, outC);
+            const label = `conv2dThreshold c=${c} k=${kSize} s=${stride} outC=${outC} ${padding} pad=${padValue} ${mode}`;
             const rows = n * g.outH * g.outW;
             const bits = expectAllEqual(
-              onAll(rows * wordsPerPixel(outC), (k, o) =>
+              onAll(rows * wordsPerPixel(outC), (k, o) => {
+                const [wp, tp] = [put(k, W), put(k, thr)];
                 k.conv2dThreshold(
                   g,
                   padValue,
                   outC,
                   put(k, X),
-                  put(k, W),
-                  put(k, thr),
+                  wp,
+                  tp,
                   put(k, flip),
                   o,
                   scratchWords ? scratch(k, scratchWords) : 0,
-                ),
-              ),
+                  mode === "tables" ? tables(k, g, padValue, outC, wp, tp) : 0,
+                );
+              }),
               label,
             );
             const dots = floatConv(g, outC, x, wt, padValue);
@@ -346,7 +369,7 @@ describe("binary conv2d", () => {
         }
       }
     }
-    expect(cases).toBe((fusedGrid.length * 2 - 1) * 3 * 2);
+    expect(cases).toBe((fusedGrid.length * 2 - 1) * 3 * CONV_MODES.length);
     // The padded path ran where it fits: 3x3 stride 1 'same' at 13..512 channels in whole words.
     expect(
       fusedGrid.filter(
@@ -373,23 +396,27 @@ describe("binary conv2d", () => {
         );
         const bias = Float32Array.from({ length: outC }, () => (rng.next() - 0.5) * 3.1);
         for (const padValue of [-1, 0, 1] as PadValue[]) {
-          for (const scratchWords of [0, bconv2dThresholdScratchWords(g, outC)]) {
-            const label = `conv2dAffine c=${c} k=${kSize} s=${stride} outC=${outC} ${padding} pad=${padValue} scratch=${scratchWords}`;
+          for (const mode of CONV_MODES) {
+            const scratchWords = mode === "direct" ? 0 : bconv2dThresholdScratchWords(g, outC);
+            const label = `conv2dAffine c=${c} k=${kSize} s=${stride} outC=${outC} ${padding} pad=${padValue} ${mode}`;
             const rows = n * g.outH * g.outW;
             const out = expectAllEqual(
-              onAll(rows * outC, (k, o) =>
+              onAll(rows * outC, (k, o) => {
+                const wp = put(k, W);
                 k.conv2dAffine(
                   g,
                   padValue,
                   outC,
                   put(k, X),
-                  put(k, W),
+                  wp,
                   put(k, scale),
                   put(k, bias),
                   o,
                   scratchWords ? scratch(k, scratchWords) : 0,
-                ),
-              ),
+                  0,
+                  mode === "tables" ? tables(k, g, padValue, outC, wp, 0) : 0,
+                );
+              }),
               label,
             );
             const dots = floatConv(g, outC, x, wt, padValue);
@@ -406,7 +433,7 @@ describe("binary conv2d", () => {
         }
       }
     }
-    expect(cases).toBe((fusedGrid.length * 2 - 1) * 3 * 2);
+    expect(cases).toBe((fusedGrid.length * 2 - 1) * 3 * CONV_MODES.length);
   });
 
   it("im2col on packed words fills padding with 0 bits or the real channel bits", () => {

@@ -264,6 +264,9 @@ export function createRefBinaryKernels(heap: Heap): BinaryKernels {
       refBconv2d(heap, g, padValue, outC, x, weights, out),
     conv2dThreshold: (g, padValue, outC, x, weights, thr, flip, out) =>
       refBconv2dThreshold(heap, g, padValue, outC, x, weights, thr, flip, out),
+    // The reference computes every dot whole: it needs no tables.
+    convTablesBytes: () => 0,
+    convTables: () => {},
     conv2dAffine: (g, padValue, outC, x, weights, scale, bias, out, _scratch, epilogue) => {
       refBconv2dAffine(heap, g, padValue, outC, x, weights, scale, bias, out);
       if (epilogue) refEpilogue(heap, epilogue, g.n * g.outH * g.outW, outC, out);

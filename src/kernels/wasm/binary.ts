@@ -14,6 +14,7 @@ import {
   bconv2dPaddedWords,
   isPointwise,
   type PadValue,
+  paddedConvFits,
   preferIm2col,
 } from "../binaryTypes.js";
 import { wordsPerPixel } from "../bits.js";
@@ -139,15 +140,24 @@ export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): B
       else if (cols && preferIm2col(g)) im2colConv(g, padValue, outC, x, weights, cols, out);
       else directConv({ g, padValue, outC, x, weights, thr: 0, flip: 0, out });
     },
-    conv2dThreshold(g, padValue, outC, x, weights, thr, flip, out, scratch = 0) {
+    conv2dThreshold(g, padValue, outC, x, weights, thr, flip, out, scratch = 0, tables = 0) {
       checkPad(padValue);
       checkCounts("conv2dThreshold", { outC });
-      directConv({ g, padValue, outC, x, weights, thr, flip, out }, scratch);
+      directConv({ g, padValue, outC, x, weights, thr, flip, out, tables }, scratch);
     },
-    conv2dAffine(g, padValue, outC, x, weights, scale, bias, out, scratch = 0, epilogue = 0) {
+    convTablesBytes: (outC) => e.bitConvTablesBytes(outC),
+    convTables(g, padValue, outC, weights, thr, tables) {
+      checkPad(padValue);
+      checkCounts("convTables", { outC });
+      if (paddedConvFits(g)) e.bitConvTables(g.c, outC, padValue, weights, thr, thr ? 0 : 1, tables);
+    },
+    conv2dAffine(g, padValue, outC, x, weights, scale, bias, out, scratch = 0, epilogue = 0, tables = 0) {
       checkPad(padValue);
       checkCounts("conv2dAffine", { outC });
-      directConv({ g, padValue, outC, x, weights, thr: 0, flip: 0, out, scale, bias, epilogue }, scratch);
+      directConv(
+        { g, padValue, outC, x, weights, thr: 0, flip: 0, out, scale, bias, epilogue, tables },
+        scratch,
+      );
     },
     thresholdPack(rows, c, x, thr, flip, out) {
       checkCounts("thresholdPack", { rows, c });

@@ -161,6 +161,8 @@ export interface DirectConv {
   readonly bias?: number;
   /** An epilogue program in the heap (kernels/epilogue.ts; affine form only), 0 or absent: none. */
   readonly epilogue?: number;
+  /** The padded copy's tables made once by bitConvTables (BinaryKernels.convTables), 0 or absent: each call makes its own. */
+  readonly tables?: number;
 }
 
 /** True when the conv's output transform is fused in (and it may run over a padded copy). */
@@ -195,6 +197,7 @@ export function bitConv2dCall(
     r1,
     padded ? padded + s * paddedImageBytes(p.g) : 0,
     table,
+    p.tables ?? 0,
     p.scale ?? 0,
     p.bias ?? 0,
     p.epilogue ?? 0,

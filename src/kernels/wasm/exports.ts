@@ -357,6 +357,18 @@ export interface KernelExports {
     scratch: usize,
   ): void;
   /** assembly/binary/conv.ts */
+  bitConvTablesBytes(outC: i32): i32;
+  /** assembly/binary/conv.ts */
+  bitConvTables(
+    c: i32,
+    outC: i32,
+    padValue: i32,
+    weights: usize,
+    thr: usize,
+    affine: i32,
+    table: usize,
+  ): void;
+  /** assembly/binary/conv.ts */
   bitConv2d(
     n: i32,
     h: i32,
@@ -381,6 +393,7 @@ export interface KernelExports {
     rowEnd: i32,
     xpad: usize,
     table: usize,
+    built: usize,
     scale: usize,
     bias: usize,
     epi: usize,
@@ -487,7 +500,9 @@ export const KERNEL_ARITY: { readonly [K in keyof KernelExports]: number } = {
   bitMaxPool: 14,
   bitPadImages: 11,
   fusedFloatConvPack: 31,
-  bitConv2d: 27,
+  bitConvTablesBytes: 1,
+  bitConvTables: 7,
+  bitConv2d: 28,
   signGemmScratchBytes: 1,
   signPatterns: 4,
   signGemm: 9,
