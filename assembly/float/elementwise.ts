@@ -6,7 +6,8 @@
 //   unary:        out[i] = f(x[i]);  unaryBackward: dx[i] (+)= dy[i] * f'(x[i])
 //   axpy:         y[i] += alpha * x[i]
 // Op codes match src/kernels/wasm/float.ts. max/min propagate NaN (f32.max semantics).
-// f' follows src/kernels/ref/elementwise.ts: relu 1{x > 0}; hardtanh, sign 1{|x| <= 1};
+// f' follows src/kernels/ref/elementwise.ts: relu 1{x > 0}; hardtanh 1{|x| <= 1}; sign
+// 1{|x| <= clip} (the straight-through estimator's clip value, 1 by default);
 // approx_sign (forward sign) max(0, 2 - 2|x|); neg -1; abs sign(x) with 0 at 0; square 2x; sqrt 0.5/sqrt(x); exp exp(x); log 1/x.
 // The derivative is multiplied (not selected) so that Inf * 0 gives NaN exactly as in ref.
 import { copyF32, fillF32 } from "./vec";
@@ -119,11 +120,11 @@ export function float_unary(op: i32, n: i32, x: usize, out: usize): void {
   }
 }
 
-@inline function derivative1(op: i32, x: f32): f32 {
+@inline function derivative1(op: i32, x: f32, clip: f32): f32 {
   switch (op) {
     case RELU: return x > 0 ? 1 : 0;
-    case HARDTANH:
-    case SIGN: return abs(x) <= 1 ? 1 : 0;
+    case HARDTANH: return abs(x) <= 1 ? 1 : 0;
+    case SIGN: return abs(x) <= clip ? 1 : 0;
     case APPROX_SIGN: return max<f32>(0, <f32>2 - <f32>2 * abs(x));
     case NEG: return -1;
     case ABS: return x > 0 ? 1 : x < 0 ? -1 : 0;
@@ -134,11 +135,12 @@ export function float_unary(op: i32, n: i32, x: usize, out: usize): void {
   }
 }
 
-export function float_unaryBackward(op: i32, n: i32, x: usize, dy: usize, dx: usize, accumulate: i32): void {
+export function float_unaryBackward(op: i32, n: i32, x: usize, dy: usize, dx: usize, accumulate: i32, clip: f32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     if (op != EXP) {
       const zero = f32x4.splat(0), one = f32x4.splat(1), minusOne = f32x4.splat(-1);
+      const clipV = f32x4.splat(clip);
       const two = f32x4.splat(2), half = f32x4.splat(0.5);
       for (; i + 4 <= n; i += 4) {
         const o = <usize>i * 4;
@@ -146,8 +148,8 @@ export function float_unaryBackward(op: i32, n: i32, x: usize, dy: usize, dx: us
         let d: v128;
         switch (op) {
           case RELU: d = v128.and(f32x4.gt(v, zero), one); break;
-          case HARDTANH:
-          case SIGN: d = v128.and(f32x4.le(f32x4.abs(v), one), one); break;
+          case HARDTANH: d = v128.and(f32x4.le(f32x4.abs(v), one), one); break;
+          case SIGN: d = v128.and(f32x4.le(f32x4.abs(v), clipV), one); break;
           case APPROX_SIGN: d = f32x4.max(zero, f32x4.sub(two, f32x4.mul(two, f32x4.abs(v)))); break;
           case NEG: d = minusOne; break;
           case ABS: d = v128.or(v128.and(f32x4.gt(v, zero), one), v128.and(f32x4.lt(v, zero), minusOne)); break;
@@ -163,7 +165,7 @@ export function float_unaryBackward(op: i32, n: i32, x: usize, dy: usize, dx: us
   }
   for (; i < n; i++) {
     const o = <usize>i * 4;
-    const g = load<f32>(dy + o) * derivative1(op, load<f32>(x + o));
+    const g = load<f32>(dy + o) * derivative1(op, load<f32>(x + o), clip);
     store<f32>(dx + o, accumulate ? load<f32>(dx + o) + g : g);
   }
 }

@@ -103,9 +103,19 @@ export interface FloatKernels {
   unary(op: UnaryOp, n: number, x: number, out: number): void;
   /**
    * dx = dy * f'(x) (accumulate = false) or dx += dy * f'(x) (accumulate = true), where f' is
-   * the (pseudo-)derivative of `op` evaluated at the forward input x.
+   * the (pseudo-)derivative of `op` evaluated at the forward input x. `clip` (default 1,
+   * rounded to float32) is the straight-through estimator's clip value of "sign":
+   * f'(x) = 1{|x| <= clip} (Larq's SteSign(clip_value); QuickNet trains with 1.25).
    */
-  unaryBackward(op: UnaryOp, n: number, x: number, dy: number, dx: number, accumulate: boolean): void;
+  unaryBackward(
+    op: UnaryOp,
+    n: number,
+    x: number,
+    dy: number,
+    dx: number,
+    accumulate: boolean,
+    clip?: number,
+  ): void;
   /** y += alpha * x. */
   axpy(n: number, alpha: number, x: number, y: number): void;
   /** out[i] = value. */

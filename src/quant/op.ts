@@ -22,7 +22,7 @@ export function quantize(q: Quantizer, x: Tensor, qctx: QuantContext): Tensor {
     y.setBackward([x], () => {
       const dy = y.grad!;
       x.accumulateGrad((ptr, overwrite) => {
-        if (op) return ctx.float.unaryBackward(op, x.size, x.ptr, dy.ptr, ptr, !overwrite);
+        if (op) return ctx.float.unaryBackward(op, x.size, x.ptr, dy.ptr, ptr, !overwrite, q.kernelClip);
         if (overwrite) ctx.float.fill(x.size, 0, ptr);
         q.backward(x.data, dy.data, ctx.heap.f32At(ptr, x.size), qctx);
       });

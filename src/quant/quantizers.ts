@@ -39,9 +39,12 @@ export interface Quantizer {
   readonly options?: Record<string, number>;
   /**
    * A float kernel computing exactly this forward (`unary`) and pseudo-gradient
-   * (`unaryBackward`), which the autograd op then uses instead of the array code.
+   * (`unaryBackward`, with `kernelClip`), which the autograd op then uses instead of the
+   * array code.
    */
   readonly kernelOp?: "sign" | "approx_sign";
+  /** The straight-through estimator's clip value that `kernelOp` "sign" takes (default 1). */
+  readonly kernelClip?: number;
 }
 
 /** sign(x) = +1 for x >= 0, -1 for x < 0 (sign(0) = +1; never 0). */
@@ -92,6 +95,8 @@ export function steSign(clipValue = 1): Quantizer {
     name: "ste_sign",
     bits: 1,
     options: { clipValue },
+    kernelOp: "sign",
+    kernelClip: clip,
     forward: (x, out) => signForward(x, out),
     backward: (x, dy, dx) => steBackward(x, dy, dx, clip),
   };

@@ -71,6 +71,15 @@ describe("elementwise kernels: wasm matches ref", () => {
             tol,
           );
         }
+        // The straight-through estimator's clip (QuickNet's 1.25; 1.1 rounds up in float32).
+        for (const clip of op === "sign" ? [1.25, 0.5, 1.1] : []) {
+          await compareBackends(
+            `unaryBackward sign clip ${clip} n=${n}`,
+            inputs,
+            (f, p) => f.unaryBackward(op, n, p.x!, p.dy!, p.dx!, true, clip),
+            tol,
+          );
+        }
       }
     });
 

@@ -180,7 +180,7 @@ describe("registry", () => {
 });
 
 describe("kernel fast path", () => {
-  it("the sign kernel's forward and STE backward equal the array code (ref and wasm)", async () => {
+  it("the sign kernel's forward and STE backward, at any clip, equal the array code (ref and wasm)", async () => {
     const { createContext } = await import("../../src/tensor/index.js");
     const { quantize } = await import("../../src/quant/op.js");
     const { mul, sum } = await import("../../src/ops/index.js");
@@ -195,8 +195,13 @@ describe("kernel fast path", () => {
       };
       expect(run(sign)).toEqual(run(plain));
       expect([...run(sign)[1]!]).toEqual(bwd(sign, xs, dy));
-      // A clip other than 1 has no kernel: the array code runs on the tensor.
-      expect([...run(steSign(1.25))[1]!]).toEqual(bwd(steSign(1.25), xs, dy));
+      // A clip other than 1 runs in the same kernel, with the clip passed to it.
+      for (const clip of [1.25, 0.5, 1.1]) {
+        const q = steSign(clip);
+        expect(q.kernelOp).toBe("sign");
+        expect(run(q)).toEqual(run({ ...q, kernelOp: undefined }));
+        expect([...run(q)[1]!]).toEqual(bwd(q, xs, dy));
+      }
     }
   });
 });

@@ -36,14 +36,14 @@ export const unaryFn: Record<UnaryOp, (x: number) => number> = {
 };
 
 /**
- * f'(x), the (pseudo-)derivative used by backward: relu 1{x > 0}; hardtanh and sign (the
- * straight-through estimator) 1{|x| <= 1}; approx_sign max(0, 2 - 2|x|) in float32; neg -1; abs the mathematical sign of x (0 at 0);
+ * f'(x), the (pseudo-)derivative used by backward: relu 1{x > 0}; hardtanh 1{|x| <= 1};
+ * sign (the straight-through estimator) 1{|x| <= clip}, clip a float32 value (default 1); approx_sign max(0, 2 - 2|x|) in float32; neg -1; abs the mathematical sign of x (0 at 0);
  * square 2x; sqrt 0.5 / sqrt(x); exp exp(x); log 1 / x.
  */
-export const unaryDerivative: Record<UnaryOp, (x: number) => number> = {
+export const unaryDerivative: Record<UnaryOp, (x: number, clip: number) => number> = {
   relu: (x) => (x > 0 ? 1 : 0),
   hardtanh: (x) => (Math.abs(x) <= 1 ? 1 : 0),
-  sign: (x) => (Math.abs(x) <= 1 ? 1 : 0),
+  sign: (x, clip) => (Math.abs(x) <= clip ? 1 : 0),
   approx_sign: (x) => Math.max(0, f(2 - 2 * Math.abs(x))),
   neg: () => -1,
   abs: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
@@ -109,11 +109,13 @@ export function refUnaryBackward(
   dy: number,
   dx: number,
   accumulate: boolean,
+  clip = 1,
 ): void {
   const [X, DY, DX] = views(heap, n, x, dy, dx) as [Float32Array, Float32Array, Float32Array];
   const d = unaryDerivative[op];
+  const c = f(clip);
   for (let i = 0; i < n; i++) {
-    const g = f(DY[i]! * d(X[i]!));
+    const g = f(DY[i]! * d(X[i]!, c));
     DX[i] = accumulate ? f(DX[i]! + g) : g;
   }
 }

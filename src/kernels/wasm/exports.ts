@@ -154,7 +154,7 @@ export interface KernelExports {
   /** assembly/float/elementwise.ts */
   float_unary(op: i32, n: i32, x: usize, out: usize): void;
   /** assembly/float/elementwise.ts */
-  float_unaryBackward(op: i32, n: i32, x: usize, dy: usize, dx: usize, accumulate: i32): void;
+  float_unaryBackward(op: i32, n: i32, x: usize, dy: usize, dx: usize, accumulate: i32, clip: f32): void;
   /** assembly/float/elementwise.ts */
   float_axpy(n: i32, alpha: f32, x: usize, y: usize): void;
   /** assembly/float/elementwise.ts */
@@ -469,7 +469,7 @@ export const KERNEL_ARITY: { readonly [K in keyof KernelExports]: number } = {
   float_binaryRow: 6,
   float_binaryScalar: 5,
   float_unary: 4,
-  float_unaryBackward: 6,
+  float_unaryBackward: 7,
   float_axpy: 4,
   float_fill: 3,
   float_copy: 3,

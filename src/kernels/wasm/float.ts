@@ -329,7 +329,7 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
       if (elementwise(n, 8, (s, len) => ["float_unary", c, len, xPtr + s * 4, out + s * 4])) return;
       e.float_unary(c, n, xPtr, out);
     },
-    unaryBackward(op, n, xPtr, dy, dx, accumulate) {
+    unaryBackward(op, n, xPtr, dy, dx, accumulate, clip = 1) {
       const c = code(UNARY_OP_CODES, op, "unaryBackward");
       const acc = accumulate ? 1 : 0;
       const split = elementwise(n, 16, (s, len) => [
@@ -340,8 +340,9 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
         dy + s * 4,
         dx + s * 4,
         acc,
+        clip,
       ]);
-      if (!split) e.float_unaryBackward(c, n, xPtr, dy, dx, acc);
+      if (!split) e.float_unaryBackward(c, n, xPtr, dy, dx, acc, clip);
     },
     axpy(n, alpha, xPtr, y) {
       if (elementwise(n, 12, (s, len) => ["float_axpy", len, alpha, xPtr + s * 4, y + s * 4])) return;
