@@ -256,11 +256,19 @@ function tfjsLayer(tf: Tfjs, c: Case, x: Float32Array, rng: Random): { run: Time
 
 /**
  * Median ms per call of each function, timed round-robin (one timed run of each per round,
- * `runs` rounds, after two warm-up calls each) so that load changes on a shared machine
- * hit every peer alike.
+ * `runs` rounds, after two warm-up calls each, or as many as fill `warmMs`) so that load
+ * changes on a shared machine hit every peer alike.
  */
-export async function interleavedMedians(fns: Timed[], runs: number, minMs = 20): Promise<number[]> {
-  for (const fn of fns) for (let i = 0; i < 2; i++) await fn();
+export async function interleavedMedians(
+  fns: Timed[],
+  runs: number,
+  minMs = 20,
+  warmMs = 0,
+): Promise<number[]> {
+  for (const fn of fns) {
+    const start = performance.now();
+    for (let i = 0; i < 2 || performance.now() - start < warmMs; i++) await fn();
+  }
   const times: number[][] = fns.map(() => []);
   for (let r = 0; r < runs; r++) {
     for (let f = 0; f < fns.length; f++) {

@@ -39,6 +39,9 @@ import {
 } from "./zoo-browser.js";
 import { type Anchor, randomizeStatistics, ZOO, type ZooModel, zooSpec } from "./zoo-models.js";
 
+/** Warm-up per engine and peer before the timed rounds. */
+const WARM_MS = 1000;
+
 export { type Anchor, randomizeStatistics, ZOO, type ZooModel, zooSpec } from "./zoo-models.js";
 
 const PRE = { scale: 1 / 127.5, offset: -1 };
@@ -371,7 +374,11 @@ export async function runZoo(args: ZooArgs, log: (line: string) => void = () => 
         engines[0]!.predict(image).scores,
       );
       if (inPage) fns.push(...inPage.timed);
-      const ms = await interleavedMedians(fns, args.runs, 0);
+      // A second of calls each first: V8 moves a wasm function from its baseline compiler to
+      // the optimizing one only after some calls, and the first model timed in a process
+      // (Bi-Real-18, whose float stem is 6 ms of sgemm) measured 26 ms instead of 19 in some
+      // runs after two warm-up calls.
+      const ms = await interleavedMedians(fns, args.runs, 0, WARM_MS);
       const ortMs = ms.slice(engines.length, engines.length + peers.ort.length);
       const tfjsMs = peers.tfjs ? ms[engines.length + peers.ort.length] : undefined;
       const binary = summary.totals.macs.binary;
