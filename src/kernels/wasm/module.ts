@@ -4,9 +4,10 @@
  * the SIMD build where it validates SIMD, else the scalar build (each detected with
  * WebAssembly.validate, as tfjs-backend-wasm does). The relaxed build differs from the
  * SIMD build only in the float dot products (assembly/float/vec.ts, madd): a fused
- * multiply-add where the CPU has one, so its float results may differ by rounding. The module imports its memory, so the caller's Heap owns all tensor data. A
- * shared memory (worker threads, src/kernels/threads) takes the `-shared` build, which
- * declares its imported memory shared; a private memory takes the plain build.
+ * multiply-add where the CPU has one, so its float results may differ by rounding. The
+ * module imports its memory, so the caller's Heap owns all tensor data. A shared memory
+ * (worker threads, src/kernels/threads) takes the `-shared` build, which declares its
+ * imported memory shared; a private memory takes the plain build.
  *
  * Node reads the .wasm files from build/wasm; a browser fetches them by URL, which the
  * caller may override (`wasmUrl`), or passes the bytes directly (`wasmBytes`).
@@ -28,39 +29,12 @@ const SIMD_PROBE = new Uint8Array([
 ]);
 
 // (module (func (result v128) (f32x4.relaxed_madd (v128.const 0) (v128.const 0) (v128.const 0))))
-const ZERO_V128 = [253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+const V128_ZERO = [253, 12, ...Array<number>(16).fill(0)];
 const RELAXED_SIMD_PROBE = new Uint8Array([
-  0,
-  97,
-  115,
-  109,
-  1,
-  0,
-  0,
-  0,
-  1,
-  5,
-  1,
-  96,
-  0,
-  1,
-  123,
-  3,
-  2,
-  1,
-  0,
-  10,
-  61,
-  1,
-  59,
-  0,
-  ...ZERO_V128,
-  ...ZERO_V128,
-  ...ZERO_V128,
-  253,
-  133,
-  2,
-  11,
+  ...[0, 97, 115, 109, 1, 0, 0, 0], // magic, version
+  ...[1, 5, 1, 96, 0, 1, 123], // type section: () -> v128
+  ...[3, 2, 1, 0], // function section: one function of that type
+  ...[10, 61, 1, 59, 0, ...V128_ZERO, ...V128_ZERO, ...V128_ZERO, 253, 133, 2, 11], // code: relaxed_madd
 ]);
 
 function validates(bytes: Uint8Array<ArrayBuffer>): boolean {
