@@ -21,15 +21,8 @@ import type { Backend } from "../kernels/index.js";
 import { directConvJob, threadCopy } from "../kernels/wasm/binaryCalls.js";
 import { byImages } from "../kernels/wasm/calls.js";
 import type { Layer } from "./model.js";
-import {
-  type Buffer,
-  Buffers,
-  convTables,
-  poolJob,
-  type SpareBlocks,
-  type Step,
-  windowOf,
-} from "./runtime-steps.js";
+import { type Buffer, Buffers, type SpareBlocks, type Step } from "./runtime-buffers.js";
+import { convTables, poolJob, windowOf } from "./runtime-steps.js";
 import type { LayerWeights } from "./runtime-weights.js";
 
 /** A conv and the layers fused into its epilogue. */

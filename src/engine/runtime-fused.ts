@@ -15,7 +15,8 @@ import {
 } from "../kernels/ref/binaryFused.js";
 import { createWasmFusedKernels, fusedConvPackJob } from "../kernels/wasm/binaryFused.js";
 import type { BatchNormLayer, BwnConv2DLayer, FloatConv2DLayer, Layer, MaxPoolLayer } from "./model.js";
-import { activationLength, type Buffer, poolJob, type Step } from "./runtime-steps.js";
+import { activationLength, type Buffer, type Step } from "./runtime-buffers.js";
+import { poolJob } from "./runtime-steps.js";
 import type { LayerWeights } from "./runtime-weights.js";
 
 /** The sgemm depth block (assembly/float/gemm.ts KC): up to it the sum runs in one order. */

@@ -21,9 +21,10 @@ import { checkEngineOptions, modelBytes } from "./load.js";
 import type { EngineModel, InputLayer, Layout } from "./model.js";
 import { shapeSize } from "./model.js";
 import { checkModel } from "./model-check.js";
+import type { SpareBlocks, Step } from "./runtime-buffers.js";
 import { directAffine, findEpilogueRuns, makeEpilogueSteps } from "./runtime-epilogue.js";
 import { findFusedRun, fusedKernels, makeFusedStep } from "./runtime-fused.js";
-import { makeStep, type SpareBlocks, type Step } from "./runtime-steps.js";
+import { makeStep } from "./runtime-steps.js";
 import { ModelWeights } from "./runtime-weights.js";
 
 /**
