@@ -101,9 +101,9 @@ export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): B
    * bitConv2d (assembly/binary/conv.ts) on the pool: batches split over images, a single
    * image over its output rows; each output value is computed whole by one thread. With
    * `scratch` (a fused transform, paddedConvFits), the input is first copied with its border
-   * (bitPadImages, per image chunk) and every pixel runs in the fast kernel; threads build
-   * their pad-0 thresholds in their own scratch, and where it is too small they run
-   * without the copy (threadCopy).
+   * (bitPadImages, per image chunk) and every pixel runs in the fast kernel; threads read
+   * the tables convTables made (`p.tables`) or build their own in their scratch, and where
+   * it is too small they run without the copy (threadCopy).
    */
   const directConv = (p: DirectConv, scratch = 0) => {
     const g = p.g;
