@@ -61,6 +61,8 @@ function checkGemm(transA: boolean, transB: boolean, m: number, n: number, k: nu
 const MR = 5;
 const NR = 8;
 const NC = 256;
+/** The largest k + n + 4 that sgemm's one-row case runs as a matrix-vector product (assembly/float/gemm.ts: KC * NC). */
+const GEMV_FLOATS = 384 * NC;
 /** sgemm's column block for n columns (assembly/float/gemm.ts blockSize(n, NC, NR)). */
 function columnBlock(n: number): number {
   const blocks = Math.ceil(n / NC);
@@ -138,6 +140,40 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
   const colsBytes = (g: Window2D) => g.outH * g.outW * g.kh * g.kw * g.c * 4;
   const outBytes = (g: Window2D) => g.outH * g.outW * g.c * 4;
 
+  /**
+   * One output row (a dense layer at batch 1) split over column ranges. The kernel takes its
+   * matrix-vector path (assembly/float/gemv.ts), which reads every value of B once, so the
+   * work is memory-bound and costed by bytes (a 512 x 1000 classifier: 2 MB, 0.15 ms on one
+   * thread, where its MACs would say 0.03 ms and leave it whole). Ranges start at multiples of
+   * 32 and are all at least 64 wide when n is, so each part takes the same path and the same
+   * column groups as the whole call: every output is summed in the same order.
+   */
+  const gemvParallel = (
+    tA: number,
+    tB: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    beta: number,
+    c: number,
+    ldc: number,
+  ): boolean => {
+    if (n < 128 || k + n + 4 > GEMV_FLOATS) return false;
+    const chunks = chunksFor(threads, ((n * k * 4) / COST.bytes) * slow);
+    const ranges = splitRange(n, Math.min(chunks, Math.floor(n / 64)), 32);
+    if (ranges.length < 2 || ranges.some(([s0, s1]) => s1 - s0 < 64)) return false;
+    pool!.run(
+      ranges.map(([s0, s1]): Call[] => [
+        ["float_sgemm", tA, tB, 1, s1 - s0, k, alpha, a, lda, b + (tB ? s0 * ldb : s0) * 4, ldb, beta, c + s0 * 4, ldc, SCRATCH],
+      ]),
+    );
+    return true;
+  };
+
   /** sgemm split over blocks of output rows (or columns when wider): k is never split. */
   const sgemmParallel = (
     tA: number,
@@ -154,6 +190,7 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
     c: number,
     ldc: number,
   ): boolean => {
+    if (pool && m === 1) return gemvParallel(tA, tB, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     // A single row or column takes the matrix-vector path, whose order differs: keep it whole.
     if (!pool || m < 2 * MR || n < 2) return false;
     const chunks = chunksFor(threads, ((m * n * k) / COST.sgemmMacs) * slow);
