@@ -167,9 +167,12 @@ export function createWasmFloatKernels(module: KernelModule, pool?: KernelPool):
     const ranges = splitRange(n, Math.min(chunks, Math.floor(n / 64)), 32);
     if (ranges.length < 2 || ranges.some(([s0, s1]) => s1 - s0 < 64)) return false;
     pool!.run(
-      ranges.map(([s0, s1]): Call[] => [
-        ["float_sgemm", tA, tB, 1, s1 - s0, k, alpha, a, lda, b + (tB ? s0 * ldb : s0) * 4, ldb, beta, c + s0 * 4, ldc, SCRATCH],
-      ]),
+      ranges.map(([s0, s1]): Call[] => {
+        const bPart = b + (tB ? s0 * ldb : s0) * 4;
+        return [
+          ["float_sgemm", tA, tB, 1, s1 - s0, k, alpha, a, lda, bPart, ldb, beta, c + s0 * 4, ldc, SCRATCH],
+        ];
+      }),
     );
     return true;
   };
