@@ -375,13 +375,17 @@ export function bitConvTables(
  * corrections there). epi != 0 (affine only): the epilogue program epilogue.ts runs over
  * each finished output row; epiBase is the index of out's first pixel in the tensors the
  * program names (the first image of this call times outH * outW).
+ *
+ * Filters fStart .. fEnd only (a thread's share where the rows are too few to share
+ * evenly; 0 .. outC: all), fStart a multiple of 32 and fEnd one too or outC, so that a
+ * packed word and the epilogue's channels belong to one share.
  */
 export function bitConv2d(
   n: i32, h: i32, w: i32, c: i32, kh: i32, kw: i32, strideH: i32, strideW: i32,
   padTop: i32, padLeft: i32, outH: i32, outW: i32, padValue: i32,
   outC: i32, x: usize, weights: usize, thr: usize, flip: usize, out: usize,
   rowStart: i32, rowEnd: i32, xpad: usize, table: usize, built: usize, scale: usize, bias: usize,
-  epi: usize, epiBase: usize,
+  epi: usize, epiBase: usize, fStart: i32, fEnd: i32,
 ): void {
   const words = (c + 31) >> 5;
   const pixelBytes = <usize>words << 2;
@@ -404,7 +408,9 @@ export function bitConv2d(
   const zeroPad = xpad != 0 && padValue == 0;
   const padRow = <usize>(outW + 2) * pixelBytes;
   const padImage = <usize>(outH + 2) * padRow;
-  const tiles = xpad != 0 && table != 0 && wordTiles(pixelBytes, outC, block);
+  // A share of the filters (not all of them) takes the triple tiles: the word tiles run every filter.
+  const allFilters = fStart == 0 && fEnd == outC;
+  const tiles = xpad != 0 && table != 0 && allFilters && wordTiles(pixelBytes, outC, block);
   // The word tiles' counts and im2col row stay in this call's scratch; the pad-0 table and
   // the bounds come from `built` (bitConvTables, made once) or are made here, in `table`.
   const tileScratch = table + <usize>bitConvTableBytes(outC) + (<usize>(16 * outC) << 1);
@@ -414,14 +420,17 @@ export function bitConv2d(
     convTables(c, outC, k, weights, thr, affine, zeroPad, tiles, table);
   }
   if (thr && !(tiles && (outC & 31) == 0)) {
-    // Every output word starts as its flip word; each bit is then XORed in once. (The word
-    // tiles write whole words, so they need no start where outC fills its last word.)
+    // Every output word of these filters starts as its flip word; each bit is then XORed in
+    // once. (The word tiles write whole words, so they need no start where outC fills its
+    // last word.)
+    const q0 = fStart >> 5;
+    const q1 = (fEnd + 31) >> 5;
     for (let b = 0; b < n; b++) {
       for (let oy = rowStart; oy < rowEnd; oy++) {
         const pixel = (<usize>b * <usize>outH + <usize>oy) * <usize>outW;
         for (let ox = 0; ox < outW; ox++) {
           const po = out + ((pixel + <usize>ox) * <usize>owords << 2);
-          for (let q = 0; q < owords; q++) store<u32>(po + (<usize>q << 2), load<u32>(flip + (<usize>q << 2)));
+          for (let q = q0; q < q1; q++) store<u32>(po + (<usize>q << 2), load<u32>(flip + (<usize>q << 2)));
         }
       }
     }
@@ -429,16 +438,16 @@ export function bitConv2d(
   const bounds = table + <usize>bitConvTableBytes(outC);
   for (let b = 0; b < n; b++) {
     const image = x + <usize>b * imageBytes;
-    for (let f0 = 0; f0 < outC; f0 += block) {
-      const f1 = min(outC, f0 + block);
+    for (let f0 = fStart; f0 < fEnd; f0 += block) {
+      const f1 = min(fEnd, f0 + block);
       const pairEnd = f0 + ((f1 - f0) & ~1);
       // The epilogue runs on each row once its last filter block is done (the row before, at
       // the top of the loop, so that every path through the row body reaches it).
-      const rowsEpi = epi != 0 && affine && f1 == outC;
+      const rowsEpi = epi != 0 && affine && f1 == fEnd;
       for (let oy = rowStart; oy < rowEnd; oy++) {
         if (rowsEpi && oy > rowStart) {
           const prev = (<usize>b * <usize>outH + <usize>(oy - 1)) * <usize>outW;
-          epilogueRows(epi, out, outC, prev, prev + <usize>outW, epiBase);
+          epilogueRows(epi, out, outC, prev, prev + <usize>outW, epiBase, fStart, fEnd);
         }
         const iy0 = oy * strideH - padTop;
         const rowInside = iy0 >= 0 && iy0 + kh <= h;
@@ -539,7 +548,7 @@ export function bitConv2d(
       }
       if (rowsEpi && rowEnd > rowStart) {
         const last = (<usize>b * <usize>outH + <usize>(rowEnd - 1)) * <usize>outW;
-        epilogueRows(epi, out, outC, last, last + <usize>outW, epiBase);
+        epilogueRows(epi, out, outC, last, last + <usize>outW, epiBase, fStart, fEnd);
       }
     }
   }

@@ -27,32 +27,37 @@ export const EPI_PRELU: i32 = 5;
 export const EPI_PACK: i32 = 6;
 const OP_BYTES: usize = 20;
 
-/** Runs program `prog` over pixels [p0, p1) of out [., outC] (call-relative), pixel `base` of the tensors. */
-export function epilogueRows(prog: usize, out: usize, outC: i32, p0: usize, p1: usize, base: usize): void {
-  if (ASC_FEATURE_SIMD && (outC & 3) == 0 && fusedRows(prog, out, outC, p0, p1, base)) return;
+/**
+ * Runs program `prog` over pixels [p0, p1) of out [., outC] (call-relative), pixel `base`
+ * of the tensors, channels [c0, c1) (c0 a multiple of 32; c1 too, or outC).
+ */
+export function epilogueRows(
+  prog: usize, out: usize, outC: i32, p0: usize, p1: usize, base: usize, c0: i32, c1: i32,
+): void {
+  if (ASC_FEATURE_SIMD && (outC & 3) == 0 && fusedRows(prog, out, outC, p0, p1, base, c0, c1)) return;
   const count = load<i32>(prog);
   const rowBytes = <usize>outC << 2;
-  const lanes = ASC_FEATURE_SIMD ? <usize>(outC & ~3) << 2 : 0;
-  const first = out + p0 * rowBytes;
-  const bytes = (p1 - p0) * rowBytes;
+  const wordBytes = <usize>((outC + 31) >> 5) << 2;
+  const lo = <usize>c0 << 2;
+  const bytes = <usize>(c1 - c0) << 2;
+  const lanes = ASC_FEATURE_SIMD ? <usize>((c1 - c0) & ~3) << 2 : 0;
   for (let i = 0; i < count; i++) {
     const op = prog + 4 + <usize>i * OP_BYTES;
     const code = load<i32>(op);
     const a = <usize>load<i32>(op, 4);
     const b = <usize>load<i32>(op, 8);
-    if (code == EPI_RELU) {
-      reluRun(first, bytes);
-    } else if (code == EPI_ADD) {
-      addRun(first, a + (base + p0) * rowBytes, bytes);
-    } else if (code == EPI_PACK) {
-      const words = <usize>((outC + 31) >> 5);
-      packRows(first, p1 - p0, outC, a + (base + p0) * (words << 2), b);
-    } else {
-      const c = <usize>load<i32>(op, 12);
-      const d = <usize>load<i32>(op, 16);
-      for (let p = p0; p < p1; p++) {
-        const row = out + p * rowBytes;
-        channelOp(code, row, rowBytes, lanes, a, b, c, d);
+    const c = <usize>load<i32>(op, 12);
+    const d = <usize>load<i32>(op, 16);
+    for (let p = p0; p < p1; p++) {
+      const row = out + p * rowBytes + lo;
+      if (code == EPI_RELU) {
+        reluRun(row, bytes);
+      } else if (code == EPI_ADD) {
+        addRun(row, a + (base + p) * rowBytes + lo, bytes);
+      } else if (code == EPI_PACK) {
+        packRows(row, 1, c1 - c0, a + (base + p) * wordBytes + (<usize>(c0 >> 5) << 2), b ? b + lo : 0);
+      } else {
+        channelOp(code, row, bytes, lanes, a + lo, b + lo, c + lo, d + lo);
       }
     }
   }
@@ -100,7 +105,7 @@ const SLOT_PACK = 6;
 }
 
 /** The one-pass form of epilogueRows (SIMD, outC a multiple of 4); false where the program's order does not fit. */
-function fusedRows(prog: usize, out: usize, outC: i32, p0: usize, p1: usize, base: usize): bool {
+function fusedRows(prog: usize, out: usize, outC: i32, p0: usize, p1: usize, base: usize, c0: i32, c1: i32): bool {
   const count = load<i32>(prog);
   let last = -1;
   let relu = false, bn = false, add = false, shift = false, prelu = false, shiftAfter = false, pack = false;
@@ -141,15 +146,19 @@ function fusedRows(prog: usize, out: usize, outC: i32, p0: usize, p1: usize, bas
   const rowBytes = <usize>outC << 2;
   const wordBytes = <usize>((outC + 31) >> 5) << 2;
   const zero = f32x4.splat(0);
-  // Sixteen channels a step where outC allows: their four sign masks narrowed to one
+  // Channel byte offsets [lo, hi); lo is a multiple of 128 (32 channels), so o & 64 and
+  // o >> 2 & 31 place a channel in its packed word as they would from channel 0.
+  const lo = <usize>c0 << 2;
+  const hi = <usize>c1 << 2;
+  // Sixteen channels a step where the range allows: their four sign masks narrowed to one
   // 16-bit bitmask (one movemask, not four shifts and ors into a word).
-  const wide = (outC & 15) == 0 ? rowBytes : 0;
+  const wide = ((c1 - c0) & 15) == 0 ? hi : lo;
   for (let p = p0; p < p1; p++) {
     const row = out + p * rowBytes;
     const oth = other + (base + p) * rowBytes;
-    let pw = bits + (base + p) * wordBytes;
+    let pw = bits + (base + p) * wordBytes + (<usize>(c0 >> 5) << 2);
     let word: u32 = 0;
-    let o: usize = 0;
+    let o = lo;
     for (; o < wide; o += 64) {
       const v0 = channels(v128.load(row + o), o, relu, bn, add, shift, prelu, shiftAfter, mean, invStd, gamma, beta, oth, bias, alpha, biasAfter);
       const v1 = channels(v128.load(row + o, 16), o + 16, relu, bn, add, shift, prelu, shiftAfter, mean, invStd, gamma, beta, oth, bias, alpha, biasAfter);
@@ -173,7 +182,7 @@ function fusedRows(prog: usize, out: usize, outC: i32, p0: usize, p1: usize, bas
         }
       }
     }
-    for (; o < rowBytes; o += 16) {
+    for (; o < hi; o += 16) {
       const v = channels(v128.load(row + o), o, relu, bn, add, shift, prelu, shiftAfter, mean, invStd, gamma, beta, oth, bias, alpha, biasAfter);
       v128.store(row + o, v);
       if (pack) {
@@ -187,7 +196,7 @@ function fusedRows(prog: usize, out: usize, outC: i32, p0: usize, p1: usize, bas
         }
       }
     }
-    if (pack && (outC & 31) != 0) store<u32>(pw, word);
+    if (pack && (c1 & 31) != 0) store<u32>(pw, word);
   }
   return true;
 }

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Engine } from "../../src/engine/index.js";
 import { bconv2dThresholdScratchWords } from "../../src/kernels/binaryTypes.js";
+import { epilogueWords, writeEpilogue } from "../../src/kernels/epilogue.js";
 import { type Backend, convGeometry, createBackend } from "../../src/kernels/index.js";
 import { signGemmKernels } from "../../src/kernels/signGemm.js";
 import { type Call, KernelPool } from "../../src/kernels/threads/pool.js";
@@ -205,6 +206,65 @@ describe("threads: 1 vs 2 bit for bit", () => {
         same((n * 28 * 28 * outC) / 8, (be, i) => {
           be.binary.conv2dThreshold(g, 0, outC, x[i], w[i], thr[i], flip[i], out[i], scratch?.[i]);
           return out[i];
+        });
+      }
+    }
+  });
+
+  it("one image too small to share by rows splits over its filters (thresholds, affine, epilogue)", () => {
+    const rng = new Random(15);
+    // 7 rows on 2 threads: groups of 32 filters (200: a last group of 8). Pad 0 and +1,
+    // valid padding (5 rows), and an epilogue of batch norm, add and pack over each share.
+    for (const [size, c, outC, padValue, padding] of [
+      [7, 512, 512, 1, "same"],
+      [7, 256, 200, 0, "same"],
+      [7, 480, 256, 0, "valid"],
+    ] as const) {
+      const g = convGeometry(1, size, size, c, 3, 3, 1, 1, padding);
+      const pixels = g.outH * g.outW;
+      const words = Math.ceil(outC / 32);
+      const x = place(randomWords(size * size * Math.ceil(c / 32), rng));
+      const w = place(randomWords(outC * 9 * Math.ceil(c / 32), rng));
+      const thr = place(new Uint32Array(Int32Array.from({ length: outC }, () => rng.int(41) - 20).buffer));
+      const flip = place(randomWords(words, rng));
+      const bits = place(new Uint32Array(pixels * words));
+      const channel = () => place(randomFloats(outC, rng));
+      const [scale, bias, mean, invStd, gamma, beta] = [1, 2, 3, 4, 5, 6].map(channel);
+      const other = place(randomFloats(pixels * outC, rng));
+      const out = place(new Float32Array(pixels * outC));
+      const padded = place(new Uint32Array(bconv2dThresholdScratchWords(g, outC)));
+      const prog = [one, two].map((b, i) => {
+        const ptr = b.heap.alloc(epilogueWords(3) * 4);
+        writeEpilogue(b.heap, ptr, [
+          { op: "batchnorm", mean: mean![i], invStd: invStd![i], gamma: gamma![i], beta: beta![i] },
+          { op: "add", other: other[i] },
+          { op: "pack", bits: bits[i], thresholds: 0 },
+        ]);
+        return ptr;
+      });
+      for (const scratch of [undefined, padded]) {
+        same((pixels * outC) / 8, (be, i) => {
+          be.binary.conv2dThreshold(g, padValue, outC, x[i], w[i], thr[i], flip[i], out[i], scratch?.[i]);
+          return out[i];
+        });
+        same(pixels * outC * 4, (be, i) => {
+          be.binary.conv2dAffine(g, padValue, outC, x[i], w[i], scale![i], bias![i], out[i], scratch?.[i]);
+          return out[i];
+        });
+        same(pixels * words * 4, (be, i) => {
+          be.binary.conv2dAffine(
+            g,
+            padValue,
+            outC,
+            x[i],
+            w[i],
+            scale![i],
+            bias![i],
+            out[i],
+            scratch?.[i],
+            prog[i],
+          );
+          return bits[i];
         });
       }
     }

@@ -108,7 +108,7 @@ export function createWasmBinaryKernels(mod: KernelModule, pool?: KernelPool): B
   const directConv = (p: DirectConv, scratch = 0) => {
     const g = p.g;
     const padded = threadCopy(p, scratch, pool?.scratchBytes ?? 0);
-    const split = g.n >= 2 ? directConvJob(p, padded) : directConvRowsJob(p, padded);
+    const split = g.n >= 2 ? directConvJob(p, padded) : directConvRowsJob(p, padded, pool?.threads ?? 1);
     const ranges = partition(runner, split);
     if (!ranges) {
       const copy = fusedTransform(p) && scratch ? bconv2dPaddedWords(g) : 0;

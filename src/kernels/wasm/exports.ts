@@ -398,6 +398,8 @@ export interface KernelExports {
     bias: usize,
     epi: usize,
     epiBase: usize,
+    fStart: i32,
+    fEnd: i32,
   ): void;
   /** assembly/train/signGemm.ts */
   signGemmScratchBytes(k: i32): i32;
@@ -502,7 +504,7 @@ export const KERNEL_ARITY: { readonly [K in keyof KernelExports]: number } = {
   fusedFloatConvPack: 31,
   bitConvTablesBytes: 1,
   bitConvTables: 7,
-  bitConv2d: 28,
+  bitConv2d: 30,
   signGemmScratchBytes: 1,
   signPatterns: 4,
   signGemm: 9,
