@@ -69,13 +69,15 @@ function convPixelMax(
 }
 
 /**
- * convPixelMax for two conv pixels of the same pool window, A merged before B (the order
- * of the taps). Sixteen channels at a time: each weight vector loaded once for both
- * pixels, eight accumulators (more spill in V8). SIMD build only.
+ * convPixelMax for two conv pixels: A merged into best (or stored, first), then B into
+ * bestB (or stored, firstB). For two pixels of one pool window bestB is best and firstB
+ * false (B merged after A, the order of the taps); the direct conv stores both. Sixteen
+ * channels at a time: each weight vector loaded once for both pixels, eight accumulators
+ * (more spill in V8). SIMD build only.
  */
 function convPixelMax2(
   pa: usize, rowBytesA: usize, pb: usize, rowBytesB: usize, rowLen: i32, kh: i32,
-  wT: usize, outC: i32, bias: usize, first: bool, best: usize,
+  wT: usize, outC: i32, bias: usize, first: bool, best: usize, firstB: bool, bestB: usize,
 ): void {
   const stride = <usize>outC << 2;
   const rowEnd = <usize>rowLen << 2;
@@ -111,17 +113,17 @@ function convPixelMax2(
     mergeMax(a1, bias, first, best, at + 16);
     mergeMax(a2, bias, first, best, at + 32);
     mergeMax(a3, bias, first, best, at + 48);
-    mergeMax(b0, bias, false, best, at);
-    mergeMax(b1, bias, false, best, at + 16);
-    mergeMax(b2, bias, false, best, at + 32);
-    mergeMax(b3, bias, false, best, at + 48);
+    mergeMax(b0, bias, firstB, bestB, at);
+    mergeMax(b1, bias, firstB, bestB, at + 16);
+    mergeMax(b2, bias, firstB, bestB, at + 32);
+    mergeMax(b3, bias, firstB, bestB, at + 48);
   }
   if (o < outC) {
     // The last channels one pixel at a time (same values, same merge order).
     const rest = outC - o;
     const at = <usize>o << 2;
     convPixelMaxFrom(pa, rowBytesA, rowLen, kh, wT + at, stride, rest, bias ? bias + at : 0, first, best + at);
-    convPixelMaxFrom(pb, rowBytesB, rowLen, kh, wT + at, stride, rest, bias ? bias + at : 0, false, best + at);
+    convPixelMaxFrom(pb, rowBytesB, rowLen, kh, wT + at, stride, rest, bias ? bias + at : 0, firstB, bestB + at);
   }
 }
 
@@ -256,7 +258,7 @@ export function fusedFloatConvPack(
               convPixelMax(src, rowBytes, rowLen, kh, wT, outC, bias, first, best);
               first = false;
             } else if (pending) {
-              convPixelMax2(pending, pendingRow, src, rowBytes, rowLen, kh, wT, outC, bias, first, best);
+              convPixelMax2(pending, pendingRow, src, rowBytes, rowLen, kh, wT, outC, bias, first, best, false, best);
               first = false;
               pending = 0;
             } else {
@@ -295,4 +297,69 @@ function fillPatch(
       q += pixelBytes;
     }
   }
+}
+
+/**
+ * The float convolution alone, for inference: out [n, outH, outW, outC] float32 =
+ * conv(x) + bias, output rows rowStart .. rowEnd of every image (a thread's share), each
+ * value summed as fusedFloatConvPack sums it (p = 0..K-1 in order from 0, the sgemm
+ * micro-kernel's order for K <= 384, then + bias): bit for bit what im2col + sgemm + bias
+ * give, without the im2col matrix or the packing. Pixels run in pairs along a row, their
+ * windows read in place inside the image and copied (padding filled in) at its border.
+ * scratch: two patches of K + 4 floats.
+ */
+export function floatConvRows(
+  n: i32, h: i32, w: i32, c: i32, kh: i32, kw: i32, strideH: i32, strideW: i32,
+  padTop: i32, padLeft: i32, outH: i32, outW: i32,
+  x: usize, outC: i32, wT: usize, bias: usize, padValue: f32, out: usize, scratch: usize,
+  rowStart: i32, rowEnd: i32,
+): void {
+  const k = kh * kw * c;
+  const rowLen = kw * c;
+  const patchBytes = <usize>rowLen << 2;
+  const patchA = scratch;
+  const patchB = patchA + (<usize>(k + 4) << 2);
+  const pixelBytes = <usize>c << 2;
+  const imageRow = <usize>w * pixelBytes;
+  const outPixel = <usize>outC << 2;
+  for (let b = 0; b < n; b++) {
+    const image = x + <usize>b * h * w * pixelBytes;
+    for (let cy = rowStart; cy < rowEnd; cy++) {
+      const iy0 = cy * strideH - padTop;
+      const rowOut = out + (<usize>b * outH + cy) * outW * outPixel;
+      let cx = 0;
+      for (; ASC_FEATURE_SIMD && cx + 2 <= outW; cx += 2) {
+        const ixA = cx * strideW - padLeft;
+        const ixB = ixA + strideW;
+        const inA = inImage(h, w, kh, kw, iy0, ixA);
+        const inB = inImage(h, w, kh, kw, iy0, ixB);
+        const srcA = windowAt(image, h, w, c, kh, kw, iy0, ixA, padValue, imageRow, inA, patchA);
+        const srcB = windowAt(image, h, w, c, kh, kw, iy0, ixB, padValue, imageRow, inB, patchB);
+        const dst = rowOut + <usize>cx * outPixel;
+        convPixelMax2(srcA, inA ? imageRow : patchBytes, srcB, inB ? imageRow : patchBytes, rowLen, kh,
+          wT, outC, bias, true, dst, true, dst + outPixel);
+      }
+      for (; cx < outW; cx++) {
+        const ix0 = cx * strideW - padLeft;
+        const inside = inImage(h, w, kh, kw, iy0, ix0);
+        const src = windowAt(image, h, w, c, kh, kw, iy0, ix0, padValue, imageRow, inside, patchA);
+        convPixelMax(src, inside ? imageRow : patchBytes, rowLen, kh, wT, outC, bias, true, rowOut + <usize>cx * outPixel);
+      }
+    }
+  }
+}
+
+/** True when the kh x kw window at (iy0, ix0) lies inside the h x w image. */
+@inline function inImage(h: i32, w: i32, kh: i32, kw: i32, iy0: i32, ix0: i32): bool {
+  return iy0 >= 0 && iy0 + kh <= h && ix0 >= 0 && ix0 + kw <= w;
+}
+
+/** The window at (iy0, ix0): the image itself when `inside`, else a copy in `patch` with the padding filled in. */
+@inline function windowAt(
+  image: usize, h: i32, w: i32, c: i32, kh: i32, kw: i32, iy0: i32, ix0: i32, padValue: f32,
+  imageRow: usize, inside: bool, patch: usize,
+): usize {
+  if (inside) return image + <usize>iy0 * imageRow + <usize>ix0 * (<usize>c << 2);
+  fillPatch(image, h, w, c, kh, kw, iy0, ix0, padValue, patch);
+  return patch;
 }

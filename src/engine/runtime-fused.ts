@@ -10,6 +10,7 @@ import { convGeometry } from "../kernels/geometry.js";
 import type { Backend } from "../kernels/index.js";
 import {
   createRefFusedKernels,
+  FUSED_MAX_DEPTH,
   type FusedFirstLayerKernels,
   fusedScratchBytes,
 } from "../kernels/ref/binaryFused.js";
@@ -18,9 +19,6 @@ import type { BatchNormLayer, BwnConv2DLayer, FloatConv2DLayer, Layer, MaxPoolLa
 import { activationLength, type Buffer, type Step } from "./runtime-buffers.js";
 import { poolJob } from "./runtime-steps.js";
 import type { LayerWeights } from "./runtime-weights.js";
-
-/** The sgemm depth block (assembly/float/gemm.ts KC): up to it the sum runs in one order. */
-export const MAX_FUSED_DEPTH = 384;
 
 /** The backend's fused kernels. */
 export function fusedKernels(backend: Backend): FusedFirstLayerKernels {
@@ -42,7 +40,7 @@ export function findFusedRun(layers: readonly Layer[], start: number): FusedRun 
   const conv = layers[start];
   if (conv?.kind !== "float_conv2d" && conv?.kind !== "bwn_conv2d") return null;
   const [, kh, kw, c] = conv.weights.shape as [number, number, number, number];
-  if (kh * kw * c > MAX_FUSED_DEPTH) return null;
+  if (kh * kw * c > FUSED_MAX_DEPTH) return null;
   let i = start + 1;
   let pool: MaxPoolLayer | undefined;
   let bn: BatchNormLayer | undefined;

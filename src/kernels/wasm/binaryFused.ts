@@ -1,6 +1,6 @@
 /**
- * The fused float first layer in WebAssembly (assembly/binary/fused.ts): its call builder
- * and a thin wrapper. With a pool, images are split across threads (each image is
+ * The fused float first layer in WebAssembly (assembly/binary/fused.ts), and the direct
+ * float conv beside it (floatConvRows): their call builders and thin wrappers. With a pool, images are split across threads (each image is
  * independent; each thread has its own scratch).
  */
 
@@ -68,10 +68,69 @@ export function fusedConvPackJob(p: FusedConvPack): Job {
   };
 }
 
+/** floatConvRows' operands: x [n, h, w, c] float32 to out [n, outH, outW, outC] float32. */
+export interface FloatConv {
+  readonly g: Window2D;
+  readonly x: number;
+  readonly outC: number;
+  readonly wT: number;
+  readonly bias: number;
+  readonly padValue: number;
+  readonly out: number;
+}
+
+/** floatConvRows over images [s, e), output rows [r0, r1) of each, with `scratch` (fusedScratchBytes; SCRATCH on the pool). */
+export function floatConvRowsCall(
+  p: FloatConv,
+  s: number,
+  e: number,
+  r0: number,
+  r1: number,
+  scratch: number,
+): Call {
+  const g = p.g;
+  const inImage = g.h * g.w * g.c * 4;
+  const outImage = g.outH * g.outW * p.outC * 4;
+  return [
+    "floatConvRows",
+    ...geometryArgs(g, e - s),
+    p.x + s * inImage,
+    p.outC,
+    p.wT,
+    p.bias,
+    p.padValue,
+    p.out + s * outImage,
+    scratch,
+    r0,
+    r1,
+  ];
+}
+
+/** The direct float conv over images, or a single image over its output rows, each thread in its own scratch. */
+export function floatConvJob(p: FloatConv): Job {
+  const g = p.g;
+  const byImages = g.n >= 2;
+  return {
+    units: byImages ? g.n : g.outH,
+    unit: 1,
+    micros: (g.n * g.outH * g.outW * p.outC * g.kh * g.kw * g.c) / COST.sgemmMacs,
+    threadScratch: fusedScratchBytes(g, p.outC),
+    part: (s, e) => [
+      byImages ? floatConvRowsCall(p, s, e, 0, g.outH, SCRATCH) : floatConvRowsCall(p, 0, 1, s, e, SCRATCH),
+    ],
+  };
+}
+
 export function createWasmFusedKernels(mod: KernelModule, threads?: KernelPool): FusedFirstLayerKernels {
   // This job's cost is not scaled for the scalar build (slowdown 1).
   const runner = { exports: mod.exports, pool: threads, slowdown: 1 };
   return {
+    floatConv(g, x, outC, wT, bias, padValue, out, scratch) {
+      const p: FloatConv = { g, x, outC, wT, bias, padValue, out };
+      runJob(runner, floatConvJob(p), () =>
+        invoke(mod.exports, floatConvRowsCall(p, 0, g.n, 0, g.outH, scratch)),
+      );
+    },
     floatConvPack(g, x, outC, wT, bias, padValue, pool, bn, out, scratch) {
       if (pool.h !== g.outH || pool.w !== g.outW || pool.c !== outC || pool.n !== g.n) {
         throw new RangeError("fusedFloatConvPack: the pool window must run over the conv output");

@@ -356,6 +356,30 @@ export interface KernelExports {
     out: usize,
     scratch: usize,
   ): void;
+  /** assembly/binary/fused.ts */
+  floatConvRows(
+    n: i32,
+    h: i32,
+    w: i32,
+    c: i32,
+    kh: i32,
+    kw: i32,
+    strideH: i32,
+    strideW: i32,
+    padTop: i32,
+    padLeft: i32,
+    outH: i32,
+    outW: i32,
+    x: usize,
+    outC: i32,
+    wT: usize,
+    bias: usize,
+    padValue: f32,
+    out: usize,
+    scratch: usize,
+    rowStart: i32,
+    rowEnd: i32,
+  ): void;
   /** assembly/binary/conv.ts */
   bitConvTablesBytes(outC: i32): i32;
   /** assembly/binary/conv.ts */
@@ -502,6 +526,7 @@ export const KERNEL_ARITY: { readonly [K in keyof KernelExports]: number } = {
   bitMaxPool: 14,
   bitPadImages: 11,
   fusedFloatConvPack: 31,
+  floatConvRows: 21,
   bitConvTablesBytes: 1,
   bitConvTables: 7,
   bitConv2d: 30,
