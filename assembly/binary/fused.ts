@@ -1,7 +1,9 @@
 // Fused float first layer of a binary network, for inference: float convolution ->
 // optional max pool -> optional eval batch norm -> sign, written as packed bits. It
 // replaces im2col + sgemm + bias + maxPool + batch norm + pack (five passes over float
-// buffers) with one pass that keeps a pixel's outputs in registers.
+// buffers) with one pass that keeps a pixel's outputs in registers. The same convolution
+// alone, with a float output (floatConvRows, at the end), runs the stems of residual
+// networks, whose float output feeds their first shortcut.
 //
 // Exactness: every value is rounded as the training graph rounds it. The convolution sums
 // patch[p] * w[p, o] for p = 0, 1, ..., K-1 in order, each product and each sum rounded to
