@@ -15,7 +15,7 @@ import { epilogueWords, writeEpilogue } from "../../src/kernels/epilogue.js";
 import { type Backend, convGeometry, createBackend } from "../../src/kernels/index.js";
 import { signGemmKernels } from "../../src/kernels/signGemm.js";
 import { type Call, KernelPool } from "../../src/kernels/threads/pool.js";
-import { splitRange } from "../../src/kernels/threads/split.js";
+import { chunksFor, splitRange } from "../../src/kernels/threads/split.js";
 import { buildModel } from "../../src/nn/build.js";
 import type { ModelConfig } from "../../src/nn/checkpointFormat.js";
 import { conv2d, mean, softmaxCrossEntropy, square } from "../../src/ops/index.js";
@@ -73,6 +73,18 @@ function same(outBytes: number, job: (b: Backend, i: 0 | 1) => number): void {
     true,
   );
 }
+
+describe("chunksFor", () => {
+  it("makes a multiple of the thread count, or 1 below the split threshold", () => {
+    expect(chunksFor(2, 50)).toBe(1);
+    expect(chunksFor(1, 1000)).toBe(1);
+    // 150 us would make 3 chunks of 50: on 2 threads, 2 instead.
+    expect(chunksFor(2, 150)).toBe(2);
+    expect(chunksFor(2, 1000)).toBe(4);
+    expect(chunksFor(3, 250)).toBe(3);
+    expect(chunksFor(4, 10_000)).toBe(8);
+  });
+});
 
 describe("splitRange", () => {
   it("covers the range with aligned starts", () => {

@@ -30,14 +30,19 @@ export const COST = {
   scalarFactor: 4,
 } as const;
 
-/** Chunks worth making for a job of `micros` estimated microseconds (1 = run it whole). */
+/**
+ * Chunks worth making for a job of `micros` estimated microseconds (1 = run it whole): a
+ * multiple of the thread count, so that equal chunks share out evenly (3 chunks on 2
+ * threads left one thread a third of the job idle: a 56x56x32 binary conv ran 1.26x
+ * faster on 2 threads than on 1, 1.5x at best).
+ */
 export function chunksFor(threads: number, micros: number): number {
   if (threads <= 1 || micros < MIN_SPLIT_MICROS) return 1;
   const chunks = Math.max(
     threads,
     Math.min(threads * CHUNKS_PER_THREAD, Math.floor(micros / MIN_CHUNK_MICROS)),
   );
-  return Math.min(chunks, MAX_JOB_CHUNKS);
+  return Math.min(Math.floor(chunks / threads) * threads, MAX_JOB_CHUNKS);
 }
 
 /**
