@@ -13,17 +13,21 @@ import type { Window2D } from "../types.js";
 import { type Call, invoke, type Job, runJob } from "./calls.js";
 import type { KernelModule } from "./module.js";
 
-/** fusedFloatConvPack's operands: x [n, h, w, c] float32 to packed out, pool the window over the conv output. */
-export interface FusedConvPack {
+/** floatConvRows' operands: x [n, h, w, c] float32 to out [n, outH, outW, outC] float32. */
+export interface FloatConv {
   readonly g: Window2D;
   readonly x: number;
   readonly outC: number;
   readonly wT: number;
   readonly bias: number;
   readonly padValue: number;
+  readonly out: number;
+}
+
+/** fusedFloatConvPack's operands: the conv's, with out packed bits and pool the window over the conv output. */
+export interface FusedConvPack extends FloatConv {
   readonly pool: Window2D;
   readonly bn: FusedBatchNorm | null;
-  readonly out: number;
 }
 
 /** fusedFloatConvPack over images [s, e), with `scratch` (fusedScratchBytes; SCRATCH on the pool). */
@@ -66,17 +70,6 @@ export function fusedConvPackJob(p: FusedConvPack): Job {
     threadScratch: fusedScratchBytes(g, p.outC),
     part: (s, e) => [fusedConvPackCall(p, s, e, SCRATCH)],
   };
-}
-
-/** floatConvRows' operands: x [n, h, w, c] float32 to out [n, outH, outW, outC] float32. */
-export interface FloatConv {
-  readonly g: Window2D;
-  readonly x: number;
-  readonly outC: number;
-  readonly wT: number;
-  readonly bias: number;
-  readonly padValue: number;
-  readonly out: number;
 }
 
 /** floatConvRows over images [s, e), output rows [r0, r1) of each, with `scratch` (fusedScratchBytes; SCRATCH on the pool). */
