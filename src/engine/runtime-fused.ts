@@ -18,7 +18,7 @@ import { createWasmFusedKernels, fusedConvPackJob } from "../kernels/wasm/binary
 import type { BatchNormLayer, BwnConv2DLayer, FloatConv2DLayer, Layer, MaxPoolLayer } from "./model.js";
 import { activationLength, type Buffer, type Step } from "./runtime-buffers.js";
 import { poolJob } from "./runtime-steps.js";
-import type { LayerWeights } from "./runtime-weights.js";
+import { type LayerWeights, transposeConvWeights } from "./runtime-weights.js";
 
 /** The backend's fused kernels. */
 export function fusedKernels(backend: Backend): FusedFirstLayerKernels {
@@ -95,11 +95,8 @@ export function makeFusedStep(
     return p;
   };
   const k = kh * kw * c;
-  // Weights [O, K] -> [K, O], so that the kernel loads 4 output channels at once.
   const wT = take(k * o * 4);
-  const src = heap.f32At(weights[start]!.weights, o * k).slice();
-  const dst = heap.f32At(wT, k * o);
-  for (let a = 0; a < o; a++) for (let p = 0; p < k; p++) dst[p * o + a] = src[a * k + p]!;
+  transposeConvWeights(backend, weights[start]!.weights, o, k, wT);
   const scratch = take(fusedScratchBytes(g, o));
   const outLength = n * activationLength(pack.out);
   const out = take(outLength * 4);

@@ -43,7 +43,7 @@ import {
 import type { ActivationSpec, Layer, MaxPoolLayer } from "./model.js";
 import { shapeSize } from "./model.js";
 import { activationLength, type Buffer, Buffers, type SpareBlocks, type Step } from "./runtime-buffers.js";
-import type { LayerWeights } from "./runtime-weights.js";
+import { type LayerWeights, transposeConvWeights } from "./runtime-weights.js";
 
 /**
  * A binary conv's padded-copy tables (BinaryKernels.convTables), made once when the step is
@@ -139,9 +139,7 @@ export function makeStep(
         // same sums as im2col + sgemm + bias. Stems measured 1.4x (Bi-Real's 7x7x3 -> 64)
         // to 2x (QuickNet's 3x3x3 -> 16) faster than the row bands below.
         const wT = bufs.take(k * o).ptr;
-        const src = backend.heap.f32At(weights.weights, o * k).slice();
-        const dst = backend.heap.f32At(wT, k * o);
-        for (let a = 0; a < o; a++) for (let p = 0; p < k; p++) dst[p * o + a] = src[a * k + p]!;
+        transposeConvWeights(backend, weights.weights, o, k, wT);
         const scratch = bufs.take(Math.ceil(fusedScratchBytes(g, o) / 4)).ptr;
         const direct = createWasmFusedKernels(mod, backend.pool);
         const p = { g, x, outC: o, wT, bias, padValue: layer.padValue, out: out.ptr };

@@ -16,6 +16,17 @@ export interface LayerWeights {
   flip?: number;
 }
 
+/**
+ * Writes float conv weights [o, k] (OHWI, k = kh * kw * c) at `src` transposed to [k, o] at
+ * `dst`, the layout of the direct and fused float convs (they load four output channels
+ * of one tap at once).
+ */
+export function transposeConvWeights(backend: Backend, src: number, o: number, k: number, dst: number): void {
+  const from = backend.heap.f32At(src, o * k).slice();
+  const to = backend.heap.f32At(dst, k * o);
+  for (let a = 0; a < o; a++) for (let p = 0; p < k; p++) to[p * o + a] = from[a * k + p]!;
+}
+
 export class ModelWeights {
   readonly layers: LayerWeights[];
   private readonly owned: number[] = [];
