@@ -55,7 +55,7 @@ export function epilogueRows(
       } else if (code == EPI_ADD) {
         addRun(row, a + (base + p) * rowBytes + lo, bytes);
       } else if (code == EPI_PACK) {
-        packRows(row, 1, c1 - c0, a + (base + p) * wordBytes + (<usize>(c0 >> 5) << 2), b ? b + lo : 0);
+        packRow(row, c1 - c0, a + (base + p) * wordBytes + (<usize>(c0 >> 5) << 2), b ? b + lo : 0);
       } else {
         channelOp(code, row, bytes, lanes, a + lo, b + lo, c + lo, d + lo);
       }
@@ -255,33 +255,29 @@ function addRun(x: usize, other: usize, bytes: usize): void {
   }
 }
 
-/** bits [rows, ceil(c/32)] of float x [rows, c]: fround(x - thr) >= 0 (thr 0: x >= 0); tail bits 0. */
-function packRows(x: usize, rows: usize, c: i32, bits: usize, thr: usize): void {
-  const rowBytes = <usize>c << 2;
-  for (let r: usize = 0; r < rows; r++) {
-    const row = x + r * rowBytes;
-    let pw = bits + r * ((<usize>((c + 31) >> 5)) << 2);
-    for (let j0 = 0; j0 < c; j0 += 32) {
-      const n = min(32, c - j0);
-      let word: u32 = 0;
-      let j = 0;
-      const at = row + (<usize>j0 << 2);
-      const ta = thr + (<usize>j0 << 2);
-      if (ASC_FEATURE_SIMD) {
-        const zero = f32x4.splat(0);
-        for (; j + 4 <= n; j += 4) {
-          let v = v128.load(at + (<usize>j << 2));
-          if (thr) v = f32x4.sub(v, v128.load(ta + (<usize>j << 2)));
-          word |= (<u32>i32x4.bitmask(f32x4.ge(v, zero))) << j;
-        }
+/** bits [ceil(c/32)] of one row of float x [c]: fround(x - thr) >= 0 (thr 0: x >= 0); tail bits 0. */
+function packRow(row: usize, c: i32, bits: usize, thr: usize): void {
+  let pw = bits;
+  for (let j0 = 0; j0 < c; j0 += 32) {
+    const n = min(32, c - j0);
+    let word: u32 = 0;
+    let j = 0;
+    const at = row + (<usize>j0 << 2);
+    const ta = thr + (<usize>j0 << 2);
+    if (ASC_FEATURE_SIMD) {
+      const zero = f32x4.splat(0);
+      for (; j + 4 <= n; j += 4) {
+        let v = v128.load(at + (<usize>j << 2));
+        if (thr) v = f32x4.sub(v, v128.load(ta + (<usize>j << 2)));
+        word |= (<u32>i32x4.bitmask(f32x4.ge(v, zero))) << j;
       }
-      for (; j < n; j++) {
-        let v = load<f32>(at + (<usize>j << 2));
-        if (thr) v = v - load<f32>(ta + (<usize>j << 2));
-        word |= (<u32>(v >= 0)) << j;
-      }
-      store<u32>(pw, word);
-      pw += 4;
     }
+    for (; j < n; j++) {
+      let v = load<f32>(at + (<usize>j << 2));
+      if (thr) v = v - load<f32>(ta + (<usize>j << 2));
+      word |= (<u32>(v >= 0)) << j;
+    }
+    store<u32>(pw, word);
+    pw += 4;
   }
 }

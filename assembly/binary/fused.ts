@@ -245,17 +245,10 @@ export function fusedFloatConvPack(
             if (cx < 0 || cx >= outW) continue;
             const iy0 = cy * strideH - padTop;
             const ix0 = cx * strideW - padLeft;
-            let src: usize;
-            let rowBytes: usize;
-            if (iy0 >= 0 && iy0 + kh <= h && ix0 >= 0 && ix0 + kw <= w) {
-              // The whole window is in the image: read it in place.
-              src = image + <usize>iy0 * imageRow + <usize>ix0 * pixelBytes;
-              rowBytes = imageRow;
-            } else {
-              src = pending ? patchB : patchA;
-              rowBytes = patchBytes;
-              fillPatch(image, h, w, c, kh, kw, iy0, ix0, padValue, src);
-            }
+            // A window inside the image is read in place, else copied with its padding.
+            const inside = inImage(h, w, kh, kw, iy0, ix0);
+            const src = windowAt(image, h, w, c, kh, kw, iy0, ix0, padValue, imageRow, inside, pending ? patchB : patchA);
+            const rowBytes = inside ? imageRow : patchBytes;
             if (!ASC_FEATURE_SIMD) {
               convPixelMax(src, rowBytes, rowLen, kh, wT, outC, bias, first, best);
               first = false;

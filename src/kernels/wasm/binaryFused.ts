@@ -4,7 +4,7 @@
  * independent; each thread has its own scratch).
  */
 
-import { geometryArgs } from "../geometry.js";
+import { type GeometryArgs, geometryArgs } from "../geometry.js";
 import { type FusedBatchNorm, type FusedFirstLayerKernels, fusedScratchBytes } from "../ref/binaryFused.js";
 import type { KernelPool } from "../threads/pool.js";
 import { SCRATCH } from "../threads/protocol.js";
@@ -30,19 +30,23 @@ export interface FusedConvPack extends FloatConv {
   readonly bn: FusedBatchNorm | null;
 }
 
+/** The operands both kernels begin with, for images [s, e): geometry, x, outC, wT, bias, padValue. */
+function convOperands(
+  p: FloatConv,
+  s: number,
+  e: number,
+): [...GeometryArgs, number, number, number, number, number] {
+  const g = p.g;
+  return [...geometryArgs(g, e - s), p.x + s * g.h * g.w * g.c * 4, p.outC, p.wT, p.bias, p.padValue];
+}
+
 /** fusedFloatConvPack over images [s, e), with `scratch` (fusedScratchBytes; SCRATCH on the pool). */
 export function fusedConvPackCall(p: FusedConvPack, s: number, e: number, scratch: number): Call {
-  const { g, pool, bn } = p;
-  const inImage = g.h * g.w * g.c * 4;
+  const { pool, bn } = p;
   const outImage = pool.outH * pool.outW * ((p.outC + 31) >>> 5) * 4;
   return [
     "fusedFloatConvPack",
-    ...geometryArgs(g, e - s),
-    p.x + s * inImage,
-    p.outC,
-    p.wT,
-    p.bias,
-    p.padValue,
+    ...convOperands(p, s, e),
     pool.kh,
     pool.kw,
     pool.strideH,
@@ -81,22 +85,8 @@ export function floatConvRowsCall(
   r1: number,
   scratch: number,
 ): Call {
-  const g = p.g;
-  const inImage = g.h * g.w * g.c * 4;
-  const outImage = g.outH * g.outW * p.outC * 4;
-  return [
-    "floatConvRows",
-    ...geometryArgs(g, e - s),
-    p.x + s * inImage,
-    p.outC,
-    p.wT,
-    p.bias,
-    p.padValue,
-    p.out + s * outImage,
-    scratch,
-    r0,
-    r1,
-  ];
+  const outImage = p.g.outH * p.g.outW * p.outC * 4;
+  return ["floatConvRows", ...convOperands(p, s, e), p.out + s * outImage, scratch, r0, r1];
 }
 
 /** The direct float conv over images, or a single image over its output rows, each thread in its own scratch. */
