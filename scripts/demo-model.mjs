@@ -5,18 +5,19 @@
  *
  * - default: the MNIST bnn-cnn -> mnist-bnn-cnn.onebit. The last layer has binary weights
  *   (`--last bwn`).
- * - `--fashion`: the residual BNN of web/models/residual-fashion.json (every hidden conv
- *   binary, real-valued shortcuts, a float stem and a float-weight head on sign inputs) on
- *   Fashion-MNIST -> fashion-residual.onebit (a `.onebit` 2.0 graph). Needs Debian's
- *   dataset-fashion-mnist. The schedule is the one of bench/results/residual-fashion-mnist-*
- *   (Adam 2e-3, cosine, shifts of 2 pixels, batch-norm calibration); 8 epochs on the full
- *   training set reached 91.1% there, about 25 minutes on 2 cores.
+ * - `--fashion`: the residual BNN of bench/specs/residual-v2.json (every hidden conv binary,
+ *   real-valued shortcuts throughout, a float stem and a float head) on Fashion-MNIST ->
+ *   fashion-residual.onebit (a `.onebit` 2.0 graph). Needs Debian's dataset-fashion-mnist.
+ *   The recipe is the one of bench/results/residual-v2-fashion-mnist-2026-12-08.json (Adam
+ *   2e-3, cosine, shifts of 2 pixels, left-right flips, batch-norm calibration, seed 0): 12
+ *   epochs on the full training set reached 92.25% there (the committed file), in 60 minutes
+ *   on one core while a second training job used the other.
  *
- * Options: --epochs N (default 2 for MNIST, 8 for --fashion), --seed N (1), --limit-train N
- * (the first N training images; default all), --threads N.
+ * Options: --epochs N (default 2 for MNIST, 12 for --fashion), --seed N (1 for MNIST, 0 for
+ * --fashion), --limit-train N (the first N training images; default all), --threads N.
  *
  *     npm run build && npm run demo:model -- --epochs 3
- *     npm run demo:model -- --fashion --epochs 8
+ *     npm run demo:model -- --fashion
  *     npm run demo:model -- --fashion --epochs 1 --limit-train 10000   # a quick working file
  */
 import { spawnSync } from "node:child_process";
@@ -53,7 +54,7 @@ const demo = fashion
       dataset: "fashion-mnist",
       train: [
         "--model",
-        "web/models/residual-fashion.json",
+        "bench/specs/residual-v2.json",
         "--dataset",
         "fashion-mnist",
         "--lr",
@@ -62,10 +63,12 @@ const demo = fashion
         "cosine",
         "--augment-shift",
         "2",
+        "--augment-flip",
         "--bn-calibration",
         "2000",
       ],
-      epochs: "8",
+      epochs: "12",
+      seed: "0",
     }
   : {
       out: "web/public/models/mnist-bnn-cnn.onebit",
@@ -73,6 +76,7 @@ const demo = fashion
       dataset: "mnist",
       train: ["--model", "bnn-cnn", "--dataset", "mnist", "--last", "bwn"],
       epochs: "2",
+      seed: "1",
     };
 
 if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
@@ -87,7 +91,7 @@ onebit([
   "--epochs",
   flag("--epochs", demo.epochs),
   "--seed",
-  flag("--seed", "1"),
+  flag("--seed", demo.seed),
   ...(limit ? ["--limit-train", limit] : []),
   ...(threads ? ["--threads", threads] : []),
   "--out",
