@@ -22,7 +22,7 @@ export interface LayerWeights {
  * of one tap at once).
  */
 export function transposeConvWeights(backend: Backend, src: number, o: number, k: number, dst: number): void {
-  const from = backend.heap.f32At(src, o * k).slice();
+  const from = backend.heap.f32At(src, o * k);
   const to = backend.heap.f32At(dst, k * o);
   for (let a = 0; a < o; a++) for (let p = 0; p < k; p++) to[p * o + a] = from[a * k + p]!;
 }

@@ -17,10 +17,9 @@ const SPECS = path.resolve(import.meta.dirname, "../../bench/specs");
 
 describe("bench/specs/residual-v2.json", () => {
   const file = path.join(SPECS, "residual-v2.json");
-  const raw: unknown = JSON.parse(readFileSync(file, "utf8"));
+  const { spec } = resolveSpec(JSON.parse(readFileSync(file, "utf8")), file);
 
   it("resolves, builds and has the size of its saved runs", async () => {
-    const { spec } = resolveSpec(raw, file);
     const ctx = await createContext("ref");
     const m = buildModel(ctx, spec, new Random(0));
     expect(m.paramCounts()).toEqual({ binary: 479_232, float: 13_172 }); // the runs' logs
@@ -32,7 +31,6 @@ describe("bench/specs/residual-v2.json", () => {
   });
 
   it("binarizes every hidden conv; the stem and the head are float", () => {
-    const { spec } = resolveSpec(raw, file);
     const weighted = spec.layers.filter((l) => l.type === "quant_conv2d" || l.type === "quant_dense");
     const [stem, ...rest] = weighted;
     const head = rest.pop()!;
